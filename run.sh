@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Tandem launcher: finds a JDK 25, builds the jar when it is missing or stale, and runs a subcommand.
+#   ./run.sh                 quick start (see README)
+#   ./run.sh test            the whole test suite (mvn -B verify under JDK 25)
+#   ./run.sh <subcommand> …  generate | bench-engine | make-tiny-model | help
+set -euo pipefail
+cd "$(dirname "$0")"
+
+find_jdk25() {
+  local candidate
+  if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]] && java_is_25 "$JAVA_HOME/bin/java"; then
+    echo "$JAVA_HOME"; return 0
+  fi
+  for candidate in /usr/lib/jvm/*25*; do
+    if [[ -x "$candidate/bin/java" ]] && java_is_25 "$candidate/bin/java"; then
+      echo "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+java_is_25() {
+  "$1" -XshowSettings:properties -version 2>&1 | grep -Eq 'java\.specification\.version = 25$'
+}
+
+if ! JDK=$(find_jdk25); then
+  cat >&2 <<'MSG'
+Tandem needs a JDK 25 and none was found (checked $JAVA_HOME and /usr/lib/jvm/*25*).
+Install one, for example on Debian/Ubuntu with the Adoptium repository configured:
+    apt-get install temurin-25-jdk
+or download Temurin 25 and point JAVA_HOME at it:  export JAVA_HOME=/path/to/jdk-25
+MSG
+  exit 1
+fi
+export JAVA_HOME="$JDK"
+export PATH="$JAVA_HOME/bin:$PATH"
+
+# Flags the code needs: the Vector API (incubator), FFM native access (DJL tokenizers), and quiet Unsafe users.
+JVM_FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
+  --sun-misc-unsafe-memory-access=allow
+  --add-opens java.base/java.lang=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED
+  -XX:+UseParallelGC)
+JAR=target/tandem.jar
+
+needs_build() {
+  [[ ! -f "$JAR" ]] && return 0
+  [[ -n "$(find pom.xml src/main -newer "$JAR" -print -quit)" ]]
+}
+
+build() {
+  echo "[run.sh] building $JAR (JDK: $JAVA_HOME)" >&2
+  mvn -B -q -DskipTests package >&2
+}
+
+cmd="${1:-}"
+case "$cmd" in
+  test)
+    shift
+    exec mvn -B verify "$@"
+    ;;
+  build)
+    build
+    ;;
+  "")
+    needs_build && build
+    MODEL=models/tiny
+    if [[ ! -f "$MODEL/config.json" ]]; then
+      java "${JVM_FLAGS[@]}" -jar "$JAR" make-tiny-model --out "$MODEL" --preset tiny
+    fi
+    echo "[run.sh] the HTTP cluster quick start arrives with the worker and gateway; for now, one generation on $MODEL:" >&2
+    exec java "${JVM_FLAGS[@]}" -jar "$JAR" generate --model "$MODEL" --prompt "Hello, Tandem" --max-new-tokens 16
+    ;;
+  *)
+    needs_build && build
+    exec java "${JVM_FLAGS[@]}" ${TANDEM_JAVA_OPTS:-} -jar "$JAR" "$@"
+    ;;
+esac

@@ -1,0 +1,142 @@
+package dev.tandem.config;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Command-line flags of the form {@code --name value} or {@code --flag}; typed getters whose errors name the flag.
+ * Unknown flags are rejected so a typo never goes unnoticed.
+ */
+public final class Args {
+    private final Map<String, List<String>> values = new LinkedHashMap<>();
+    private final Set<String> used = new HashSet<>();
+
+    private Args() {
+    }
+
+    /** Parses {@code argv}; {@code booleanFlags} take no value. */
+    public static Args parse(String[] argv, Set<String> booleanFlags) {
+        Args a = new Args();
+        for (int i = 0; i < argv.length; i++) {
+            String s = argv[i];
+            if (!s.startsWith("--") || s.length() == 2) {
+                throw new ConfigException("unexpected argument '" + s + "' (flags look like --name value)");
+            }
+            String name = s.substring(2);
+            List<String> vals = a.values.computeIfAbsent(name, k -> new ArrayList<>());
+            if (booleanFlags.contains(name)) {
+                vals.add("true");
+                continue;
+            }
+            if (i + 1 >= argv.length || argv[i + 1].startsWith("--")) {
+                throw new ConfigException("flag --" + name + " needs a value");
+            }
+            while (i + 1 < argv.length && !argv[i + 1].startsWith("--")) {
+                vals.add(argv[++i]);
+            }
+        }
+        return a;
+    }
+
+    public boolean has(String name) {
+        used.add(name);
+        return values.containsKey(name);
+    }
+
+    public String string(String name, String dflt) {
+        used.add(name);
+        List<String> v = values.get(name);
+        if (v == null) {
+            return dflt;
+        }
+        if (v.size() != 1) {
+            throw new ConfigException("flag --" + name + " takes one value, got " + v);
+        }
+        return v.get(0);
+    }
+
+    public String required(String name) {
+        String v = string(name, null);
+        if (v == null) {
+            throw new ConfigException("missing required flag --" + name);
+        }
+        return v;
+    }
+
+    public int integer(String name, int dflt) {
+        String v = string(name, null);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new ConfigException("--" + name, v, "an integer");
+        }
+    }
+
+    public long longValue(String name, long dflt) {
+        String v = string(name, null);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new ConfigException("--" + name, v, "an integer");
+        }
+    }
+
+    public float number(String name, float dflt) {
+        String v = string(name, null);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return Float.parseFloat(v);
+        } catch (NumberFormatException e) {
+            throw new ConfigException("--" + name, v, "a number");
+        }
+    }
+
+    public boolean flag(String name) {
+        return has(name);
+    }
+
+    /** Comma-separated integers, e.g. {@code --input-ids 1,2,3}. */
+    public int[] intList(String name) {
+        String v = string(name, null);
+        if (v == null) {
+            return null;
+        }
+        String[] parts = v.split(",");
+        int[] out = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                throw new ConfigException("--" + name, v, "comma-separated integers");
+            }
+        }
+        return out;
+    }
+
+    /** Fails on any flag no getter asked for. Call after reading every flag. */
+    public void rejectUnknown() {
+        for (String k : values.keySet()) {
+            if (!used.contains(k)) {
+                throw new ConfigException("unknown flag --" + k);
+            }
+        }
+    }
+
+    /** The engine flags shared by every command that runs a model. */
+    public EngineConfig engine(int defaultMaxTotalTokens) {
+        return new EngineConfig(string("backend", "vector"), integer("threads", 0), integer("page-size", 16),
+                integer("max-total-tokens", defaultMaxTotalTokens));
+    }
+}

@@ -1,0 +1,36 @@
+package dev.tandem.engine.compute;
+
+import dev.tandem.engine.tensor.Tensor;
+
+/**
+ * The heavy kernels of the forward pass, one implementation per way of computing them (scalar reference, Vector
+ * API, later CUDA). Chosen once at start-up by {@link ComputeBackends}; the model code calls only this interface.
+ * Backends may keep threads; {@link #close()} stops them.
+ */
+public interface ComputeBackend extends AutoCloseable {
+
+    /** Short name for logs and metrics ("scalar", "vector"). */
+    String name();
+
+    /**
+     * A linear layer without bias: {@code out[r, o] = Σ_k x[r, k] · w[o, k]} for {@code r < rows}.
+     *
+     * @param w    weight in its stored dtype, {@code [outFeatures, inFeatures]}
+     * @param x    activations {@code [rows, inFeatures]}
+     * @param out  result {@code [rows, outFeatures]}
+     */
+    void matmul(Tensor w, float[] x, int rows, float[] out);
+
+    /** Several linear layers over the same input ({@code q/k/v}, {@code gate/up}); {@code outs[i]} is for {@code ws[i]}. */
+    default void matmulAll(Tensor[] ws, float[] x, int rows, float[][] outs) {
+        for (int i = 0; i < ws.length; i++) {
+            matmul(ws[i], x, rows, outs[i]);
+        }
+    }
+
+    /** Causal GQA attention of every token in {@code batch} over its request's cached K/V; writes {@code batch.out()}. */
+    void attention(AttentionBatch batch);
+
+    @Override
+    void close();
+}

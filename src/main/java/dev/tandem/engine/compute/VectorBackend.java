@@ -1,0 +1,251 @@
+package dev.tandem.engine.compute;
+
+import dev.tandem.engine.tensor.DType;
+import dev.tandem.engine.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+/**
+ * SIMD kernels through the Vector API, spread over every core. Weights are read in their stored dtype: BF16 rows are
+ * widened in registers (an int lane holds two bf16 values; shifting and masking yields the even and the odd
+ * elements, which meet activations laid out evens-then-odds per block), F32 rows are loaded directly, F16 rows are
+ * widened into a per-thread scratch row first.
+ */
+public final class VectorBackend implements ComputeBackend {
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
+    private static final int L = FS.length();
+    private static final int BLOCK = 2 * L; // bf16 elements per int-vector load
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int TILE = 4;      // activation rows sharing one pass over a weight row
+
+    private final ParallelFor parallel;
+    private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
+
+    public VectorBackend(int threads) {
+        this.parallel = new ParallelFor(threads);
+    }
+
+    @Override
+    public String name() {
+        return "vector";
+    }
+
+    public int threads() {
+        return parallel.threads();
+    }
+
+    /** Lanes per float vector on this machine (16 with AVX-512, 8 with AVX2). */
+    public static int lanes() {
+        return L;
+    }
+
+    @Override
+    public void matmul(Tensor w, float[] x, int rows, float[] out) {
+        matmulAll(new Tensor[] {w}, x, rows, new float[][] {out});
+    }
+
+    @Override
+    public void matmulAll(Tensor[] ws, float[] x, int rows, float[][] outs) {
+        int in = ws[0].cols();
+        int[] rowStart = new int[ws.length + 1];
+        for (int i = 0; i < ws.length; i++) {
+            if (ws[i].cols() != in) {
+                throw new IllegalArgumentException("matmulAll needs one input width; " + ws[i] + " vs " + in);
+            }
+            rowStart[i + 1] = rowStart[i] + ws[i].rows();
+        }
+        boolean anyBf16 = false;
+        for (Tensor w : ws) {
+            anyBf16 |= w.dtype() == DType.BF16;
+        }
+        float[] xEvenOdd = anyBf16 && in % BLOCK == 0 ? evensThenOdds(x, rows, in) : null;
+        parallel.run(rowStart[ws.length], 16, (from, to) -> {
+            int wi = 0;
+            for (int o = from; o < to; o++) {
+                while (o >= rowStart[wi + 1]) {
+                    wi++;
+                }
+                Tensor w = ws[wi];
+                int row = o - rowStart[wi];
+                if (w.dtype() == DType.BF16 && xEvenOdd != null) {
+                    bf16Row(w.data(), (long) row * in * 2, xEvenOdd, rows, in, outs[wi], w.rows(), row);
+                } else {
+                    floatRow(w, row, x, rows, in, outs[wi], w.rows());
+                }
+            }
+        });
+    }
+
+    /** Per row of x and per block of {@code BLOCK} columns: the even-index elements, then the odd-index ones. */
+    private static float[] evensThenOdds(float[] x, int rows, int in) {
+        float[] p = new float[rows * in];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < in; b += BLOCK) {
+                int base = r * in + b;
+                for (int i = 0; i < L; i++) {
+                    p[base + i] = x[base + 2 * i];
+                    p[base + L + i] = x[base + 2 * i + 1];
+                }
+            }
+        }
+        return p;
+    }
+
+    private static void bf16Row(MemorySegment w, long rowByte, float[] xp, int rows, int in, float[] out, int outF,
+                                int o) {
+        int r = 0;
+        for (; r + TILE <= rows; r += TILE) {
+            int x0 = r * in;
+            int x1 = x0 + in;
+            int x2 = x1 + in;
+            int x3 = x2 + in;
+            FloatVector a0 = FloatVector.zero(FS);
+            FloatVector a1 = FloatVector.zero(FS);
+            FloatVector a2 = FloatVector.zero(FS);
+            FloatVector a3 = FloatVector.zero(FS);
+            for (int k = 0; k < in; k += BLOCK) {
+                IntVector pair = IntVector.fromMemorySegment(IS, w, rowByte + 2L * k, LE);
+                FloatVector even = pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector odd = pair.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
+                a0 = FloatVector.fromArray(FS, xp, x0 + k + L).fma(odd, FloatVector.fromArray(FS, xp, x0 + k).fma(even, a0));
+                a1 = FloatVector.fromArray(FS, xp, x1 + k + L).fma(odd, FloatVector.fromArray(FS, xp, x1 + k).fma(even, a1));
+                a2 = FloatVector.fromArray(FS, xp, x2 + k + L).fma(odd, FloatVector.fromArray(FS, xp, x2 + k).fma(even, a2));
+                a3 = FloatVector.fromArray(FS, xp, x3 + k + L).fma(odd, FloatVector.fromArray(FS, xp, x3 + k).fma(even, a3));
+            }
+            out[r * outF + o] = a0.reduceLanes(VectorOperators.ADD);
+            out[(r + 1) * outF + o] = a1.reduceLanes(VectorOperators.ADD);
+            out[(r + 2) * outF + o] = a2.reduceLanes(VectorOperators.ADD);
+            out[(r + 3) * outF + o] = a3.reduceLanes(VectorOperators.ADD);
+        }
+        for (; r < rows; r++) {
+            int x0 = r * in;
+            FloatVector a0 = FloatVector.zero(FS);
+            FloatVector b0 = FloatVector.zero(FS);
+            for (int k = 0; k < in; k += BLOCK) {
+                IntVector pair = IntVector.fromMemorySegment(IS, w, rowByte + 2L * k, LE);
+                FloatVector even = pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                FloatVector odd = pair.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
+                a0 = FloatVector.fromArray(FS, xp, x0 + k).fma(even, a0);
+                b0 = FloatVector.fromArray(FS, xp, x0 + k + L).fma(odd, b0);
+            }
+            out[r * outF + o] = a0.add(b0).reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    /** Any dtype: F32 rows are read in place, others widened into a scratch row once for all activation rows. */
+    private void floatRow(Tensor w, int o, float[] x, int rows, int in, float[] out, int outF) {
+        MemorySegment seg;
+        long off;
+        float[] row = null;
+        if (w.dtype() == DType.F32) {
+            seg = w.data();
+            off = (long) o * in * Float.BYTES;
+        } else {
+            row = scratch.get();
+            if (row.length < in) {
+                row = new float[in];
+                scratch.set(row);
+            }
+            w.toFloats((long) o * in, row, 0, in);
+            seg = null;
+            off = 0;
+        }
+        int bound = FS.loopBound(in);
+        for (int r = 0; r < rows; r++) {
+            int x0 = r * in;
+            FloatVector acc = FloatVector.zero(FS);
+            int k = 0;
+            for (; k < bound; k += L) {
+                FloatVector wv = seg != null ? FloatVector.fromMemorySegment(FS, seg, off + 4L * k, LE)
+                        : FloatVector.fromArray(FS, row, k);
+                acc = FloatVector.fromArray(FS, x, x0 + k).fma(wv, acc);
+            }
+            float sum = acc.reduceLanes(VectorOperators.ADD);
+            for (; k < in; k++) {
+                sum += x[x0 + k] * (seg != null ? w.get((long) o * in + k) : row[k]);
+            }
+            out[r * outF + o] = sum;
+        }
+    }
+
+    @Override
+    public void attention(AttentionBatch b) {
+        int hd = b.headDim();
+        parallel.run(b.numTokens() * b.numKvHeads(), 1, (from, to) -> {
+            float[] scores = new float[0];
+            float[] acc = new float[hd];
+            for (int i = from; i < to; i++) {
+                int t = i / b.numKvHeads();
+                int kvHead = i % b.numKvHeads();
+                int len = b.positions()[t] + 1;
+                if (scores.length < len) {
+                    scores = new float[Math.max(len, scores.length * 2)];
+                }
+                for (int g = 0; g < b.groupSize(); g++) {
+                    attendOneHead(b, t, kvHead * b.groupSize() + g, kvHead, len, scores, acc);
+                }
+            }
+        });
+    }
+
+    private static void attendOneHead(AttentionBatch b, int t, int h, int kvHead, int len, float[] scores,
+                                      float[] acc) {
+        int hd = b.headDim();
+        int qOff = t * b.numHeads() * hd + h * hd;
+        long kvStride = (long) b.numKvHeads() * hd * Float.BYTES;
+        long headByte = (long) kvHead * hd * Float.BYTES;
+        int rowOff = b.tableOffsets()[t];
+        int bound = FS.loopBound(hd);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < len; j++) {
+            long base = b.table()[rowOff + j] * kvStride + headByte;
+            FloatVector dot = FloatVector.zero(FS);
+            int d = 0;
+            for (; d < bound; d += L) {
+                dot = FloatVector.fromArray(FS, b.q(), qOff + d)
+                        .fma(FloatVector.fromMemorySegment(FS, b.keys(), base + 4L * d, LE), dot);
+            }
+            float s = dot.reduceLanes(VectorOperators.ADD);
+            for (; d < hd; d++) {
+                s += b.q()[qOff + d] * b.keys().get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
+            }
+            s *= b.scale();
+            scores[j] = s;
+            max = Math.max(max, s);
+        }
+        float sum = 0;
+        for (int j = 0; j < len; j++) {
+            float e = (float) Math.exp(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        java.util.Arrays.fill(acc, 0, hd, 0f);
+        for (int j = 0; j < len; j++) {
+            long base = b.table()[rowOff + j] * kvStride + headByte;
+            FloatVector p = FloatVector.broadcast(FS, scores[j]);
+            int d = 0;
+            for (; d < bound; d += L) {
+                FloatVector.fromMemorySegment(FS, b.values(), base + 4L * d, LE)
+                        .fma(p, FloatVector.fromArray(FS, acc, d)).intoArray(acc, d);
+            }
+            for (; d < hd; d++) {
+                acc[d] += scores[j] * b.values().get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
+            }
+        }
+        float inv = 1f / sum;
+        for (int d = 0; d < hd; d++) {
+            b.out()[qOff + d] = acc[d] * inv;
+        }
+    }
+
+    @Override
+    public void close() {
+        parallel.close();
+    }
+}

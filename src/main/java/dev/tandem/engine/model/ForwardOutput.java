@@ -1,0 +1,24 @@
+package dev.tandem.engine.model;
+
+import java.util.Arrays;
+
+/**
+ * Logits of one forward pass: {@code logits} is {@code [rows, vocab]}; chunk {@code i} of the batch owns rows
+ * {@code firstRow[i] .. firstRow[i] + rowCount[i]}, in token order.
+ */
+public record ForwardOutput(float[] logits, int vocab, int[] firstRow, int[] rowCount) {
+
+    /** Logits after token {@code logitsFrom + j} of chunk {@code chunk}, a copy of length {@code vocab}. */
+    public float[] row(int chunk, int j) {
+        if (j < 0 || j >= rowCount[chunk]) {
+            throw new IndexOutOfBoundsException("chunk " + chunk + " has " + rowCount[chunk] + " logit rows, asked " + j);
+        }
+        int from = (firstRow[chunk] + j) * vocab;
+        return Arrays.copyOfRange(logits, from, from + vocab);
+    }
+
+    /** Logits after the last token of chunk {@code chunk}. */
+    public float[] last(int chunk) {
+        return row(chunk, rowCount[chunk] - 1);
+    }
+}

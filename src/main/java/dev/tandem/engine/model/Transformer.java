@@ -1,0 +1,237 @@
+package dev.tandem.engine.model;
+
+import dev.tandem.engine.compute.AttentionBatch;
+import dev.tandem.engine.compute.ComputeBackend;
+import dev.tandem.engine.tensor.Tensor;
+import dev.tandem.engine.weights.WeightStore;
+import dev.tandem.kvcache.KvPool;
+import dev.tandem.kvcache.PagedKvCache;
+
+import java.util.List;
+
+/**
+ * The decoder of Llama, Mistral and Qwen2 (pre-norm, RMSNorm, RoPE, GQA, SwiGLU, optional q/k/v bias, optional tied
+ * embeddings) over a ragged batch whose K/V live in a paged pool. Weights stay in their stored dtype; activations are
+ * F32 on the heap. Stateless between calls: everything a request remembers is in the KV cache.
+ */
+public final class Transformer {
+    private final ModelConfig cfg;
+    private final ComputeBackend backend;
+    private final Rope rope;
+    private final Tensor embed;     // (vocab, dim)
+    private final Tensor lmHead;    // (vocab, dim), the embedding when tied
+    private final float[] finalNorm; // (dim)
+    private final Layer[] layers;
+
+    /** One block's weights; linear layers are (out, in) as Hugging Face stores them. */
+    private record Layer(float[] attnNorm, // (dim)
+                         Tensor wq,        // (heads * headDim, dim)
+                         Tensor wk,        // (kvHeads * headDim, dim)
+                         Tensor wv,        // (kvHeads * headDim, dim)
+                         float[] bq,       // (heads * headDim) or null
+                         float[] bk,       // (kvHeads * headDim) or null
+                         float[] bv,       // (kvHeads * headDim) or null
+                         Tensor wo,        // (dim, heads * headDim)
+                         float[] ffnNorm,  // (dim)
+                         Tensor wGate,     // (hidden, dim)
+                         Tensor wUp,       // (hidden, dim)
+                         Tensor wDown) {   // (dim, hidden)
+    }
+
+    public Transformer(ModelConfig cfg, WeightStore w, ComputeBackend backend) {
+        this.cfg = cfg;
+        this.backend = backend;
+        this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeScaling());
+        int dim = cfg.hiddenSize();
+        this.embed = w.require("model.embed_tokens.weight", cfg.vocabSize(), dim);
+        if (w.contains("lm_head.weight") || !cfg.tieWordEmbeddings()) {
+            this.lmHead = w.require("lm_head.weight", cfg.vocabSize(), dim);
+        } else {
+            this.lmHead = embed;
+        }
+        this.finalNorm = w.require("model.norm.weight", dim).toFloatArray();
+        this.layers = new Layer[cfg.numLayers()];
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            String a = p + "self_attn.";
+            boolean bias = cfg.qkvBias();
+            layers[l] = new Layer(
+                    w.require(p + "input_layernorm.weight", dim).toFloatArray(),
+                    w.require(a + "q_proj.weight", cfg.qDim(), dim),
+                    w.require(a + "k_proj.weight", cfg.kvDim(), dim),
+                    w.require(a + "v_proj.weight", cfg.kvDim(), dim),
+                    bias ? w.require(a + "q_proj.bias", cfg.qDim()).toFloatArray() : null,
+                    bias ? w.require(a + "k_proj.bias", cfg.kvDim()).toFloatArray() : null,
+                    bias ? w.require(a + "v_proj.bias", cfg.kvDim()).toFloatArray() : null,
+                    w.require(a + "o_proj.weight", dim, cfg.qDim()),
+                    w.require(p + "post_attention_layernorm.weight", dim).toFloatArray(),
+                    w.require(p + "mlp.gate_proj.weight", cfg.intermediateSize(), dim),
+                    w.require(p + "mlp.up_proj.weight", cfg.intermediateSize(), dim),
+                    w.require(p + "mlp.down_proj.weight", dim, cfg.intermediateSize()));
+        }
+    }
+
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    public ComputeBackend backend() {
+        return backend;
+    }
+
+    /** Bytes of weights read by one decode step (every linear layer plus the LM head; embeddings are a lookup). */
+    public long bytesReadPerStep() {
+        long b = lmHead.data().byteSize();
+        for (Layer l : layers) {
+            b += l.wq.data().byteSize() + l.wk.data().byteSize() + l.wv.data().byteSize() + l.wo.data().byteSize()
+                    + l.wGate.data().byteSize() + l.wUp.data().byteSize() + l.wDown.data().byteSize();
+        }
+        return b;
+    }
+
+    /**
+     * Runs every chunk of {@code batch} through the model, writing their K/V into {@code kv} and returning the
+     * logits each chunk asked for.
+     */
+    public ForwardOutput forward(List<SequenceChunk> batch, PagedKvCache kv) {
+        int dim = cfg.hiddenSize();
+        int qDim = cfg.qDim();
+        int kvDim = cfg.kvDim();
+        int half = cfg.headDim() / 2;
+        KvPool pool = kv.pool();
+
+        // Flatten the ragged batch: token t belongs to some chunk at absolute position positions[t].
+        int total = 0;
+        for (SequenceChunk c : batch) {
+            total += c.tokens().length;
+        }
+        int[] positions = new int[total];
+        int[] tableOffsets = new int[total];
+        int[] slots = new int[total];
+        float[] x = new float[total * dim];           // (T, dim) residual stream
+        float[] cos = new float[total * half];         // (T, headDim/2)
+        float[] sin = new float[total * half];
+        int t = 0;
+        for (SequenceChunk c : batch) {
+            if (c.endPos() > cfg.maxPositions()) {
+                throw new IllegalArgumentException("position " + (c.endPos() - 1) + " exceeds max_position_embeddings "
+                        + cfg.maxPositions());
+            }
+            for (int i = 0; i < c.tokens().length; i++, t++) {
+                int token = c.tokens()[i];
+                if (token < 0 || token >= cfg.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + token + " outside the vocabulary [0, "
+                            + cfg.vocabSize() + ")");
+                }
+                positions[t] = c.startPos() + i;
+                tableOffsets[t] = c.kvRow() * kv.maxContext();
+                slots[t] = kv.slot(c.kvRow(), positions[t]);
+                embed.toFloats((long) token * dim, x, t * dim, dim);
+                rope.angles(positions[t], cos, sin, t * half);
+            }
+        }
+
+        float[] xb = new float[total * dim];          // (T, dim) normed input of a sub-block
+        float[] q = new float[total * qDim];          // (T, heads * headDim)
+        float[] k = new float[total * kvDim];         // (T, kvHeads * headDim)
+        float[] v = new float[total * kvDim];         // (T, kvHeads * headDim)
+        float[] att = new float[total * qDim];        // (T, heads * headDim)
+        float[] proj = new float[total * dim];        // (T, dim) output of o_proj / down_proj
+        float[] gate = new float[total * cfg.intermediateSize()]; // (T, hidden)
+        float[] up = new float[total * cfg.intermediateSize()];   // (T, hidden)
+        float scale = (float) (1.0 / Math.sqrt(cfg.headDim()));
+
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            // attention rmsnorm
+            rmsnorm(x, w.attnNorm, xb, total, dim);
+            // qkv matmuls (+ Qwen2 bias)
+            backend.matmulAll(new Tensor[] {w.wq, w.wk, w.wv}, xb, total, new float[][] {q, k, v});
+            if (w.bq != null) {
+                addBias(q, w.bq, total);
+                addBias(k, w.bk, total);
+                addBias(v, w.bv, total);
+            }
+            // RoPE on q and k, then save k, v to the cache
+            for (int i = 0; i < total; i++) {
+                rope.rotate(q, i * qDim, cfg.numHeads(), cos, sin, i * half);
+                rope.rotate(k, i * kvDim, cfg.numKvHeads(), cos, sin, i * half);
+                pool.write(l, slots[i], k, i * kvDim, v, i * kvDim);
+            }
+            // attention over each request's cached positions 0..pos (causal)
+            backend.attention(new AttentionBatch(q, att, total, positions, tableOffsets, kv.table(),
+                    pool.keys(l), pool.values(l), cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), scale));
+            // output projection and residual
+            backend.matmul(w.wo, att, total, proj);
+            addInPlace(x, proj);
+            // ffn rmsnorm
+            rmsnorm(x, w.ffnNorm, xb, total, dim);
+            // SwiGLU: down(silu(gate(x)) * up(x)) and residual
+            backend.matmulAll(new Tensor[] {w.wGate, w.wUp}, xb, total, new float[][] {gate, up});
+            for (int i = 0; i < gate.length; i++) {
+                float g = gate[i];
+                gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+            }
+            backend.matmul(w.wDown, gate, total, proj);
+            addInPlace(x, proj);
+        }
+        return logits(batch, x, dim);
+    }
+
+    /** Final norm and LM head, only on the rows the chunks asked for. */
+    private ForwardOutput logits(List<SequenceChunk> batch, float[] x, int dim) {
+        int[] firstRow = new int[batch.size()];
+        int[] rowCount = new int[batch.size()];
+        int rows = 0;
+        for (int i = 0; i < batch.size(); i++) {
+            firstRow[i] = rows;
+            rowCount[i] = batch.get(i).logitRows();
+            rows += rowCount[i];
+        }
+        float[] picked = new float[rows * dim];  // (rows, dim)
+        int r = 0;
+        int tokenBase = 0;
+        for (SequenceChunk c : batch) {
+            for (int i = c.logitsFrom(); i < c.tokens().length; i++, r++) {
+                System.arraycopy(x, (tokenBase + i) * dim, picked, r * dim, dim);
+            }
+            tokenBase += c.tokens().length;
+        }
+        float[] normed = new float[rows * dim];
+        rmsnorm(picked, finalNorm, normed, rows, dim);
+        float[] logits = new float[rows * cfg.vocabSize()]; // (rows, vocab)
+        if (rows > 0) {
+            backend.matmul(lmHead, normed, rows, logits);
+        }
+        return new ForwardOutput(logits, cfg.vocabSize(), firstRow, rowCount);
+    }
+
+    private void rmsnorm(float[] in, float[] weight, float[] out, int rows, int dim) {
+        for (int r = 0; r < rows; r++) {
+            int off = r * dim;
+            double ss = 0;
+            for (int i = 0; i < dim; i++) {
+                ss += (double) in[off + i] * in[off + i];
+            }
+            float inv = (float) (1.0 / Math.sqrt(ss / dim + cfg.rmsNormEps()));
+            for (int i = 0; i < dim; i++) {
+                out[off + i] = weight[i] * (in[off + i] * inv);
+            }
+        }
+    }
+
+    private static void addBias(float[] y, float[] bias, int rows) {
+        int n = bias.length;
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < n; i++) {
+                y[r * n + i] += bias[i];
+            }
+        }
+    }
+
+    private static void addInPlace(float[] acc, float[] add) {
+        for (int i = 0; i < acc.length; i++) {
+            acc[i] += add[i];
+        }
+    }
+}

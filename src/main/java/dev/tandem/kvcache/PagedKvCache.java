@@ -1,0 +1,147 @@
+package dev.tandem.kvcache;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+
+/**
+ * The KV pool plus its bookkeeping: a page allocator and the request→token-slot table (SGLang's
+ * {@code req_to_token}). A request holds one table row; position {@code p} of that request lives in slot
+ * {@code table[row * maxContext + p]}. Rows grow page by page with {@link #ensureCapacity}; {@link #release} returns
+ * every page and the row. Owned by one thread (the scheduler's); not thread-safe.
+ */
+public final class PagedKvCache implements AutoCloseable {
+    private final KvPool pool;
+    private final PageAllocator pages;
+    private final int maxRequests;
+    private final int maxContext;
+    private final int[] table;          // [maxRequests, maxContext] -> slot
+    private final int[][] rowPages;     // (row) -> pages held, in position order
+    private final int[] rowPageCount;   // (row) -> how many of rowPages[row] are used
+    private final boolean[] rowInUse;
+    private final ArrayDeque<Integer> freeRows = new ArrayDeque<>();
+
+    public PagedKvCache(KvPool pool, int maxRequests, int maxContext) {
+        this.pool = pool;
+        this.pages = new PageAllocator(pool.numPages());
+        this.maxRequests = maxRequests;
+        this.maxContext = maxContext;
+        this.table = new int[Math.multiplyExact(maxRequests, maxContext)];
+        this.rowPages = new int[maxRequests][];
+        this.rowPageCount = new int[maxRequests];
+        this.rowInUse = new boolean[maxRequests];
+        for (int r = 0; r < maxRequests; r++) {
+            freeRows.add(r);
+        }
+    }
+
+    /** A free table row, or -1 when all {@code maxRequests} rows are taken. */
+    public int allocateRow() {
+        Integer r = freeRows.poll();
+        if (r == null) {
+            return -1;
+        }
+        rowInUse[r] = true;
+        rowPageCount[r] = 0;
+        rowPages[r] = new int[4];
+        return r;
+    }
+
+    /** Pages needed to hold {@code tokens} positions. */
+    public int pagesFor(int tokens) {
+        return (tokens + pool.pageSize() - 1) / pool.pageSize();
+    }
+
+    /**
+     * Makes positions {@code [0, length)} of {@code row} addressable, allocating pages as needed.
+     * Returns false, allocating nothing, when not enough pages are free.
+     */
+    public boolean ensureCapacity(int row, int length) {
+        checkRow(row);
+        if (length > maxContext) {
+            throw new IllegalArgumentException("length " + length + " exceeds the context of " + maxContext);
+        }
+        int have = rowPageCount[row];
+        int need = pagesFor(length) - have;
+        if (need <= 0) {
+            return true;
+        }
+        int[] got = pages.allocate(need);
+        if (got == null) {
+            return false;
+        }
+        if (rowPages[row].length < have + need) {
+            rowPages[row] = Arrays.copyOf(rowPages[row], Math.max(have + need, rowPages[row].length * 2));
+        }
+        int ps = pool.pageSize();
+        int base = row * maxContext;
+        for (int i = 0; i < need; i++) {
+            int page = got[i];
+            rowPages[row][have + i] = page;
+            int firstPos = (have + i) * ps;
+            for (int o = 0; o < ps && firstPos + o < maxContext; o++) {
+                table[base + firstPos + o] = page * ps + o;
+            }
+        }
+        rowPageCount[row] = have + need;
+        return true;
+    }
+
+    /** Returns every page of {@code row} and the row itself. */
+    public void release(int row) {
+        checkRow(row);
+        for (int i = 0; i < rowPageCount[row]; i++) {
+            pages.free(rowPages[row][i]);
+        }
+        rowPageCount[row] = 0;
+        rowPages[row] = null;
+        rowInUse[row] = false;
+        freeRows.add(row);
+    }
+
+    /** Slot of position {@code pos} of {@code row}. */
+    public int slot(int row, int pos) {
+        return table[row * maxContext + pos];
+    }
+
+    /** The pages {@code row} holds, in position order (a copy). */
+    public int[] pagesOf(int row) {
+        checkRow(row);
+        return Arrays.copyOf(rowPages[row], rowPageCount[row]);
+    }
+
+    /** The whole table, for the forward pass: row {@code r} starts at {@code r * maxContext()}. */
+    public int[] table() {
+        return table;
+    }
+
+    public int maxContext() {
+        return maxContext;
+    }
+
+    public int maxRequests() {
+        return maxRequests;
+    }
+
+    public int freeRows() {
+        return freeRows.size();
+    }
+
+    public KvPool pool() {
+        return pool;
+    }
+
+    public PageAllocator allocator() {
+        return pages;
+    }
+
+    private void checkRow(int row) {
+        if (row < 0 || row >= maxRequests || !rowInUse[row]) {
+            throw new IllegalStateException("KV table row " + row + " is not allocated");
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}
