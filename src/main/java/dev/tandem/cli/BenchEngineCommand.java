@@ -97,7 +97,7 @@ public final class BenchEngineCommand {
         for (int i = 0; i < batch; i++) {
             next[i] = Logprobs.argmax(out.last(i));
         }
-        int warmup = 2;
+        int warmup = Math.min(8, steps);
         long t0 = 0;
         for (int s = 0; s < steps + warmup; s++) {
             if (s == warmup) {
@@ -127,7 +127,7 @@ public final class BenchEngineCommand {
     /** Bytes moved per second (read + written) by a parallel copy of 512 MB, best of 5. */
     private static double copyBandwidth(int threads) {
         long size = 256L << 20;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment src = arena.allocate(size, 64);
             MemorySegment dst = arena.allocate(size, 64);
             src.fill((byte) 1);

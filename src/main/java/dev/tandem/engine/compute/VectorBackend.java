@@ -22,7 +22,7 @@ public final class VectorBackend implements ComputeBackend {
     private static final int L = FS.length();
     private static final int BLOCK = 2 * L; // bf16 elements per int-vector load
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int TILE = 4;      // activation rows sharing one pass over a weight row
+    private static final int ROW_BLOCK = 64; // output rows per parallel work unit
 
     private final ParallelFor parallel;
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
@@ -53,30 +53,33 @@ public final class VectorBackend implements ComputeBackend {
     @Override
     public void matmulAll(Tensor[] ws, float[] x, int rows, float[][] outs) {
         int in = ws[0].cols();
-        int[] rowStart = new int[ws.length + 1];
+        boolean anyBf16 = false;
+        // Work unit: a block of ROW_BLOCK output rows of one weight, small enough to stay in cache while every
+        // activation tile passes over it.
+        int[] blockStart = new int[ws.length + 1];
         for (int i = 0; i < ws.length; i++) {
             if (ws[i].cols() != in) {
                 throw new IllegalArgumentException("matmulAll needs one input width; " + ws[i] + " vs " + in);
             }
-            rowStart[i + 1] = rowStart[i] + ws[i].rows();
-        }
-        boolean anyBf16 = false;
-        for (Tensor w : ws) {
-            anyBf16 |= w.dtype() == DType.BF16;
+            anyBf16 |= ws[i].dtype() == DType.BF16;
+            blockStart[i + 1] = blockStart[i] + (ws[i].rows() + ROW_BLOCK - 1) / ROW_BLOCK;
         }
         float[] xEvenOdd = anyBf16 && in % BLOCK == 0 ? evensThenOdds(x, rows, in) : null;
-        parallel.run(rowStart[ws.length], 16, (from, to) -> {
+        parallel.run(blockStart[ws.length], 1, (from, to) -> {
             int wi = 0;
-            for (int o = from; o < to; o++) {
-                while (o >= rowStart[wi + 1]) {
+            for (int b = from; b < to; b++) {
+                while (b >= blockStart[wi + 1]) {
                     wi++;
                 }
                 Tensor w = ws[wi];
-                int row = o - rowStart[wi];
+                int o0 = (b - blockStart[wi]) * ROW_BLOCK;
+                int o1 = Math.min(o0 + ROW_BLOCK, w.rows());
                 if (w.dtype() == DType.BF16 && xEvenOdd != null) {
-                    bf16Row(w.data(), (long) row * in * 2, xEvenOdd, rows, in, outs[wi], w.rows(), row);
+                    Bf16Kernels.block(w.data(), in, xEvenOdd, rows, o0, o1, outs[wi], w.rows());
                 } else {
-                    floatRow(w, row, x, rows, in, outs[wi], w.rows());
+                    for (int o = o0; o < o1; o++) {
+                        floatRow(w, o, x, rows, in, outs[wi], w.rows());
+                    }
                 }
             }
         });
@@ -95,47 +98,6 @@ public final class VectorBackend implements ComputeBackend {
             }
         }
         return p;
-    }
-
-    private static void bf16Row(MemorySegment w, long rowByte, float[] xp, int rows, int in, float[] out, int outF,
-                                int o) {
-        int r = 0;
-        for (; r + TILE <= rows; r += TILE) {
-            int x0 = r * in;
-            int x1 = x0 + in;
-            int x2 = x1 + in;
-            int x3 = x2 + in;
-            FloatVector a0 = FloatVector.zero(FS);
-            FloatVector a1 = FloatVector.zero(FS);
-            FloatVector a2 = FloatVector.zero(FS);
-            FloatVector a3 = FloatVector.zero(FS);
-            for (int k = 0; k < in; k += BLOCK) {
-                IntVector pair = IntVector.fromMemorySegment(IS, w, rowByte + 2L * k, LE);
-                FloatVector even = pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                FloatVector odd = pair.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
-                a0 = FloatVector.fromArray(FS, xp, x0 + k + L).fma(odd, FloatVector.fromArray(FS, xp, x0 + k).fma(even, a0));
-                a1 = FloatVector.fromArray(FS, xp, x1 + k + L).fma(odd, FloatVector.fromArray(FS, xp, x1 + k).fma(even, a1));
-                a2 = FloatVector.fromArray(FS, xp, x2 + k + L).fma(odd, FloatVector.fromArray(FS, xp, x2 + k).fma(even, a2));
-                a3 = FloatVector.fromArray(FS, xp, x3 + k + L).fma(odd, FloatVector.fromArray(FS, xp, x3 + k).fma(even, a3));
-            }
-            out[r * outF + o] = a0.reduceLanes(VectorOperators.ADD);
-            out[(r + 1) * outF + o] = a1.reduceLanes(VectorOperators.ADD);
-            out[(r + 2) * outF + o] = a2.reduceLanes(VectorOperators.ADD);
-            out[(r + 3) * outF + o] = a3.reduceLanes(VectorOperators.ADD);
-        }
-        for (; r < rows; r++) {
-            int x0 = r * in;
-            FloatVector a0 = FloatVector.zero(FS);
-            FloatVector b0 = FloatVector.zero(FS);
-            for (int k = 0; k < in; k += BLOCK) {
-                IntVector pair = IntVector.fromMemorySegment(IS, w, rowByte + 2L * k, LE);
-                FloatVector even = pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                FloatVector odd = pair.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
-                a0 = FloatVector.fromArray(FS, xp, x0 + k).fma(even, a0);
-                b0 = FloatVector.fromArray(FS, xp, x0 + k + L).fma(odd, b0);
-            }
-            out[r * outF + o] = a0.add(b0).reduceLanes(VectorOperators.ADD);
-        }
     }
 
     /** Any dtype: F32 rows are read in place, others widened into a scratch row once for all activation rows. */
@@ -166,7 +128,7 @@ public final class VectorBackend implements ComputeBackend {
                         : FloatVector.fromArray(FS, row, k);
                 acc = FloatVector.fromArray(FS, x, x0 + k).fma(wv, acc);
             }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
+            float sum = Lanes.sum(acc);
             for (; k < in; k++) {
                 sum += x[x0 + k] * (seg != null ? w.get((long) o * in + k) : row[k]);
             }
@@ -211,7 +173,7 @@ public final class VectorBackend implements ComputeBackend {
                 dot = FloatVector.fromArray(FS, b.q(), qOff + d)
                         .fma(FloatVector.fromMemorySegment(FS, b.keys(), base + 4L * d, LE), dot);
             }
-            float s = dot.reduceLanes(VectorOperators.ADD);
+            float s = Lanes.sum(dot);
             for (; d < hd; d++) {
                 s += b.q()[qOff + d] * b.keys().get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
             }
