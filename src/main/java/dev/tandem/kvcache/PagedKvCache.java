@@ -98,6 +98,12 @@ public final class PagedKvCache implements AutoCloseable {
         freeRows.add(row);
     }
 
+    /** Positions {@code row} can hold without allocating: its pages times the page size. */
+    public int capacity(int row) {
+        checkRow(row);
+        return rowPageCount[row] * pool.pageSize();
+    }
+
     /** Slot of position {@code pos} of {@code row}. */
     public int slot(int row, int pos) {
         return table[row * maxContext + pos];

@@ -50,6 +50,12 @@ public final class ChatTemplate {
         RenderResult r = jinja.renderForResult(source, ctx);
         for (TemplateError e : r.getErrors()) {
             if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
+                // raise_exception's own message is more useful than Jinjava's wrapper around it.
+                for (Throwable c = e.getException(); c != null; c = c.getCause()) {
+                    if (c instanceof TokenizerException te) {
+                        throw te;
+                    }
+                }
                 throw new TokenizerException("chat template: " + e.getMessage());
             }
         }

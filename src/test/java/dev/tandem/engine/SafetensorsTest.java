@@ -53,7 +53,7 @@ class SafetensorsTest {
                     checked += got.length;
                 }
             }
-            assertTrue(checked > 3_000_000, "compared " + checked + " values");
+            assertTrue(checked > 2_000_000, "compared " + checked + " values");
             // Weights stay in their stored type: BF16 bytes are half of F32's.
             assertEquals(2 * a.bytes(), c.bytes());
         }

@@ -117,6 +117,10 @@ public final class Transformer {
                 throw new IllegalArgumentException("position " + (c.endPos() - 1) + " exceeds max_position_embeddings "
                         + cfg.maxPositions());
             }
+            if (kv.capacity(c.kvRow()) < c.endPos()) {
+                throw new IllegalStateException("KV row " + c.kvRow() + " holds " + kv.capacity(c.kvRow())
+                        + " positions, the chunk needs " + c.endPos());
+            }
             for (int i = 0; i < c.tokens().length; i++, t++) {
                 int token = c.tokens()[i];
                 if (token < 0 || token >= cfg.vocabSize()) {
