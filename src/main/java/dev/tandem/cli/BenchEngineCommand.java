@@ -42,8 +42,8 @@ public final class BenchEngineCommand {
             System.out.printf("model: %s, %d layers, hidden %d; backend: %s%n", dir, model.config().numLayers(),
                     model.config().hiddenSize(), ComputeBackends.describe(backend));
             int maxBatch = IntStream.of(batches).max().orElse(1);
-            int context = Math.max(promptLen, 16 + steps + 1) + 1;
-            int poolTokens = Math.max(promptLen + 1, maxBatch * (16 + steps + 1)) + 64;
+            int context = Math.max(promptLen, DECODE_PROMPT + MAX_WARMUP + steps + 1) + 1;
+            int poolTokens = Math.max(promptLen + 1, maxBatch * context) + 64;
             try (PagedKvCache kv = model.newKvCache(engine.pageSize(), poolTokens, Math.max(maxBatch, 1), context)) {
                 prefill(model, kv, promptLen);
                 double batch1 = 0;
@@ -82,41 +82,53 @@ public final class BenchEngineCommand {
         }
     }
 
-    /** Prefills {@code batch} short prompts, then times {@code steps} greedy decode steps of the whole batch. */
+    private static final int DECODE_PROMPT = 16;
+    private static final int MAX_WARMUP = 64;
+
+    /**
+     * Prefills {@code batch} short prompts, warms up (at least 8 steps and 3 s, at most {@value #MAX_WARMUP} steps:
+     * small batches reach the optimizing JIT late), then times {@code steps} greedy decode steps of the whole batch.
+     */
     private static double decode(Model model, PagedKvCache kv, int batch, int steps) {
-        int promptLen = 16;
         int[] rows = new int[batch];
         List<SequenceChunk> chunks = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
             rows[i] = kv.allocateRow();
-            kv.ensureCapacity(rows[i], promptLen + steps + 1);
-            chunks.add(SequenceChunk.lastLogits(rows[i], 0, randomTokens(promptLen, model.config().vocabSize(), i)));
+            kv.ensureCapacity(rows[i], DECODE_PROMPT + MAX_WARMUP + steps + 1);
+            chunks.add(SequenceChunk.lastLogits(rows[i], 0, randomTokens(DECODE_PROMPT, model.config().vocabSize(), i)));
         }
         ForwardOutput out = model.transformer().forward(chunks, kv);
         int[] next = new int[batch];
         for (int i = 0; i < batch; i++) {
             next[i] = Logprobs.argmax(out.last(i));
         }
-        int warmup = Math.min(8, steps);
-        long t0 = 0;
-        for (int s = 0; s < steps + warmup; s++) {
-            if (s == warmup) {
-                t0 = System.nanoTime();
-            }
-            List<SequenceChunk> step = new ArrayList<>(batch);
-            for (int i = 0; i < batch; i++) {
-                step.add(SequenceChunk.lastLogits(rows[i], promptLen + s, next[i]));
-            }
-            out = model.transformer().forward(step, kv);
-            for (int i = 0; i < batch; i++) {
-                next[i] = Logprobs.argmax(out.last(i));
-            }
+        int pos = DECODE_PROMPT;
+        long warmStart = System.nanoTime();
+        while (pos - DECODE_PROMPT < MAX_WARMUP
+                && (pos - DECODE_PROMPT < 8 || System.nanoTime() - warmStart < 3_000_000_000L)) {
+            step(model, kv, rows, next, pos++);
+        }
+        long t0 = System.nanoTime();
+        for (int s = 0; s < steps; s++) {
+            step(model, kv, rows, next, pos++);
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         for (int r : rows) {
             kv.release(r);
         }
         return batch * steps / secs;
+    }
+
+    /** One greedy decode step of every row; {@code next} holds the tokens to feed and receives the next ones. */
+    private static void step(Model model, PagedKvCache kv, int[] rows, int[] next, int pos) {
+        List<SequenceChunk> step = new ArrayList<>(rows.length);
+        for (int i = 0; i < rows.length; i++) {
+            step.add(SequenceChunk.lastLogits(rows[i], pos, next[i]));
+        }
+        ForwardOutput out = model.transformer().forward(step, kv);
+        for (int i = 0; i < rows.length; i++) {
+            next[i] = Logprobs.argmax(out.last(i));
+        }
     }
 
     private static int[] randomTokens(int n, int vocab, long seed) {

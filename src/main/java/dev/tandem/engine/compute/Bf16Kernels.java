@@ -14,7 +14,8 @@ import java.nio.ByteOrder;
  * evens-then-odds per block of {@code 2L} columns so both meet the right inputs.
  *
  * <p>Every (weight row, token) pair is computed the same way whatever kernel covers it: an even and an odd
- * accumulator, blocks added in ascending order, then {@code sum(even + odd)} in a fixed lane order. So an output
+ * accumulator, blocks added in ascending order, then {@code sum(even + odd)} in one fixed pairwise lane order
+ * ({@link Lanes}). So an output
  * never depends on how many tokens share the batch. The kernels differ only in how many pairs they interleave:
  * 2 rows × 4 tokens (16 accumulators) for batches, 4 rows × 1 token for single tokens, which keeps enough
  * independent FMA chains in flight to hide their latency.
@@ -33,11 +34,12 @@ final class Bf16Kernels {
     /** {@code out[t, o] = w[o, :] · x[t, :]} for output rows {@code [o0, o1)} and every token. */
     static void block(MemorySegment w, int in, float[] xp, int rows, int o0, int o1, float[] out, int outF) {
         long rowBytes = 2L * in;
+        float[] red = new float[8 * L]; // lane scratch for the horizontal sums
         int t = 0;
         for (; t + 4 <= rows; t += 4) {
             int o = o0;
             for (; o + 2 <= o1; o += 2) {
-                k2x4(w, o * rowBytes, rowBytes, in, xp, t * in, out, t * outF + o, outF);
+                k2x4(w, o * rowBytes, rowBytes, in, xp, t * in, out, t * outF + o, outF, red);
             }
             for (; o < o1; o++) {
                 for (int tt = t; tt < t + 4; tt++) {
@@ -48,7 +50,7 @@ final class Bf16Kernels {
         for (; t < rows; t++) {
             int o = o0;
             for (; o + 4 <= o1; o += 4) {
-                k4x1(w, o * rowBytes, rowBytes, in, xp, t * in, out, t * outF + o);
+                k4x1(w, o * rowBytes, rowBytes, in, xp, t * in, out, t * outF + o, red);
             }
             for (; o < o1; o++) {
                 out[t * outF + o] = k1x1(w, o * rowBytes, in, xp, t * in);
@@ -77,7 +79,7 @@ final class Bf16Kernels {
 
     /** Four consecutive weight rows against one token; results to {@code out[outOff .. outOff + 3]}. */
     private static void k4x1(MemorySegment w, long wOff, long rowBytes, int in, float[] xp, int xOff, float[] out,
-                             int outOff) {
+                             int outOff, float[] red) {
         FloatVector e0 = FloatVector.zero(FS), d0 = FloatVector.zero(FS);
         FloatVector e1 = FloatVector.zero(FS), d1 = FloatVector.zero(FS);
         FloatVector e2 = FloatVector.zero(FS), d2 = FloatVector.zero(FS);
@@ -99,15 +101,21 @@ final class Bf16Kernels {
             e3 = xe.fma(even(p3), e3);
             d3 = xo.fma(odd(p3), d3);
         }
-        out[outOff] = Lanes.sum(e0.add(d0));
-        out[outOff + 1] = Lanes.sum(e1.add(d1));
-        out[outOff + 2] = Lanes.sum(e2.add(d2));
-        out[outOff + 3] = Lanes.sum(e3.add(d3));
+        // Spill the sums and add lanes in scalar code: a vector passed to a call that C2 declines to inline
+        // (these kernels are large) would be boxed on every output.
+        e0.add(d0).intoArray(red, 0);
+        e1.add(d1).intoArray(red, L);
+        e2.add(d2).intoArray(red, 2 * L);
+        e3.add(d3).intoArray(red, 3 * L);
+        out[outOff] = Lanes.sum(red, 0, L);
+        out[outOff + 1] = Lanes.sum(red, L, L);
+        out[outOff + 2] = Lanes.sum(red, 2 * L, L);
+        out[outOff + 3] = Lanes.sum(red, 3 * L, L);
     }
 
     /** Two weight rows against four tokens; token {@code j}'s results go to {@code out[outOff + j*outF ..]}. */
     private static void k2x4(MemorySegment w, long wOff, long rowBytes, int in, float[] xp, int xOff, float[] out,
-                             int outOff, int outF) {
+                             int outOff, int outF, float[] red) {
         FloatVector e00 = FloatVector.zero(FS), d00 = FloatVector.zero(FS); // row 0, token 0
         FloatVector e01 = FloatVector.zero(FS), d01 = FloatVector.zero(FS);
         FloatVector e02 = FloatVector.zero(FS), d02 = FloatVector.zero(FS);
@@ -149,13 +157,21 @@ final class Bf16Kernels {
             e13 = xe.fma(we1, e13);
             d13 = xo.fma(wo1, d13);
         }
-        out[outOff] = Lanes.sum(e00.add(d00));
-        out[outOff + 1] = Lanes.sum(e10.add(d10));
-        out[outOff + outF] = Lanes.sum(e01.add(d01));
-        out[outOff + outF + 1] = Lanes.sum(e11.add(d11));
-        out[outOff + 2 * outF] = Lanes.sum(e02.add(d02));
-        out[outOff + 2 * outF + 1] = Lanes.sum(e12.add(d12));
-        out[outOff + 3 * outF] = Lanes.sum(e03.add(d03));
-        out[outOff + 3 * outF + 1] = Lanes.sum(e13.add(d13));
+        e00.add(d00).intoArray(red, 0);
+        e10.add(d10).intoArray(red, L);
+        e01.add(d01).intoArray(red, 2 * L);
+        e11.add(d11).intoArray(red, 3 * L);
+        e02.add(d02).intoArray(red, 4 * L);
+        e12.add(d12).intoArray(red, 5 * L);
+        e03.add(d03).intoArray(red, 6 * L);
+        e13.add(d13).intoArray(red, 7 * L);
+        out[outOff] = Lanes.sum(red, 0, L);
+        out[outOff + 1] = Lanes.sum(red, L, L);
+        out[outOff + outF] = Lanes.sum(red, 2 * L, L);
+        out[outOff + outF + 1] = Lanes.sum(red, 3 * L, L);
+        out[outOff + 2 * outF] = Lanes.sum(red, 4 * L, L);
+        out[outOff + 2 * outF + 1] = Lanes.sum(red, 5 * L, L);
+        out[outOff + 3 * outF] = Lanes.sum(red, 6 * L, L);
+        out[outOff + 3 * outF + 1] = Lanes.sum(red, 7 * L, L);
     }
 }

@@ -28,6 +28,22 @@ public interface ComputeBackend extends AutoCloseable {
         }
     }
 
+    /**
+     * SwiGLU in place: {@code gate[i] = silu(gate[i]) * up[i]} for {@code i < n}. Every backend must produce the
+     * bits of {@link #swigluRange}, so results never depend on the backend's threading.
+     */
+    default void swiglu(float[] gate, float[] up, int n) {
+        swigluRange(gate, up, 0, n);
+    }
+
+    /** The reference SwiGLU over {@code [from, to)}. */
+    static void swigluRange(float[] gate, float[] up, int from, int to) {
+        for (int i = from; i < to; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+
     /** Causal GQA attention of every token in {@code batch} over its request's cached K/V; writes {@code batch.out()}. */
     void attention(AttentionBatch batch);
 

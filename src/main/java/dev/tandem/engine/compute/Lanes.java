@@ -19,6 +19,20 @@ final class Lanes {
     private Lanes() {
     }
 
+    /**
+     * Sum of {@code buf[off .. off + n)} ({@code n} a power of two) in the same pairwise order as {@link
+     * #sum(FloatVector)}: element i meets i + n/2, then i + n/4, ...; float addition is commutative, so both give
+     * the same bits.
+     */
+    static float sum(float[] buf, int off, int n) {
+        for (int step = n / 2; step > 0; step >>= 1) {
+            for (int i = 0; i < step; i++) {
+                buf[off + i] += buf[off + i + step];
+            }
+        }
+        return buf[off];
+    }
+
     /** Sum of the lanes of {@code v} (a vector of the preferred species). */
     static float sum(FloatVector v) {
         switch (v.length()) {

@@ -137,6 +137,11 @@ public final class VectorBackend implements ComputeBackend {
     }
 
     @Override
+    public void swiglu(float[] gate, float[] up, int n) {
+        parallel.run(n, 4096, (from, to) -> ComputeBackend.swigluRange(gate, up, from, to));
+    }
+
+    @Override
     public void attention(AttentionBatch b) {
         int hd = b.headDim();
         parallel.run(b.numTokens() * b.numKvHeads(), 1, (from, to) -> {

@@ -172,10 +172,7 @@ public final class Transformer {
             rmsnorm(x, w.ffnNorm, xb, total, dim);
             // SwiGLU: down(silu(gate(x)) * up(x)) and residual
             backend.matmulAll(new Tensor[] {w.wGate, w.wUp}, xb, total, new float[][] {gate, up});
-            for (int i = 0; i < gate.length; i++) {
-                float g = gate[i];
-                gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
-            }
+            backend.swiglu(gate, up, gate.length);
             backend.matmul(w.wDown, gate, total, proj);
             addInPlace(x, proj);
         }
