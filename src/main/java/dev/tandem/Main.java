@@ -1,8 +1,10 @@
 package dev.tandem;
 
 import dev.tandem.cli.BenchEngineCommand;
+import dev.tandem.cli.BenchServingCommand;
 import dev.tandem.cli.GenerateCommand;
 import dev.tandem.cli.MakeTinyModelCommand;
+import dev.tandem.cli.WorkerCommand;
 
 import java.util.Arrays;
 
@@ -16,12 +18,17 @@ public final class Main {
               generate         --model DIR (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N] [--temperature T]
                                [--top-k K] [--top-p P] [--seed S] [--json] [--backend vector|scalar] [--threads N]
               bench-engine     --model DIR [--prompt-len 512] [--batches 1,8,32] [--steps 32] [--threads N]
+              bench-serving    --url URL [--num-prompts 100] [--request-rate inf] [--input-len 128] [--output-len 64]
+                               [--seed 0] [--timeout 600] [--json]
               make-tiny-model  --out DIR [--preset tiny|bench] [--seed N] [--dtype bf16|f16|f32] [--shards N]
                                [--arch llama|qwen2]
+              worker           --mode null --model DIR [--port 30000] [--host 127.0.0.1] [--conf conf/worker.json]
+                               [--max-total-tokens N] [--max-running-requests N] [--chunked-prefill-size N]
+                               [--context-length N] [--page-size N] [--backend vector|scalar] [--threads N]
               test             run the whole test suite
             """;
 
-    public static void main(String[] argv) {
+    public static void main(String[] argv) throws InterruptedException {
         if (argv.length == 0 || argv[0].equals("help") || argv[0].equals("--help")) {
             System.out.print(USAGE);
             return;
@@ -31,7 +38,9 @@ public final class Main {
             int code = switch (argv[0]) {
                 case "generate" -> GenerateCommand.run(rest);
                 case "bench-engine" -> BenchEngineCommand.run(rest);
+                case "bench-serving" -> BenchServingCommand.run(rest);
                 case "make-tiny-model" -> MakeTinyModelCommand.run(rest);
+                case "worker" -> WorkerCommand.run(rest);
                 default -> {
                     System.err.println("unknown command '" + argv[0] + "'\n" + USAGE);
                     yield 2;

@@ -1,0 +1,37 @@
+package dev.tandem.api;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/** The one mapping from an error to a response body, in SGLang's native shape or OpenAI's. */
+public final class ErrorBodies {
+    private ErrorBodies() {
+    }
+
+    /** SGLang's {@code /generate} errors: {@code {"error": {"message": ...}}}. */
+    public static ObjectNode nativeBody(String message) {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.putObject("error").put("message", message);
+        return o;
+    }
+
+    /** OpenAI's shape as SGLang serves it: {@code {"object":"error","message","type","param","code"}}. */
+    public static ObjectNode openAiBody(int status, String message, String param) {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("object", "error");
+        o.put("message", message);
+        o.put("type", switch (status) {
+            case 400 -> "BadRequestError";
+            case 404 -> "NotFoundError";
+            case 503 -> "ServiceUnavailableError";
+            default -> "InternalServerError";
+        });
+        if (param == null) {
+            o.putNull("param");
+        } else {
+            o.put("param", param);
+        }
+        o.put("code", status);
+        return o;
+    }
+}

@@ -1,0 +1,182 @@
+package dev.tandem.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tandem.engine.sampling.SamplingParams;
+import dev.tandem.tokenizer.ChatTemplate;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * {@code /v1/completions} and {@code /v1/chat/completions} requests mapped onto generate items: one item per
+ * (prompt, choice). Unknown fields are ignored, as OpenAI clients send many; known fields are type-checked.
+ *
+ * @param items        prompt-major: prompt {@code p}, choice {@code k} is item {@code p * n + k}
+ * @param logprobs     per-token logprobs requested
+ * @param topLogprobs  alternatives per token
+ */
+public record OpenAiRequest(String id, String model, boolean chat, List<GenerateInput> items, int n, boolean stream,
+                            boolean includeUsage, boolean logprobs, int topLogprobs) {
+
+    public static OpenAiRequest completions(JsonNode body) {
+        Json j = requireObject(body);
+        JsonNode prompt = body.get("prompt");
+        List<Object> prompts = new ArrayList<>(); // String or int[]
+        if (prompt == null || prompt.isNull()) {
+            throw new ApiException(400, "Missing field 'prompt'", "prompt");
+        } else if (prompt.isTextual()) {
+            prompts.add(prompt.asText());
+        } else if (prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isIntegralNumber()) {
+            prompts.add(Json.ids(prompt, "prompt"));
+        } else if (prompt.isArray() && !prompt.isEmpty()) {
+            for (JsonNode p : prompt) {
+                if (p.isTextual()) {
+                    prompts.add(p.asText());
+                } else if (p.isArray()) {
+                    prompts.add(Json.ids(p, "prompt"));
+                } else {
+                    throw ApiException.badField("prompt", p, "must be a string, a list of strings or token ids");
+                }
+            }
+        } else {
+            throw ApiException.badField("prompt", prompt, "must be a non-empty string, list of strings or token ids");
+        }
+        if (j.bool("echo", false)) {
+            throw new ApiException(400, "echo is not supported by Tandem yet", "echo");
+        }
+        int lp = j.integer("logprobs", 0);
+        if (lp < 0 || lp > 20) {
+            throw ApiException.badField("logprobs", lp, "must be in [0, 20]");
+        }
+        boolean wantLp = body.has("logprobs") && !body.get("logprobs").isNull();
+        return build(body, j, prompts, false, 16, wantLp, lp);
+    }
+
+    public static OpenAiRequest chat(JsonNode body, ChatTemplate template) {
+        Json j = requireObject(body);
+        JsonNode msgs = body.get("messages");
+        if (msgs == null || !msgs.isArray() || msgs.isEmpty()) {
+            throw ApiException.badField("messages", msgs, "must be a non-empty list of {role, content}");
+        }
+        if (template == null) {
+            throw ApiException.badRequest("This model has no chat template (tokenizer_config.json chat_template)");
+        }
+        List<ChatTemplate.Message> messages = new ArrayList<>();
+        for (int i = 0; i < msgs.size(); i++) {
+            messages.add(message(msgs.get(i), "messages[" + i + "]"));
+        }
+        boolean wantLp = j.bool("logprobs", false);
+        int top = j.integer("top_logprobs", 0);
+        if (top < 0 || top > 20) {
+            throw ApiException.badField("top_logprobs", top, "must be in [0, 20]");
+        }
+        String text = template.render(messages, true);
+        return build(body, j, List.of(text), true, SamplingParamsParser.DEFAULT_MAX_NEW_TOKENS, wantLp, top);
+    }
+
+    private static ChatTemplate.Message message(JsonNode m, String where) {
+        if (m == null || !m.isObject()) {
+            throw ApiException.badField(where, m, "must be an object with role and content");
+        }
+        String role = new Json(m, where).string("role", null);
+        if (role == null || !List.of("system", "user", "assistant", "tool", "developer").contains(role)) {
+            throw ApiException.badField(where + ".role", m.get("role"), "must be system, user, assistant or tool");
+        }
+        JsonNode c = m.get("content");
+        StringBuilder text = new StringBuilder();
+        if (c == null || c.isNull()) {
+            text.append("");
+        } else if (c.isTextual()) {
+            text.append(c.asText());
+        } else if (c.isArray()) {
+            for (JsonNode part : c) {
+                if (!"text".equals(part.path("type").asText())) {
+                    throw ApiException.badField(where + ".content", part.path("type"), "only text parts are supported");
+                }
+                text.append(part.path("text").asText());
+            }
+        } else {
+            throw ApiException.badField(where + ".content", c, "must be a string or a list of parts");
+        }
+        return new ChatTemplate.Message(role, text.toString());
+    }
+
+    private static OpenAiRequest build(JsonNode body, Json j, List<Object> prompts, boolean chat, int defaultMax,
+                                       boolean logprobs, int top) {
+        int n = j.integer("n", 1);
+        if (n < 1 || n > 128) {
+            throw ApiException.badField("n", n, "must be in [1, 128]");
+        }
+        int max = j.integer("max_completion_tokens", j.integer("max_tokens", defaultMax));
+        if (max < 0) {
+            throw ApiException.badField(body.has("max_tokens") ? "max_tokens" : "max_completion_tokens", max,
+                    "must be >= 0");
+        }
+        float temperature = j.number("temperature", 1f);
+        if (temperature < 0 || temperature > 2) {
+            throw ApiException.badField("temperature", temperature, "must be in [0, 2]");
+        }
+        float topP = j.number("top_p", 1f);
+        if (topP <= 0 || topP > 1) {
+            throw ApiException.badField("top_p", topP, "must be in (0, 1]");
+        }
+        List<String> stop = stops(body.get("stop"));
+        SamplingParams params;
+        try {
+            params = new SamplingParams(max, temperature, topP, j.integer("top_k", -1), j.number("min_p", 0f),
+                    j.number("frequency_penalty", 0f), j.number("presence_penalty", 0f),
+                    j.number("repetition_penalty", 1f), j.optionalLong("seed"), j.intList("stop_token_ids"),
+                    j.bool("ignore_eos", false), j.integer("min_tokens", 0));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage().replace("sampling_params.", ""));
+        }
+        String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        List<GenerateInput> items = new ArrayList<>();
+        for (int p = 0; p < prompts.size(); p++) {
+            for (int k = 0; k < n; k++) {
+                SamplingParams pk = params.seed() != null && k > 0 ? params.withSeed(params.seed() + k) : params;
+                Object pr = prompts.get(p);
+                items.add(new GenerateInput(id + "-" + p + "-" + k, pr instanceof String s ? s : null,
+                        pr instanceof int[] ids ? ids : null, pk, stop, logprobs, -1, logprobs ? top : 0, false));
+            }
+        }
+        boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+        return new OpenAiRequest(id, j.string("model", null), chat, List.copyOf(items), n, j.bool("stream", false),
+                includeUsage, logprobs, top);
+    }
+
+    private static List<String> stops(JsonNode s) {
+        List<String> out = new ArrayList<>();
+        if (s == null || s.isNull()) {
+            return out;
+        }
+        if (s.isTextual()) {
+            out.add(s.asText());
+        } else if (s.isArray()) {
+            for (JsonNode x : s) {
+                if (!x.isTextual()) {
+                    throw ApiException.badField("stop", s, "must be a string or a list of strings");
+                }
+                out.add(x.asText());
+            }
+        } else {
+            throw ApiException.badField("stop", s, "must be a string or a list of strings");
+        }
+        out.removeIf(String::isEmpty);
+        return out;
+    }
+
+    private static Json requireObject(JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw ApiException.badRequest("The request body must be a JSON object");
+        }
+        return new Json(body, "");
+    }
+
+    /** The model name to answer with: the request's, else {@code served}. */
+    public String modelOr(String served) {
+        return model != null ? model : served;
+    }
+
+}

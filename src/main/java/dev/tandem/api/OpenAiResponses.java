@@ -1,0 +1,170 @@
+package dev.tandem.api;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.engine.sampling.Sampled;
+import dev.tandem.engine.sampling.TokenLogprob;
+import dev.tandem.scheduler.FinishReason;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.function.IntFunction;
+
+/** OpenAI response bodies and stream chunks for completions and chat completions, built from accumulators. */
+public final class OpenAiResponses {
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
+
+    private final OpenAiRequest req;
+    private final String model;
+    private final long created = System.currentTimeMillis() / 1000;
+    private final IntFunction<String> tokenText;
+
+    public OpenAiResponses(OpenAiRequest req, String servedModel, IntFunction<String> tokenText) {
+        this.req = req;
+        this.model = req.modelOr(servedModel);
+        this.tokenText = tokenText;
+    }
+
+    private ObjectNode envelope(boolean chunk) {
+        ObjectNode o = F.objectNode();
+        o.put("id", req.id());
+        o.put("object", req.chat() ? (chunk ? "chat.completion.chunk" : "chat.completion")
+                : "text_completion");
+        o.put("created", created);
+        o.put("model", model);
+        return o;
+    }
+
+    /** The whole response once every choice finished. */
+    public ObjectNode finalBody(List<GenerationAccumulator> accs) {
+        ObjectNode o = envelope(false);
+        ArrayNode choices = o.putArray("choices");
+        for (int i = 0; i < accs.size(); i++) {
+            GenerationAccumulator a = accs.get(i);
+            ObjectNode c = choices.addObject();
+            c.put("index", i);
+            if (req.chat()) {
+                c.putObject("message").put("role", "assistant").put("content", a.text());
+            } else {
+                c.put("text", a.text());
+            }
+            if (req.logprobs()) {
+                c.set("logprobs", logprobs(a.outputLogprobs()));
+            } else {
+                c.putNull("logprobs");
+            }
+            finish(c, a.finish());
+        }
+        o.set("usage", usage(accs));
+        return o;
+    }
+
+    /** A chunk carrying {@code delta} for choice {@code index}; {@code finish} only on its last chunk. */
+    public ObjectNode chunk(int index, String delta, boolean first, List<Sampled> newLogprobs, FinishReason finish) {
+        ObjectNode o = envelope(true);
+        ObjectNode c = o.putArray("choices").addObject();
+        c.put("index", index);
+        if (req.chat()) {
+            ObjectNode d = c.putObject("delta");
+            if (first) {
+                d.put("role", "assistant");
+            }
+            if (!delta.isEmpty() || first) {
+                d.put("content", delta);
+            }
+        } else {
+            c.put("text", delta);
+        }
+        if (req.logprobs() && !newLogprobs.isEmpty()) {
+            c.set("logprobs", logprobs(newLogprobs));
+        } else {
+            c.putNull("logprobs");
+        }
+        if (finish == null) {
+            c.putNull("finish_reason");
+        } else {
+            finish(c, finish);
+        }
+        return o;
+    }
+
+    /** The final usage-only chunk ({@code stream_options.include_usage}). */
+    public ObjectNode usageChunk(List<GenerationAccumulator> accs) {
+        ObjectNode o = envelope(true);
+        o.putArray("choices");
+        o.set("usage", usage(accs));
+        return o;
+    }
+
+    private ObjectNode usage(List<GenerationAccumulator> accs) {
+        int prompt = 0;
+        int completion = 0;
+        for (int i = 0; i < accs.size(); i++) {
+            if (i % req.n() == 0) {
+                prompt += accs.get(i).promptTokens(); // a prompt counts once, however many choices
+            }
+            completion += accs.get(i).completionTokens();
+        }
+        ObjectNode u = F.objectNode();
+        u.put("prompt_tokens", prompt);
+        u.put("completion_tokens", completion);
+        u.put("total_tokens", prompt + completion);
+        return u;
+    }
+
+    private static void finish(ObjectNode c, FinishReason f) {
+        c.put("finish_reason", switch (f.type()) {
+            case "length" -> "length";
+            case "stop" -> "stop";
+            default -> "abort";
+        });
+        if (f.matched() instanceof Integer i) {
+            c.put("matched_stop", i);
+        } else if (f.matched() != null) {
+            c.put("matched_stop", f.matched().toString());
+        } else {
+            c.putNull("matched_stop");
+        }
+    }
+
+    private ObjectNode logprobs(List<Sampled> lps) {
+        ObjectNode o = F.objectNode();
+        if (req.chat()) {
+            ArrayNode content = o.putArray("content");
+            for (Sampled s : lps) {
+                ObjectNode e = tokenEntry(s.tokenId(), s.logprob());
+                ArrayNode top = e.putArray("top_logprobs");
+                for (TokenLogprob t : s.top()) {
+                    top.add(tokenEntry(t.tokenId(), t.logprob()));
+                }
+                content.add(e);
+            }
+            return o;
+        }
+        ArrayNode tokens = o.putArray("tokens");
+        ArrayNode tokenLogprobs = o.putArray("token_logprobs");
+        ArrayNode top = o.putArray("top_logprobs");
+        for (Sampled s : lps) {
+            tokens.add(tokenText.apply(s.tokenId()));
+            tokenLogprobs.add(s.logprob());
+            ObjectNode alt = top.addObject();
+            for (TokenLogprob t : s.top()) {
+                alt.put(tokenText.apply(t.tokenId()), t.logprob());
+            }
+        }
+        return o;
+    }
+
+    private ObjectNode tokenEntry(int id, float logprob) {
+        String t = tokenText.apply(id);
+        ObjectNode e = F.objectNode();
+        e.put("token", t);
+        e.put("logprob", logprob);
+        ArrayNode bytes = e.putArray("bytes");
+        for (byte b : t.getBytes(StandardCharsets.UTF_8)) {
+            bytes.add(b & 0xFF);
+        }
+        return e;
+    }
+}

@@ -1,0 +1,15 @@
+package dev.tandem.bench;
+
+/**
+ * The outcome of one benchmark request. Latencies are in milliseconds and NaN when the request failed.
+ *
+ * @param error        the first error (HTTP status, error event, transport failure, timeout), null on success
+ * @param itlMs        one inter-token latency sample per token after the first token-carrying event
+ * @param outputTokens final {@code completion_tokens}, or the ids counted when the server never reported it
+ */
+public record RequestResult(boolean success, String error, double ttftMs, double e2eMs, double[] itlMs,
+                            int outputTokens) {
+    public static RequestResult failed(String error) {
+        return new RequestResult(false, error, Double.NaN, Double.NaN, new double[0], 0);
+    }
+}

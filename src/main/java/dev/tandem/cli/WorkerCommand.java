@@ -1,0 +1,56 @@
+package dev.tandem.cli;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.config.Args;
+import dev.tandem.config.ConfigException;
+import dev.tandem.config.WorkerConfig;
+import dev.tandem.metrics.MetricsSetup;
+import dev.tandem.worker.WorkerMainVerticle;
+import io.vertx.core.Vertx;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code worker --mode null --model DIR --port P [--host H] [--conf conf/worker.json] [engine and scheduler flags]}:
+ * starts a worker in this JVM and runs until interrupted.
+ */
+public final class WorkerCommand {
+    private WorkerCommand() {
+    }
+
+    public static int run(String[] argv) throws InterruptedException {
+        Args a = Args.parse(argv, Set.of());
+        Map<String, Object> json = a.has("conf") ? readConf(Path.of(a.string("conf", null))) : Map.of();
+        WorkerConfig cfg = WorkerConfig.from(json, a);
+        a.rejectUnknown();
+
+        Vertx vertx = Vertx.builder().with(MetricsSetup.vertxOptions()).withMetrics(MetricsSetup.factory()).build();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            vertx.close().toCompletionStage().toCompletableFuture().join();
+            stopped.countDown();
+        }, "tandem-shutdown"));
+        try {
+            vertx.deployVerticle(new WorkerMainVerticle(cfg)).await();
+        } catch (Exception e) {
+            System.err.println("error: worker failed to start: " + e.getMessage());
+            vertx.close();
+            return 1;
+        }
+        stopped.await();
+        return 0;
+    }
+
+    static Map<String, Object> readConf(Path p) {
+        try {
+            return new ObjectMapper().readValue(p.toFile(), new TypeReference<Map<String, Object>>() { });
+        } catch (IOException e) {
+            throw new ConfigException("conf", p, "a readable JSON object (" + e.getMessage() + ")");
+        }
+    }
+}

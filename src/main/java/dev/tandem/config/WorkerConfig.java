@@ -1,0 +1,106 @@
+package dev.tandem.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Everything a worker needs, read once from a JSON config ({@code conf/worker.json}, snake_case keys) with
+ * command-line flags (kebab-case) on top, and validated here. Errors name the field and the value.
+ *
+ * @param mode            "null" (colocated); "prefill" and "decode" arrive with disaggregation
+ * @param contextLength   0 = the model's max_position_embeddings
+ */
+public record WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
+                           EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
+                           int contextLength) {
+    public static final Set<String> MODES = Set.of("null");
+    private static final Set<String> KEYS = Set.of("mode", "model_path", "host", "port", "served_model_name",
+            "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
+            "context_length");
+
+    public WorkerConfig {
+        if (!MODES.contains(mode)) {
+            throw new ConfigException("mode", mode, "null (prefill and decode are not implemented yet)");
+        }
+        if (modelPath == null) {
+            throw new ConfigException("missing model_path (--model DIR)");
+        }
+        if (!Files.isDirectory(modelPath)) {
+            throw new ConfigException("model_path", modelPath, "an existing model directory");
+        }
+        if (port < 0 || port > 65535) {
+            throw new ConfigException("port", port, "in [0, 65535]");
+        }
+        if (maxTotalTokens < engine.pageSize()) {
+            throw new ConfigException("max_total_tokens", maxTotalTokens, ">= page_size " + engine.pageSize());
+        }
+        if (maxRunningRequests < 1) {
+            throw new ConfigException("max_running_requests", maxRunningRequests, ">= 1");
+        }
+        if (chunkedPrefillSize == 0 || chunkedPrefillSize < -1) {
+            throw new ConfigException("chunked_prefill_size", chunkedPrefillSize, "-1 (off) or >= 1");
+        }
+        if (contextLength < 0) {
+            throw new ConfigException("context_length", contextLength, ">= 0 (0 = the model's)");
+        }
+    }
+
+    /** {@code json} (may be empty) with {@code cli} flags overriding it. */
+    public static WorkerConfig from(Map<String, Object> json, Args cli) {
+        Map<String, Object> m = new LinkedHashMap<>(json);
+        for (String k : m.keySet()) {
+            if (!KEYS.contains(k)) {
+                throw new ConfigException("unknown config key '" + k + "' (known: " + KEYS + ")");
+            }
+        }
+        Values v = new Values(m, cli);
+        String model = v.string("model_path", "model", null);
+        return new WorkerConfig(v.string("mode", "mode", "null"), model == null ? null : Path.of(model),
+                v.string("host", "host", "127.0.0.1"), v.integer("port", "port", 30000),
+                v.string("served_model_name", "served-model-name", null),
+                new EngineConfig(v.string("backend", "backend", "vector"), v.integer("threads", "threads", 0),
+                        v.integer("page_size", "page-size", 16), 0),
+                v.integer("max_total_tokens", "max-total-tokens", 8192),
+                v.integer("max_running_requests", "max-running-requests", 32),
+                v.integer("chunked_prefill_size", "chunked-prefill-size", 512),
+                v.integer("context_length", "context-length", 0));
+    }
+
+    /** The name clients use in {@code model}: the configured one, else the model directory's name. */
+    public String modelName() {
+        return servedModelName != null ? servedModelName : modelPath.getFileName().toString();
+    }
+
+    private record Values(Map<String, Object> json, Args cli) {
+        String string(String key, String flag, String dflt) {
+            if (cli != null && cli.has(flag)) {
+                return cli.string(flag, dflt);
+            }
+            Object o = json.get(key);
+            if (o == null) {
+                return dflt;
+            }
+            if (!(o instanceof String s)) {
+                throw new ConfigException(key, o, "a string");
+            }
+            return s;
+        }
+
+        int integer(String key, String flag, int dflt) {
+            if (cli != null && cli.has(flag)) {
+                return cli.integer(flag, dflt);
+            }
+            Object o = json.get(key);
+            if (o == null) {
+                return dflt;
+            }
+            if (!(o instanceof Number n) || n.doubleValue() != n.intValue()) {
+                throw new ConfigException(key, o, "an integer");
+            }
+            return n.intValue();
+        }
+    }
+}

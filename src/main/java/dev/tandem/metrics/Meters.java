@@ -1,0 +1,23 @@
+package dev.tandem.metrics;
+
+/**
+ * Every meter name Tandem defines, in one place. Prometheus names follow from them (dots become underscores;
+ * counters gain {@code _total}, timers {@code _seconds}).
+ */
+public final class Meters {
+    private Meters() {
+    }
+
+    public static final String RUNNING = "tandem.num.running.reqs";
+    public static final String WAITING = "tandem.num.waiting.reqs";
+    public static final String KV_PAGES_USED = "tandem.kv.pages.used";
+    public static final String KV_PAGES_FREE = "tandem.kv.pages.free";
+    public static final String KV_USAGE = "tandem.token.usage";
+    public static final String GENERATION_TOKENS = "tandem.generation.tokens";
+    public static final String PROMPT_TOKENS = "tandem.prompt.tokens";
+    public static final String REQUESTS_FINISHED = "tandem.requests.finished";
+    public static final String RETRACTIONS = "tandem.retracted.reqs";
+    public static final String TTFT = "tandem.time.to.first.token";
+    public static final String INTER_TOKEN = "tandem.inter.token.latency";
+    public static final String E2E = "tandem.e2e.request.latency";
+}

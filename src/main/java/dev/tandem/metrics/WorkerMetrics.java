@@ -1,0 +1,81 @@
+package dev.tandem.metrics;
+
+import dev.tandem.scheduler.FinishReason;
+import dev.tandem.scheduler.SchedulerObserver;
+import dev.tandem.scheduler.SchedulerStats;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** A worker's own meters, fed by its scheduler (on the scheduler thread; Micrometer meters are thread-safe). */
+public final class WorkerMetrics implements SchedulerObserver {
+    private final MeterRegistry registry;
+    private final String worker;
+    private volatile SchedulerStats last = SchedulerStats.empty(0, 0);
+    private final Counter generated;
+    private final Counter prompt;
+    private final Counter retractions;
+    private final Timer ttft;
+    private final Timer interToken;
+    private final Timer e2e;
+
+    /** @param worker tag value that tells this worker's meters from others' in the same process */
+    public WorkerMetrics(MeterRegistry registry, String worker) {
+        this.registry = registry;
+        this.worker = worker;
+        Gauge.builder(Meters.RUNNING, () -> last.running()).description("requests decoding").tag("worker", worker).register(registry);
+        Gauge.builder(Meters.WAITING, () -> last.waiting()).description("requests queued").tag("worker", worker).register(registry);
+        Gauge.builder(Meters.KV_PAGES_USED, () -> last.usedPages()).description("KV pages in use").tag("worker", worker).register(registry);
+        Gauge.builder(Meters.KV_PAGES_FREE, () -> last.totalPages() - last.usedPages()).description("free KV pages")
+                .tag("worker", worker).register(registry);
+        Gauge.builder(Meters.KV_USAGE, () -> last.totalPages() == 0 ? 0 : last.usedPages() / (double) last.totalPages())
+                .description("fraction of KV pages in use").tag("worker", worker).register(registry);
+        generated = Counter.builder(Meters.GENERATION_TOKENS).description("tokens generated").tag("worker", worker).register(registry);
+        prompt = Counter.builder(Meters.PROMPT_TOKENS).description("prompt tokens of finished requests")
+                .tag("worker", worker).register(registry);
+        retractions = Counter.builder(Meters.RETRACTIONS).description("requests retracted for lack of KV pages")
+                .tag("worker", worker).register(registry);
+        ttft = latency(Meters.TTFT, "time to first token");
+        interToken = latency(Meters.INTER_TOKEN, "time between output tokens");
+        e2e = latency(Meters.E2E, "request latency, arrival to finish");
+    }
+
+    private Timer latency(String name, String description) {
+        return Timer.builder(name).description(description).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(600))
+                .tag("worker", worker).register(registry);
+    }
+
+    @Override
+    public void onStep(SchedulerStats stats) {
+        last = stats;
+    }
+
+    @Override
+    public void onFirstToken(long ttftNanos) {
+        ttft.record(ttftNanos, TimeUnit.NANOSECONDS);
+        generated.increment();
+    }
+
+    @Override
+    public void onInterToken(long nanos) {
+        interToken.record(nanos, TimeUnit.NANOSECONDS);
+        generated.increment();
+    }
+
+    @Override
+    public void onFinish(long e2eNanos, int promptTokens, int completionTokens, FinishReason reason) {
+        e2e.record(e2eNanos, TimeUnit.NANOSECONDS);
+        prompt.increment(promptTokens);
+        Counter.builder(Meters.REQUESTS_FINISHED).tag("reason", reason.type()).tag("worker", worker).register(registry).increment();
+    }
+
+    @Override
+    public void onRetract(int count) {
+        retractions.increment(count);
+    }
+}

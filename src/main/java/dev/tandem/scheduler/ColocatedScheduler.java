@@ -1,0 +1,259 @@
+package dev.tandem.scheduler;
+
+import dev.tandem.config.SchedulerConfig;
+import dev.tandem.engine.model.ForwardOutput;
+import dev.tandem.engine.model.SequenceChunk;
+import dev.tandem.engine.model.Transformer;
+import dev.tandem.engine.sampling.Sampler;
+import dev.tandem.kvcache.PagedKvCache;
+import dev.tandem.tokenizer.TextTokenizer;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * Continuous batching for a colocated worker (SGLang's {@code --disaggregation-mode null}). Each {@link #step()}
+ * gives every decoding request its next token, spends up to {@code chunked_prefill_size} prompt tokens on
+ * requests still prefilling (the running ones first, then new ones admitted while KV pages and
+ * {@code max_running_requests} allow), and runs all of it as one ragged forward pass. When a decoding request needs
+ * a page and none is free, requests are retracted, fewest output tokens first, back to the head of the waiting
+ * queue. Single-threaded: only the scheduler thread calls it.
+ */
+public final class ColocatedScheduler implements Scheduler {
+    private final Transformer model;
+    private final PagedKvCache kv;
+    private final TextTokenizer tokenizer;
+    private final List<Integer> eosIds;
+    private final SchedulerConfig cfg;
+    private final SchedulerObserver observer;
+    private final TokenProcessor tokens;
+    private final Deque<RequestState> waiting = new ArrayDeque<>();
+    private final List<RequestState> running = new ArrayList<>();
+    private long generated;
+    private long promptTokens;
+    private long retractions;
+
+    public ColocatedScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
+                              SchedulerConfig cfg, SchedulerObserver observer) {
+        this.model = model;
+        this.kv = kv;
+        this.tokenizer = tokenizer;
+        this.eosIds = List.copyOf(eosIds);
+        this.cfg = cfg;
+        this.observer = observer;
+        this.tokens = new TokenProcessor(eosIds, observer);
+    }
+
+    /** Queues {@code r}, or finishes it at once with a 400 when it can never fit. */
+    @Override
+    public void submit(SchedulerRequest r) {
+        String tooBig = Admission.rejection(r, cfg, kv.allocator().totalPages() * kv.pool().pageSize());
+        RequestState s = new RequestState(r, new Sampler(r.params(), eosIds),
+                tokenizer.incrementalDecoder(true), System.nanoTime());
+        if (tooBig != null) {
+            s.finish = FinishReason.abort(tooBig, 400);
+            tokens.emit(s);
+            return;
+        }
+        waiting.addLast(s);
+    }
+
+    /** Ends {@code rid} wherever it is, returning its pages; false when no such request is queued or running. */
+    @Override
+    public boolean abort(String rid, String message) {
+        for (Iterator<RequestState> it = waiting.iterator(); it.hasNext(); ) {
+            RequestState s = it.next();
+            if (s.rid().equals(rid)) {
+                it.remove();
+                finishAborted(s, message);
+                return true;
+            }
+        }
+        for (RequestState s : running) {
+            if (s.rid().equals(rid)) {
+                running.remove(s);
+                finishAborted(s, message);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void finishAborted(RequestState s, String message) {
+        releaseKv(s);
+        s.finish = FinishReason.abort(message, 499);
+        tokens.emit(s);
+    }
+
+    /** Aborts everything (shutdown or an engine failure) with {@code statusCode}. */
+    @Override
+    public void abortAll(String message, int statusCode) {
+        List<RequestState> all = new ArrayList<>(running);
+        all.addAll(waiting);
+        running.clear();
+        waiting.clear();
+        for (RequestState s : all) {
+            releaseKv(s);
+            s.finish = FinishReason.abort(message, statusCode);
+            tokens.emit(s);
+        }
+    }
+
+    @Override
+    public boolean hasWork() {
+        return !running.isEmpty() || !waiting.isEmpty();
+    }
+
+    /** One scheduling round and forward pass. */
+    @Override
+    public void step() {
+        reserveDecodeSlots();
+        List<RequestState> batch = new ArrayList<>();
+        List<SequenceChunk> chunks = new ArrayList<>();
+        int budget = cfg.chunkedPrefillSize() < 0 ? Integer.MAX_VALUE : cfg.chunkedPrefillSize();
+        for (RequestState s : running) {
+            if (s.remaining() == 1) {
+                batch.add(s);
+                chunks.add(ChunkPlanner.chunk(s, 1));
+            }
+        }
+        for (RequestState s : running) {
+            if (s.remaining() > 1 && budget > 0) {
+                int n = Math.min(s.remaining(), budget);
+                if (!kv.ensureCapacity(s.row, s.computed + n)) {
+                    break;
+                }
+                budget -= n;
+                batch.add(s);
+                chunks.add(ChunkPlanner.chunk(s, n));
+            }
+        }
+        budget = admit(batch, chunks, budget);
+        if (chunks.isEmpty()) {
+            failStuckHead();
+            publish();
+            return;
+        }
+        ForwardOutput out = model.forward(chunks, kv);
+        for (int i = 0; i < batch.size(); i++) {
+            RequestState s = batch.get(i);
+            SequenceChunk c = chunks.get(i);
+            s.computed += c.tokens().length;
+            if (s.computed <= s.promptLen) {
+                promptTokens += c.tokens().length;
+            }
+            tokens.afterChunk(s, c, out, i);
+            if (s.finish == null && s.computed == s.fillLen()) {
+                if (s.outputs() >= s.req.params().maxNewTokens()) {
+                    s.finish = FinishReason.length(s.outputs());
+                } else {
+                    tokens.sample(s, out.last(i), tokenizer);
+                    generated++;
+                }
+            }
+            tokens.emit(s);
+        }
+        running.removeIf(s -> {
+            if (s.finish != null) {
+                releaseKv(s);
+                return true;
+            }
+            return false;
+        });
+        publish();
+    }
+
+    /** Admits waiting requests while rows, pages, {@code max_running_requests} and the token budget allow. */
+    private int admit(List<RequestState> batch, List<SequenceChunk> chunks, int budget) {
+        while (!waiting.isEmpty() && running.size() < cfg.maxRunningRequests() && budget > 0) {
+            RequestState s = waiting.peekFirst();
+            int row = kv.allocateRow();
+            if (row < 0) {
+                break;
+            }
+            int n = Math.min(s.remaining(), budget);
+            if (!kv.ensureCapacity(row, n)) {
+                kv.release(row);
+                break;
+            }
+            waiting.pollFirst();
+            s.row = row;
+            running.add(s);
+            budget -= n;
+            batch.add(s);
+            chunks.add(ChunkPlanner.chunk(s, n));
+        }
+        return budget;
+    }
+
+    /**
+     * Every decoding request needs one more slot. When pages run out, retract the running request with the fewest
+     * output tokens (the newest among equals) until the needy one fits or was itself retracted.
+     */
+    private void reserveDecodeSlots() {
+        for (int i = 0; i < running.size(); i++) {
+            RequestState s = running.get(i);
+            if (s.remaining() != 1) {
+                continue;
+            }
+            while (!kv.ensureCapacity(s.row, s.fillLen())) {
+                RequestState victim = running.stream()
+                        .min(Comparator.comparingInt(RequestState::outputs)
+                                .thenComparing(Comparator.comparingLong((RequestState r) -> r.arrivalNanos).reversed()))
+                        .orElseThrow();
+                retract(victim);
+                if (victim == s) {
+                    i--;
+                    break;
+                }
+                i = running.indexOf(s);
+            }
+        }
+    }
+
+    private void retract(RequestState s) {
+        running.remove(s);
+        releaseKv(s);
+        s.computed = 0;
+        waiting.addFirst(s);
+        retractions++;
+        observer.onRetract(1);
+    }
+
+    /** Nothing could run although requests wait and nothing holds pages: the head can never be served. */
+    private void failStuckHead() {
+        if (running.isEmpty() && !waiting.isEmpty()) {
+            RequestState s = waiting.pollFirst();
+            s.finish = FinishReason.abort("request " + s.rid() + " does not fit in an empty KV pool of "
+                    + kv.allocator().totalPages() + " pages", 400);
+            tokens.emit(s);
+        }
+    }
+
+    private void releaseKv(RequestState s) {
+        if (s.row >= 0) {
+            kv.release(s.row);
+            s.row = -1;
+        }
+    }
+
+    private void publish() {
+        observer.onStep(stats());
+    }
+
+    @Override
+    public SchedulerStats stats() {
+        long waitingTokens = 0;
+        for (RequestState s : waiting) {
+            waitingTokens += s.fillLen();
+        }
+        int used = kv.allocator().usedPages();
+        return new SchedulerStats(running.size(), waiting.size(), used, kv.allocator().totalPages(),
+                kv.pool().pageSize(), (long) used * kv.pool().pageSize() + waitingTokens, generated, promptTokens,
+                retractions);
+    }
+}

@@ -1,0 +1,99 @@
+package dev.tandem.scheduler;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The one thread that owns a scheduler, its model and its KV cache. Other threads talk to it only through
+ * {@link #submit}, {@link #abort} and {@link #run}, which queue commands; the loop drains them between steps and
+ * sleeps when there is nothing to do. An exception in a step fails the requests in flight (500) and the loop goes
+ * on.
+ */
+public final class SchedulerLoop implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SchedulerLoop.class);
+
+    private final Scheduler scheduler;
+    private final LinkedBlockingQueue<Consumer<Scheduler>> inbox = new LinkedBlockingQueue<>();
+    private final Thread thread;
+    private volatile boolean stopping;
+    private volatile SchedulerStats stats;
+
+    public SchedulerLoop(String threadName, Scheduler scheduler) {
+        this.scheduler = scheduler;
+        this.stats = scheduler.stats();
+        this.thread = Thread.ofPlatform().name(threadName).daemon().unstarted(this::loop);
+    }
+
+    public SchedulerLoop start() {
+        thread.start();
+        return this;
+    }
+
+    public void submit(SchedulerRequest r) {
+        inbox.add(s -> s.submit(r));
+    }
+
+    /** Aborts {@code rid} if it is still queued or running; its sink hears an abort finish. */
+    public void abort(String rid, String message) {
+        inbox.add(s -> s.abort(rid, message));
+    }
+
+    /** Runs {@code action} on the scheduler thread between steps and completes with its result. */
+    public <T> CompletableFuture<T> run(java.util.function.Function<Scheduler, T> action) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        inbox.add(s -> {
+            try {
+                f.complete(action.apply(s));
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        return f;
+    }
+
+    /** The snapshot published after the latest step. */
+    public SchedulerStats stats() {
+        return stats;
+    }
+
+    public String threadName() {
+        return thread.getName();
+    }
+
+    private void loop() {
+        while (!stopping) {
+            try {
+                Consumer<Scheduler> cmd = scheduler.hasWork() ? inbox.poll() : inbox.poll(100, TimeUnit.MILLISECONDS);
+                while (cmd != null) {
+                    cmd.accept(scheduler);
+                    cmd = inbox.poll();
+                }
+                if (scheduler.hasWork()) {
+                    scheduler.step();
+                }
+                stats = scheduler.stats();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (RuntimeException | Error e) {
+                LOG.error("scheduler step failed; failing the requests in flight", e);
+                scheduler.abortAll("internal error: " + e, 500);
+                stats = scheduler.stats();
+            }
+        }
+        scheduler.abortAll("server shutting down", 503);
+    }
+
+    @Override
+    public void close() {
+        stopping = true;
+        thread.interrupt();
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,147 @@
+package dev.tandem.scheduler;
+
+import dev.tandem.engine.Generator;
+import dev.tandem.engine.model.ForwardOutput;
+import dev.tandem.engine.model.SequenceChunk;
+import dev.tandem.engine.sampling.Logprobs;
+import dev.tandem.engine.sampling.Sampled;
+import dev.tandem.tokenizer.TextTokenizer;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What happens to a request after a forward pass: collect prompt logprobs, sample, detokenize, check stop
+ * conditions, and emit what is new. Shared by every scheduler.
+ */
+final class TokenProcessor {
+    private final Set<Integer> eos;
+    private final SchedulerObserver observer;
+
+    TokenProcessor(List<Integer> eosIds, SchedulerObserver observer) {
+        this.eos = new HashSet<>(eosIds);
+        this.observer = observer;
+    }
+
+    /** Records the prompt logprobs that chunk {@code i} of {@code out} computed for {@code s}. */
+    void afterChunk(RequestState s, SequenceChunk c, ForwardOutput out, int i) {
+        if (s.inputLogprobsDone) {
+            return;
+        }
+        int start = s.req.logprobStartLen();
+        int topN = s.req.topLogprobsNum();
+        if (c.startPos() == 0 && start == 0) {
+            s.inputLogprobs.add(new Generator.InputLogprob(null, s.token(0), null));
+        }
+        for (int j = c.logitsFrom(); j < c.tokens().length; j++) {
+            int p = c.startPos() + j;          // this row scores prompt token p + 1
+            int q = p + 1;
+            if (q < Math.max(start, 1) || q >= s.promptLen) {
+                continue;
+            }
+            float[] lp = Logprobs.logSoftmax(out.row(i, j - c.logitsFrom()));
+            int id = s.token(q);
+            s.inputLogprobs.add(new Generator.InputLogprob(lp[id], id, topN > 0 ? Logprobs.topK(lp, topN) : null));
+        }
+        if (s.computed >= s.promptLen) {
+            s.inputLogprobsDone = true;
+        }
+    }
+
+    /** Samples the next token of {@code s} from {@code logits}, then applies the stop rules. */
+    void sample(RequestState s, float[] logits, TextTokenizer tokenizer) {
+        Sampled t = s.sampler.sample(logits, s.req.returnLogprob() ? s.req.topLogprobsNum() : 0);
+        s.append(t.tokenId());
+        if (s.req.returnLogprob()) {
+            s.pendingLogprobs.add(t);
+        }
+        long now = System.nanoTime();
+        if (s.outputs() == 1) {
+            observer.onFirstToken(now - s.arrivalNanos);
+        } else {
+            observer.onInterToken(now - s.lastTokenNanos);
+        }
+        s.lastTokenNanos = now;
+        int before = s.text.length();
+        s.text.append(s.decoder.add(t.tokenId()));
+        var p = s.req.params();
+        if (s.outputs() >= p.minNewTokens()
+                && (p.stopTokenIds().contains(t.tokenId()) || (!p.ignoreEos() && eos.contains(t.tokenId())))) {
+            s.finish = FinishReason.stopToken(t.tokenId());
+        } else if (matchStopString(s, before)) {
+            return;
+        } else if (s.outputs() >= p.maxNewTokens()) {
+            s.finish = FinishReason.length(s.outputs());
+        }
+    }
+
+    /** Looks for a stop string in the newly decoded text; on a match, trims the text before it. */
+    private static boolean matchStopString(RequestState s, int newFrom) {
+        if (s.req.stop().isEmpty() || s.outputs() < s.req.params().minNewTokens()) {
+            return false;
+        }
+        int best = -1;
+        String matched = null;
+        for (String stop : s.req.stop()) {
+            int from = Math.max(0, newFrom - stop.length() + 1);
+            int at = s.text.indexOf(stop, from);
+            if (at >= 0 && (best < 0 || at < best)) {
+                best = at;
+                matched = stop;
+            }
+        }
+        if (matched == null) {
+            return false;
+        }
+        s.text.setLength(best);
+        s.emittedChars = Math.min(s.emittedChars, best);
+        s.finish = FinishReason.stopString(matched);
+        return true;
+    }
+
+    /** Sends {@code s}'s new ids, text and logprobs; the last output carries the finish reason. */
+    void emit(RequestState s) {
+        int n = s.outputs();
+        int[] ids = s.fillSlice(s.promptLen + s.emittedIds, s.promptLen + n);
+        int releasable = s.text.length();
+        if (s.finish == null) {
+            releasable -= holdBack(s);
+        }
+        String delta = releasable > s.emittedChars ? s.text.substring(s.emittedChars, releasable) : "";
+        if (ids.length == 0 && delta.isEmpty() && s.finish == null && s.inputLogprobs.isEmpty()) {
+            return;
+        }
+        s.emittedChars = Math.max(s.emittedChars, releasable);
+        s.emittedIds = n;
+        List<Sampled> lps = new ArrayList<>(s.pendingLogprobs);
+        s.pendingLogprobs.clear();
+        List<Generator.InputLogprob> inLps = List.of();
+        if (s.inputLogprobsDone && !s.inputLogprobs.isEmpty()) {
+            inLps = List.copyOf(s.inputLogprobs);
+            s.inputLogprobs.clear();
+        } else if (s.finish != null && !s.inputLogprobs.isEmpty()) {
+            inLps = List.copyOf(s.inputLogprobs);
+            s.inputLogprobs.clear();
+        }
+        if (s.finish != null) {
+            observer.onFinish(System.nanoTime() - s.arrivalNanos, s.promptLen, n, s.finish);
+        }
+        s.req.sink().onOutput(new RequestOutput(s.rid(), ids, delta, lps, inLps, s.finish, s.promptLen, n, 0));
+    }
+
+    /** Characters at the end of the text that could still grow into a stop string; not released yet. */
+    private static int holdBack(RequestState s) {
+        int hold = 0;
+        for (String stop : s.req.stop()) {
+            for (int k = Math.min(stop.length() - 1, s.text.length()); k > hold; k--) {
+                if (stop.startsWith(s.text.substring(s.text.length() - k))) {
+                    hold = k;
+                    break;
+                }
+            }
+        }
+        return Math.max(hold, 0);
+    }
+}

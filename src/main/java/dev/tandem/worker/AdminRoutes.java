@@ -1,0 +1,150 @@
+package dev.tandem.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.api.ApiException;
+import dev.tandem.api.ErrorBodies;
+import dev.tandem.api.GenerateInput;
+import dev.tandem.engine.sampling.SamplingParams;
+import dev.tandem.scheduler.SchedulerStats;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.List;
+
+/**
+ * The endpoints around generation: health, model and server info, load, flush, abort, metrics and the OpenAI
+ * model list.
+ */
+final class AdminRoutes {
+    private static final long HEALTH_TIMEOUT_MS = 20_000;
+
+    private final WorkerEngine engine;
+    private final Dispatcher dispatcher;
+    private final PrometheusMeterRegistry registry;
+    private final long created = System.currentTimeMillis() / 1000;
+
+    AdminRoutes(WorkerEngine engine, Dispatcher dispatcher, PrometheusMeterRegistry registry) {
+        this.engine = engine;
+        this.dispatcher = dispatcher;
+        this.registry = registry;
+    }
+
+    void health(RoutingContext ctx) {
+        ctx.response().setStatusCode(200).end();
+    }
+
+    /** Runs a one-token generation; 200 if a token comes back within 20 s, else 503. */
+    void healthGenerate(RoutingContext ctx) {
+        String rid = "HEALTH_CHECK_" + System.nanoTime();
+        GenerateInput in = new GenerateInput(rid, null, new int[] {0}, SamplingParams.greedy(1), List.of(), false,
+                -1, 0, false);
+        long timer = ctx.vertx().setTimer(HEALTH_TIMEOUT_MS, t -> {
+            engine.loop().abort(rid, "health check timed out");
+            Replies.json(ctx, 503, ErrorBodies.nativeBody("health check timed out"));
+        });
+        dispatcher.submit(List.of(in), (i, acc) -> {
+            if (acc.finished()) {
+                ctx.vertx().cancelTimer(timer);
+                boolean ok = !acc.finish().isAbort() && !acc.outputIds().isEmpty();
+                if (ok) {
+                    ctx.response().setStatusCode(200).end();
+                } else {
+                    Replies.json(ctx, 503, ErrorBodies.nativeBody("health generation failed: " + acc.finish().message()));
+                }
+            }
+        }).onFailure(t -> Replies.error(ctx, t));
+    }
+
+    void modelInfo(RoutingContext ctx) {
+        ObjectNode o = Replies.JSON.createObjectNode();
+        o.put("model_path", engine.config().modelPath().toString());
+        o.put("tokenizer_path", engine.config().modelPath().toString());
+        o.put("is_generation", true);
+        o.putNull("preferred_sampling_params");
+        o.put("weight_version", "default");
+        o.put("served_model_name", engine.config().modelName());
+        Replies.json(ctx, 200, o);
+    }
+
+    void serverInfo(RoutingContext ctx) {
+        var c = engine.config();
+        var s = engine.schedulerConfig();
+        ObjectNode o = Replies.JSON.createObjectNode();
+        o.put("model_path", c.modelPath().toString());
+        o.put("served_model_name", c.modelName());
+        o.put("disaggregation_mode", c.mode());
+        o.put("host", c.host());
+        o.put("port", c.port());
+        o.put("backend", c.engine().backend());
+        o.put("page_size", s.pageSize());
+        o.put("max_total_num_tokens", engine.kv().allocator().totalPages() * s.pageSize());
+        o.put("max_running_requests", s.maxRunningRequests());
+        o.put("chunked_prefill_size", s.chunkedPrefillSize());
+        o.put("context_length", s.contextLength());
+        SchedulerStats st = engine.loop().stats();
+        ObjectNode state = o.putArray("internal_states").addObject();
+        state.put("num_running_reqs", st.running());
+        state.put("num_waiting_reqs", st.waiting());
+        state.put("kv_pages_used", st.usedPages());
+        state.put("kv_pages_total", st.totalPages());
+        o.put("version", "tandem-0.1.0");
+        Replies.json(ctx, 200, o);
+    }
+
+    void load(RoutingContext ctx) {
+        Replies.json(ctx, 200, Replies.JSON.createObjectNode().put("load", engine.loop().stats().load()));
+    }
+
+    /** Nothing is cached across requests yet (no prefix cache), so a flush succeeds when the worker is idle. */
+    void flushCache(RoutingContext ctx) {
+        engine.loop().run(s -> !s.hasWork()).whenComplete((idle, err) -> ctx.vertx().runOnContext(v -> {
+            if (err == null && idle) {
+                ctx.response().setStatusCode(200).end("Cache flushed.\n");
+            } else {
+                ctx.response().setStatusCode(400).end("Cache not flushed: requests are running.\n");
+            }
+        }));
+    }
+
+    void abortRequest(RoutingContext ctx) {
+        JsonNode body;
+        try {
+            body = Replies.body(ctx);
+        } catch (ApiException e) {
+            Replies.error(ctx, e);
+            return;
+        }
+        JsonNode rid = body.get("rid");
+        boolean all = body.path("abort_all").asBoolean(false);
+        if (all) {
+            engine.loop().run(s -> {
+                s.abortAll("aborted by /abort_request", 499);
+                return true;
+            });
+        } else if (rid != null && rid.isTextual()) {
+            engine.loop().abort(rid.asText(), "aborted by /abort_request");
+        } else {
+            Replies.error(ctx, ApiException.badField("rid", rid, "must be a string (or set abort_all)"));
+            return;
+        }
+        ctx.response().setStatusCode(200).end();
+    }
+
+    void metrics(RoutingContext ctx) {
+        ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8").end(registry.scrape());
+    }
+
+    void models(RoutingContext ctx) {
+        ObjectNode o = Replies.JSON.createObjectNode();
+        o.put("object", "list");
+        ObjectNode m = o.putArray("data").addObject();
+        m.put("id", engine.config().modelName());
+        m.put("object", "model");
+        m.put("created", created);
+        m.put("owned_by", "tandem");
+        m.put("root", engine.config().modelName());
+        m.put("max_model_len", engine.schedulerConfig().contextLength());
+        Replies.json(ctx, 200, o);
+    }
+}

@@ -1,0 +1,51 @@
+package dev.tandem.worker;
+
+import dev.tandem.config.WorkerConfig;
+import dev.tandem.metrics.MetricsSetup;
+import dev.tandem.metrics.WorkerMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Owns the worker's engine: loads the model off the event loop (logging each file and how long it took), starts
+ * the named scheduler thread, and closes everything when undeployed. The thread is the scheduler's own, not a
+ * Vert.x worker that never returns.
+ */
+public final class SchedulerVerticle extends VerticleBase {
+    private static final Logger LOG = LoggerFactory.getLogger(SchedulerVerticle.class);
+
+    private final WorkerConfig config;
+    private volatile WorkerEngine engine;
+
+    public SchedulerVerticle(WorkerConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public Future<?> start() {
+        LOG.info("loading {} (mode {})", config.modelPath(), config.mode());
+        var metrics = new WorkerMetrics(MetricsSetup.registry(), config.host() + ":" + config.port());
+        return vertx.executeBlocking(() -> WorkerEngine.start(config, metrics, msg -> LOG.info("{}", msg)))
+                .onSuccess(e -> {
+                    engine = e;
+                    LOG.info("scheduler thread '{}' running", e.loop().threadName());
+                });
+    }
+
+    /** The engine, once {@link #start()} completed. */
+    public WorkerEngine engine() {
+        return engine;
+    }
+
+    @Override
+    public Future<?> stop() {
+        WorkerEngine e = engine;
+        engine = null;
+        return e == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+            e.close();
+            return null;
+        });
+    }
+}

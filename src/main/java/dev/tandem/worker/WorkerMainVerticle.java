@@ -1,0 +1,36 @@
+package dev.tandem.worker;
+
+import dev.tandem.config.WorkerConfig;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+
+/**
+ * A whole worker as one deployable verticle: reads its JSON config ({@code -conf conf/worker.json} when launched
+ * with {@code VertxApplication}), then deploys the {@link SchedulerVerticle} and, once the model is loaded, the
+ * {@link WorkerVerticle}. Undeploying it undeploys both.
+ */
+public final class WorkerMainVerticle extends VerticleBase {
+    private final WorkerConfig preset;
+    private WorkerVerticle http;
+
+    /** For {@code VertxApplication}: the config comes from {@code config()}. */
+    public WorkerMainVerticle() {
+        this(null);
+    }
+
+    public WorkerMainVerticle(WorkerConfig config) {
+        this.preset = config;
+    }
+
+    @Override
+    public Future<?> start() {
+        WorkerConfig cfg = preset != null ? preset : WorkerConfig.from(config().getMap(), null);
+        SchedulerVerticle scheduler = new SchedulerVerticle(cfg);
+        http = new WorkerVerticle(cfg, scheduler::engine);
+        return vertx.deployVerticle(scheduler).compose(id -> vertx.deployVerticle(http));
+    }
+
+    public int port() {
+        return http.port();
+    }
+}
