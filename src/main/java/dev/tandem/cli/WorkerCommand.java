@@ -29,7 +29,7 @@ public final class WorkerCommand {
         WorkerConfig cfg = WorkerConfig.from(json, a);
         a.rejectUnknown();
 
-        Vertx vertx = Vertx.builder().with(MetricsSetup.vertxOptions()).withMetrics(MetricsSetup.factory()).build();
+        Vertx vertx = MetricsSetup.vertx();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             vertx.close().toCompletionStage().toCompletableFuture().join();

@@ -27,4 +27,9 @@ public final class MetricsSetup {
     public static MicrometerMetricsFactory factory() {
         return new MicrometerMetricsFactory(REGISTRY);
     }
+
+    /** A (non-clustered) Vert.x instance whose HTTP and event-bus metrics land in {@link #registry()}. */
+    public static io.vertx.core.Vertx vertx() {
+        return io.vertx.core.Vertx.builder().with(vertxOptions()).withMetrics(factory()).build();
+    }
 }

@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class SchedulerVerticle extends VerticleBase {
     private static final Logger LOG = LoggerFactory.getLogger(SchedulerVerticle.class);
+    private static final java.util.concurrent.atomic.AtomicInteger INSTANCES = new java.util.concurrent.atomic.AtomicInteger();
 
     private final WorkerConfig config;
     private volatile WorkerEngine engine;
@@ -26,7 +27,9 @@ public final class SchedulerVerticle extends VerticleBase {
     @Override
     public Future<?> start() {
         LOG.info("loading {} (mode {})", config.modelPath(), config.mode());
-        var metrics = new WorkerMetrics(MetricsSetup.registry(), config.host() + ":" + config.port());
+        // Tag meters per worker: tests and the quick start run several workers in one JVM.
+        String id = config.host() + ":" + config.port() + "#" + INSTANCES.incrementAndGet();
+        var metrics = new WorkerMetrics(MetricsSetup.registry(), id);
         return vertx.executeBlocking(() -> WorkerEngine.start(config, metrics, msg -> LOG.info("{}", msg)))
                 .onSuccess(e -> {
                     engine = e;

@@ -1,0 +1,107 @@
+package dev.tandem.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.TestModels;
+import dev.tandem.config.Args;
+import dev.tandem.config.WorkerConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** A worker on the tiny model, listening on a free loopback port, plus blocking HTTP helpers for tests. */
+final class WorkerFixture implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+    final Vertx vertx;
+    final String deployment;
+    final int port;
+    final WebClient client;
+
+    WorkerFixture(Vertx vertx, String... flags) {
+        this.vertx = vertx;
+        List<String> argv = new ArrayList<>(List.of("--model", TestModels.tiny().toString(), "--port", "0",
+                "--host", "127.0.0.1"));
+        argv.addAll(List.of(flags));
+        WorkerConfig cfg = WorkerConfig.from(Map.of(), Args.parse(argv.toArray(String[]::new), Set.of()));
+        WorkerMainVerticle main = new WorkerMainVerticle(cfg);
+        this.deployment = vertx.deployVerticle(main).await();
+        this.port = main.port();
+        this.client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port),
+                new io.vertx.core.http.PoolOptions().setHttp1MaxSize(64));
+    }
+
+    record Reply(int status, String body) {
+        JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (java.io.IOException e) {
+                throw new AssertionError("not JSON (" + status + "): " + body, e);
+            }
+        }
+
+        /** The {@code data:} payloads of an SSE body, in order, [DONE] included. */
+        List<String> events() {
+            List<String> out = new ArrayList<>();
+            for (String block : body.split("\n\n")) {
+                if (block.startsWith("data: ")) {
+                    out.add(block.substring(6));
+                }
+            }
+            return out;
+        }
+    }
+
+    Reply post(String path, Object body) {
+        HttpResponse<Buffer> r = client.post(path).sendBuffer(Buffer.buffer(body.toString())).await();
+        return new Reply(r.statusCode(), r.bodyAsString() == null ? "" : r.bodyAsString());
+    }
+
+    Reply get(String path) {
+        HttpResponse<Buffer> r = client.get(path).send().await();
+        return new Reply(r.statusCode(), r.bodyAsString() == null ? "" : r.bodyAsString());
+    }
+
+    JsonNode generate(String json) {
+        Reply r = post("/generate", json);
+        if (r.status() != 200) {
+            throw new AssertionError("HTTP " + r.status() + ": " + r.body());
+        }
+        return r.json();
+    }
+
+    static List<Integer> ids(JsonNode arr) {
+        List<Integer> l = new ArrayList<>();
+        arr.forEach(x -> l.add(x.asInt()));
+        return l;
+    }
+
+    int kvPagesUsed() {
+        return get("/get_server_info").json().get("internal_states").get(0).get("kv_pages_used").asInt();
+    }
+
+    /** Waits (bounded) until the worker holds no KV pages and runs nothing. */
+    void awaitIdle() throws InterruptedException {
+        for (int i = 0; i < 200; i++) {
+            JsonNode st = get("/get_server_info").json().get("internal_states").get(0);
+            if (st.get("kv_pages_used").asInt() == 0 && st.get("num_running_reqs").asInt() == 0
+                    && st.get("num_waiting_reqs").asInt() == 0) {
+                return;
+            }
+            Thread.sleep(25);
+        }
+        throw new AssertionError("worker did not become idle: " + get("/get_server_info").body());
+    }
+
+    @Override
+    public void close() {
+        client.close();
+        vertx.undeploy(deployment).await();
+    }
+}
