@@ -88,6 +88,8 @@ final class AdminRoutes {
         state.put("num_waiting_reqs", st.waiting());
         state.put("kv_pages_used", st.usedPages());
         state.put("kv_pages_total", st.totalPages());
+        state.put("retracted_reqs", st.retractions());
+        state.put("generated_tokens", st.generatedTokens());
         o.put("version", "tandem-0.1.0");
         Replies.json(ctx, 200, o);
     }
