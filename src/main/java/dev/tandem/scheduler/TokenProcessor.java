@@ -103,6 +103,9 @@ final class TokenProcessor {
 
     /** Sends {@code s}'s new ids, text and logprobs; the last output carries the finish reason. */
     void emit(RequestState s) {
+        if (s.finish != null && !(s.finish.matched() instanceof String)) {
+            s.text.append(s.decoder.flush()); // the tail that was waiting for the rest of a character
+        }
         int n = s.outputs();
         int[] ids = s.fillSlice(s.promptLen + s.emittedIds, s.promptLen + n);
         int releasable = s.text.length();

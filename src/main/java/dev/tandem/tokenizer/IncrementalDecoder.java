@@ -39,6 +39,19 @@ public final class IncrementalDecoder {
         return "";
     }
 
+    /**
+     * Releases whatever is held back, incomplete characters included (as U+FFFD): called once when the output
+     * ends, so the final text is the decode of every id.
+     */
+    public String flush() {
+        String prefix = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, readOffset), skipSpecial);
+        String full = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, size), skipSpecial);
+        prefixOffset = readOffset = size;
+        String delta = full.length() > prefix.length() ? full.substring(prefix.length()) : "";
+        text.append(delta);
+        return delta;
+    }
+
     /** Everything released so far. */
     public String text() {
         return text.toString();

@@ -64,6 +64,15 @@ class TokenizerTest {
     }
 
     @Test
+    void flushReleasesAnIncompleteCharacterAtTheEnd() {
+        int[] ids = tok.encode("é", false); // two byte tokens: 0xC3 0xA9
+        IncrementalDecoder dec = tok.incrementalDecoder(true);
+        assertEquals("", dec.add(ids[0]));
+        assertEquals("\uFFFD", dec.flush(), "a lone lead byte decodes to the replacement character at the end");
+        assertEquals("\uFFFD", dec.text());
+    }
+
+    @Test
     void longInputsAreNotTruncated() {
         String text = "the model reads the whole prompt at once. ".repeat(200);
         int[] ids = tok.encode(text, true);
