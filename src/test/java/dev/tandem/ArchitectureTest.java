@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ArchitectureTest {
     private static final Path MAIN = Path.of("src/main/java/dev/tandem");
     private static final List<String> PURE = List.of("engine", "tokenizer", "kvcache", "scheduler", "transfer",
-            "kvevents", "gateway/policy", "config", "modelgen");
+            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench");
 
     @Test
     void pureLayersDoNotImportVertx() throws IOException {
