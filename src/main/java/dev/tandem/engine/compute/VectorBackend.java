@@ -22,7 +22,7 @@ public final class VectorBackend implements ComputeBackend {
     private static final int L = FS.length();
     private static final int BLOCK = 2 * L; // bf16 elements per int-vector load
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int ROW_BLOCK = 64; // output rows per parallel work unit
+    private static final int ROW_BLOCK = 16; // output rows per parallel work unit
 
     private final ParallelFor parallel;
     private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
