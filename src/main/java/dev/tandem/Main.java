@@ -2,6 +2,7 @@ package dev.tandem;
 
 import dev.tandem.cli.BenchEngineCommand;
 import dev.tandem.cli.BenchServingCommand;
+import dev.tandem.cli.BenchTransferCommand;
 import dev.tandem.cli.GenerateCommand;
 import dev.tandem.cli.MakeTinyModelCommand;
 import dev.tandem.cli.WorkerCommand;
@@ -20,6 +21,7 @@ public final class Main {
               bench-engine     --model DIR [--prompt-len 512] [--batches 1,8,32] [--steps 32] [--threads N]
               bench-serving    --url URL [--num-prompts 100] [--request-rate inf] [--input-len 128] [--output-len 64]
                                [--seed 0] [--timeout 600] [--json]
+              bench-transfer   [--tokens 1024,8192,32768] [--reps 3]   KV transfer GB/s per transport
               make-tiny-model  --out DIR [--preset tiny|bench] [--seed N] [--dtype bf16|f16|f32] [--shards N]
                                [--arch llama|qwen2]
               worker           --mode null --model DIR [--port 30000] [--host 127.0.0.1] [--conf conf/worker.json]
@@ -39,6 +41,7 @@ public final class Main {
                 case "generate" -> GenerateCommand.run(rest);
                 case "bench-engine" -> BenchEngineCommand.run(rest);
                 case "bench-serving" -> BenchServingCommand.run(rest);
+                case "bench-transfer" -> BenchTransferCommand.run(rest);
                 case "make-tiny-model" -> MakeTinyModelCommand.run(rest);
                 case "worker" -> WorkerCommand.run(rest);
                 default -> {

@@ -1,14 +1,22 @@
 package dev.tandem.kvcache;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * The paged KV memory: per layer one K region and one V region, each {@code [pages, pageSize, kvHeads, headDim]}
  * of F32, off-heap. A token slot {@code s = page * pageSize + offsetInPage} starts at byte {@code s * slotBytes()}
  * of a region, so page {@code p} is the contiguous range {@code [p * pageBytes(), (p + 1) * pageBytes())}: the unit the
- * transfer layer moves. Owns its memory; {@link #close()} frees it.
+ * transfer layer moves. All regions live in one segment, in SGLang's order (K of layers 0..L-1, then V of layers
+ * 0..L-1); optionally that segment is a file under {@code /dev/shm} that a peer on the same host can map. Owns its
+ * memory (and the file); {@link #close()} frees it.
  */
 public final class KvPool implements AutoCloseable {
     private final Arena arena;
@@ -19,7 +27,16 @@ public final class KvPool implements AutoCloseable {
     private final MemorySegment[] k; // (layer) -> [pages, pageSize, kvHeads, headDim]
     private final MemorySegment[] v; // (layer) -> [pages, pageSize, kvHeads, headDim]
 
+    private final MemorySegment all;    // [K layer 0..L-1, V layer 0..L-1]
+    private final long regionBytes;
+    private final Path file;            // the /dev/shm file backing `all`, or null
+
     public KvPool(int numLayers, int numPages, int pageSize, int kvHeads, int headDim) {
+        this(numLayers, numPages, pageSize, kvHeads, headDim, null);
+    }
+
+    /** @param shmFile when not null, the pool is this file (created, sized, mapped, deleted on close) */
+    public KvPool(int numLayers, int numPages, int pageSize, int kvHeads, int headDim, Path shmFile) {
         if (numPages <= 0 || pageSize <= 0) {
             throw new IllegalArgumentException("KV pool needs pages > 0 and page_size > 0, got pages=" + numPages
                     + " page_size=" + pageSize);
@@ -31,11 +48,40 @@ public final class KvPool implements AutoCloseable {
         this.arena = Arena.ofShared();
         this.k = new MemorySegment[numLayers];
         this.v = new MemorySegment[numLayers];
-        long regionBytes = (long) numPages * pageSize * kvDim * Float.BYTES;
-        for (int l = 0; l < numLayers; l++) {
-            k[l] = arena.allocate(regionBytes, 64);
-            v[l] = arena.allocate(regionBytes, 64);
+        this.regionBytes = (long) numPages * pageSize * kvDim * Float.BYTES;
+        this.file = shmFile;
+        long total = 2 * regionBytes * numLayers;
+        if (shmFile == null) {
+            all = arena.allocate(total, 64);
+        } else {
+            try (FileChannel ch = FileChannel.open(shmFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                ch.truncate(total);
+                all = ch.map(FileChannel.MapMode.READ_WRITE, 0, total, arena);
+            } catch (IOException e) {
+                arena.close();
+                throw new UncheckedIOException("KV pool: cannot create " + shmFile + " (" + e.getMessage() + ")", e);
+            }
         }
+        for (int l = 0; l < numLayers; l++) {
+            k[l] = all.asSlice(l * regionBytes, regionBytes);
+            v[l] = all.asSlice((numLayers + l) * regionBytes, regionBytes);
+        }
+    }
+
+    /** The whole pool as one segment (what the transfer engine registers). */
+    public MemorySegment segment() {
+        return all;
+    }
+
+    /** The backing {@code /dev/shm} file, or null. */
+    public Path file() {
+        return file;
+    }
+
+    /** Offset in {@link #segment()} of layer {@code layer}'s K ({@code value == false}) or V region. */
+    public long regionOffset(int layer, boolean value) {
+        return ((value ? numLayers : 0) + (long) layer) * regionBytes;
     }
 
     public MemorySegment keys(int layer) {
@@ -86,5 +132,12 @@ public final class KvPool implements AutoCloseable {
     @Override
     public void close() {
         arena.close();
+        if (file != null) {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException ignored) {
+                // the file is gone with the process at the latest
+            }
+        }
     }
 }

@@ -1,0 +1,154 @@
+package dev.tandem.cli;
+
+import dev.tandem.config.Args;
+import dev.tandem.kvcache.KvPool;
+import dev.tandem.transfer.KvLayout;
+import dev.tandem.transfer.MooncakeTransferEngine;
+import dev.tandem.transfer.PageCopyPlan;
+import dev.tandem.transfer.SegmentDescriptor;
+import dev.tandem.transfer.WriteOp;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * {@code bench-transfer}: moves the KV of 1k, 8k and 32k-token prompts (the {@code bench} preset's shape: 30 layers,
+ * 3 KV heads of 64, F32, pages of 16) through each transport, and measures in the same run what the transport
+ * should be compared with: a plain single-thread memcpy for {@code shm}, a plain loopback socket stream for
+ * {@code tcp}.
+ */
+public final class BenchTransferCommand {
+    private static final int LAYERS = 30;
+    private static final int KV_HEADS = 3;
+    private static final int HEAD_DIM = 64;
+    private static final int PAGE = 16;
+
+    private BenchTransferCommand() {
+    }
+
+    public static int run(String[] argv) {
+        Args a = Args.parse(argv, Set.of());
+        int[] sizes = a.has("tokens") ? a.intList("tokens") : new int[] {1024, 8192, 32768};
+        int reps = a.integer("reps", 3);
+        a.rejectUnknown();
+        System.out.printf("KV shape: %d layers x (K,V) x %d heads x %d dims, F32, page %d tokens (%.1f KB/token)%n",
+                LAYERS, KV_HEADS, HEAD_DIM, PAGE, 2.0 * LAYERS * KV_HEADS * HEAD_DIM * 4 / 1024);
+        for (int tokens : sizes) {
+            int pages = tokens / PAGE;
+            try (KvPool src = new KvPool(LAYERS, pages, PAGE, KV_HEADS, HEAD_DIM);
+                 KvPool dst = new KvPool(LAYERS, pages, PAGE, KV_HEADS, HEAD_DIM,
+                         Path.of("/dev/shm", "tandem-bench-" + UUID.randomUUID() + ".kv"))) {
+                src.segment().fill((byte) 3);
+                dst.segment().fill((byte) 0);
+                long bytes = src.segment().byteSize();
+                int[] ids = java.util.stream.IntStream.range(0, pages).toArray();
+                KvLayout layout = new KvLayout(LAYERS, src.regionOffset(1, false), src.pageBytes());
+                List<WriteOp> ops = PageCopyPlan.ops(src.segment(), layout, ids, layout, ids);
+                double shm = transfer(MooncakeTransferEngine.Mode.SHM, dst, ops, bytes, reps);
+                double tcp = transfer(MooncakeTransferEngine.Mode.TCP, dst, ops, bytes, reps);
+                double memcpy = memcpy(bytes, reps);
+                double socket = socket(bytes, reps);
+                System.out.printf("%6d tokens (%7.1f MB): shm %6.2f GB/s vs memcpy %6.2f GB/s (%3.0f%%)   "
+                                + "tcp %5.2f GB/s vs socket %5.2f GB/s (%3.0f%%)%n", tokens, bytes / 1e6, shm / 1e9,
+                        memcpy / 1e9, 100 * shm / memcpy, tcp / 1e9, socket / 1e9, 100 * tcp / socket);
+            }
+        }
+        return 0;
+    }
+
+    private static double transfer(MooncakeTransferEngine.Mode mode, KvPool dst, List<WriteOp> ops, long bytes,
+                                   int reps) {
+        try (MooncakeTransferEngine sender = new MooncakeTransferEngine(mode, "127.0.0.1");
+             MooncakeTransferEngine receiver = new MooncakeTransferEngine(mode, "127.0.0.1")) {
+            SegmentDescriptor d = receiver.register("kv", dst.segment(), dst.file());
+            double best = 0;
+            for (int r = 0; r <= reps; r++) {
+                long t0 = System.nanoTime();
+                if (sender.batchWrite(d, ops) != 0) {
+                    throw new IllegalStateException(sender.lastError());
+                }
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (r > 0) { // the first run maps the peer's file or opens the connection
+                    best = Math.max(best, bytes / s);
+                }
+            }
+            return best;
+        }
+    }
+
+    private static double memcpy(long bytes, int reps) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(bytes, 64);
+            MemorySegment b = arena.allocate(bytes, 64);
+            a.fill((byte) 1);
+            b.fill((byte) 2);
+            double best = 0;
+            for (int r = 0; r <= reps; r++) {
+                long t0 = System.nanoTime();
+                MemorySegment.copy(a, 0, b, 0, bytes);
+                double s = (System.nanoTime() - t0) / 1e9;
+                if (r > 0) {
+                    best = Math.max(best, bytes / s);
+                }
+            }
+            return best;
+        }
+    }
+
+    /** A plain stream of {@code bytes} over a loopback socket from one thread to a reader thread. */
+    private static double socket(long bytes, int reps) {
+        try (ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+             Arena arena = Arena.ofShared()) {
+            MemorySegment src = arena.allocate(bytes, 64);
+            MemorySegment dst = arena.allocate(bytes, 64);
+            src.fill((byte) 5);
+            Thread reader = Thread.ofPlatform().start(() -> {
+                try (SocketChannel in = server.accept()) {
+                    for (int r = 0; r <= reps; r++) {
+                        ByteBuffer b = dst.asByteBuffer();
+                        while (b.hasRemaining()) {
+                            if (in.read(b) < 0) {
+                                return;
+                            }
+                        }
+                        in.write(ByteBuffer.allocate(1));
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            double best = 0;
+            try (SocketChannel out = SocketChannel.open(server.getLocalAddress())) {
+                for (int r = 0; r <= reps; r++) {
+                    long t0 = System.nanoTime();
+                    ByteBuffer b = src.asByteBuffer();
+                    while (b.hasRemaining()) {
+                        out.write(b);
+                    }
+                    out.read(ByteBuffer.allocate(1));
+                    double s = (System.nanoTime() - t0) / 1e9;
+                    if (r > 0) {
+                        best = Math.max(best, bytes / s);
+                    }
+                }
+            }
+            reader.join();
+            return best;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package dev.tandem.transfer;
+
+/**
+ * How a peer reaches a registered memory segment: over shared memory when it is on the same host (the segment is
+ * a file under {@code /dev/shm} it can map), over TCP otherwise. Crosses the event bus inside bootstrap messages.
+ *
+ * @param name    the segment's name within its owner's transfer engine
+ * @param hostId  identifies the owner's host (hostname and boot id); equal ids mean shared memory is possible
+ * @param shmPath the file backing the segment, or null when it is not file-backed
+ * @param tcpHost the owner's transfer server address
+ * @param tcpPort the owner's transfer server port
+ * @param bytes   the segment's size
+ */
+public record SegmentDescriptor(String name, String hostId, String shmPath, String tcpHost, int tcpPort,
+                                long bytes) {
+}

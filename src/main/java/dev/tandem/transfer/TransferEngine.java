@@ -1,0 +1,31 @@
+package dev.tandem.transfer;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Mooncake's transfer-engine contract: segments are registered once, then peers write into them with batched
+ * one-sided writes. {@code batchWrite} is synchronous and returns 0, or a negative code after a failure (the
+ * message is logged by the engine and given by {@link #lastError()}).
+ */
+public interface TransferEngine extends AutoCloseable {
+
+    /**
+     * Registers {@code segment} under {@code name} so peers can write into it.
+     *
+     * @param backingFile the {@code /dev/shm} file the segment maps, or null (then peers must use TCP)
+     */
+    SegmentDescriptor register(String name, MemorySegment segment, Path backingFile);
+
+    /** Writes every op into {@code remote}; 0 on success, negative on failure. */
+    int batchWrite(SegmentDescriptor remote, List<WriteOp> ops);
+
+    /** Which transport {@code batchWrite} uses for {@code remote}: "shm" or "tcp". */
+    String transportFor(SegmentDescriptor remote);
+
+    String lastError();
+
+    @Override
+    void close();
+}
