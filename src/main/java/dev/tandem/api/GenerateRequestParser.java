@@ -81,10 +81,12 @@ public final class GenerateRequestParser {
             if (start < -1) {
                 throw ApiException.badField("logprob_start_len" + where, start, "must be -1 or >= 0");
             }
+            var bootstrap = BootstrapFields.parse(body, i, batch);
             for (int k = 0; k < sp.n(); k++) {
                 String itemRid = sp.n() == 1 ? rid : rid + "-" + k;
                 items.add(new GenerateInput(itemRid, text != null ? texts.get(i) : null,
-                        text != null ? null : idLists.get(i), sp.params(), sp.stop(), lp, start, top, withText));
+                        text != null ? null : idLists.get(i), sp.params(), sp.stop(), lp, start, top, withText,
+                        BootstrapFields.copy(bootstrap, k)));
             }
             expanded |= sp.n() > 1;
         }

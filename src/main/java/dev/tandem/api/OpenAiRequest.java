@@ -133,12 +133,14 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
         }
         String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         List<GenerateInput> items = new ArrayList<>();
+        var bootstrap = BootstrapFields.parse(body, 0, false);
         for (int p = 0; p < prompts.size(); p++) {
             for (int k = 0; k < n; k++) {
                 SamplingParams pk = params.seed() != null && k > 0 ? params.withSeed(params.seed() + k) : params;
                 Object pr = prompts.get(p);
                 items.add(new GenerateInput(id + "-" + p + "-" + k, pr instanceof String s ? s : null,
-                        pr instanceof int[] ids ? ids : null, pk, stop, logprobs, -1, logprobs ? top : 0, false));
+                        pr instanceof int[] ids ? ids : null, pk, stop, logprobs, -1, logprobs ? top : 0, false,
+                        BootstrapFields.copy(bootstrap, p * n + k)));
             }
         }
         boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);

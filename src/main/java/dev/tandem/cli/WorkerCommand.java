@@ -24,7 +24,7 @@ public final class WorkerCommand {
     }
 
     public static int run(String[] argv) throws InterruptedException {
-        Args a = Args.parse(argv, Set.of());
+        Args a = Args.parse(argv, Set.of("cluster"));
         Map<String, Object> json = a.has("conf") ? readConf(Path.of(a.string("conf", null))) : Map.of();
         WorkerConfig cfg = WorkerConfig.from(json, a);
         a.rejectUnknown();

@@ -15,15 +15,60 @@ import java.util.Set;
  */
 public record WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                            EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
-                           int contextLength) {
-    public static final Set<String> MODES = Set.of("null");
+                           int contextLength, PdConfig pd) {
+    public static final Set<String> MODES = Set.of("null", "prefill", "decode");
     private static final Set<String> KEYS = Set.of("mode", "model_path", "host", "port", "served_model_name",
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
-            "context_length");
+            "context_length", "bootstrap_port", "transfer_backend", "transfer_transport",
+            "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
+            "heartbeat_max_failures", "failure_prob", "worker_id", "cluster");
+
+    /**
+     * Prefill/decode settings (SGLang's names and defaults).
+     *
+     * @param transferBackend   "mooncake" (shm/tcp transfer engine) or "fake" (no transfer)
+     * @param transferTransport "auto" (shm on one host, else tcp), "shm" or "tcp"
+     * @param failureProb       chance that a transfer poll reports FAILED (tests; SGLang's
+     *                          DISAGGREGATION_TEST_FAILURE_PROB)
+     * @param workerId          this worker's name on the event bus
+     * @param cluster           join the Hazelcast cluster (workers in other JVMs)
+     */
+    public record PdConfig(int bootstrapPort, String transferBackend, String transferTransport,
+                           int numReservedDecodeTokens, double bootstrapTimeoutS, double waitingTimeoutS,
+                           double heartbeatIntervalS, int heartbeatMaxFailures, double failureProb, String workerId,
+                           boolean cluster) {
+        public PdConfig {
+            if (bootstrapPort < 1 || bootstrapPort > 65535) {
+                throw new ConfigException("bootstrap_port", bootstrapPort, "in [1, 65535]");
+            }
+            if (!Set.of("mooncake", "fake").contains(transferBackend)) {
+                throw new ConfigException("transfer_backend", transferBackend, "mooncake or fake");
+            }
+            if (!Set.of("auto", "shm", "tcp").contains(transferTransport)) {
+                throw new ConfigException("transfer_transport", transferTransport, "auto, shm or tcp");
+            }
+            if (numReservedDecodeTokens < 0) {
+                throw new ConfigException("num_reserved_decode_tokens", numReservedDecodeTokens, ">= 0");
+            }
+            if (bootstrapTimeoutS <= 0 || waitingTimeoutS <= 0) {
+                throw new ConfigException("bootstrap_timeout/waiting_timeout", bootstrapTimeoutS + "/" + waitingTimeoutS,
+                        "> 0 seconds");
+            }
+            if (heartbeatIntervalS < 0.1) {
+                throw new ConfigException("heartbeat_interval", heartbeatIntervalS, ">= 0.1 seconds");
+            }
+            if (heartbeatMaxFailures < 1) {
+                throw new ConfigException("heartbeat_max_failures", heartbeatMaxFailures, ">= 1");
+            }
+            if (failureProb < 0 || failureProb > 1) {
+                throw new ConfigException("failure_prob", failureProb, "in [0, 1]");
+            }
+        }
+    }
 
     public WorkerConfig {
         if (!MODES.contains(mode)) {
-            throw new ConfigException("mode", mode, "null (prefill and decode are not implemented yet)");
+            throw new ConfigException("mode", mode, "null, prefill or decode");
         }
         if (modelPath == null) {
             throw new ConfigException("missing model_path (--model DIR)");
@@ -66,7 +111,26 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.integer("max_total_tokens", "max-total-tokens", 8192),
                 v.integer("max_running_requests", "max-running-requests", 32),
                 v.integer("chunked_prefill_size", "chunked-prefill-size", 512),
-                v.integer("context_length", "context-length", 0));
+                v.integer("context_length", "context-length", 0), pd(v));
+    }
+
+    private static PdConfig pd(Values v) {
+        String envProb = System.getenv("DISAGGREGATION_TEST_FAILURE_PROB");
+        return new PdConfig(v.integer("bootstrap_port", "bootstrap-port", 8998),
+                v.string("transfer_backend", "transfer-backend", "mooncake"),
+                v.string("transfer_transport", "transfer-transport", "auto"),
+                v.integer("num_reserved_decode_tokens", "num-reserved-decode-tokens", 512),
+                v.number("bootstrap_timeout", "bootstrap-timeout", 300),
+                v.number("waiting_timeout", "waiting-timeout", 300),
+                v.number("heartbeat_interval", "heartbeat-interval", 5),
+                v.integer("heartbeat_max_failures", "heartbeat-max-failures", 2),
+                v.number("failure_prob", "failure-prob", envProb == null ? 0 : Double.parseDouble(envProb)),
+                v.string("worker_id", "worker-id", null), v.bool("cluster", "cluster", false));
+    }
+
+    /** This worker's name on the event bus: the configured id, else {@code host:port}. */
+    public String workerId() {
+        return pd.workerId() != null ? pd.workerId() : host + ":" + port;
     }
 
     /** The name clients use in {@code model}: the configured one, else the model directory's name. */
@@ -87,6 +151,34 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 throw new ConfigException(key, o, "a string");
             }
             return s;
+        }
+
+        double number(String key, String flag, double dflt) {
+            if (cli != null && cli.has(flag)) {
+                return cli.number(flag, (float) dflt);
+            }
+            Object o = json.get(key);
+            if (o == null) {
+                return dflt;
+            }
+            if (!(o instanceof Number n)) {
+                throw new ConfigException(key, o, "a number");
+            }
+            return n.doubleValue();
+        }
+
+        boolean bool(String key, String flag, boolean dflt) {
+            if (cli != null && cli.has(flag)) {
+                return cli.flag(flag);
+            }
+            Object o = json.get(key);
+            if (o == null) {
+                return dflt;
+            }
+            if (!(o instanceof Boolean b)) {
+                throw new ConfigException(key, o, "true or false");
+            }
+            return b;
         }
 
         int integer(String key, String flag, int dflt) {

@@ -62,6 +62,24 @@ public final class ColocatedScheduler implements Scheduler {
         waiting.addLast(s);
     }
 
+    /**
+     * Takes over a request whose prompt KV is already in the cache (row {@code s.row}, {@code s.computed} tokens):
+     * the decode worker's requests after their transfer. It joins the running batch at the next step.
+     */
+    void adopt(RequestState s) {
+        running.add(s);
+    }
+
+    /** Requests in the running batch. */
+    int runningCount() {
+        return running.size();
+    }
+
+    /** Requests waiting (new or retracted). */
+    int waitingCount() {
+        return waiting.size();
+    }
+
     /** Ends {@code rid} wherever it is, returning its pages; false when no such request is queued or running. */
     @Override
     public boolean abort(String rid, String message) {

@@ -1,6 +1,7 @@
 package dev.tandem.scheduler;
 
 import dev.tandem.engine.sampling.SamplingParams;
+import dev.tandem.transfer.Bootstrap;
 
 import java.util.List;
 
@@ -9,9 +10,11 @@ import java.util.List;
  *
  * @param logprobStartLen first prompt position whose logprob is returned, -1 for none
  * @param stop            stop strings, matched on the decoded output and trimmed from the text
+ * @param bootstrap       PD coordinates (prefill/decode workers only), or null
  */
 public record SchedulerRequest(String rid, int[] inputIds, SamplingParams params, boolean returnLogprob,
-                               int logprobStartLen, int topLogprobsNum, List<String> stop, OutputSink sink) {
+                               int logprobStartLen, int topLogprobsNum, List<String> stop, OutputSink sink,
+                               Bootstrap bootstrap) {
     public SchedulerRequest {
         stop = stop == null ? List.of() : List.copyOf(stop);
         if (inputIds.length == 0) {

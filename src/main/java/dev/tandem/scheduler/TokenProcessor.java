@@ -52,7 +52,14 @@ final class TokenProcessor {
 
     /** Samples the next token of {@code s} from {@code logits}, then applies the stop rules. */
     void sample(RequestState s, float[] logits, TextTokenizer tokenizer) {
-        Sampled t = s.sampler.sample(logits, s.req.returnLogprob() ? s.req.topLogprobsNum() : 0);
+        accept(s, s.sampler.sample(logits, s.req.returnLogprob() ? s.req.topLogprobsNum() : 0));
+    }
+
+    /**
+     * Appends a token produced elsewhere (the prefill worker's first token on a decode worker) after the sampler
+     * recorded it, then applies the same stop rules as to a sampled one.
+     */
+    void accept(RequestState s, Sampled t) {
         s.append(t.tokenId());
         if (s.req.returnLogprob()) {
             s.pendingLogprobs.add(t);

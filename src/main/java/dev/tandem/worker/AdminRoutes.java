@@ -37,8 +37,11 @@ final class AdminRoutes {
     /** Runs a one-token generation; 200 if a token comes back within 20 s, else 503. */
     void healthGenerate(RoutingContext ctx) {
         String rid = "HEALTH_CHECK_" + System.nanoTime();
+        // In PD modes the check uses the fake transfer (bootstrap host 2.2.2.2), as SGLang's does.
+        var fake = engine.config().mode().equals("null") ? null
+                : new dev.tandem.transfer.Bootstrap(dev.tandem.transfer.Bootstrap.FAKE_HOST, 0, 0);
         GenerateInput in = new GenerateInput(rid, null, new int[] {0}, SamplingParams.greedy(1), List.of(), false,
-                -1, 0, false);
+                -1, 0, false, fake);
         long timer = ctx.vertx().setTimer(HEALTH_TIMEOUT_MS, t -> {
             engine.loop().abort(rid, "health check timed out");
             Replies.json(ctx, 503, ErrorBodies.nativeBody("health check timed out"));

@@ -30,7 +30,7 @@ public final class SchedulerVerticle extends VerticleBase {
         // Tag meters per worker: tests and the quick start run several workers in one JVM.
         String id = config.host() + ":" + config.port() + "#" + INSTANCES.incrementAndGet();
         var metrics = new WorkerMetrics(MetricsSetup.registry(), id);
-        return vertx.executeBlocking(() -> WorkerEngine.start(config, metrics, msg -> LOG.info("{}", msg)))
+        return vertx.executeBlocking(() -> WorkerEngine.start(config, vertx, metrics, msg -> LOG.info("{}", msg)))
                 .onSuccess(e -> {
                     engine = e;
                     LOG.info("scheduler thread '{}' running", e.loop().threadName());

@@ -7,9 +7,11 @@ import dev.tandem.engine.compute.ComputeBackends;
 import dev.tandem.engine.model.Model;
 import dev.tandem.kvcache.PagedKvCache;
 import dev.tandem.scheduler.ColocatedScheduler;
+import dev.tandem.scheduler.Scheduler;
 import dev.tandem.scheduler.SchedulerLoop;
 import dev.tandem.scheduler.SchedulerObserver;
 import dev.tandem.tokenizer.TextTokenizer;
+import io.vertx.core.Vertx;
 
 import java.util.function.Consumer;
 
@@ -25,9 +27,10 @@ public final class WorkerEngine implements AutoCloseable {
     private final PagedKvCache kv;
     private final SchedulerConfig schedulerConfig;
     private final SchedulerLoop loop;
+    private final PdWiring pd; // null for a colocated worker
 
     private WorkerEngine(WorkerConfig config, ComputeBackend backend, Model model, TextTokenizer tokenizer,
-                         PagedKvCache kv, SchedulerConfig schedulerConfig, SchedulerLoop loop) {
+                         PagedKvCache kv, SchedulerConfig schedulerConfig, SchedulerLoop loop, PdWiring pd) {
         this.config = config;
         this.backend = backend;
         this.model = model;
@@ -35,15 +38,18 @@ public final class WorkerEngine implements AutoCloseable {
         this.kv = kv;
         this.schedulerConfig = schedulerConfig;
         this.loop = loop;
+        this.pd = pd;
     }
 
     /** Loads the model (reporting progress) and starts the scheduler thread. Blocking. */
-    public static WorkerEngine start(WorkerConfig cfg, SchedulerObserver observer, Consumer<String> progress) {
+    public static WorkerEngine start(WorkerConfig cfg, Vertx vertx, SchedulerObserver observer,
+                                     Consumer<String> progress) {
         ComputeBackend backend = ComputeBackends.create(cfg.engine().backend(), cfg.engine().threads());
         progress.accept("compute backend: " + ComputeBackends.describe(backend));
         Model model = null;
         TextTokenizer tok = null;
         PagedKvCache kv = null;
+        PdWiring pd = null;
         try {
             model = Model.load(cfg.modelPath(), backend, progress);
             tok = TextTokenizer.load(cfg.modelPath());
@@ -51,15 +57,25 @@ public final class WorkerEngine implements AutoCloseable {
                     : model.config().maxPositions();
             SchedulerConfig sc = new SchedulerConfig(cfg.maxRunningRequests(), cfg.maxTotalTokens(),
                     cfg.chunkedPrefillSize(), context, cfg.engine().pageSize());
-            kv = model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), context);
+            Scheduler scheduler;
+            if (cfg.mode().equals("null")) {
+                kv = model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), context);
+                scheduler = new ColocatedScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc,
+                        observer);
+            } else {
+                pd = PdWiring.build(cfg, vertx, model, tok, sc, observer, progress);
+                scheduler = pd.scheduler();
+            }
+            PagedKvCache pool = pd != null ? pd.kv() : kv;
             progress.accept(String.format("KV cache: %d pages of %d tokens (%.1f MB), context %d, %d running max",
-                    kv.allocator().totalPages(), sc.pageSize(), kv.pool().totalBytes() / 1e6, context,
+                    pool.allocator().totalPages(), sc.pageSize(), pool.pool().totalBytes() / 1e6, context,
                     sc.maxRunningRequests()));
-            var scheduler = new ColocatedScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc,
-                    observer);
-            SchedulerLoop loop = new SchedulerLoop("tandem-scheduler", scheduler).start();
-            return new WorkerEngine(cfg, backend, model, tok, kv, sc, loop);
+            SchedulerLoop loop = new SchedulerLoop("tandem-scheduler-" + cfg.mode(), scheduler).start();
+            return new WorkerEngine(cfg, backend, model, tok, pool, sc, loop, pd);
         } catch (RuntimeException e) {
+            if (pd != null) {
+                pd.close();
+            }
             if (kv != null) {
                 kv.close();
             }
@@ -101,7 +117,11 @@ public final class WorkerEngine implements AutoCloseable {
     @Override
     public void close() {
         loop.close();
-        kv.close();
+        if (pd != null) {
+            pd.close(); // owns the KV cache in PD modes
+        } else {
+            kv.close();
+        }
         tokenizer.close();
         model.close();
         backend.close();

@@ -43,8 +43,13 @@ public final class Model implements AutoCloseable {
 
     /** A paged KV cache sized for this model: {@code maxTotalTokens} slots in pages of {@code pageSize}. */
     public PagedKvCache newKvCache(int pageSize, int maxTotalTokens, int maxRequests, int maxContext) {
+        return newKvCache(pageSize, maxTotalTokens, maxRequests, maxContext, null);
+    }
+
+    /** As above, with the pool in {@code shmFile} (under /dev/shm) so a peer on this host can map it; may be null. */
+    public PagedKvCache newKvCache(int pageSize, int maxTotalTokens, int maxRequests, int maxContext, Path shmFile) {
         int pages = (maxTotalTokens + pageSize - 1) / pageSize;
-        KvPool pool = new KvPool(config.numLayers(), pages, pageSize, config.numKvHeads(), config.headDim());
+        KvPool pool = new KvPool(config.numLayers(), pages, pageSize, config.numKvHeads(), config.headDim(), shmFile);
         return new PagedKvCache(pool, maxRequests, Math.min(maxContext, config.maxPositions()));
     }
 

@@ -37,6 +37,18 @@ public final class Sampler {
         outputs++;
     }
 
+    /**
+     * Records a token that another worker sampled with the same parameters (the prefill worker's first token),
+     * consuming the random draw that sampling it here would have used, so a seeded request continues exactly as it
+     * would on one worker.
+     */
+    public void acceptSampledElsewhere(int token) {
+        if (!params.isGreedy()) {
+            random.nextDouble();
+        }
+        accept(token);
+    }
+
     /** Picks the next token from {@code logits} (not modified) and records it. */
     public Sampled sample(float[] logits, int topLogprobsNum) {
         float[] l = adjusted(logits);

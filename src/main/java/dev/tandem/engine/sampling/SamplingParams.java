@@ -47,6 +47,11 @@ public record SamplingParams(int maxNewTokens, float temperature, float topP, in
                 repetitionPenalty, seed, stopTokenIds, ignoreEos, minNewTokens);
     }
 
+    public SamplingParams withMaxNewTokens(int n) {
+        return new SamplingParams(n, temperature, topP, topK, minP, frequencyPenalty, presencePenalty,
+                repetitionPenalty, seed, stopTokenIds, ignoreEos, minNewTokens);
+    }
+
     public SamplingParams withSeed(Long s) {
         return new SamplingParams(maxNewTokens, temperature, topP, topK, minP, frequencyPenalty, presencePenalty,
                 repetitionPenalty, s, stopTokenIds, ignoreEos, minNewTokens);

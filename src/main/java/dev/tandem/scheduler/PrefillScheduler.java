@@ -1,0 +1,320 @@
+package dev.tandem.scheduler;
+
+import dev.tandem.config.SchedulerConfig;
+import dev.tandem.engine.model.ForwardOutput;
+import dev.tandem.engine.model.SequenceChunk;
+import dev.tandem.engine.model.Transformer;
+import dev.tandem.engine.sampling.Sampled;
+import dev.tandem.engine.sampling.Sampler;
+import dev.tandem.engine.sampling.TokenLogprob;
+import dev.tandem.kvcache.PagedKvCache;
+import dev.tandem.tokenizer.TextTokenizer;
+import dev.tandem.transfer.AuxBuffers;
+import dev.tandem.transfer.KvPoll;
+import dev.tandem.transfer.KvSender;
+import dev.tandem.transfer.KvSenderManager;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The prefill worker's scheduler (SGLang's {@code dis/prefill.py}). A request's life:
+ * <ol>
+ *   <li>bootstrap queue: its sender waits for the decode worker's destination (BOOTSTRAPPING → WAITING_FOR_INPUT);
+ *       {@code max_new_tokens} is forced to 1;</li>
+ *   <li>waiting queue, then chunked prefill; after each chunk the pages it completed are pushed to the decode
+ *       worker on the transfer pool, the last chunk's partial page and the aux row (first token, logprobs) with
+ *       the final push;</li>
+ *   <li>inflight: its KV is held until the transfer concluded and every push finished; then it answers (one token,
+ *       {@code finish_reason} length 0) or fails, and its pages are freed.</li>
+ * </ol>
+ * Single-threaded like every scheduler; the senders are thread-safe.
+ */
+public final class PrefillScheduler implements Scheduler {
+    private final Transformer model;
+    private final PagedKvCache kv;
+    private final TextTokenizer tokenizer;
+    private final List<Integer> eosIds;
+    private final SchedulerConfig cfg;
+    private final KvSenderManager senders;
+    private final AuxBuffers aux; // one local slot per KV table row
+    private final TokenProcessor tokens;
+    private final List<Entry> bootstrapping = new ArrayList<>();
+    private final Deque<Entry> waiting = new ArrayDeque<>();
+    private final List<Entry> prefilling = new ArrayList<>();
+    private final List<Entry> inflight = new ArrayList<>();
+    private long promptTokens;
+    private long generated;
+
+    /** A request and its sender; {@code pagesSent} pages of its prompt have been queued for transfer. */
+    private static final class Entry {
+        final RequestState s;
+        final KvSender sender;
+        int pagesSent;
+        FinishReason pendingAbort;
+
+        Entry(RequestState s, KvSender sender) {
+            this.s = s;
+            this.sender = sender;
+        }
+    }
+
+    public PrefillScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
+                            SchedulerConfig cfg, KvSenderManager senders, AuxBuffers aux, SchedulerObserver observer) {
+        this.model = model;
+        this.kv = kv;
+        this.tokenizer = tokenizer;
+        this.eosIds = List.copyOf(eosIds);
+        this.cfg = cfg;
+        this.senders = senders;
+        this.aux = aux;
+        this.tokens = new TokenProcessor(eosIds, observer);
+    }
+
+    @Override
+    public void submit(SchedulerRequest r) {
+        SchedulerRequest one = new SchedulerRequest(r.rid(), r.inputIds(), r.params().withMaxNewTokens(1),
+                r.returnLogprob(), r.logprobStartLen(), r.topLogprobsNum(), List.of(), r.sink(), r.bootstrap());
+        RequestState s = new RequestState(one, new Sampler(one.params(), eosIds), tokenizer.incrementalDecoder(true),
+                System.nanoTime());
+        String refusal = r.bootstrap() == null
+                ? "Invalid request: Disaggregated request received without bootstrap room id."
+                : Admission.rejection(one, cfg, kv.allocator().totalPages() * kv.pool().pageSize());
+        KvSender sender = null;
+        if (refusal == null) {
+            try {
+                sender = senders.create(r.bootstrap().room(), r.bootstrap().fake());
+            } catch (IllegalStateException e) {
+                refusal = e.getMessage();
+            }
+        }
+        if (refusal != null) {
+            s.finish = FinishReason.abort(refusal, 400);
+            tokens.emit(s);
+            return;
+        }
+        bootstrapping.add(new Entry(s, sender));
+    }
+
+    @Override
+    public boolean abort(String rid, String message) {
+        for (List<Entry> q : List.of(bootstrapping, new ArrayList<>(waiting), prefilling, inflight)) {
+            for (Entry e : q) {
+                if (e.s.rid().equals(rid) && e.pendingAbort == null) {
+                    e.pendingAbort = FinishReason.abort(message, 499);
+                    senders.fail(e.sender, "Aborted by AbortReq.");
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void abortAll(String message, int statusCode) {
+        for (List<Entry> q : List.of(bootstrapping, new ArrayList<>(waiting), prefilling, inflight)) {
+            for (Entry e : q) {
+                if (e.pendingAbort == null) {
+                    e.pendingAbort = FinishReason.abort(message, statusCode);
+                    senders.fail(e.sender, message);
+                }
+            }
+        }
+        // Nothing else will run: wait for in-flight pushes, then free everything.
+        for (Entry e : inflight) {
+            e.sender.tailJoin();
+        }
+        for (Entry e : prefilling) {
+            e.sender.tailJoin();
+        }
+        reapAborted();
+        for (Entry e : new ArrayList<>(inflight)) {
+            finish(e, e.pendingAbort);
+        }
+        inflight.clear();
+    }
+
+    @Override
+    public boolean hasWork() {
+        return !bootstrapping.isEmpty() || !waiting.isEmpty() || !prefilling.isEmpty() || !inflight.isEmpty();
+    }
+
+    @Override
+    public void step() {
+        reapAborted();
+        pollBootstrap();
+        runPrefill();
+        pollInflight();
+    }
+
+    /** Requests aborted outside the inflight queue end now; inflight ones end once their pushes drained. */
+    private void reapAborted() {
+        for (Iterator<Entry> it = bootstrapping.iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            if (e.pendingAbort != null) {
+                it.remove();
+                finish(e, e.pendingAbort);
+            }
+        }
+        for (Iterator<Entry> it = waiting.iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            if (e.pendingAbort != null) {
+                it.remove();
+                finish(e, e.pendingAbort);
+            }
+        }
+        for (Iterator<Entry> it = prefilling.iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            if (e.pendingAbort != null) {
+                it.remove();
+                inflight.add(e); // its pages may still be being read by a push
+            }
+        }
+    }
+
+    private void pollBootstrap() {
+        for (Iterator<Entry> it = bootstrapping.iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            KvPoll st = senders.poll(e.sender);
+            if (st == KvPoll.WAITING_FOR_INPUT) {
+                it.remove();
+                waiting.addLast(e);
+            } else if (st == KvPoll.FAILED) {
+                it.remove();
+                finish(e, FinishReason.abort(e.sender.failure(), 500));
+            }
+        }
+    }
+
+    private void runPrefill() {
+        List<Entry> batch = new ArrayList<>();
+        List<SequenceChunk> chunks = new ArrayList<>();
+        int budget = cfg.chunkedPrefillSize() < 0 ? Integer.MAX_VALUE : cfg.chunkedPrefillSize();
+        for (Entry e : prefilling) {
+            if (budget <= 0) {
+                break;
+            }
+            int n = Math.min(e.s.remaining(), budget);
+            budget -= n;
+            batch.add(e);
+            chunks.add(ChunkPlanner.chunk(e.s, n));
+        }
+        while (!waiting.isEmpty() && budget > 0 && prefilling.size() + inflight.size() < cfg.maxRunningRequests()) {
+            Entry e = waiting.peekFirst();
+            int row = kv.allocateRow();
+            if (row < 0) {
+                break;
+            }
+            // The whole prompt's pages at once: they stay until the transfer is done anyway.
+            if (!kv.ensureCapacity(row, e.s.promptLen)) {
+                kv.release(row);
+                break;
+            }
+            waiting.pollFirst();
+            e.s.row = row;
+            prefilling.add(e);
+            int n = Math.min(e.s.remaining(), budget);
+            budget -= n;
+            batch.add(e);
+            chunks.add(ChunkPlanner.chunk(e.s, n));
+        }
+        if (chunks.isEmpty()) {
+            return;
+        }
+        ForwardOutput out = model.forward(chunks, kv);
+        for (int i = 0; i < batch.size(); i++) {
+            Entry e = batch.get(i);
+            RequestState s = e.s;
+            s.computed += chunks.get(i).tokens().length;
+            promptTokens += chunks.get(i).tokens().length;
+            tokens.afterChunk(s, chunks.get(i), out, i);
+            boolean last = s.computed == s.promptLen;
+            if (last) {
+                tokens.sample(s, out.last(i), tokenizer);
+                generated++;
+                s.finish = null; // a prefill answers only when its transfer concluded
+                Sampled first = s.pendingLogprobs.isEmpty() ? null : s.pendingLogprobs.get(0);
+                aux.write(s.row, auxRow(s.token(s.promptLen), first));
+            }
+            pushPages(e, last);
+            if (last) {
+                prefilling.remove(e);
+                inflight.add(e);
+            }
+        }
+    }
+
+    private static AuxBuffers.Row auxRow(int token, Sampled sampled) {
+        if (sampled == null) {
+            return new AuxBuffers.Row(token, 0f, new int[0], new float[0]);
+        }
+        List<TokenLogprob> top = sampled.top();
+        int k = Math.min(top.size(), AuxBuffers.MAX_TOP);
+        int[] ids = new int[k];
+        float[] lps = new float[k];
+        for (int j = 0; j < k; j++) {
+            ids[j] = top.get(j).tokenId();
+            lps[j] = top.get(j).logprob();
+        }
+        return new AuxBuffers.Row(token, sampled.logprob(), ids, lps);
+    }
+
+    /** Queues the pages the prefill completed since the last push; the last push takes the rest and the aux row. */
+    private void pushPages(Entry e, boolean last) {
+        int ps = kv.pool().pageSize();
+        int ready = last ? kv.pagesFor(e.s.promptLen) : e.s.computed / ps;
+        if (ready <= e.pagesSent && !last) {
+            return;
+        }
+        int[] pages = Arrays.copyOfRange(kv.pagesOf(e.s.row), e.pagesSent, ready);
+        senders.send(e.sender, pages, e.pagesSent, last, e.s.row);
+        e.pagesSent = ready;
+    }
+
+    private void pollInflight() {
+        for (Iterator<Entry> it = inflight.iterator(); it.hasNext(); ) {
+            Entry e = it.next();
+            KvPoll st = senders.poll(e.sender);
+            if (!st.concluded() || !e.sender.drained()) {
+                continue;
+            }
+            it.remove();
+            if (e.pendingAbort != null) {
+                finish(e, e.pendingAbort);
+            } else if (st == KvPoll.SUCCESS) {
+                finish(e, FinishReason.length(0));
+            } else {
+                finish(e, FinishReason.abort(e.sender.failure(), 500));
+            }
+        }
+    }
+
+    private void finish(Entry e, FinishReason reason) {
+        if (e.s.row >= 0) {
+            kv.release(e.s.row);
+            e.s.row = -1;
+        }
+        senders.clear(e.sender);
+        e.s.finish = reason;
+        tokens.emit(e.s);
+    }
+
+    @Override
+    public SchedulerStats stats() {
+        long waitingTokens = 0;
+        for (Entry e : waiting) {
+            waitingTokens += e.s.promptLen;
+        }
+        for (Entry e : bootstrapping) {
+            waitingTokens += e.s.promptLen;
+        }
+        int used = kv.allocator().usedPages();
+        return new SchedulerStats(prefilling.size() + inflight.size(), waiting.size() + bootstrapping.size(), used,
+                kv.allocator().totalPages(), kv.pool().pageSize(), (long) used * kv.pool().pageSize() + waitingTokens,
+                generated, promptTokens, 0);
+    }
+}

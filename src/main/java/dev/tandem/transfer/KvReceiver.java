@@ -1,0 +1,46 @@
+package dev.tandem.transfer;
+
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The decode side of one room: BOOTSTRAPPING until its KV args are registered with the prefill worker, then
+ * WAITING_FOR_INPUT; {@code init} hands over the destination pages and aux slot; SUCCESS when the prefill side
+ * reports the room done, FAILED on its report, a dead peer or a timeout. Thread-safe.
+ */
+public final class KvReceiver {
+    final long room;
+    final String address;
+    final boolean fake;
+    final AtomicReference<KvPoll> status = new AtomicReference<>(KvPoll.BOOTSTRAPPING);
+    volatile long initNanos;
+    volatile String failure;
+
+    KvReceiver(long room, String address, boolean fake) {
+        this.room = room;
+        this.address = address;
+        this.fake = fake;
+    }
+
+    public long room() {
+        return room;
+    }
+
+    public String address() {
+        return address;
+    }
+
+    public KvPoll status() {
+        return status.get();
+    }
+
+    public String failure() {
+        return failure == null ? "Failed due to an unknown reason" : failure;
+    }
+
+    void update(KvPoll s, String reason) {
+        KvPoll before = status.getAndUpdate(cur -> KvPoll.merge(cur, s));
+        if (s == KvPoll.FAILED && before != KvPoll.FAILED && reason != null) {
+            failure = reason;
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package dev.tandem.transfer;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The decode worker's side of KV transfer: registers its KV and aux memory once per prefill peer (frame A), sends
+ * each room's destination (frame B), and turns the peer's reports (frame C), dead peers and timeouts into receiver
+ * states. The bus adapter implements {@link BootstrapClient} and calls {@link #onStatus} and
+ * {@link #failAddress}.
+ */
+public final class KvReceiverManager {
+    /** Talks to a prefill worker's bootstrap service. */
+    public interface BootstrapClient {
+        CompletionStage<Void> register(String bootstrapAddress, Messages.KvArgsRegistration registration);
+
+        CompletionStage<Void> sendTransferInfo(String bootstrapAddress, Messages.TransferInfo info);
+
+        CompletionStage<Void> abortRoom(String bootstrapAddress, Messages.AbortRoom abort);
+    }
+
+    private final Messages.KvArgsRegistration self;
+    private final BootstrapClient client;
+    private final long waitingTimeoutNanos;
+    private final double failureProb;
+    private final Map<String, CompletableFuture<Void>> registered = new ConcurrentHashMap<>();
+    private final Map<Long, KvReceiver> receivers = new ConcurrentHashMap<>();
+
+    public KvReceiverManager(Messages.KvArgsRegistration self, BootstrapClient client, long waitingTimeoutNanos,
+                             double failureProb) {
+        this.self = self;
+        this.client = client;
+        this.waitingTimeoutNanos = waitingTimeoutNanos;
+        this.failureProb = failureProb;
+    }
+
+    public String workerId() {
+        return self.decodeWorkerId();
+    }
+
+    /** A receiver for {@code room}; starts (or reuses) the registration with the prefill worker at {@code b}. */
+    public KvReceiver create(Bootstrap b) {
+        KvReceiver r = new KvReceiver(b.room(), b.address(), b.fake());
+        if (r.fake) { // untracked: fake rooms may repeat
+            r.update(KvPoll.WAITING_FOR_INPUT, null);
+            return r;
+        }
+        if (receivers.putIfAbsent(b.room(), r) != null) {
+            throw new IllegalStateException("room " + b.room() + " is already in use on this decode worker");
+        }
+        CompletableFuture<Void> reg = registered.computeIfAbsent(r.address,
+                a -> client.register(a, self).toCompletableFuture());
+        reg.whenComplete((v, err) -> {
+            if (err != null) {
+                registered.remove(r.address, reg);
+                r.update(KvPoll.FAILED, "cannot register with prefill worker at " + r.address + ": "
+                        + rootMessage(err));
+            } else {
+                r.update(KvPoll.WAITING_FOR_INPUT, null);
+            }
+        });
+        return r;
+    }
+
+    /** Hands the room's destination pages (in prompt order) and aux slot to the prefill side. */
+    public void init(KvReceiver r, int[] dstPages, int auxSlot) {
+        r.initNanos = System.nanoTime();
+        if (r.fake) {
+            r.update(KvPoll.SUCCESS, null);
+            return;
+        }
+        client.sendTransferInfo(r.address, new Messages.TransferInfo(r.room, self.decodeWorkerId(), dstPages,
+                auxSlot, 1)).whenComplete((v, err) -> {
+                    if (err != null) {
+                        r.update(KvPoll.FAILED, "cannot reach prefill worker at " + r.address + ": "
+                                + rootMessage(err));
+                    }
+                });
+    }
+
+    /** The receiver's status, applying the waiting timeout and the failure-injection knob. */
+    public KvReceiver poll(KvReceiver r) {
+        KvPoll st = r.status();
+        if (!st.concluded() && r.initNanos > 0 && System.nanoTime() - r.initNanos > waitingTimeoutNanos) {
+            r.update(KvPoll.FAILED, "Request " + r.room + " timed out after " + waitingTimeoutNanos / 1_000_000_000
+                    + "s waiting for its KV cache");
+        } else if (!st.concluded() && failureProb > 0 && ThreadLocalRandom.current().nextDouble() < failureProb) {
+            r.update(KvPoll.FAILED, "injected failure (failure_prob " + failureProb + ")");
+        }
+        return r;
+    }
+
+    /** Frame C from a prefill worker. */
+    public void onStatus(Messages.TransferStatus s) {
+        KvReceiver r = receivers.get(s.room());
+        if (r == null) {
+            return; // aborted or finished meanwhile
+        }
+        if (s.status() == KvPoll.SUCCESS) {
+            r.update(KvPoll.SUCCESS, null);
+        } else {
+            r.update(KvPoll.FAILED, "Failed to get kvcache from prefill instance, it might be dead: " + s.reason());
+        }
+    }
+
+    /** The heartbeat gave up on a prefill worker: every unfinished room it serves fails. */
+    public void failAddress(String address, String reason) {
+        registered.remove(address);
+        for (KvReceiver r : receivers.values()) {
+            if (r.address.equals(address) && r.status() != KvPoll.SUCCESS) {
+                r.update(KvPoll.FAILED, reason);
+            }
+        }
+    }
+
+    /** Prefill workers with rooms in flight (what the heartbeat watches). */
+    public Set<String> activeAddresses() {
+        Set<String> out = ConcurrentHashMap.newKeySet();
+        for (KvReceiver r : receivers.values()) {
+            if (!r.fake && !r.status().concluded()) {
+                out.add(r.address);
+            }
+        }
+        return out;
+    }
+
+    public void clear(KvReceiver r) {
+        receivers.remove(r.room, r);
+    }
+
+    /**
+     * Gives up on the room. Before {@code init} nothing points at our pages, so it fails at once; after, the prefill
+     * side is told and the receiver concludes when it confirms (or the peer is declared dead, or the waiting timeout
+     * hits), so our pages are not freed under a push.
+     */
+    public void abort(KvReceiver r, String reason) {
+        if (r.fake || r.initNanos == 0) {
+            r.update(KvPoll.FAILED, reason);
+            return;
+        }
+        client.abortRoom(r.address, new Messages.AbortRoom(r.room, reason)).whenComplete((v, err) -> {
+            if (err != null) {
+                r.update(KvPoll.FAILED, reason + " (prefill worker unreachable: " + rootMessage(err) + ")");
+            }
+        });
+    }
+
+    public int activeRooms() {
+        return receivers.size();
+    }
+
+    private static String rootMessage(Throwable t) {
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+}

@@ -1,0 +1,228 @@
+package dev.tandem.transfer;
+
+import dev.tandem.kvcache.KvPool;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The prefill worker's side of KV transfer: stores the decode workers' registrations and per-room transfer infos
+ * (which may arrive before the request does), owns the senders, and runs their writes on a small transfer pool so
+ * the scheduler thread never waits on a copy or a socket. Concluded rooms are reported to the decode worker through
+ * {@link StatusNotifier}.
+ */
+public final class KvSenderManager implements AutoCloseable {
+    /** Delivers frame C to a decode worker (the bus adapter implements it). */
+    @FunctionalInterface
+    public interface StatusNotifier {
+        void notify(String decodeWorkerId, Messages.TransferStatus status);
+    }
+
+    private final TransferEngine engine;
+    private final KvPool pool;
+    private final KvLayout layout;
+    private final AuxBuffers aux;
+    private final StatusNotifier notifier;
+    private final long bootstrapTimeoutNanos;
+    private final double failureProb;
+    private final ExecutorService transfers;
+    private final Map<String, Messages.KvArgsRegistration> registrations = new ConcurrentHashMap<>();
+    private final Map<Long, Messages.TransferInfo> earlyInfos = new ConcurrentHashMap<>();
+    private final Map<Long, KvSender> senders = new ConcurrentHashMap<>();
+    private final Map<Long, String> abortedEarly = new ConcurrentHashMap<>();
+
+    /**
+     * @param failureProb probability that a poll reports FAILED (SGLang's DISAGGREGATION_TEST_FAILURE_PROB)
+     */
+    public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
+                           long bootstrapTimeoutNanos, double failureProb, int threads) {
+        this.engine = engine;
+        this.pool = pool;
+        this.layout = new KvLayout(pool.numLayers(), pool.regionOffset(1, false), pool.pageBytes());
+        this.aux = aux;
+        this.notifier = notifier;
+        this.bootstrapTimeoutNanos = bootstrapTimeoutNanos;
+        this.failureProb = failureProb;
+        this.transfers = Executors.newFixedThreadPool(threads, Thread.ofPlatform().daemon()
+                .name("tandem-kv-send-", 0).factory());
+    }
+
+    /** Frame A: a decode worker's KV and aux memory. Replaces an earlier registration of the same worker. */
+    public void onRegistration(Messages.KvArgsRegistration reg) {
+        if (reg.kvLayout().pageBytes() != layout.pageBytes() || reg.kvLayout().numLayers() != layout.numLayers()) {
+            throw new IllegalArgumentException("decode worker " + reg.decodeWorkerId() + " has KV layout "
+                    + reg.kvLayout() + ", this prefill worker " + layout + " (same model and page size needed)");
+        }
+        registrations.put(reg.decodeWorkerId(), reg);
+    }
+
+    /** Frame B: the destination of a room; the room's sender may not exist yet. */
+    public void onTransferInfo(Messages.TransferInfo info) {
+        KvSender s = senders.get(info.room());
+        if (s == null) {
+            earlyInfos.put(info.room(), info);
+            return;
+        }
+        attach(s, info);
+    }
+
+    private void attach(KvSender s, Messages.TransferInfo info) {
+        if (!registrations.containsKey(info.decodeWorkerId())) {
+            s.update(KvPoll.FAILED, "transfer info for room " + info.room() + " from unregistered decode worker "
+                    + info.decodeWorkerId());
+            return;
+        }
+        s.info = info;
+        s.update(KvPoll.WAITING_FOR_INPUT, null);
+    }
+
+    /**
+     * A new room (the request reached the bootstrap queue). A fake room (bootstrap host 2.2.2.2: warm-up, health
+     * checks) needs no decode side: it is ready at once, moves nothing and is not tracked, so rooms may repeat.
+     */
+    public KvSender create(long room, boolean fake) {
+        if (fake) {
+            KvSender s = new KvSender(room, true);
+            s.update(KvPoll.WAITING_FOR_INPUT, null);
+            return s;
+        }
+        KvSender s = new KvSender(room, false);
+        if (senders.putIfAbsent(room, s) != null) {
+            throw new IllegalStateException("room " + room + " is already in use on this prefill worker");
+        }
+        Messages.TransferInfo early = earlyInfos.remove(room);
+        if (early != null) {
+            attach(s, early);
+        }
+        String aborted = abortedEarly.remove(room);
+        if (aborted != null) {
+            fail(s, aborted);
+        }
+        return s;
+    }
+
+    /** The decode side gave up on {@code room}; it may not have reached this worker yet. */
+    public void onAbortRoom(Messages.AbortRoom a) {
+        KvSender s = senders.get(a.room());
+        if (s == null) {
+            earlyInfos.remove(a.room());
+            abortedEarly.put(a.room(), a.reason());
+            return;
+        }
+        fail(s, a.reason());
+    }
+
+    /** The sender's status, applying the bootstrap timeout and the failure-injection knob. */
+    public KvPoll poll(KvSender s) {
+        KvPoll st = s.status();
+        if (st == KvPoll.BOOTSTRAPPING && System.nanoTime() - s.createdNanos > bootstrapTimeoutNanos) {
+            fail(s, "Request " + s.room + " timed out after " + bootstrapTimeoutNanos / 1_000_000_000
+                    + "s in KVPoll.Bootstrapping");
+        } else if (!st.concluded() && failureProb > 0 && ThreadLocalRandom.current().nextDouble() < failureProb) {
+            fail(s, "injected failure (failure_prob " + failureProb + ")");
+        }
+        return s.status();
+    }
+
+    /**
+     * Queues the pages {@code srcPages} (the request's pages from page index {@code firstPage} of its prompt) for
+     * the room's destination; with {@code lastAux}, also the aux row from local slot {@code auxSlot} and then
+     * concludes the room.
+     */
+    public void send(KvSender s, int[] srcPages, int firstPage, boolean last, int auxSlot) {
+        s.tail = s.tail.thenRunAsync(() -> transfer(s, srcPages, firstPage, last, auxSlot), transfers);
+    }
+
+    private void transfer(KvSender s, int[] srcPages, int firstPage, boolean last, int auxSlot) {
+        if (s.status().concluded()) {
+            return;
+        }
+        if (s.fake) {
+            if (last) {
+                s.update(KvPoll.SUCCESS, null);
+            }
+            return;
+        }
+        Messages.TransferInfo info = s.info;
+        Messages.KvArgsRegistration reg = info == null ? null : registrations.get(info.decodeWorkerId());
+        if (reg == null) {
+            conclude(s, KvPoll.FAILED, "no destination registered for room " + s.room);
+            return;
+        }
+        int[] dst = Arrays.copyOfRange(info.dstPages(), Math.min(firstPage, info.dstPages().length),
+                Math.min(firstPage + srcPages.length, info.dstPages().length));
+        if (dst.length < srcPages.length) {
+            conclude(s, KvPoll.FAILED, "room " + s.room + ": decode reserved " + info.dstPages().length
+                    + " pages, prefill has " + (firstPage + srcPages.length));
+            return;
+        }
+        List<WriteOp> ops = new ArrayList<>(PageCopyPlan.ops(pool.segment(), layout, srcPages, reg.kvLayout(), dst));
+        if (!ops.isEmpty() && engine.batchWrite(reg.kv(), ops) != 0) {
+            conclude(s, KvPoll.FAILED, "Failed to send kv chunk of " + s.room + ": " + engine.lastError());
+            return;
+        }
+        if (last) {
+            if (engine.batchWrite(reg.aux(), aux.copyOps(auxSlot, reg.auxSlots(), info.dstAuxIndex())) != 0) {
+                conclude(s, KvPoll.FAILED, "Failed to send aux of " + s.room + ": " + engine.lastError());
+                return;
+            }
+            conclude(s, KvPoll.SUCCESS, null);
+        }
+    }
+
+    /** Called on the transfer pool, inside the room's chain: no push of this room runs concurrently. */
+    private void conclude(KvSender s, KvPoll st, String reason) {
+        s.update(st, reason);
+        report(s);
+    }
+
+    private void report(KvSender s) {
+        Messages.TransferInfo info = s.info;
+        if (info != null && !s.fake) {
+            notifier.notify(info.decodeWorkerId(), new Messages.TransferStatus(s.room, s.status(), 0,
+                    s.status() == KvPoll.FAILED ? s.failure() : null));
+        }
+    }
+
+    /**
+     * Fails the room now (abort, timeout, injected failure). The decode side hears of it only after the pushes
+     * already queued have stopped (later ones skip), so it never frees pages a push is still writing.
+     */
+    public void fail(KvSender s, String reason) {
+        if (!s.status().concluded()) {
+            s.update(KvPoll.FAILED, reason);
+            s.tail.whenComplete((v, err) -> report(s));
+        }
+    }
+
+    /** Forgets a concluded room. */
+    public void clear(KvSender s) {
+        senders.remove(s.room, s);
+    }
+
+    /** Rooms whose decode worker went away: fail them so their KV is freed. */
+    public void failDecodeWorker(String decodeWorkerId, String reason) {
+        registrations.remove(decodeWorkerId);
+        for (KvSender s : senders.values()) {
+            Messages.TransferInfo info = s.info;
+            if (info != null && info.decodeWorkerId().equals(decodeWorkerId)) {
+                fail(s, reason);
+            }
+        }
+    }
+
+    public int activeRooms() {
+        return senders.size();
+    }
+
+    @Override
+    public void close() {
+        transfers.shutdownNow();
+    }
+}

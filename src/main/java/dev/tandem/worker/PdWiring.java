@@ -1,0 +1,112 @@
+package dev.tandem.worker;
+
+import dev.tandem.config.SchedulerConfig;
+import dev.tandem.config.WorkerConfig;
+import dev.tandem.engine.model.Model;
+import dev.tandem.kvcache.PagedKvCache;
+import dev.tandem.scheduler.DecodeScheduler;
+import dev.tandem.scheduler.PrefillScheduler;
+import dev.tandem.scheduler.Scheduler;
+import dev.tandem.scheduler.SchedulerObserver;
+import dev.tandem.tokenizer.TextTokenizer;
+import dev.tandem.transfer.AuxBuffers;
+import dev.tandem.transfer.KvLayout;
+import dev.tandem.transfer.KvReceiverManager;
+import dev.tandem.transfer.KvSenderManager;
+import dev.tandem.transfer.Messages;
+import dev.tandem.transfer.MooncakeTransferEngine;
+import dev.tandem.transfer.SegmentDescriptor;
+import dev.tandem.transfer.ShmFile;
+import io.vertx.core.Vertx;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Builds what a prefill or decode worker adds to the colocated one: the transfer engine, aux buffers, sender or
+ * receiver manager, the event-bus adapter, and the mode's scheduler. Owns all of it ({@link #close()}, in reverse
+ * order of creation).
+ */
+final class PdWiring implements AutoCloseable {
+    private final List<AutoCloseable> owned = new ArrayList<>();
+    private Scheduler scheduler;
+    private PagedKvCache kv;
+
+    static PdWiring build(WorkerConfig cfg, Vertx vertx, Model model, TextTokenizer tok, SchedulerConfig sc,
+                          SchedulerObserver observer, Consumer<String> progress) {
+        PdWiring w = new PdWiring();
+        try {
+            w.wire(cfg, vertx, model, tok, sc, observer, progress);
+            return w;
+        } catch (RuntimeException e) {
+            w.close();
+            throw e;
+        }
+    }
+
+    private <T extends AutoCloseable> T own(T t) {
+        owned.add(t);
+        return t;
+    }
+
+    private void wire(WorkerConfig cfg, Vertx vertx, Model model, TextTokenizer tok, SchedulerConfig sc,
+                      SchedulerObserver observer, Consumer<String> progress) {
+        WorkerConfig.PdConfig pd = cfg.pd();
+        String id = cfg.workerId();
+        boolean decode = cfg.mode().equals("decode");
+        // The decode worker's pool is written by prefill workers: on this host through /dev/shm.
+        kv = own(model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), sc.contextLength(),
+                decode ? ShmFile.fresh(id, "kv") : null));
+        var engine = own(new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(pd.transferTransport()),
+                cfg.host()));
+        int auxSlots = sc.maxRunningRequests();
+        ShmFile auxFile = own(new ShmFile(ShmFile.fresh(id, "aux"), AuxBuffers.bytesFor(auxSlots)));
+        AuxBuffers aux = new AuxBuffers(auxFile.segment(), auxSlots);
+        PdBusAdapter bus = new PdBusAdapter(vertx);
+        if (decode) {
+            SegmentDescriptor kvDesc = engine.register("kv", kv.pool().segment(), kv.pool().file());
+            SegmentDescriptor auxDesc = engine.register("aux", aux.segment(), auxFile.path());
+            var reg = new Messages.KvArgsRegistration(id, kvDesc,
+                    new KvLayout(kv.pool().numLayers(), kv.pool().regionOffset(1, false), kv.pool().pageBytes()),
+                    auxDesc, auxSlots, 0, 1);
+            var receivers = new KvReceiverManager(reg, bus, (long) (pd.waitingTimeoutS() * 1e9), pd.failureProb());
+            bus.serveTransferStatus(id, receivers, (long) (pd.heartbeatIntervalS() * 1000), pd.heartbeatMaxFailures());
+            own(bus);
+            scheduler = new DecodeScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc, receivers,
+                    aux, pd.numReservedDecodeTokens(), pd.bootstrapPort(), observer);
+            progress.accept("decode worker " + id + ": KV pool in " + kv.pool().file() + ", transfer status on "
+                    + BusAddresses.transfer(id));
+        } else {
+            var senders = own(new KvSenderManager(engine, kv.pool(), aux, bus, (long) (pd.bootstrapTimeoutS() * 1e9),
+                    pd.failureProb(), 2));
+            String hostPort = cfg.host() + ":" + pd.bootstrapPort();
+            bus.serveBootstrap(hostPort, senders);
+            own(bus);
+            scheduler = new PrefillScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc, senders,
+                    aux, observer);
+            progress.accept("prefill worker " + id + ": bootstrap on " + BusAddresses.bootstrap(hostPort)
+                    + ", transfer transport " + pd.transferTransport());
+        }
+    }
+
+    Scheduler scheduler() {
+        return scheduler;
+    }
+
+    PagedKvCache kv() {
+        return kv;
+    }
+
+    @Override
+    public void close() {
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            try {
+                owned.get(i).close();
+            } catch (Exception ignored) {
+                // keep closing the rest
+            }
+        }
+        owned.clear();
+    }
+}
