@@ -128,7 +128,7 @@ public final class ColocatedScheduler implements Scheduler {
 
     /** One scheduling round and forward pass. */
     @Override
-    public void step() {
+    public boolean step() {
         reserveDecodeSlots();
         List<RequestState> batch = new ArrayList<>();
         List<SequenceChunk> chunks = new ArrayList<>();
@@ -154,7 +154,7 @@ public final class ColocatedScheduler implements Scheduler {
         if (chunks.isEmpty()) {
             failStuckHead();
             publish();
-            return;
+            return false;
         }
         ForwardOutput out = model.forward(chunks, kv);
         for (int i = 0; i < batch.size(); i++) {
@@ -183,6 +183,7 @@ public final class ColocatedScheduler implements Scheduler {
             return false;
         });
         publish();
+        return true;
     }
 
     /** Admits waiting requests while rows, pages, {@code max_running_requests} and the token budget allow. */

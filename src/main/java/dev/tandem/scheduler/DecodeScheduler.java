@@ -139,12 +139,13 @@ public final class DecodeScheduler implements Scheduler {
     }
 
     @Override
-    public void step() {
-        popPreallocated();
-        popTransferred();
+    public boolean step() {
+        boolean moved = popPreallocated();
+        moved |= popTransferred();
         if (running.hasWork()) {
-            running.step();
+            moved |= running.step();
         }
+        return moved;
     }
 
     /** Tokens free for new transfers after what every admitted request may still need (SGLang §6.4, simplified). */
@@ -155,13 +156,15 @@ public final class DecodeScheduler implements Scheduler {
         return free - reserved;
     }
 
-    private void popPreallocated() {
+    private boolean popPreallocated() {
+        boolean moved = false;
         long alloc = allocatable();
         for (Iterator<Entry> it = prealloc.iterator(); it.hasNext(); ) {
             Entry e = it.next();
             KvPoll st = receivers.poll(e.receiver).status();
             if (e.pendingAbort != null || st == KvPoll.FAILED) {
                 it.remove();
+                moved = true;
                 finish(e, e.pendingAbort != null ? e.pendingAbort
                         : FinishReason.abort("Decode handshake failed: " + e.receiver.failure(), 500));
                 continue;
@@ -188,17 +191,21 @@ public final class DecodeScheduler implements Scheduler {
             it.remove();
             transferring.add(e);
             receivers.init(e.receiver, kv.pagesOf(row), e.auxSlot);
+            moved = true;
         }
+        return moved;
     }
 
-    private void popTransferred() {
+    private boolean popTransferred() {
+        boolean moved = false;
         for (Iterator<Entry> it = transferring.iterator(); it.hasNext(); ) {
             Entry e = it.next();
             KvPoll st = receivers.poll(e.receiver).status();
-            if (!st.concluded()) {
-                continue; // an aborted room waits for the prefill side to confirm its pushes stopped
+            if (!st.concluded() || (st == KvPoll.FAILED && !e.receiver.quiet())) {
+                continue; // a failed room keeps its pages until the prefill side can no longer write into them
             }
             it.remove();
+            moved = true;
             if (e.pendingAbort != null) {
                 finish(e, e.pendingAbort);
             } else if (st == KvPoll.FAILED) {
@@ -207,6 +214,7 @@ public final class DecodeScheduler implements Scheduler {
                 prebuilt(e);
             }
         }
+        return moved;
     }
 
     /** The prefill's KV is in our pages: take its first token from the aux row and start decoding. */

@@ -144,11 +144,12 @@ public final class PrefillScheduler implements Scheduler {
     }
 
     @Override
-    public void step() {
+    public boolean step() {
         reapAborted();
-        pollBootstrap();
-        runPrefill();
-        pollInflight();
+        boolean moved = pollBootstrap();
+        moved |= runPrefill();
+        moved |= pollInflight();
+        return moved;
     }
 
     /** Requests aborted outside the inflight queue end now; inflight ones end once their pushes drained. */
@@ -176,21 +177,25 @@ public final class PrefillScheduler implements Scheduler {
         }
     }
 
-    private void pollBootstrap() {
+    private boolean pollBootstrap() {
+        boolean moved = false;
         for (Iterator<Entry> it = bootstrapping.iterator(); it.hasNext(); ) {
             Entry e = it.next();
             KvPoll st = senders.poll(e.sender);
             if (st == KvPoll.WAITING_FOR_INPUT) {
                 it.remove();
                 waiting.addLast(e);
+                moved = true;
             } else if (st == KvPoll.FAILED) {
                 it.remove();
                 finish(e, FinishReason.abort(e.sender.failure(), 500));
+                moved = true;
             }
         }
+        return moved;
     }
 
-    private void runPrefill() {
+    private boolean runPrefill() {
         List<Entry> batch = new ArrayList<>();
         List<SequenceChunk> chunks = new ArrayList<>();
         int budget = cfg.chunkedPrefillSize() < 0 ? Integer.MAX_VALUE : cfg.chunkedPrefillSize();
@@ -223,7 +228,7 @@ public final class PrefillScheduler implements Scheduler {
             chunks.add(ChunkPlanner.chunk(e.s, n));
         }
         if (chunks.isEmpty()) {
-            return;
+            return false;
         }
         ForwardOutput out = model.forward(chunks, kv);
         for (int i = 0; i < batch.size(); i++) {
@@ -246,6 +251,7 @@ public final class PrefillScheduler implements Scheduler {
                 inflight.add(e);
             }
         }
+        return true;
     }
 
     private static AuxBuffers.Row auxRow(int token, Sampled sampled) {
@@ -275,7 +281,8 @@ public final class PrefillScheduler implements Scheduler {
         e.pagesSent = ready;
     }
 
-    private void pollInflight() {
+    private boolean pollInflight() {
+        boolean moved = false;
         for (Iterator<Entry> it = inflight.iterator(); it.hasNext(); ) {
             Entry e = it.next();
             KvPoll st = senders.poll(e.sender);
@@ -283,6 +290,7 @@ public final class PrefillScheduler implements Scheduler {
                 continue;
             }
             it.remove();
+            moved = true;
             if (e.pendingAbort != null) {
                 finish(e, e.pendingAbort);
             } else if (st == KvPoll.SUCCESS) {
@@ -291,6 +299,7 @@ public final class PrefillScheduler implements Scheduler {
                 finish(e, FinishReason.abort(e.sender.failure(), 500));
             }
         }
+        return moved;
     }
 
     private void finish(Entry e, FinishReason reason) {

@@ -10,7 +10,8 @@ public interface Scheduler {
 
     boolean hasWork();
 
-    void step();
+    /** One round; returns false when nothing could move (only waiting on peers), so the loop may pause. */
+    boolean step();
 
     SchedulerStats stats();
 }

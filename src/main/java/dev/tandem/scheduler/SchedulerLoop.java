@@ -63,16 +63,18 @@ public final class SchedulerLoop implements AutoCloseable {
     }
 
     private void loop() {
+        boolean progressed = true;
         while (!stopping) {
             try {
-                Consumer<Scheduler> cmd = scheduler.hasWork() ? inbox.poll() : inbox.poll(100, TimeUnit.MILLISECONDS);
+                // Busy with forwards: don't wait. Only waiting on peers (transfers): poll the inbox every
+                // millisecond. Idle: sleep until a command arrives (at most 100 ms, to refresh the stats).
+                long waitMs = !scheduler.hasWork() ? 100 : progressed ? 0 : 1;
+                Consumer<Scheduler> cmd = waitMs == 0 ? inbox.poll() : inbox.poll(waitMs, TimeUnit.MILLISECONDS);
                 while (cmd != null) {
                     cmd.accept(scheduler);
                     cmd = inbox.poll();
                 }
-                if (scheduler.hasWork()) {
-                    scheduler.step();
-                }
+                progressed = !scheduler.hasWork() || scheduler.step();
                 stats = scheduler.stats();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

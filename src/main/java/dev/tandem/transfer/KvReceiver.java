@@ -14,6 +14,9 @@ public final class KvReceiver {
     final AtomicReference<KvPoll> status = new AtomicReference<>(KvPoll.BOOTSTRAPPING);
     volatile long initNanos;
     volatile String failure;
+    /** False from {@code init} until the prefill side can no longer write into our pages. */
+    volatile boolean quiet = true;
+    volatile boolean abortSent;
 
     KvReceiver(long room, String address, boolean fake) {
         this.room = room;
@@ -31,6 +34,14 @@ public final class KvReceiver {
 
     public KvPoll status() {
         return status.get();
+    }
+
+    /**
+     * True when no write into this room's pages can still arrive: before {@code init}, after the prefill side
+     * reported the room, after it was declared dead, or after the waiting timeout. Pages are freed only then.
+     */
+    public boolean quiet() {
+        return quiet;
     }
 
     public String failure() {

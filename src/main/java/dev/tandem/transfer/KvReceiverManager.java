@@ -20,7 +20,8 @@ public final class KvReceiverManager {
 
         CompletionStage<Void> sendTransferInfo(String bootstrapAddress, Messages.TransferInfo info);
 
-        CompletionStage<Void> abortRoom(String bootstrapAddress, Messages.AbortRoom abort);
+        /** Completes with true when the prefill side has nothing writing into the room's pages. */
+        CompletionStage<Boolean> abortRoom(String bootstrapAddress, Messages.AbortRoom abort);
     }
 
     private final Messages.KvArgsRegistration self;
@@ -73,11 +74,13 @@ public final class KvReceiverManager {
             r.update(KvPoll.SUCCESS, null);
             return;
         }
+        r.quiet = false;
         client.sendTransferInfo(r.address, new Messages.TransferInfo(r.room, self.decodeWorkerId(), dstPages,
                 auxSlot, 1)).whenComplete((v, err) -> {
                     if (err != null) {
                         r.update(KvPoll.FAILED, "cannot reach prefill worker at " + r.address + ": "
                                 + rootMessage(err));
+                        r.quiet = true; // it never got our pages
                     }
                 });
     }
@@ -85,11 +88,12 @@ public final class KvReceiverManager {
     /** The receiver's status, applying the waiting timeout and the failure-injection knob. */
     public KvReceiver poll(KvReceiver r) {
         KvPoll st = r.status();
-        if (!st.concluded() && r.initNanos > 0 && System.nanoTime() - r.initNanos > waitingTimeoutNanos) {
+        if (!r.quiet && r.initNanos > 0 && System.nanoTime() - r.initNanos > waitingTimeoutNanos) {
             r.update(KvPoll.FAILED, "Request " + r.room + " timed out after " + waitingTimeoutNanos / 1_000_000_000
                     + "s waiting for its KV cache");
+            r.quiet = true;
         } else if (!st.concluded() && failureProb > 0 && ThreadLocalRandom.current().nextDouble() < failureProb) {
-            r.update(KvPoll.FAILED, "injected failure (failure_prob " + failureProb + ")");
+            abort(r, "injected failure (failure_prob " + failureProb + ")");
         }
         return r;
     }
@@ -105,6 +109,7 @@ public final class KvReceiverManager {
         } else {
             r.update(KvPoll.FAILED, "Failed to get kvcache from prefill instance, it might be dead: " + s.reason());
         }
+        r.quiet = true;
     }
 
     /** The heartbeat gave up on a prefill worker: every unfinished room it serves fails. */
@@ -113,6 +118,7 @@ public final class KvReceiverManager {
         for (KvReceiver r : receivers.values()) {
             if (r.address.equals(address) && r.status() != KvPoll.SUCCESS) {
                 r.update(KvPoll.FAILED, reason);
+                r.quiet = true; // a dead peer writes nothing more
             }
         }
     }
@@ -133,18 +139,19 @@ public final class KvReceiverManager {
     }
 
     /**
-     * Gives up on the room. Before {@code init} nothing points at our pages, so it fails at once; after, the prefill
-     * side is told and the receiver concludes when it confirms (or the peer is declared dead, or the waiting timeout
-     * hits), so our pages are not freed under a push.
+     * Gives up on the room at once. After {@code init} the prefill side is told, and the receiver turns
+     * {@link KvReceiver#quiet()} when it confirms (or is declared dead, or cannot be reached), so our pages are not
+     * freed under a push.
      */
     public void abort(KvReceiver r, String reason) {
-        if (r.fake || r.initNanos == 0) {
-            r.update(KvPoll.FAILED, reason);
+        r.update(KvPoll.FAILED, reason);
+        if (r.quiet || r.abortSent) {
             return;
         }
-        client.abortRoom(r.address, new Messages.AbortRoom(r.room, reason)).whenComplete((v, err) -> {
-            if (err != null) {
-                r.update(KvPoll.FAILED, reason + " (prefill worker unreachable: " + rootMessage(err) + ")");
+        r.abortSent = true;
+        client.abortRoom(r.address, new Messages.AbortRoom(r.room, reason)).whenComplete((quietNow, err) -> {
+            if (err != null || Boolean.TRUE.equals(quietNow)) {
+                r.quiet = true; // unreachable, or it never started this room: nothing more will come
             }
         });
     }

@@ -107,15 +107,20 @@ public final class KvSenderManager implements AutoCloseable {
         return s;
     }
 
-    /** The decode side gave up on {@code room}; it may not have reached this worker yet. */
-    public void onAbortRoom(Messages.AbortRoom a) {
+    /**
+     * The decode side gave up on {@code room}; the request may not have reached this worker yet. Returns true when
+     * nothing can be writing into the decode side's pages (no sender yet): it may free them at once; otherwise it
+     * hears FAILED (frame C) once the room's pushes stopped.
+     */
+    public boolean onAbortRoom(Messages.AbortRoom a) {
         KvSender s = senders.get(a.room());
         if (s == null) {
             earlyInfos.remove(a.room());
             abortedEarly.put(a.room(), a.reason());
-            return;
+            return true;
         }
         fail(s, a.reason());
+        return false;
     }
 
     /** The sender's status, applying the bootstrap timeout and the failure-injection knob. */

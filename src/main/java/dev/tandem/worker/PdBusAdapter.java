@@ -39,14 +39,15 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
         consumer = vertx.eventBus().consumer(BusAddresses.bootstrap(hostPort), msg -> {
             JsonObject j = msg.body();
             try {
+                JsonObject reply = new JsonObject().put("ok", true);
                 switch (j.getString("type")) {
                     case "register" -> senders.onRegistration(PdCodec.register(j));
                     case "info" -> senders.onTransferInfo(PdCodec.info(j));
-                    case "abort" -> senders.onAbortRoom(PdCodec.abort(j));
+                    case "abort" -> reply.put("quiet", senders.onAbortRoom(PdCodec.abort(j)));
                     case "ping" -> { }
                     default -> throw new IllegalArgumentException("unknown bootstrap message type " + j.getString("type"));
                 }
-                msg.reply("OK");
+                msg.reply(reply);
             } catch (RuntimeException e) {
                 msg.fail(400, e.getMessage());
             }
@@ -86,8 +87,10 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
     }
 
     @Override
-    public CompletionStage<Void> abortRoom(String address, Messages.AbortRoom abort) {
-        return request(address, PdCodec.abort(abort));
+    public CompletionStage<Boolean> abortRoom(String address, Messages.AbortRoom abort) {
+        return vertx.eventBus().<JsonObject>request(BusAddresses.bootstrap(address), PdCodec.abort(abort),
+                new DeliveryOptions().setSendTimeout(REQUEST_TIMEOUT_MS))
+                .map(m -> m.body().getBoolean("quiet", false)).toCompletionStage();
     }
 
     private CompletionStage<Void> request(String address, JsonObject body) {

@@ -1,0 +1,132 @@
+package dev.tandem.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Prefill/decode under failures and aborts: every request gets an answer, every page comes back, on both sides. */
+@ExtendWith(VertxExtension.class)
+class PdFailureTest {
+
+    private static String body(int len, int maxNew, int port, long room, String extra) {
+        StringBuilder ids = new StringBuilder("508");
+        for (int j = 1; j < len; j++) {
+            ids.append(',').append((j * 31 + (int) room) % 500);
+        }
+        return "{\"input_ids\": [" + ids + "], \"sampling_params\": {\"max_new_tokens\": " + maxNew
+                + ", \"temperature\": 0, \"ignore_eos\": true}, \"bootstrap_host\": \"127.0.0.1\", "
+                + "\"bootstrap_port\": " + port + ", \"bootstrap_room\": " + room + extra + "}";
+    }
+
+    @Test
+    void withFailureProbabilityEveryRequestGetsTokensOrAClearErrorAndNothingLeaks(Vertx vertx) throws Exception {
+        int port = 28101;
+        try (WorkerFixture p = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port", "" + port,
+                "--failure-prob", "0.05");
+             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode", "--failure-prob", "0.05")) {
+            List<Future<HttpResponse<Buffer>>> pr = new ArrayList<>();
+            List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                String b = body(5 + i % 40, 4, port, 5000 + i, "");
+                dr.add(d.client.post("/generate").sendBuffer(Buffer.buffer(b)));
+                pr.add(p.client.post("/generate").sendBuffer(Buffer.buffer(b)));
+            }
+            int ok = 0;
+            int failed = 0;
+            for (int i = 0; i < 100; i++) {
+                for (var f : List.of(dr.get(i), pr.get(i))) {
+                    var r = f.await();
+                    JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
+                    if (r.statusCode() == 200) {
+                        ok++;
+                    } else {
+                        failed++;
+                        assertEquals(500, r.statusCode(), r.bodyAsString());
+                        assertTrue(j.get("detail").asText().matches(".*(failed|injected|Aborted|timed out).*"),
+                                r.bodyAsString());
+                    }
+                }
+            }
+            // p=0.05 applies to every poll (as SGLang's knob does), so most rooms fail; the point is that each
+            // one is answered, clearly, and cleaned up.
+            assertEquals(200, ok + failed);
+            assertTrue(failed > 0, "with p=0.05 some transfers must fail");
+            p.awaitIdle();
+            d.awaitIdle();
+            assertEquals(0, p.kvPagesUsed());
+            assertEquals(0, d.kvPagesUsed());
+            assertEquals(200, p.get("/health").status());
+            assertEquals(200, d.get("/health_generate").status());
+        }
+    }
+
+    @Test
+    void abortInEveryStateFreesEverythingOnBothSides(Vertx vertx) throws Exception {
+        int port = 28102;
+        try (WorkerFixture p = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port", "" + port);
+             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode")) {
+            // Bootstrapping / waiting for the prefill side: only the decode worker has the request.
+            var onlyD = d.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 1, ", \"rid\": \"a1\"")));
+            awaitState(d, st -> st.get("num_waiting_reqs").asInt() == 1);
+            assertEquals(200, d.post("/abort_request", "{\"rid\": \"a1\"}").status());
+            assertAborted(onlyD.await());
+
+            // Waiting for input on the prefill side: only the prefill worker has the request.
+            var onlyP = p.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 2, ", \"rid\": \"a2\"")));
+            awaitState(p, st -> st.get("num_waiting_reqs").asInt() == 1);
+            assertEquals(200, p.post("/abort_request", "{\"rid\": \"a2\"}").status());
+            assertAborted(onlyP.await());
+
+            // Decoding: a long generation, aborted on the decode side after the transfer.
+            String b = body(30, 1900, port, 3, ", \"rid\": \"a3\"");
+            var dec = d.client.post("/generate").sendBuffer(Buffer.buffer(b));
+            var pre = p.client.post("/generate").sendBuffer(Buffer.buffer(b));
+            assertEquals(200, pre.await().statusCode());
+            awaitState(d, st -> st.get("num_running_reqs").asInt() == 1);
+            assertEquals(200, d.post("/abort_request", "{\"rid\": \"a3\"}").status());
+            assertAborted(dec.await());
+
+            // Transferring: the decode side gave its pages to a room the prefill worker has not run yet.
+            String t = body(40, 8, port, 4, ", \"rid\": \"a4\"");
+            var dt = d.client.post("/generate").sendBuffer(Buffer.buffer(t));
+            awaitState(d, st -> st.get("kv_pages_used").asInt() > 0);
+            assertEquals(200, d.post("/abort_request", "{\"rid\": \"a4\"}").status());
+            assertAborted(dt.await());
+            var pt = p.client.post("/generate").sendBuffer(Buffer.buffer(t)).await();
+            assertEquals(500, pt.statusCode(), "the prefill side hears the abort: " + pt.bodyAsString());
+
+            p.awaitIdle();
+            d.awaitIdle();
+            assertEquals(0, p.kvPagesUsed());
+            assertEquals(0, d.kvPagesUsed());
+        }
+    }
+
+    private static void assertAborted(HttpResponse<Buffer> r) throws Exception {
+        JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
+        assertEquals(200, r.statusCode(), r.bodyAsString());
+        assertEquals("abort", j.get("meta_info").get("finish_reason").get("type").asText(), r.bodyAsString());
+    }
+
+    private static void awaitState(WorkerFixture w, Predicate<JsonNode> ok) throws InterruptedException {
+        for (int i = 0; i < 400; i++) {
+            if (ok.test(w.get("/get_server_info").json().get("internal_states").get(0))) {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("state not reached: " + w.get("/get_server_info").body());
+    }
+}
