@@ -92,8 +92,9 @@ public final class KvReceiverManager {
             r.update(KvPoll.FAILED, "Request " + r.room + " timed out after " + waitingTimeoutNanos / 1_000_000_000
                     + "s waiting for its KV cache");
             r.quiet = true;
-        } else if (!st.concluded() && failureProb > 0 && ThreadLocalRandom.current().nextDouble() < failureProb) {
-            abort(r, "injected failure (failure_prob " + failureProb + ")");
+        } else if (!st.concluded() && !r.fake && failureProb > 0
+                && ThreadLocalRandom.current().nextDouble() < failureProb) {
+            abort(r, "injected failure (failure_prob " + failureProb + ")"); // health checks (fake rooms) spared
         }
         return r;
     }

@@ -129,7 +129,8 @@ public final class KvSenderManager implements AutoCloseable {
         if (st == KvPoll.BOOTSTRAPPING && System.nanoTime() - s.createdNanos > bootstrapTimeoutNanos) {
             fail(s, "Request " + s.room + " timed out after " + bootstrapTimeoutNanos / 1_000_000_000
                     + "s in KVPoll.Bootstrapping");
-        } else if (!st.concluded() && failureProb > 0 && ThreadLocalRandom.current().nextDouble() < failureProb) {
+        } else if (!st.concluded() && !s.fake && failureProb > 0
+                && ThreadLocalRandom.current().nextDouble() < failureProb) {
             fail(s, "injected failure (failure_prob " + failureProb + ")");
         }
         return s.status();

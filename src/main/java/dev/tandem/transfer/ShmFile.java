@@ -27,10 +27,41 @@ public final class ShmFile implements AutoCloseable {
         }
     }
 
-    /** A fresh name under {@code /dev/shm} for {@code owner} (sanitized) and {@code kind}. */
+    private static final String PREFIX = "tandem-";
+
+    /**
+     * A fresh name under {@code /dev/shm} for {@code owner} (sanitized) and {@code kind}, carrying this process's
+     * pid so that files of processes that died without cleaning up can be recognised and removed
+     * ({@link #removeStale()}).
+     */
     public static Path fresh(String owner, String kind) {
-        return Path.of("/dev/shm", "tandem-" + owner.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + kind + "-"
+        removeStale();
+        return Path.of("/dev/shm", PREFIX + ProcessHandle.current().pid() + "-"
+                + owner.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + kind + "-"
                 + java.util.UUID.randomUUID().toString().substring(0, 8));
+    }
+
+    /** Deletes Tandem's {@code /dev/shm} files whose owning process no longer exists (killed workers). */
+    public static void removeStale() {
+        try (var files = Files.list(Path.of("/dev/shm"))) {
+            for (Path f : files.toList()) {
+                String name = f.getFileName().toString();
+                if (!name.startsWith(PREFIX)) {
+                    continue;
+                }
+                String[] parts = name.substring(PREFIX.length()).split("-", 2);
+                try {
+                    long pid = Long.parseLong(parts[0]);
+                    if (ProcessHandle.of(pid).isEmpty()) {
+                        Files.deleteIfExists(f);
+                    }
+                } catch (NumberFormatException | IOException ignored) {
+                    // not ours, or already gone
+                }
+            }
+        } catch (IOException ignored) {
+            // no /dev/shm: nothing to clean
+        }
     }
 
     public Path path() {
