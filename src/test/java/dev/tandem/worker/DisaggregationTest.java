@@ -110,6 +110,46 @@ class DisaggregationTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void aRetractionForcingDecodeWorkerFinishesWithUnchangedOutput(Vertx vertx) throws Exception {
+        int bootstrapPort = 20000 + (int) (ROOMS.incrementAndGet() % 10000);
+        List<String> longer = new ArrayList<>();
+        List<List<Integer>> ref = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            StringBuilder ids = new StringBuilder("508");
+            for (int j = 1; j < 20 + i; j++) {
+                ids.append(',').append((j * 37 + i * 11) % 500);
+            }
+            String b = "{\"input_ids\": [" + ids + "], \"sampling_params\": {\"max_new_tokens\": 80, "
+                    + "\"temperature\": 0, \"ignore_eos\": true}";
+            longer.add(b);
+            ref.add(ids(colocated.generate(b + "}").get("output_ids")));
+        }
+        // 16 pages of 8 tokens and no decode reservation: admitted transfers outgrow the pool while decoding.
+        try (WorkerFixture prefill = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port",
+                String.valueOf(bootstrapPort), "--page-size", "8");
+             WorkerFixture decode = new WorkerFixture(vertx, "--mode", "decode", "--page-size", "8",
+                     "--max-total-tokens", "128", "--num-reserved-decode-tokens", "0")) {
+            List<Future<io.vertx.ext.web.client.HttpResponse<Buffer>>> dResp = new ArrayList<>();
+            for (String b : longer) {
+                String body = withRoom(b, bootstrapPort, ROOMS.incrementAndGet());
+                dResp.add(decode.client.post("/generate").sendBuffer(Buffer.buffer(body)));
+                prefill.client.post("/generate").sendBuffer(Buffer.buffer(body));
+            }
+            for (int i = 0; i < longer.size(); i++) {
+                var d = dResp.get(i).await();
+                assertEquals(200, d.statusCode(), d.bodyAsString());
+                assertEquals(ref.get(i), ids(WorkerFixture.JSON.readTree(d.bodyAsString()).get("output_ids")));
+            }
+            decode.awaitIdle();
+            JsonNode st = decode.get("/get_server_info").json().get("internal_states").get(0);
+            assertTrue(st.get("retracted_reqs").asInt() > 0, "expected retractions: " + st);
+            assertEquals(0, st.get("kv_pages_used").asInt());
+            prefill.awaitIdle();
+            assertEquals(0, prefill.kvPagesUsed());
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource({"prefill", "decode"})
     void requestsWithoutARoomAreRefused(String mode, Vertx vertx) {
