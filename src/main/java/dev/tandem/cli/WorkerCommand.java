@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.config.Args;
 import dev.tandem.config.ConfigException;
 import dev.tandem.config.WorkerConfig;
-import dev.tandem.metrics.MetricsSetup;
 import dev.tandem.worker.WorkerMainVerticle;
 import io.vertx.core.Vertx;
 
@@ -29,7 +28,7 @@ public final class WorkerCommand {
         WorkerConfig cfg = WorkerConfig.from(json, a);
         a.rejectUnknown();
 
-        Vertx vertx = MetricsSetup.vertx();
+        Vertx vertx = VertxFactory.create(cfg.pd().cluster(), cfg.host());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             vertx.close().toCompletionStage().toCompletableFuture().join();

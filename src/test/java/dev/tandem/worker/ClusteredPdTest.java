@@ -1,0 +1,141 @@
+package dev.tandem.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tandem.TestModels;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static dev.tandem.worker.WorkerFixture.ids;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A prefill and a decode worker in separate JVMs, started by the launcher ({@code dev.tandem.Main worker
+ * --cluster}) and joined over loopback by Hazelcast: the handshake crosses JVMs on the clustered event bus and the
+ * KV through /dev/shm or TCP.
+ */
+@ExtendWith(VertxExtension.class)
+class ClusteredPdTest {
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** A worker JVM; its output goes to target/cluster-logs. */
+    static Process launch(String name, String... flags) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "--sun-misc-unsafe-memory-access=allow", "--add-opens", "java.base/java.lang=ALL-UNNAMED",
+                "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-Xmx1g",
+                "-cp", System.getProperty("java.class.path"), "dev.tandem.Main", "worker",
+                "--model", TestModels.tiny().toString(), "--host", "127.0.0.1", "--cluster"));
+        cmd.addAll(List.of(flags));
+        Path logs = Path.of("target", "cluster-logs");
+        java.nio.file.Files.createDirectories(logs);
+        return new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(logs.resolve(name + ".log").toFile()).start();
+    }
+
+    static void awaitHealthy(WebClient c, Process p, String name) throws Exception {
+        for (int i = 0; i < 600; i++) {
+            if (!p.isAlive()) {
+                throw new AssertionError(name + " exited; see target/cluster-logs/" + name + ".log");
+            }
+            try {
+                if (c.get("/health").send().await().statusCode() == 200) {
+                    return;
+                }
+            } catch (Exception notYet) {
+                // still starting
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(name + " did not become healthy");
+    }
+
+    static String body(int len, int maxNew, int bootstrapPort, long room) {
+        StringBuilder ids = new StringBuilder("508");
+        for (int j = 1; j < len; j++) {
+            ids.append(',').append((j * 13 + (int) room * 7) % 500);
+        }
+        return "{\"input_ids\": [" + ids + "], \"return_logprob\": true, \"sampling_params\": {\"max_new_tokens\": "
+                + maxNew + ", \"temperature\": 0, \"ignore_eos\": true}, \"bootstrap_host\": \"127.0.0.1\", "
+                + "\"bootstrap_port\": " + bootstrapPort + ", \"bootstrap_room\": " + room + "}";
+    }
+
+    @Test
+    void separateJvmsGiveColocatedOutputAndSurviveTheDeathOfTheirPrefill(Vertx vertx) throws Exception {
+        int pPort = freePort();
+        int dPort = freePort();
+        int bootstrap = freePort();
+        Process prefill = launch("prefill", "--mode", "prefill", "--port", "" + pPort, "--bootstrap-port",
+                "" + bootstrap);
+        Process decode = launch("decode", "--mode", "decode", "--port", "" + dPort, "--heartbeat-interval", "1",
+                "--heartbeat-max-failures", "2");
+        WebClient p = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(pPort));
+        WebClient d = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(dPort));
+        try (WorkerFixture colocated = new WorkerFixture(vertx)) {
+            awaitHealthy(p, prefill, "prefill");
+            awaitHealthy(d, decode, "decode");
+            // 1. Same tokens as one colocated worker, for prompts shorter than a page up to several pages.
+            List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
+            List<String> bodies = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                String b = body(1 + i * 7, 6, bootstrap, 100 + i);
+                bodies.add(b);
+                dr.add(d.post("/generate").sendBuffer(Buffer.buffer(b)));
+                p.post("/generate").sendBuffer(Buffer.buffer(b));
+            }
+            for (int i = 0; i < 20; i++) {
+                var r = dr.get(i).await();
+                assertEquals(200, r.statusCode(), r.bodyAsString());
+                String plain = bodies.get(i).replaceAll(", \"bootstrap_host.*\\}$", "}");
+                assertEquals(ids(colocated.generate(plain).get("output_ids")),
+                        ids(WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids")), "prompt " + i);
+            }
+            // 2. The prefill JVM dies while rooms are in flight: the decode requests fail clearly and in time.
+            List<Future<HttpResponse<Buffer>>> doomed = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                doomed.add(d.post("/generate").sendBuffer(Buffer.buffer(body(300, 8, bootstrap, 900 + i))));
+            }
+            Thread.sleep(300);
+            prefill.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            long t0 = System.nanoTime();
+            for (var f : doomed) {
+                var r = f.await();
+                assertEquals(500, r.statusCode(), r.bodyAsString());
+                JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
+                assertTrue(j.get("detail").asText().matches(".*(prefill|Losing connection|unreachable|register).*"),
+                        r.bodyAsString());
+            }
+            double waited = (System.nanoTime() - t0) / 1e9;
+            assertTrue(waited < 30, "decode requests failed " + waited + " s after the prefill died");
+            JsonNode st = d.get("/get_server_info").send().await().bodyAsJson(JsonNode.class);
+            assertEquals(0, st.get("internal_states").get(0).get("kv_pages_used").asInt(), "decode leaked pages");
+            assertEquals(200, d.get("/health_generate").send().await().statusCode());
+        } finally {
+            prefill.destroyForcibly();
+            decode.destroyForcibly();
+            prefill.waitFor(10, TimeUnit.SECONDS);
+            decode.waitFor(10, TimeUnit.SECONDS);
+            p.close();
+            d.close();
+        }
+    }
+}
