@@ -243,9 +243,12 @@ public final class ColocatedScheduler implements Scheduler {
         observer.onRetract(1);
     }
 
-    /** Nothing could run although requests wait and nothing holds pages: the head can never be served. */
+    /**
+     * Nothing could run although requests wait and no page is held by anyone (on a decode worker, requests in
+     * transfer hold pages outside this batch): the head can never be served.
+     */
     private void failStuckHead() {
-        if (running.isEmpty() && !waiting.isEmpty()) {
+        if (running.isEmpty() && !waiting.isEmpty() && kv.allocator().usedPages() == 0) {
             RequestState s = waiting.pollFirst();
             s.finish = FinishReason.abort("request " + s.rid() + " does not fit in an empty KV pool of "
                     + kv.allocator().totalPages() + " pages", 400);
