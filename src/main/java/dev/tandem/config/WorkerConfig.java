@@ -21,7 +21,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
             "context_length", "bootstrap_port", "transfer_backend", "transfer_transport",
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
-            "heartbeat_max_failures", "failure_prob", "worker_id", "cluster");
+            "heartbeat_max_failures", "failure_prob", "worker_id", "cluster", "gateway_url");
 
     /**
      * Prefill/decode settings (SGLang's names and defaults).
@@ -32,11 +32,12 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
      *                          DISAGGREGATION_TEST_FAILURE_PROB)
      * @param workerId          this worker's name on the event bus
      * @param cluster           join the Hazelcast cluster (workers in other JVMs)
+     * @param gatewayUrl        a gateway to {@code POST /register} with once ready (SGLang's --pdlb-url), or null
      */
     public record PdConfig(int bootstrapPort, String transferBackend, String transferTransport,
                            int numReservedDecodeTokens, double bootstrapTimeoutS, double waitingTimeoutS,
                            double heartbeatIntervalS, int heartbeatMaxFailures, double failureProb, String workerId,
-                           boolean cluster) {
+                           boolean cluster, String gatewayUrl) {
         public PdConfig {
             if (bootstrapPort < 1 || bootstrapPort > 65535) {
                 throw new ConfigException("bootstrap_port", bootstrapPort, "in [1, 65535]");
@@ -125,12 +126,21 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.number("heartbeat_interval", "heartbeat-interval", 5),
                 v.integer("heartbeat_max_failures", "heartbeat-max-failures", 2),
                 v.number("failure_prob", "failure-prob", envProb == null ? 0 : Double.parseDouble(envProb)),
-                v.string("worker_id", "worker-id", null), v.bool("cluster", "cluster", false));
+                v.string("worker_id", "worker-id", defaultWorkerId(v)), v.bool("cluster", "cluster", false),
+                v.string("gateway_url", "gateway-url", null));
     }
 
     /** This worker's name on the event bus: the configured id, else {@code host:port}. */
     public String workerId() {
         return pd.workerId() != null ? pd.workerId() : host + ":" + port;
+    }
+
+    /** {@code host:port}, unique per process and port; with port 0 (picked at bind time) a random suffix instead. */
+    private static String defaultWorkerId(Values v) {
+        String host = v.string("host", "host", "127.0.0.1");
+        int port = v.integer("port", "port", 30000);
+        return port != 0 ? host + ":" + port
+                : host + ":auto-" + java.util.UUID.randomUUID().toString().substring(0, 8);
     }
 
     /** The name clients use in {@code model}: the configured one, else the model directory's name. */

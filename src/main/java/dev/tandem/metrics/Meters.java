@@ -20,4 +20,16 @@ public final class Meters {
     public static final String TTFT = "tandem.time.to.first.token";
     public static final String INTER_TOKEN = "tandem.inter.token.latency";
     public static final String E2E = "tandem.e2e.request.latency";
+
+    // Prefill/decode (SGLang's names, §10.1, plus transfer volume and latency, which SGLang lacks)
+    public static final String PREFILL_PREALLOC_QUEUE = "tandem.num.prefill.prealloc.queue.reqs";
+    public static final String PREFILL_INFLIGHT_QUEUE = "tandem.num.prefill.inflight.queue.reqs";
+    public static final String DECODE_PREALLOC_QUEUE = "tandem.num.decode.prealloc.queue.reqs";
+    public static final String DECODE_TRANSFER_QUEUE = "tandem.num.decode.transfer.queue.reqs";
+    public static final String BOOTSTRAP_FAILED = "tandem.num.bootstrap.failed.reqs";
+    public static final String TRANSFER_FAILED = "tandem.num.transfer.failed.reqs";
+    public static final String KV_BYTES_SENT = "tandem.kv.transfer.bytes.sent";
+    public static final String KV_BYTES_RECEIVED = "tandem.kv.transfer.bytes.received";
+    public static final String KV_SEND_LATENCY = "tandem.kv.transfer.send.latency";
+    public static final String KV_RECEIVE_LATENCY = "tandem.kv.transfer.receive.latency";
 }

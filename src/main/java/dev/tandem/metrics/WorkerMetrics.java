@@ -3,7 +3,9 @@ package dev.tandem.metrics;
 import dev.tandem.scheduler.FinishReason;
 import dev.tandem.scheduler.SchedulerObserver;
 import dev.tandem.scheduler.SchedulerStats;
+import dev.tandem.transfer.TransferObserver;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -12,7 +14,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /** A worker's own meters, fed by its scheduler (on the scheduler thread; Micrometer meters are thread-safe). */
-public final class WorkerMetrics implements SchedulerObserver {
+public final class WorkerMetrics implements SchedulerObserver, TransferObserver {
     private final MeterRegistry registry;
     private final String worker;
     private volatile SchedulerStats last = SchedulerStats.empty(0, 0);
@@ -22,6 +24,10 @@ public final class WorkerMetrics implements SchedulerObserver {
     private final Timer ttft;
     private final Timer interToken;
     private final Timer e2e;
+    private final Counter bytesSent;
+    private final Counter bytesReceived;
+    private final Timer sendLatency;
+    private final Timer receiveLatency;
 
     /** @param worker tag value that tells this worker's meters from others' in the same process */
     public WorkerMetrics(MeterRegistry registry, String worker) {
@@ -42,6 +48,52 @@ public final class WorkerMetrics implements SchedulerObserver {
         ttft = latency(Meters.TTFT, "time to first token");
         interToken = latency(Meters.INTER_TOKEN, "time between output tokens");
         e2e = latency(Meters.E2E, "request latency, arrival to finish");
+        pdMeters();
+        bytesSent = Counter.builder(Meters.KV_BYTES_SENT).baseUnit("bytes").description("KV bytes pushed to decode workers")
+                .tag("worker", worker).register(registry);
+        bytesReceived = Counter.builder(Meters.KV_BYTES_RECEIVED).baseUnit("bytes")
+                .description("KV bytes received from prefill workers").tag("worker", worker).register(registry);
+        sendLatency = latency(Meters.KV_SEND_LATENCY, "one batched KV write to a decode worker");
+        receiveLatency = latency(Meters.KV_RECEIVE_LATENCY, "pages handed over to transfer SUCCESS, per room");
+    }
+
+    private void pdMeters() {
+        Gauge.builder(Meters.PREFILL_PREALLOC_QUEUE, () -> isMode("prefill") ? last.pd().preallocQueue() : 0)
+                .description("prefill bootstrap queue").tag("worker", worker).register(registry);
+        Gauge.builder(Meters.PREFILL_INFLIGHT_QUEUE, () -> isMode("prefill") ? last.pd().transferQueue() : 0)
+                .description("prefill inflight queue").tag("worker", worker).register(registry);
+        Gauge.builder(Meters.DECODE_PREALLOC_QUEUE, () -> isMode("decode") ? last.pd().preallocQueue() : 0)
+                .description("decode prealloc queue").tag("worker", worker).register(registry);
+        Gauge.builder(Meters.DECODE_TRANSFER_QUEUE, () -> isMode("decode") ? last.pd().transferQueue() : 0)
+                .description("decode transfer queue").tag("worker", worker).register(registry);
+        FunctionCounter.builder(Meters.BOOTSTRAP_FAILED, this, m -> m.last.pd().bootstrapFailed())
+                .description("requests whose bootstrap handshake failed").tag("worker", worker).register(registry);
+        FunctionCounter.builder(Meters.TRANSFER_FAILED, this, m -> m.last.pd().transferFailed())
+                .description("requests whose KV transfer failed").tag("worker", worker).register(registry);
+    }
+
+    private volatile String mode = "null";
+
+    /** Which PD gauges apply: "prefill", "decode" or "null". */
+    public WorkerMetrics mode(String m) {
+        this.mode = m;
+        return this;
+    }
+
+    private boolean isMode(String m) {
+        return mode.equals(m);
+    }
+
+    @Override
+    public void onKvSent(long bytes, long nanos) {
+        bytesSent.increment(bytes);
+        sendLatency.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void onKvReceived(long bytes, long nanos) {
+        bytesReceived.increment(bytes);
+        receiveLatency.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     private Timer latency(String name, String description) {

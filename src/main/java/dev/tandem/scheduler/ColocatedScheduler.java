@@ -276,6 +276,6 @@ public final class ColocatedScheduler implements Scheduler {
         int used = kv.allocator().usedPages();
         return new SchedulerStats(running.size(), waiting.size(), used, kv.allocator().totalPages(),
                 kv.pool().pageSize(), (long) used * kv.pool().pageSize() + waitingTokens, generated, promptTokens,
-                retractions);
+                retractions, SchedulerStats.Pd.NONE);
     }
 }

@@ -46,6 +46,9 @@ public final class DecodeScheduler implements Scheduler {
     private final Deque<Integer> freeAuxSlots = new ArrayDeque<>();
     private final List<Entry> prealloc = new ArrayList<>();
     private final List<Entry> transferring = new ArrayList<>();
+    private final SchedulerObserver observer;
+    private long bootstrapFailed;
+    private long transferFailed;
 
     private static final class Entry {
         final RequestState s;
@@ -71,6 +74,7 @@ public final class DecodeScheduler implements Scheduler {
         this.reservedDecodeTokens = reservedDecodeTokens;
         this.defaultBootstrapPort = defaultBootstrapPort;
         this.tokens = new TokenProcessor(eosIds, observer);
+        this.observer = observer;
         this.running = new ColocatedScheduler(model, kv, tokenizer, eosIds, cfg, observer);
         for (int i = 0; i < aux.slots(); i++) {
             freeAuxSlots.add(i);
@@ -165,6 +169,7 @@ public final class DecodeScheduler implements Scheduler {
             if (e.pendingAbort != null || st == KvPoll.FAILED) {
                 it.remove();
                 moved = true;
+                bootstrapFailed += e.pendingAbort == null ? 1 : 0;
                 finish(e, e.pendingAbort != null ? e.pendingAbort
                         : FinishReason.abort("Decode handshake failed: " + e.receiver.failure(), 500));
                 continue;
@@ -209,6 +214,7 @@ public final class DecodeScheduler implements Scheduler {
             if (e.pendingAbort != null) {
                 finish(e, e.pendingAbort);
             } else if (st == KvPoll.FAILED) {
+                transferFailed++;
                 finish(e, FinishReason.abort("Decode transfer failed: " + e.receiver.failure(), 500));
             } else {
                 prebuilt(e);
@@ -220,6 +226,8 @@ public final class DecodeScheduler implements Scheduler {
     /** The prefill's KV is in our pages: take its first token from the aux row and start decoding. */
     private void prebuilt(Entry e) {
         RequestState s = e.s;
+        long bytes = 2L * kv.pool().numLayers() * kv.pool().pageBytes() * kv.pagesOf(s.row).length;
+        observer.onKvReceived(bytes, System.nanoTime() - e.receiver.initNanos());
         AuxBuffers.Row row = aux.read(e.auxSlot);
         releaseAux(e);
         receivers.clear(e.receiver);
@@ -268,6 +276,7 @@ public final class DecodeScheduler implements Scheduler {
         }
         return new SchedulerStats(inner.running(), inner.waiting() + prealloc.size() + transferring.size(),
                 inner.usedPages(), inner.totalPages(), inner.pageSize(), inner.load() + queued,
-                inner.generatedTokens(), inner.promptTokens(), inner.retractions());
+                inner.generatedTokens(), inner.promptTokens(), inner.retractions(),
+                new SchedulerStats.Pd(prealloc.size(), transferring.size(), bootstrapFailed, transferFailed));
     }
 }

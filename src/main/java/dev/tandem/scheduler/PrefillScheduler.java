@@ -49,6 +49,8 @@ public final class PrefillScheduler implements Scheduler {
     private final List<Entry> inflight = new ArrayList<>();
     private long promptTokens;
     private long generated;
+    private long bootstrapFailed;
+    private long transferFailed;
 
     /** A request and its sender; {@code pagesSent} pages of its prompt have been queued for transfer. */
     private static final class Entry {
@@ -188,6 +190,7 @@ public final class PrefillScheduler implements Scheduler {
                 moved = true;
             } else if (st == KvPoll.FAILED) {
                 it.remove();
+                bootstrapFailed++;
                 finish(e, FinishReason.abort(e.sender.failure(), 500));
                 moved = true;
             }
@@ -296,6 +299,7 @@ public final class PrefillScheduler implements Scheduler {
             } else if (st == KvPoll.SUCCESS) {
                 finish(e, FinishReason.length(0));
             } else {
+                transferFailed++;
                 finish(e, FinishReason.abort(e.sender.failure(), 500));
             }
         }
@@ -324,6 +328,7 @@ public final class PrefillScheduler implements Scheduler {
         int used = kv.allocator().usedPages();
         return new SchedulerStats(prefilling.size() + inflight.size(), waiting.size() + bootstrapping.size(), used,
                 kv.allocator().totalPages(), kv.pool().pageSize(), (long) used * kv.pool().pageSize() + waitingTokens,
-                generated, promptTokens, 0);
+                generated, promptTokens, 0, new SchedulerStats.Pd(bootstrapping.size(), inflight.size(),
+                bootstrapFailed, transferFailed));
     }
 }

@@ -18,6 +18,10 @@ public interface SchedulerObserver {
     default void onRetract(int count) {
     }
 
+    /** A decode worker received a room's KV: its size and the time from handing over the pages to SUCCESS. */
+    default void onKvReceived(long bytes, long nanos) {
+    }
+
     SchedulerObserver NONE = new SchedulerObserver() {
     };
 }

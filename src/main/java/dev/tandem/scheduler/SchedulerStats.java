@@ -7,9 +7,21 @@ package dev.tandem.scheduler;
  * @param load SGLang's load: KV tokens in use plus the prompt tokens of waiting requests
  */
 public record SchedulerStats(int running, int waiting, int usedPages, int totalPages, int pageSize, long load,
-                             long generatedTokens, long promptTokens, long retractions) {
+                             long generatedTokens, long promptTokens, long retractions, Pd pd) {
+
+    /**
+     * The disaggregation queues and failure counts (SGLang's PD gauges, §10.1); zeros on a colocated worker.
+     *
+     * @param preallocQueue   prefill: bootstrap queue; decode: prealloc queue
+     * @param transferQueue   prefill: inflight queue; decode: transfer queue
+     * @param bootstrapFailed requests whose handshake failed (cumulative)
+     * @param transferFailed  requests whose transfer failed (cumulative)
+     */
+    public record Pd(int preallocQueue, int transferQueue, long bootstrapFailed, long transferFailed) {
+        public static final Pd NONE = new Pd(0, 0, 0, 0);
+    }
 
     public static SchedulerStats empty(int totalPages, int pageSize) {
-        return new SchedulerStats(0, 0, 0, totalPages, pageSize, 0, 0, 0, 0);
+        return new SchedulerStats(0, 0, 0, totalPages, pageSize, 0, 0, 0, 0, Pd.NONE);
     }
 }

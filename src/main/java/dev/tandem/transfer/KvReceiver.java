@@ -40,6 +40,11 @@ public final class KvReceiver {
      * True when no write into this room's pages can still arrive: before {@code init}, after the prefill side
      * reported the room, after it was declared dead, or after the waiting timeout. Pages are freed only then.
      */
+    /** When the destination pages were handed over ({@code init}), in {@link System#nanoTime()} terms. */
+    public long initNanos() {
+        return initNanos;
+    }
+
     public boolean quiet() {
         return quiet;
     }

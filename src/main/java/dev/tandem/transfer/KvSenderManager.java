@@ -32,6 +32,7 @@ public final class KvSenderManager implements AutoCloseable {
     private final long bootstrapTimeoutNanos;
     private final double failureProb;
     private final ExecutorService transfers;
+    private final TransferObserver observer;
     private final Map<String, Messages.KvArgsRegistration> registrations = new ConcurrentHashMap<>();
     private final Map<Long, Messages.TransferInfo> earlyInfos = new ConcurrentHashMap<>();
     private final Map<Long, KvSender> senders = new ConcurrentHashMap<>();
@@ -41,7 +42,8 @@ public final class KvSenderManager implements AutoCloseable {
      * @param failureProb probability that a poll reports FAILED (SGLang's DISAGGREGATION_TEST_FAILURE_PROB)
      */
     public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
-                           long bootstrapTimeoutNanos, double failureProb, int threads) {
+                           long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer) {
+        this.observer = observer;
         this.engine = engine;
         this.pool = pool;
         this.layout = new KvLayout(pool.numLayers(), pool.regionOffset(1, false), pool.pageBytes());
@@ -169,9 +171,13 @@ public final class KvSenderManager implements AutoCloseable {
             return;
         }
         List<WriteOp> ops = new ArrayList<>(PageCopyPlan.ops(pool.segment(), layout, srcPages, reg.kvLayout(), dst));
-        if (!ops.isEmpty() && engine.batchWrite(reg.kv(), ops) != 0) {
-            conclude(s, KvPoll.FAILED, "Failed to send kv chunk of " + s.room + ": " + engine.lastError());
-            return;
+        if (!ops.isEmpty()) {
+            long t0 = System.nanoTime();
+            if (engine.batchWrite(reg.kv(), ops) != 0) {
+                conclude(s, KvPoll.FAILED, "Failed to send kv chunk of " + s.room + ": " + engine.lastError());
+                return;
+            }
+            observer.onKvSent(ops.stream().mapToLong(WriteOp::length).sum(), System.nanoTime() - t0);
         }
         if (last) {
             if (engine.batchWrite(reg.aux(), aux.copyOps(auxSlot, reg.auxSlots(), info.dstAuxIndex())) != 0) {

@@ -79,7 +79,8 @@ final class PdWiring implements AutoCloseable {
                     + BusAddresses.transfer(id));
         } else {
             var senders = own(new KvSenderManager(engine, kv.pool(), aux, bus, (long) (pd.bootstrapTimeoutS() * 1e9),
-                    pd.failureProb(), 2));
+                    pd.failureProb(), 2, observer instanceof dev.tandem.transfer.TransferObserver t ? t
+                            : dev.tandem.transfer.TransferObserver.NONE));
             String hostPort = cfg.host() + ":" + pd.bootstrapPort();
             bus.serveBootstrap(hostPort, senders);
             own(bus);

@@ -29,7 +29,7 @@ public final class SchedulerVerticle extends VerticleBase {
         LOG.info("loading {} (mode {})", config.modelPath(), config.mode());
         // Tag meters per worker: tests and the quick start run several workers in one JVM.
         String id = config.host() + ":" + config.port() + "#" + INSTANCES.incrementAndGet();
-        var metrics = new WorkerMetrics(MetricsSetup.registry(), id);
+        var metrics = new WorkerMetrics(MetricsSetup.registry(), id).mode(config.mode());
         return vertx.executeBlocking(() -> WorkerEngine.start(config, vertx, metrics, msg -> LOG.info("{}", msg)))
                 .onSuccess(e -> {
                     engine = e;

@@ -12,6 +12,7 @@ import io.vertx.core.VerticleBase;
 public final class WorkerMainVerticle extends VerticleBase {
     private final WorkerConfig preset;
     private WorkerVerticle http;
+    private Announcer announcer;
 
     /** For {@code VertxApplication}: the config comes from {@code config()}. */
     public WorkerMainVerticle() {
@@ -27,7 +28,18 @@ public final class WorkerMainVerticle extends VerticleBase {
         WorkerConfig cfg = preset != null ? preset : WorkerConfig.from(config().getMap(), null);
         SchedulerVerticle scheduler = new SchedulerVerticle(cfg);
         http = new WorkerVerticle(cfg, scheduler::engine);
-        return vertx.deployVerticle(scheduler).compose(id -> vertx.deployVerticle(http));
+        return vertx.deployVerticle(scheduler).compose(id -> vertx.deployVerticle(http)).onSuccess(id -> {
+            announcer = new Announcer(vertx, cfg, http.port());
+            announcer.start(cfg, cfg.workerId());
+        });
+    }
+
+    @Override
+    public Future<?> stop() {
+        if (announcer != null) {
+            announcer.close();
+        }
+        return Future.succeededFuture();
     }
 
     public int port() {
