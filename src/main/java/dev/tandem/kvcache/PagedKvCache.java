@@ -1,5 +1,6 @@
 package dev.tandem.kvcache;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 
@@ -102,6 +103,47 @@ public final class PagedKvCache implements AutoCloseable {
     public int capacity(int row) {
         checkRow(row);
         return rowPageCount[row] * pool.pageSize();
+    }
+
+    /** Copies the K/V of positions {@code [0, tokens)} of {@code row} to host memory (the row keeps its pages). */
+    public HostKv offload(int row, int tokens) {
+        checkRow(row);
+        int n = pagesFor(tokens);
+        long pb = pool.pageBytes();
+        int layers = pool.numLayers();
+        HostKv h = new HostKv(n * 2L * layers * pb, tokens, n);
+        for (int i = 0; i < n; i++) {
+            int page = rowPages[row][i];
+            for (int l = 0; l < layers; l++) {
+                for (int v = 0; v < 2; v++) {
+                    MemorySegment region = v == 0 ? pool.keys(l) : pool.values(l);
+                    MemorySegment.copy(region, page * pb, h.data(), ((long) i * 2 * layers + 2L * l + v) * pb, pb);
+                }
+            }
+        }
+        return h;
+    }
+
+    /**
+     * Gives {@code row} pages for {@code h.tokens()} positions and copies the K/V back; false (nothing allocated,
+     * {@code h} kept) when pages are short.
+     */
+    public boolean restore(int row, HostKv h) {
+        if (!ensureCapacity(row, h.tokens())) {
+            return false;
+        }
+        long pb = pool.pageBytes();
+        int layers = pool.numLayers();
+        for (int i = 0; i < h.pages(); i++) {
+            int page = rowPages[row][i];
+            for (int l = 0; l < layers; l++) {
+                for (int v = 0; v < 2; v++) {
+                    MemorySegment region = v == 0 ? pool.keys(l) : pool.values(l);
+                    MemorySegment.copy(h.data(), ((long) i * 2 * layers + 2L * l + v) * pb, region, page * pb, pb);
+                }
+            }
+        }
+        return true;
     }
 
     /** Slot of position {@code pos} of {@code row}. */

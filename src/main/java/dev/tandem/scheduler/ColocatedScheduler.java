@@ -36,6 +36,7 @@ public final class ColocatedScheduler implements Scheduler {
     private long generated;
     private long promptTokens;
     private long retractions;
+    private boolean offloadOnRetract;
 
     public ColocatedScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
                               SchedulerConfig cfg, SchedulerObserver observer) {
@@ -60,6 +61,14 @@ public final class ColocatedScheduler implements Scheduler {
             return;
         }
         waiting.addLast(s);
+    }
+
+    /**
+     * Retract by copying a request's KV to host memory and back on resume (SGLang's decode workers, §6.5) instead
+     * of recomputing it (colocated workers). Either way the output is unchanged.
+     */
+    void offloadOnRetract(boolean on) {
+        this.offloadOnRetract = on;
     }
 
     /**
@@ -103,6 +112,7 @@ public final class ColocatedScheduler implements Scheduler {
 
     private void finishAborted(RequestState s, String message) {
         releaseKv(s);
+        s.dropOffloaded();
         s.finish = FinishReason.abort(message, 499);
         tokens.emit(s);
     }
@@ -116,6 +126,7 @@ public final class ColocatedScheduler implements Scheduler {
         waiting.clear();
         for (RequestState s : all) {
             releaseKv(s);
+            s.dropOffloaded();
             s.finish = FinishReason.abort(message, statusCode);
             tokens.emit(s);
         }
@@ -194,10 +205,17 @@ public final class ColocatedScheduler implements Scheduler {
             if (row < 0) {
                 break;
             }
-            int n = Math.min(s.remaining(), budget);
-            if (!kv.ensureCapacity(row, n)) {
+            // A retracted decode request gets its KV back from host memory and goes on from there.
+            int cached = s.offloaded != null ? s.offloaded.tokens() : 0;
+            int n = Math.min(s.fillLen() - cached, budget);
+            if (!kv.ensureCapacity(row, cached + n)) {
                 kv.release(row);
                 break;
+            }
+            if (s.offloaded != null) {
+                kv.restore(row, s.offloaded); // pages are there: only copies
+                s.computed = cached;
+                s.dropOffloaded();
             }
             waiting.pollFirst();
             s.row = row;
@@ -211,7 +229,7 @@ public final class ColocatedScheduler implements Scheduler {
 
     /**
      * Every decoding request needs one more slot. When pages run out, retract the running request with the fewest
-     * output tokens (the newest among equals) until the needy one fits or was itself retracted.
+     * output tokens (the longer prompt among equals) until the needy one fits or was itself retracted.
      */
     private void reserveDecodeSlots() {
         for (int i = 0; i < running.size(); i++) {
@@ -220,9 +238,10 @@ public final class ColocatedScheduler implements Scheduler {
                 continue;
             }
             while (!kv.ensureCapacity(s.row, s.fillLen())) {
+                // SGLang's order: fewest output tokens first, the longer prompt among equals.
                 RequestState victim = running.stream()
                         .min(Comparator.comparingInt(RequestState::outputs)
-                                .thenComparing(Comparator.comparingLong((RequestState r) -> r.arrivalNanos).reversed()))
+                                .thenComparing(Comparator.comparingInt((RequestState r) -> r.promptLen).reversed()))
                         .orElseThrow();
                 retract(victim);
                 if (victim == s) {
@@ -236,6 +255,9 @@ public final class ColocatedScheduler implements Scheduler {
 
     private void retract(RequestState s) {
         running.remove(s);
+        if (offloadOnRetract && s.computed > 0 && s.row >= 0) {
+            s.offloaded = kv.offload(s.row, s.computed);
+        }
         releaseKv(s);
         s.computed = 0;
         waiting.addFirst(s);

@@ -76,6 +76,7 @@ public final class DecodeScheduler implements Scheduler {
         this.tokens = new TokenProcessor(eosIds, observer);
         this.observer = observer;
         this.running = new ColocatedScheduler(model, kv, tokenizer, eosIds, cfg, observer);
+        running.offloadOnRetract(true);
         for (int i = 0; i < aux.slots(); i++) {
             freeAuxSlots.add(i);
         }

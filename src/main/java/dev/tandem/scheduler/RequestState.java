@@ -33,6 +33,16 @@ final class RequestState {
     int emittedChars;
     long lastTokenNanos;
     FinishReason finish;
+    /** The KV copied to host memory when a decode worker retracted this request, or null. */
+    dev.tandem.kvcache.HostKv offloaded;
+
+    /** Frees the host copy of the KV, if any. */
+    void dropOffloaded() {
+        if (offloaded != null) {
+            offloaded.close();
+            offloaded = null;
+        }
+    }
 
     RequestState(SchedulerRequest req, Sampler sampler, IncrementalDecoder decoder, long arrivalNanos) {
         this.req = req;

@@ -52,6 +52,49 @@ class PagedKvCacheTest {
     }
 
     @Test
+    void offloadAndRestoreMoveExactlyTheRowsKvThroughHostMemory() {
+        try (PagedKvCache kv = new PagedKvCache(new KvPool(2, 8, 4, 1, 4), 2, 64)) {
+            int a = kv.allocateRow();
+            kv.ensureCapacity(a, 10); // 3 pages
+            java.lang.foreign.MemorySegment all = kv.pool().segment();
+            for (long i = 0; i < all.byteSize() / 4; i++) {
+                all.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, i);
+            }
+            float[][] before = new float[10][];
+            for (int p = 0; p < 10; p++) {
+                before[p] = slotFloats(kv, a, p);
+            }
+            try (HostKv h = kv.offload(a, 10)) {
+                assertEquals(10, h.tokens());
+                kv.release(a);
+                int other = kv.allocateRow();
+                kv.ensureCapacity(other, 8); // takes the low pages, so the restore lands elsewhere
+                all.fill((byte) 0);
+                int b = kv.allocateRow();
+                assertTrue(kv.restore(b, h));
+                assertArrayEquals(new int[] {0, 3, 4}, kv.pagesOf(b)); // not the pages it came from (0, 1, 2)
+                for (int p = 0; p < 10; p++) {
+                    assertArrayEquals(before[p], slotFloats(kv, b, p), "position " + p);
+                }
+            }
+        }
+    }
+
+    private static float[] slotFloats(PagedKvCache kv, int row, int pos) {
+        float[] out = new float[2 * 2 * 4];
+        int i = 0;
+        for (int l = 0; l < 2; l++) {
+            for (java.lang.foreign.MemorySegment region : new java.lang.foreign.MemorySegment[] {kv.pool().keys(l),
+                    kv.pool().values(l)}) {
+                for (int d = 0; d < 4; d++) {
+                    out[i++] = region.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, kv.slot(row, pos) * 4L + d);
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
     void rowsRunOutAndComeBack() {
         try (PagedKvCache kv = new PagedKvCache(new KvPool(1, 4, 16, 1, 4), 2, 64)) {
             int a = kv.allocateRow();
