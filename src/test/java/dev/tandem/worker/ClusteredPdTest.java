@@ -130,10 +130,13 @@ class ClusteredPdTest {
             assertEquals(0, st.get("internal_states").get(0).get("kv_pages_used").asInt(), "decode leaked pages");
             assertEquals(200, d.get("/health_generate").send().await().statusCode());
         } finally {
-            prefill.destroyForcibly();
-            decode.destroyForcibly();
-            prefill.waitFor(10, TimeUnit.SECONDS);
-            decode.waitFor(10, TimeUnit.SECONDS);
+            for (Process proc : List.of(prefill, decode)) {
+                proc.destroy(); // SIGTERM: the shutdown hook closes the worker and deletes its /dev/shm files
+                if (!proc.waitFor(15, TimeUnit.SECONDS)) {
+                    proc.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+            dev.tandem.transfer.ShmFile.removeStale(); // the prefill JVM was killed on purpose
             p.close();
             d.close();
         }
