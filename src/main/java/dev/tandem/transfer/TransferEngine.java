@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Mooncake's transfer-engine contract: segments are registered once, then peers write into them with batched
+ * The transfer SPI, one implementation per backend ({@link TransferEngines}): Mooncake's contract, segments are registered once, then peers write into them with batched
  * one-sided writes. {@code batchWrite} is synchronous and returns 0, or a negative code after a failure (the
  * message is logged by the engine and given by {@link #lastError()}).
  */

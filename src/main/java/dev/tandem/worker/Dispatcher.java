@@ -48,19 +48,10 @@ final class Dispatcher {
                         (RequestOutput o) -> ctx.runOnContext(v -> {
                             acc.add(o);
                             onUpdate.accept(index, acc);
-                        }), bootstrapOf(in)));
+                        }), in.bootstrap()));
             }
             return accs;
         });
-    }
-
-    /** With {@code transfer_backend: fake} every room uses the fake transfer, as bootstrap host 2.2.2.2 does. */
-    private dev.tandem.transfer.Bootstrap bootstrapOf(GenerateInput in) {
-        var b = in.bootstrap();
-        if (b != null && engine.config().pd().transferBackend().equals("fake")) {
-            return new dev.tandem.transfer.Bootstrap(dev.tandem.transfer.Bootstrap.FAKE_HOST, b.port(), b.room());
-        }
-        return b;
     }
 
     private List<int[]> tokenize(List<GenerateInput> items) {

@@ -14,7 +14,7 @@ import dev.tandem.transfer.KvLayout;
 import dev.tandem.transfer.KvReceiverManager;
 import dev.tandem.transfer.KvSenderManager;
 import dev.tandem.transfer.Messages;
-import dev.tandem.transfer.MooncakeTransferEngine;
+import dev.tandem.transfer.TransferEngines;
 import dev.tandem.transfer.SegmentDescriptor;
 import dev.tandem.transfer.ShmFile;
 import io.vertx.core.Vertx;
@@ -58,8 +58,7 @@ final class PdWiring implements AutoCloseable {
         // The decode worker's pool is written by prefill workers: on this host through /dev/shm.
         kv = own(model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), sc.contextLength(),
                 decode ? ShmFile.fresh(id, "kv") : null));
-        var engine = own(new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(pd.transferTransport()),
-                cfg.host()));
+        var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), cfg.host()));
         int auxSlots = sc.maxRunningRequests();
         ShmFile auxFile = own(new ShmFile(ShmFile.fresh(id, "aux"), AuxBuffers.bytesFor(auxSlots)));
         AuxBuffers aux = new AuxBuffers(auxFile.segment(), auxSlots);

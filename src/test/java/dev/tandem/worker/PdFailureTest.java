@@ -114,6 +114,25 @@ class PdFailureTest {
         }
     }
 
+    @Test
+    void theFakeBackendRunsTheHandshakeButMovesNothing(Vertx vertx) throws Exception {
+        int port = 28103;
+        try (WorkerFixture p = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port", "" + port,
+                "--transfer-backend", "fake");
+             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode", "--transfer-backend", "fake")) {
+            String b = body(20, 5, port, 77, "");
+            var dr = d.client.post("/generate").sendBuffer(Buffer.buffer(b));
+            assertEquals(200, p.post("/generate", b).status());
+            var r = dr.await();
+            assertEquals(200, r.statusCode(), r.bodyAsString());
+            assertEquals(5, WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids").size());
+            p.awaitIdle();
+            d.awaitIdle();
+            assertEquals(0, p.kvPagesUsed());
+            assertEquals(0, d.kvPagesUsed());
+        }
+    }
+
     private static void assertAborted(HttpResponse<Buffer> r) throws Exception {
         JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
         assertEquals(200, r.statusCode(), r.bodyAsString());

@@ -1,0 +1,21 @@
+package dev.tandem.transfer;
+
+/** The one place a transfer backend is chosen (SGLang's {@code --disaggregation-transfer-backend}). */
+public final class TransferEngines {
+    private TransferEngines() {
+    }
+
+    /**
+     * @param backend   "mooncake" (shm/tcp transfer engine) or "fake" (moves nothing)
+     * @param transport for mooncake: "auto", "shm" or "tcp"
+     * @param host      the address the TCP transport binds and advertises
+     */
+    public static TransferEngine create(String backend, String transport, String host) {
+        return switch (backend) {
+            case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), host);
+            case "fake" -> new FakeTransferEngine();
+            default -> throw new IllegalArgumentException("transfer_backend: unknown backend '" + backend
+                    + "' (choose mooncake or fake)");
+        };
+    }
+}
