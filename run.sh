@@ -2,7 +2,7 @@
 # Tandem launcher: finds a JDK 25, builds the jar when it is missing or stale, and runs a subcommand.
 #   ./run.sh                 quick start (see README)
 #   ./run.sh test            the whole test suite (mvn -B verify under JDK 25)
-#   ./run.sh <subcommand> …  worker | generate | bench-engine | bench-serving | make-tiny-model | help
+#   ./run.sh <subcommand> …  worker | gateway | quickstart | generate | bench-* | make-tiny-model | help
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -62,32 +62,13 @@ case "$cmd" in
     build
     ;;
   "")
-    # Quick start: the tiny model and one colocated worker, then a curl line that answers.
+    # Quick start: the tiny model, then a gateway + prefill + decode worker (clustered on loopback) and a curl line.
     needs_build && build
     MODEL=models/tiny
-    PORT="${TANDEM_PORT:-30000}"
     if [[ ! -f "$MODEL/config.json" ]]; then
       java "${JVM_FLAGS[@]}" -jar "$JAR" make-tiny-model --out "$MODEL" --preset tiny
     fi
-    java "${JVM_FLAGS[@]}" -jar "$JAR" worker --mode null --model "$MODEL" --port "$PORT" &
-    WORKER=$!
-    trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
-    for _ in $(seq 1 120); do
-      if curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then break; fi
-      if ! kill -0 $WORKER 2>/dev/null; then echo "[run.sh] the worker exited; see the log above" >&2; exit 1; fi
-      sleep 0.5
-    done
-    cat >&2 <<MSG
-
-[run.sh] Tandem worker ready on http://127.0.0.1:$PORT (tiny random model: the text is gibberish by design).
-Try:
-  curl -s http://127.0.0.1:$PORT/generate -H 'Content-Type: application/json' \\
-       -d '{"text": "Hello, Tandem", "sampling_params": {"max_new_tokens": 16, "temperature": 0}}'
-  curl -s http://127.0.0.1:$PORT/v1/chat/completions -H 'Content-Type: application/json' \\
-       -d '{"model": "tiny", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 16}'
-Ctrl-C stops it.
-MSG
-    wait $WORKER
+    exec java "${JVM_FLAGS[@]}" ${TANDEM_JAVA_OPTS:-} -jar "$JAR" quickstart --model "$MODEL"
     ;;
   *)
     needs_build && build

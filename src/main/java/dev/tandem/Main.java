@@ -3,8 +3,10 @@ package dev.tandem;
 import dev.tandem.cli.BenchEngineCommand;
 import dev.tandem.cli.BenchServingCommand;
 import dev.tandem.cli.BenchTransferCommand;
+import dev.tandem.cli.GatewayCommand;
 import dev.tandem.cli.GenerateCommand;
 import dev.tandem.cli.MakeTinyModelCommand;
+import dev.tandem.cli.QuickstartCommand;
 import dev.tandem.cli.WorkerCommand;
 
 import java.util.Arrays;
@@ -27,10 +29,13 @@ public final class Main {
               worker           --mode null --model DIR [--port 30000] [--host 127.0.0.1] [--conf conf/worker.json]
                                [--max-total-tokens N] [--max-running-requests N] [--chunked-prefill-size N]
                                [--context-length N] [--page-size N] [--backend vector|scalar] [--threads N]
+              gateway          --port 8000 --prefill URL [URL...] --prefill-bootstrap-ports B [B...] --decode URL
+                               [URL...] [--timeout 600] [--policy random|round_robin|power_of_two] [--cluster]
+              quickstart       gateway + prefill + decode in one clustered JVM on the tiny model ([--model DIR])
               test             run the whole test suite
             """;
 
-    public static void main(String[] argv) throws InterruptedException {
+    public static void main(String[] argv) throws Exception {
         if (argv.length == 0 || argv[0].equals("help") || argv[0].equals("--help")) {
             System.out.print(USAGE);
             return;
@@ -44,6 +49,8 @@ public final class Main {
                 case "bench-transfer" -> BenchTransferCommand.run(rest);
                 case "make-tiny-model" -> MakeTinyModelCommand.run(rest);
                 case "worker" -> WorkerCommand.run(rest);
+                case "gateway" -> GatewayCommand.run(rest);
+                case "quickstart" -> QuickstartCommand.run(rest);
                 default -> {
                     System.err.println("unknown command '" + argv[0] + "'\n" + USAGE);
                     yield 2;

@@ -131,7 +131,9 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest(e.getMessage().replace("sampling_params.", ""));
         }
-        String id = (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        // A client (or gateway) rid names the request so /abort_request can reach every choice (rid-p-k).
+        String rid = j.string("rid", null);
+        String id = rid != null ? rid : (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         List<GenerateInput> items = new ArrayList<>();
         var bootstrap = BootstrapFields.parse(body, 0, false);
         for (int p = 0; p < prompts.size(); p++) {

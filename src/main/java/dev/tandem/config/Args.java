@@ -59,6 +59,13 @@ public final class Args {
         return v.get(0);
     }
 
+    /** Every value of a multi-valued flag ({@code --prefill URL URL ...}). */
+    public List<String> list(String name) {
+        used.add(name);
+        List<String> v = values.get(name);
+        return v == null ? List.of() : List.copyOf(v);
+    }
+
     public String required(String name) {
         String v = string(name, null);
         if (v == null) {

@@ -32,4 +32,9 @@ public final class Meters {
     public static final String KV_BYTES_RECEIVED = "tandem.kv.transfer.bytes.received";
     public static final String KV_SEND_LATENCY = "tandem.kv.transfer.send.latency";
     public static final String KV_RECEIVE_LATENCY = "tandem.kv.transfer.receive.latency";
+
+    // Gateway (after sgl-router's PD metrics)
+    public static final String GATEWAY_REQUESTS = "tandem.gateway.pd.requests";
+    public static final String GATEWAY_DISPATCHED = "tandem.gateway.pd.dispatched";
+    public static final String GATEWAY_DURATION = "tandem.gateway.pd.request.duration";
 }

@@ -92,22 +92,24 @@ public final class ColocatedScheduler implements Scheduler {
     /** Ends {@code rid} wherever it is, returning its pages; false when no such request is queued or running. */
     @Override
     public boolean abort(String rid, String message) {
+        boolean any = false;
         for (Iterator<RequestState> it = waiting.iterator(); it.hasNext(); ) {
             RequestState s = it.next();
-            if (s.rid().equals(rid)) {
+            if (s.matches(rid)) {
                 it.remove();
                 finishAborted(s, message);
-                return true;
+                any = true;
             }
         }
-        for (RequestState s : running) {
-            if (s.rid().equals(rid)) {
-                running.remove(s);
+        for (Iterator<RequestState> it = running.iterator(); it.hasNext(); ) {
+            RequestState s = it.next();
+            if (s.matches(rid)) {
+                it.remove();
                 finishAborted(s, message);
-                return true;
+                any = true;
             }
         }
-        return false;
+        return any;
     }
 
     private void finishAborted(RequestState s, String message) {

@@ -113,16 +113,17 @@ public final class DecodeScheduler implements Scheduler {
 
     @Override
     public boolean abort(String rid, String message) {
+        boolean found = false;
         for (List<Entry> q : List.of(prealloc, transferring)) {
             for (Entry e : q) {
-                if (e.s.rid().equals(rid) && e.pendingAbort == null) {
+                if (e.s.matches(rid) && e.pendingAbort == null) {
                     e.pendingAbort = FinishReason.abort(message, 499);
                     receivers.abort(e.receiver, "Aborted by AbortReq.");
-                    return true;
+                    found = true;
                 }
             }
         }
-        return running.abort(rid, message);
+        return running.abort(rid, message) || found;
     }
 
     /** Shutdown or an engine failure: everything ends now (a push still running lands in pages nobody reads). */

@@ -104,16 +104,17 @@ public final class PrefillScheduler implements Scheduler {
 
     @Override
     public boolean abort(String rid, String message) {
+        boolean found = false;
         for (List<Entry> q : List.of(bootstrapping, new ArrayList<>(waiting), prefilling, inflight)) {
             for (Entry e : q) {
-                if (e.s.rid().equals(rid) && e.pendingAbort == null) {
+                if (e.s.matches(rid) && e.pendingAbort == null) {
                     e.pendingAbort = FinishReason.abort(message, 499);
                     senders.fail(e.sender, "Aborted by AbortReq.");
-                    return true;
+                    found = true;
                 }
             }
         }
-        return false;
+        return found;
     }
 
     @Override

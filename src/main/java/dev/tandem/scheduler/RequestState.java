@@ -59,6 +59,15 @@ final class RequestState {
         return req.rid();
     }
 
+    /**
+     * Whether an abort for {@code rid} covers this request: the same rid, or one derived from it (batch items and
+     * {@code n > 1} copies are {@code rid-k}), as SGLang's abort by rid prefix.
+     */
+    boolean matches(String rid) {
+        String mine = req.rid();
+        return mine.equals(rid) || (mine.startsWith(rid) && mine.length() > rid.length() && mine.charAt(rid.length()) == '-');
+    }
+
     int outputs() {
         return fillLen - promptLen;
     }

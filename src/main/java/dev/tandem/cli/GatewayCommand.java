@@ -1,0 +1,40 @@
+package dev.tandem.cli;
+
+import dev.tandem.config.Args;
+import dev.tandem.config.GatewayConfig;
+import dev.tandem.gateway.GatewayVerticle;
+import io.vertx.core.Vertx;
+
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code gateway --host H --port P --prefill URL [URL…] --prefill-bootstrap-ports B [B…] --decode URL [URL…]
+ * --timeout S --policy NAME [--prefill-policy NAME] [--decode-policy NAME] [--cluster]}: SGLang's {@code launch_lb}
+ * flags. Runs until interrupted.
+ */
+public final class GatewayCommand {
+    private GatewayCommand() {
+    }
+
+    public static int run(String[] argv) throws InterruptedException {
+        Args a = Args.parse(argv, Set.of("cluster"));
+        GatewayConfig cfg = GatewayConfig.from(a);
+        a.rejectUnknown();
+        Vertx vertx = VertxFactory.create(cfg.cluster(), cfg.host());
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            vertx.close().toCompletionStage().toCompletableFuture().join();
+            stopped.countDown();
+        }, "tandem-shutdown"));
+        try {
+            vertx.deployVerticle(new GatewayVerticle(cfg)).await();
+        } catch (Exception e) {
+            System.err.println("error: gateway failed to start: " + e.getMessage());
+            vertx.close();
+            return 1;
+        }
+        stopped.await();
+        return 0;
+    }
+}

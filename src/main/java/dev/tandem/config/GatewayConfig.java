@@ -1,0 +1,94 @@
+package dev.tandem.config;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The gateway's settings, compatible with SGLang's {@code launch_lb} flags, validated here with errors naming the
+ * flag and the value.
+ *
+ * @param prefillBootstrapPorts one per prefill URL (null entries: the decode worker's default), after broadcasting a
+ *                              single value
+ * @param timeoutS              per-request timeout (600 s)
+ * @param healthIntervalS       seconds between health (and load) checks
+ * @param healthFailures        consecutive failed checks that mark a worker unhealthy (a success marks it back)
+ */
+public record GatewayConfig(String host, int port, List<String> prefill, List<Integer> prefillBootstrapPorts,
+                            List<String> decode, double timeoutS, String prefillPolicy, String decodePolicy,
+                            double healthIntervalS, int healthFailures, boolean cluster) {
+    public static final Set<String> POLICIES = Set.of("random", "round_robin", "power_of_two", "po2");
+
+    public GatewayConfig {
+        prefill = List.copyOf(prefill);
+        decode = List.copyOf(decode);
+        prefillBootstrapPorts = java.util.Collections.unmodifiableList(new ArrayList<>(prefillBootstrapPorts));
+        if (port < 0 || port > 65535) {
+            throw new ConfigException("--port", port, "in [0, 65535]");
+        }
+        for (String u : prefill) {
+            checkUrl("--prefill", u);
+        }
+        for (String u : decode) {
+            checkUrl("--decode", u);
+        }
+        if (prefillBootstrapPorts.size() != prefill.size()) {
+            throw new ConfigException("--prefill-bootstrap-ports", prefillBootstrapPorts,
+                    "one port, or one per --prefill URL (" + prefill.size() + ")");
+        }
+        if (timeoutS <= 0) {
+            throw new ConfigException("--timeout", timeoutS, "> 0 seconds");
+        }
+        for (String p : List.of(prefillPolicy, decodePolicy)) {
+            if (!POLICIES.contains(p)) {
+                throw new ConfigException("--policy", p, "one of random, round_robin, power_of_two");
+            }
+        }
+        if (healthIntervalS < 0.05) {
+            throw new ConfigException("--health-interval", healthIntervalS, ">= 0.05 seconds");
+        }
+        if (healthFailures < 1) {
+            throw new ConfigException("--health-failures", healthFailures, ">= 1");
+        }
+    }
+
+    private static void checkUrl(String flag, String u) {
+        try {
+            URI uri = URI.create(u);
+            if (uri.getHost() == null || uri.getScheme() == null) {
+                throw new IllegalArgumentException();
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(flag, u, "an http URL like http://127.0.0.1:30001");
+        }
+    }
+
+    /** From {@code launch_lb}-style flags. */
+    public static GatewayConfig from(Args a) {
+        List<String> prefill = a.has("prefill") ? a.list("prefill") : List.of();
+        List<Integer> ports = new ArrayList<>();
+        if (a.has("prefill-bootstrap-ports")) {
+            List<String> given = a.list("prefill-bootstrap-ports");
+            for (String g : given) {
+                try {
+                    ports.add(g.equals("none") || g.equals("null") ? null : Integer.valueOf(g));
+                } catch (NumberFormatException e) {
+                    throw new ConfigException("--prefill-bootstrap-ports", g, "port numbers (or none)");
+                }
+            }
+            if (ports.size() == 1 && prefill.size() > 1) {
+                Integer p = ports.get(0);
+                ports.clear();
+                prefill.forEach(u -> ports.add(p));
+            }
+        } else {
+            prefill.forEach(u -> ports.add(null));
+        }
+        String policy = a.string("policy", "random");
+        return new GatewayConfig(a.string("host", "127.0.0.1"), a.integer("port", 8000), prefill, ports,
+                a.has("decode") ? a.list("decode") : List.of(), a.number("timeout", 600),
+                a.string("prefill-policy", policy), a.string("decode-policy", policy),
+                a.number("health-interval", 5), a.integer("health-failures", 3), a.flag("cluster"));
+    }
+}

@@ -1,0 +1,276 @@
+package dev.tandem.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.api.ErrorBodies;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpServerResponse;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One request's pair of upstream calls and how their answers become the client's: the decode worker's status and
+ * body, with the prefill worker's prompt logprobs in front when asked; the decode stream relayed event by event.
+ * The prefill side failing ends the exchange at once with a 502 (or an SSE error event when the stream has begun)
+ * and aborts the decode side; nothing is ever sent again. Runs on one event loop.
+ */
+final class Exchange {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Aborts the request on the worker at {@code url} (by the rids the gateway gave it). */
+    interface Aborter {
+        void abort(String url);
+    }
+
+    private final HttpServerResponse out;
+    private final boolean openAi;
+    private final boolean stream;
+    private final boolean logprobs;
+    private final String prefillUrl;
+    private final String decodeUrl;
+    private final Aborter aborter;
+    private final Runnable onEnd;
+    private final Promise<JsonNode> prefillJson = Promise.promise();
+    private final List<String> pendingEvents = new ArrayList<>();
+    private final StringBuilder sseCarry = new StringBuilder();
+    private boolean done;
+    private boolean decodeFinished;
+    private String outcome = "ok";
+
+    Exchange(HttpServerResponse out, boolean openAi, boolean stream, boolean logprobs, String prefillUrl,
+             String decodeUrl, Aborter aborter, Runnable onEnd) {
+        this.out = out;
+        this.openAi = openAi;
+        this.stream = stream;
+        this.logprobs = logprobs;
+        this.prefillUrl = prefillUrl;
+        this.decodeUrl = decodeUrl;
+        this.aborter = aborter;
+        this.onEnd = onEnd;
+    }
+
+    boolean done() {
+        return done;
+    }
+
+    String outcome() {
+        return outcome;
+    }
+
+    void onPrefill(AsyncResult<HttpClientResponse> ar) {
+        if (ar.failed()) {
+            prefillFailed("prefill worker " + prefillUrl + " failed: " + ar.cause().getMessage());
+            return;
+        }
+        HttpClientResponse r = ar.result();
+        r.body().onComplete(b -> {
+            if (b.failed()) {
+                prefillFailed("prefill worker " + prefillUrl + " failed: " + b.cause().getMessage());
+            } else if (r.statusCode() != 200) {
+                prefillFailed("prefill worker " + prefillUrl + " answered " + r.statusCode() + ": " + b.result());
+            } else {
+                prefillJson.tryComplete(parsePrefill(b.result()));
+            }
+        });
+    }
+
+    /** P's answer as JSON: the object (or batch list), or a stream's first event. */
+    private JsonNode parsePrefill(Buffer body) {
+        String s = body.toString();
+        try {
+            if (stream) {
+                for (String block : s.split("\n\n")) {
+                    String line = block.strip();
+                    if (line.startsWith("data:") && !line.contains("[DONE]")) {
+                        return JSON.readTree(line.substring(5).strip());
+                    }
+                }
+                return null;
+            }
+            return JSON.readTree(s);
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    private void prefillFailed(String message) {
+        prefillJson.tryFail(message);
+        if (done || decodeFinished) {
+            return;
+        }
+        outcome = "prefill_error";
+        aborter.abort(decodeUrl);
+        fail(502, message);
+    }
+
+    void onDecode(AsyncResult<HttpClientResponse> ar) {
+        if (done) {
+            return;
+        }
+        if (ar.failed()) {
+            outcome = "decode_error";
+            aborter.abort(prefillUrl);
+            fail(502, "decode worker " + decodeUrl + " failed: " + ar.cause().getMessage());
+            return;
+        }
+        HttpClientResponse r = ar.result();
+        if (r.statusCode() != 200 || !stream) {
+            r.body().onComplete(b -> whole(r.statusCode(), b));
+            return;
+        }
+        out.setChunked(true).putHeader("Content-Type", "text/event-stream; charset=utf-8")
+                .putHeader("Cache-Control", "no-cache");
+        r.handler(chunk -> streamChunk(chunk));
+        r.exceptionHandler(e -> {
+            outcome = "decode_error";
+            fail(502, "decode worker " + decodeUrl + " broke the stream: " + e.getMessage());
+        });
+        r.endHandler(v -> {
+            decodeFinished = true;
+            flushEvents(true);
+        });
+    }
+
+    /** A non-streaming answer (or an error status): relay it, merging logprobs when asked. */
+    private void whole(int status, AsyncResult<Buffer> b) {
+        if (done) {
+            return;
+        }
+        if (b.failed()) {
+            outcome = "decode_error";
+            aborter.abort(prefillUrl);
+            fail(502, "decode worker " + decodeUrl + " failed: " + b.cause().getMessage());
+            return;
+        }
+        decodeFinished = true;
+        if (status != 200) {
+            outcome = "decode_error";
+            aborter.abort(prefillUrl);
+            end(status, b.result().toString());
+            return;
+        }
+        if (!logprobs) {
+            end(200, b.result().toString());
+            return;
+        }
+        prefillJson.future().onComplete(p -> {
+            if (done) {
+                return;
+            }
+            try {
+                JsonNode d = JSON.readTree(b.result().toString());
+                if (p.succeeded()) {
+                    LogprobMerge.merge(p.result(), d);
+                }
+                end(200, d.toString());
+            } catch (java.io.IOException e) {
+                end(200, b.result().toString());
+            }
+        });
+    }
+
+    private void streamChunk(Buffer chunk) {
+        if (done) {
+            return;
+        }
+        if (!logprobs) {
+            out.write(chunk); // relayed intact
+            return;
+        }
+        sseCarry.append(chunk.toString());
+        int cut;
+        while ((cut = sseCarry.indexOf("\n\n")) >= 0) {
+            pendingEvents.add(sseCarry.substring(0, cut));
+            sseCarry.delete(0, cut + 2);
+        }
+        flushEvents(false);
+    }
+
+    /** Writes buffered decode events once the prefill's logprobs are known (or cannot be). */
+    private void flushEvents(boolean end) {
+        if (done) {
+            return;
+        }
+        if (!logprobs) {
+            if (end) {
+                finish();
+            }
+            return;
+        }
+        if (!prefillJson.future().isComplete()) {
+            prefillJson.future().onComplete(v -> flushEvents(end));
+            return;
+        }
+        JsonNode p = prefillJson.future().succeeded() ? prefillJson.future().result() : null;
+        for (String event : pendingEvents) {
+            String line = event.strip();
+            if (line.startsWith("data:") && !line.contains("[DONE]") && p != null) {
+                try {
+                    JsonNode d = JSON.readTree(line.substring(5).strip());
+                    LogprobMerge.merge(p, d);
+                    out.write("data: " + d + "\n\n");
+                    continue;
+                } catch (java.io.IOException notJson) {
+                    // relay as is
+                }
+            }
+            out.write(event + "\n\n");
+        }
+        pendingEvents.clear();
+        if (end) {
+            finish();
+        }
+    }
+
+    /** Ends with an error: a JSON body when nothing was sent yet, else an SSE error event and [DONE]. */
+    void fail(int status, String message) {
+        if (done) {
+            return;
+        }
+        if (out.headWritten()) {
+            out.write("data: " + ErrorBodies.nativeBody(message) + "\n\n");
+            out.write("data: [DONE]\n\n");
+            finish();
+            return;
+        }
+        end(status, (openAi ? ErrorBodies.openAiBody(status, message, null) : ErrorBodies.nativeBody(message))
+                .toString());
+    }
+
+    private void end(int status, String body) {
+        if (done) {
+            return;
+        }
+        done = true;
+        if (!out.closed() && !out.ended()) {
+            out.setStatusCode(status).putHeader("Content-Type", "application/json").end(body);
+        }
+        onEnd.run();
+    }
+
+    private void finish() {
+        if (done) {
+            return;
+        }
+        done = true;
+        if (!out.closed() && !out.ended()) {
+            out.end();
+        }
+        onEnd.run();
+    }
+
+    /** The client went away or the timeout hit: abort both sides. */
+    void cancel(int status, String message) {
+        if (done) {
+            return;
+        }
+        outcome = status == 504 ? "timeout" : "cancelled";
+        aborter.abort(prefillUrl);
+        aborter.abort(decodeUrl);
+        fail(status, message);
+    }
+}

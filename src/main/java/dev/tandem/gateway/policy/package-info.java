@@ -1,0 +1,6 @@
+/**
+ * Routing policies, pure: one interface ({@link dev.tandem.gateway.policy.Policy}), one class per policy, chosen by
+ * name in {@link dev.tandem.gateway.policy.Policies}. The gateway holds one for the prefill pool and one for the
+ * decode pool and feeds them the healthy workers with their loads.
+ */
+package dev.tandem.gateway.policy;
