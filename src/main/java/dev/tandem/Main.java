@@ -1,6 +1,7 @@
 package dev.tandem;
 
 import dev.tandem.cli.BenchEngineCommand;
+import dev.tandem.cli.BenchGatewayCommand;
 import dev.tandem.cli.BenchServingCommand;
 import dev.tandem.cli.BenchTransferCommand;
 import dev.tandem.cli.GatewayCommand;
@@ -24,6 +25,7 @@ public final class Main {
               bench-serving    --url URL [--num-prompts 100] [--request-rate inf] [--input-len 128] [--output-len 64]
                                [--seed 0] [--timeout 600] [--json]
               bench-transfer   [--tokens 1024,8192,32768] [--reps 3]   KV transfer GB/s per transport
+              bench-gateway    [--requests 20000] [--concurrency 1,32]   gateway overhead vs a worker directly
               make-tiny-model  --out DIR [--preset tiny|bench] [--seed N] [--dtype bf16|f16|f32] [--shards N]
                                [--arch llama|qwen2]
               worker           --mode null --model DIR [--port 30000] [--host 127.0.0.1] [--conf conf/worker.json]
@@ -45,6 +47,7 @@ public final class Main {
             int code = switch (argv[0]) {
                 case "generate" -> GenerateCommand.run(rest);
                 case "bench-engine" -> BenchEngineCommand.run(rest);
+                case "bench-gateway" -> BenchGatewayCommand.run(rest);
                 case "bench-serving" -> BenchServingCommand.run(rest);
                 case "bench-transfer" -> BenchTransferCommand.run(rest);
                 case "make-tiny-model" -> MakeTinyModelCommand.run(rest);
