@@ -19,7 +19,9 @@ public final class GatewayCommand {
 
     public static int run(String[] argv) throws InterruptedException {
         Args a = Args.parse(argv, Set.of("cluster"));
-        GatewayConfig cfg = GatewayConfig.from(a);
+        var json = a.has("conf") ? WorkerCommand.readConf(java.nio.file.Path.of(a.string("conf", null)))
+                : java.util.Map.<String, Object>of();
+        GatewayConfig cfg = GatewayConfig.from(json, a);
         a.rejectUnknown();
         Vertx vertx = VertxFactory.create(cfg.cluster(), cfg.host());
         CountDownLatch stopped = new CountDownLatch(1);

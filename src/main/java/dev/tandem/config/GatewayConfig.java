@@ -66,10 +66,27 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
 
     /** From {@code launch_lb}-style flags. */
     public static GatewayConfig from(Args a) {
-        List<String> prefill = a.has("prefill") ? a.list("prefill") : List.of();
+        return from(java.util.Map.of(), a);
+    }
+
+    private static final Set<String> KEYS = Set.of("host", "port", "prefill", "prefill_bootstrap_ports", "decode",
+            "timeout", "policy", "prefill_policy", "decode_policy", "health_interval", "health_failures", "cluster");
+
+    /**
+     * From a JSON config ({@code conf/gateway.json}: the flags' names in snake_case, lists for the URL flags) with
+     * command-line flags on top.
+     */
+    public static GatewayConfig from(java.util.Map<String, Object> json, Args a) {
+        for (String k : json.keySet()) {
+            if (!KEYS.contains(k)) {
+                throw new ConfigException("unknown config key '" + k + "' (known: " + KEYS + ")");
+            }
+        }
+        List<String> prefill = a.has("prefill") ? a.list("prefill") : strings(json, "prefill");
         List<Integer> ports = new ArrayList<>();
-        if (a.has("prefill-bootstrap-ports")) {
-            List<String> given = a.list("prefill-bootstrap-ports");
+        List<String> given = a.has("prefill-bootstrap-ports") ? a.list("prefill-bootstrap-ports")
+                : strings(json, "prefill_bootstrap_ports");
+        if (!given.isEmpty()) {
             for (String g : given) {
                 try {
                     ports.add(g.equals("none") || g.equals("null") ? null : Integer.valueOf(g));
@@ -85,10 +102,44 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
         } else {
             prefill.forEach(u -> ports.add(null));
         }
-        String policy = a.string("policy", "random");
-        return new GatewayConfig(a.string("host", "127.0.0.1"), a.integer("port", 8000), prefill, ports,
-                a.has("decode") ? a.list("decode") : List.of(), a.number("timeout", 600),
-                a.string("prefill-policy", policy), a.string("decode-policy", policy),
-                a.number("health-interval", 5), a.integer("health-failures", 3), a.flag("cluster"));
+        String policy = a.string("policy", str(json, "policy", "random"));
+        return new GatewayConfig(a.string("host", str(json, "host", "127.0.0.1")),
+                a.integer("port", num(json, "port", 8000).intValue()), prefill, ports,
+                a.has("decode") ? a.list("decode") : strings(json, "decode"),
+                a.number("timeout", num(json, "timeout", 600).floatValue()),
+                a.string("prefill-policy", str(json, "prefill_policy", policy)),
+                a.string("decode-policy", str(json, "decode_policy", policy)),
+                a.number("health-interval", num(json, "health_interval", 5).floatValue()),
+                a.integer("health-failures", num(json, "health_failures", 3).intValue()),
+                a.flag("cluster") || Boolean.TRUE.equals(json.get("cluster")));
+    }
+
+    private static List<String> strings(java.util.Map<String, Object> json, String key) {
+        Object v = json.get(key);
+        if (v == null) {
+            return List.of();
+        }
+        if (!(v instanceof List<?> l)) {
+            throw new ConfigException(key, v, "a list");
+        }
+        List<String> out = new ArrayList<>();
+        l.forEach(x -> out.add(String.valueOf(x)));
+        return out;
+    }
+
+    private static String str(java.util.Map<String, Object> json, String key, String dflt) {
+        Object v = json.get(key);
+        if (v != null && !(v instanceof String)) {
+            throw new ConfigException(key, v, "a string");
+        }
+        return v == null ? dflt : (String) v;
+    }
+
+    private static Number num(java.util.Map<String, Object> json, String key, Number dflt) {
+        Object v = json.get(key);
+        if (v != null && !(v instanceof Number)) {
+            throw new ConfigException(key, v, "a number");
+        }
+        return v == null ? dflt : (Number) v;
     }
 }
