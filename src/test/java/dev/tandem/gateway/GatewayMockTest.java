@@ -157,6 +157,36 @@ class GatewayMockTest {
     }
 
     @Test
+    void theTimeoutAndAClientDisconnectAbortBothSides(Vertx vertx) throws Exception {
+        MockWorker p = new MockWorker("prefill", 5_000, 0, 1);
+        MockWorker d = new MockWorker("decode", 5_000, 0, 4);
+        Setup s = setup(vertx, List.of(p), List.of(d), "--timeout", "0.3");
+        var r = s.post("/generate", "{\"text\": \"hi\", \"rid\": \"slow\"}");
+        assertEquals(504, r.statusCode(), r.bodyAsString());
+        for (int i = 0; i < 50 && (p.aborted().isEmpty() || d.aborted().isEmpty()); i++) {
+            Thread.sleep(20);
+        }
+        assertEquals(List.of("slow"), p.aborted());
+        assertEquals(List.of("slow"), d.aborted());
+
+        Setup s2 = setup(vertx, List.of(new MockWorker("prefill", 5_000, 0, 1)),
+                List.of(new MockWorker("decode", 5_000, 0, 4)));
+        var http = vertx.createHttpClient();
+        var req = http.request(io.vertx.core.http.HttpMethod.POST, s2.gateway().port(), "127.0.0.1", "/generate").await();
+        req.end("{\"text\": \"hi\", \"rid\": \"gone\", \"stream\": true}");
+        Thread.sleep(200);
+        req.connection().close().await();
+        MockWorker p2 = s2.prefill().get(0);
+        MockWorker d2 = s2.decode().get(0);
+        for (int i = 0; i < 50 && (p2.aborted().isEmpty() || d2.aborted().isEmpty()); i++) {
+            Thread.sleep(20);
+        }
+        assertEquals(List.of("gone"), p2.aborted(), "client disconnect aborts the prefill side");
+        assertEquals(List.of("gone"), d2.aborted(), "and the decode side");
+        http.close();
+    }
+
+    @Test
     void aRefusedConnectionBeforeDispatchTriesAnotherPair(Vertx vertx) throws Exception {
         MockWorker live = new MockWorker("prefill", 0, 0, 1);
         MockWorker d = new MockWorker("decode", 0, 0, 2);
