@@ -112,6 +112,12 @@ final class PdRouter {
 
     private void dispatch(RoutingContext ctx, String path, PdInjection.Injected inj, boolean openAi, WorkerEntry p,
                           WorkerEntry d, HttpClientRequest toP, HttpClientRequest toD, long startNanos) {
+        if (ctx.response().closed()) { // the client left while we connected: send nothing
+            toP.reset();
+            toD.reset();
+            metrics.request("cancelled", startNanos);
+            return;
+        }
         boolean stream = inj.body().path("stream").asBoolean(false);
         boolean logprobs = !openAi && PdInjection.wantsLogprobs(inj.body());
         long[] timer = {-1};
@@ -123,7 +129,12 @@ final class PdRouter {
                 });
         timer[0] = vertx.setTimer(timeoutMs, t -> x[0].cancel(504, "request timed out after " + timeoutMs / 1000
                 + " s"));
-        ctx.response().closeHandler(v -> x[0].cancel(499, "client disconnected"));
+        // Vert.x Web fails the end handlers when the connection closes before the response ended.
+        ctx.addEndHandler(ar -> {
+            if (ar.failed()) {
+                x[0].cancel(499, "client disconnected");
+            }
+        });
         Buffer payload = Buffer.buffer(inj.body().toString());
         toP.putHeader("Content-Type", "application/json").send(payload).onComplete(x[0]::onPrefill);
         toD.putHeader("Content-Type", "application/json").send(payload).onComplete(x[0]::onDecode);

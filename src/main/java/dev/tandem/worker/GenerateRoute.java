@@ -69,7 +69,12 @@ final class GenerateRoute {
             }
         }).onSuccess(accs -> {
             ctx.put("accs", accs);
-            resp.closeHandler(v -> dispatcher.abortUnfinished(accs, "client disconnected"));
+            // Vert.x Web fails the end handlers when the client goes away before the response ended.
+            ctx.addEndHandler(ar -> {
+                if (ar.failed()) {
+                    dispatcher.abortUnfinished(accs, "client disconnected");
+                }
+            });
         }).onFailure(t -> Replies.error(ctx, t));
     }
 

@@ -94,7 +94,11 @@ final class OpenAiRoutes {
             }
         }).onSuccess(accs -> {
             holder.add(accs);
-            resp.closeHandler(v -> dispatcher.abortUnfinished(accs, "client disconnected"));
+            ctx.addEndHandler(ar -> {
+                if (ar.failed()) {
+                    dispatcher.abortUnfinished(accs, "client disconnected");
+                }
+            });
         }).onFailure(t -> Replies.openAiError(ctx, t));
     }
 }

@@ -78,6 +78,9 @@ class GatewayMockTest {
         var r = s.post("/generate", "{\"text\": \"hi\", \"sampling_params\": {\"max_new_tokens\": 4}}");
         assertEquals(200, r.statusCode());
         assertEquals(4, r.bodyAsJsonObject().getJsonArray("output_ids").size(), "decode's answer");
+        for (int i = 0; i < 100 && p.received().isEmpty(); i++) {
+            Thread.sleep(10); // the answer is the decode's; the prefill may still be receiving
+        }
         JsonObject toP = p.received().get(0);
         JsonObject toD = d.received().get(0);
         assertEquals(toP, toD, "both workers get the same body");
@@ -87,6 +90,9 @@ class GatewayMockTest {
         assertTrue(toP.getString("rid").length() >= 16, "a rid so the other side can be aborted");
 
         s.post("/generate", "{\"text\": [\"a\", \"b\", \"c\"]}");
+        for (int i = 0; i < 100 && p.received().size() < 2; i++) {
+            Thread.sleep(10);
+        }
         JsonObject batch = d.received().get(1);
         assertEquals(new JsonArray().add("127.0.0.1").add("127.0.0.1").add("127.0.0.1"), batch.getJsonArray("bootstrap_host"));
         assertEquals(new JsonArray().add(9000).add(9000).add(9000), batch.getJsonArray("bootstrap_port"));
@@ -169,21 +175,25 @@ class GatewayMockTest {
         assertEquals(List.of("slow"), p.aborted());
         assertEquals(List.of("slow"), d.aborted());
 
-        Setup s2 = setup(vertx, List.of(new MockWorker("prefill", 5_000, 0, 1)),
+        // A Vert.x of its own: workers registered on one Vert.x (or cluster) are every gateway's there.
+        Vertx other = Vertx.vertx();
+        Setup s2 = setup(other, List.of(new MockWorker("prefill", 5_000, 0, 1)),
                 List.of(new MockWorker("decode", 5_000, 0, 4)));
-        var http = vertx.createHttpClient();
+        var http = other.createHttpClient();
         var req = http.request(io.vertx.core.http.HttpMethod.POST, s2.gateway().port(), "127.0.0.1", "/generate").await();
         req.end("{\"text\": \"hi\", \"rid\": \"gone\", \"stream\": true}");
-        Thread.sleep(200);
-        req.connection().close().await();
         MockWorker p2 = s2.prefill().get(0);
         MockWorker d2 = s2.decode().get(0);
+        for (int i = 0; i < 100 && (p2.received().isEmpty() || d2.received().isEmpty()); i++) {
+            Thread.sleep(10); // dispatched to both
+        }
+        req.connection().close().await();
         for (int i = 0; i < 50 && (p2.aborted().isEmpty() || d2.aborted().isEmpty()); i++) {
             Thread.sleep(20);
         }
         assertEquals(List.of("gone"), p2.aborted(), "client disconnect aborts the prefill side");
         assertEquals(List.of("gone"), d2.aborted(), "and the decode side");
-        http.close();
+        other.close().await();
     }
 
     @Test
