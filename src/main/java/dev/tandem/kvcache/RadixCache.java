@@ -1,0 +1,244 @@
+package dev.tandem.kvcache;
+
+import dev.tandem.kvevents.KvEvent;
+import dev.tandem.kvevents.TupleHash;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntConsumer;
+
+/**
+ * A prefix cache over token ids at page granularity (SGLang's {@code RadixCache} with {@code page_size}): each edge
+ * holds whole pages of tokens and the KV pages that hold them, so a request whose prompt starts with cached pages
+ * reuses them. Nodes on a running request's path are locked; eviction frees least-recently-used unlocked leaves.
+ * The cache only <em>queues</em> events ({@link #takeEvents()}); whoever owns the scheduler publishes them.
+ *
+ * <p>Events follow SGLang §8.3: a stored node gives one {@code BlockStored} per page; a split gives
+ * {@code BlockRemoved(old node)}, then {@code BlockStored(prefix)}, then {@code BlockStored(suffix)}; an evicted leaf
+ * gives {@code BlockRemoved}; {@link #reset()} gives {@code AllBlocksCleared}. Block hash: CPython's hash of the
+ * page's token tuple, as SGLang's. Parent rule (SGLang's is buggy: null for every node's first page): the parent
+ * of a page is the hash of the page before it in the token sequence, null only for a sequence's first page.
+ * Single-threaded: the scheduler thread owns it.
+ */
+public final class RadixCache {
+    private final int pageSize;
+    private final IntConsumer freePage;
+    private final Node root = new Node(null, new int[0], new int[0]);
+    private final List<KvEvent> events = new ArrayList<>();
+    private long clock;
+    private int cachedPages;
+
+    /** An edge: {@code key} tokens (whole pages) and their {@code pages}. */
+    private static final class Node {
+        Node parent;
+        int[] key;
+        int[] pages;
+        final Map<List<Integer>, Node> children = new HashMap<>();
+        int lockRef;
+        long lastAccess;
+
+        Node(Node parent, int[] key, int[] pages) {
+            this.parent = parent;
+            this.key = key;
+            this.pages = pages;
+        }
+    }
+
+    /** What a lookup found: the cached pages of the longest page-aligned prefix, and the node to lock. */
+    public record Match(int[] pages, int tokens, Object node) {
+    }
+
+    /** @param freePage called for each page the cache lets go of (eviction, reset, duplicate inserts) */
+    public RadixCache(int pageSize, IntConsumer freePage) {
+        this.pageSize = pageSize;
+        this.freePage = freePage;
+    }
+
+    private List<Integer> firstPage(int[] key, int from) {
+        List<Integer> l = new ArrayList<>(pageSize);
+        for (int i = from; i < from + pageSize; i++) {
+            l.add(key[i]);
+        }
+        return l;
+    }
+
+    /** The longest cached page-aligned prefix of {@code tokens}; splits a node matched part-way. */
+    public Match match(int[] tokens) {
+        clock++;
+        Node node = root;
+        int pos = 0;
+        List<Integer> pages = new ArrayList<>();
+        while (pos + pageSize <= tokens.length) {
+            Node child = node.children.get(firstPage(tokens, pos));
+            if (child == null) {
+                break;
+            }
+            int same = commonPages(child.key, tokens, pos);
+            if (same < child.key.length / pageSize) {
+                child = split(child, same);
+            }
+            child.lastAccess = clock;
+            for (int p : child.pages) {
+                pages.add(p);
+            }
+            pos += child.key.length;
+            node = child;
+        }
+        return new Match(pages.stream().mapToInt(Integer::intValue).toArray(), pos, node);
+    }
+
+    private int commonPages(int[] key, int[] tokens, int from) {
+        int n = 0;
+        while ((n + 1) * pageSize <= key.length && from + (n + 1) * pageSize <= tokens.length
+                && Arrays.equals(key, n * pageSize, (n + 1) * pageSize, tokens, from + n * pageSize,
+                from + (n + 1) * pageSize)) {
+            n++;
+        }
+        return n;
+    }
+
+    /** Splits {@code node} after {@code pages} pages; returns the new upper (prefix) node. */
+    private Node split(Node node, int pages) {
+        int cut = pages * pageSize;
+        events.add(new KvEvent.BlockRemoved(hashes(node.key)));
+        Node upper = new Node(node.parent, Arrays.copyOf(node.key, cut), Arrays.copyOf(node.pages, pages));
+        upper.lockRef = node.lockRef;
+        upper.lastAccess = node.lastAccess;
+        node.parent.children.put(firstPage(upper.key, 0), upper);
+        node.key = Arrays.copyOfRange(node.key, cut, node.key.length);
+        node.pages = Arrays.copyOfRange(node.pages, pages, node.pages.length);
+        node.parent = upper;
+        upper.children.put(firstPage(node.key, 0), node);
+        stored(upper);
+        stored(node);
+        return upper;
+    }
+
+    /**
+     * Caches {@code tokens} (only whole pages count) held in {@code pages}. Pages of a prefix the cache already
+     * holds are duplicates and are freed; the rest now belong to the cache. Returns how many tokens were already
+     * cached.
+     */
+    public int insert(int[] tokens, int[] pages) {
+        int whole = Math.min(tokens.length / pageSize, pages.length);
+        Match m = match(Arrays.copyOf(tokens, whole * pageSize));
+        int cachedPagesBefore = m.tokens() / pageSize;
+        for (int i = 0; i < cachedPagesBefore; i++) {
+            if (pages[i] != m.pages()[i]) {
+                freePage.accept(pages[i]); // we computed a copy of what the cache holds
+            }
+        }
+        if (cachedPagesBefore < whole) {
+            Node parent = (Node) m.node();
+            Node leaf = new Node(parent, Arrays.copyOfRange(tokens, cachedPagesBefore * pageSize, whole * pageSize),
+                    Arrays.copyOfRange(pages, cachedPagesBefore, whole));
+            leaf.lastAccess = ++clock;
+            parent.children.put(firstPage(leaf.key, 0), leaf);
+            cachedPages += leaf.pages.length;
+            stored(leaf);
+        }
+        for (int i = whole; i < pages.length; i++) {
+            freePage.accept(pages[i]); // a partial last page is not cached
+        }
+        return cachedPagesBefore * pageSize;
+    }
+
+    /** Pins the path to {@code match.node()} while a request uses its pages. */
+    public void lock(Match match) {
+        for (Node n = (Node) match.node(); n != root && n != null; n = n.parent) {
+            n.lockRef++;
+        }
+    }
+
+    public void unlock(Match match) {
+        for (Node n = (Node) match.node(); n != root && n != null; n = n.parent) {
+            n.lockRef--;
+        }
+    }
+
+    /** Frees at least {@code pages} pages by evicting unlocked leaves, least recently used first; returns how many. */
+    public int evict(int pages) {
+        int freed = 0;
+        while (freed < pages) {
+            Node victim = null;
+            for (Node leaf : leaves(root, new ArrayList<>())) {
+                if (leaf.lockRef == 0 && (victim == null || leaf.lastAccess < victim.lastAccess)) {
+                    victim = leaf;
+                }
+            }
+            if (victim == null) {
+                break;
+            }
+            events.add(new KvEvent.BlockRemoved(hashes(victim.key)));
+            for (int p : victim.pages) {
+                freePage.accept(p);
+            }
+            freed += victim.pages.length;
+            cachedPages -= victim.pages.length;
+            victim.parent.children.remove(firstPage(victim.key, 0));
+        }
+        return freed;
+    }
+
+    private List<Node> leaves(Node n, List<Node> out) {
+        if (n != root && n.children.isEmpty()) {
+            out.add(n);
+        }
+        for (Node c : n.children.values()) {
+            leaves(c, out);
+        }
+        return out;
+    }
+
+    /** Drops everything (flush_cache): frees every cached page and queues {@code AllBlocksCleared}. */
+    public void reset() {
+        for (Node leaf : leaves(root, new ArrayList<>())) {
+            for (Node n = leaf; n != root; n = n.parent) {
+                for (int p : n.pages) {
+                    freePage.accept(p);
+                }
+                n.pages = new int[0];
+            }
+        }
+        root.children.clear();
+        cachedPages = 0;
+        events.add(new KvEvent.AllBlocksCleared());
+    }
+
+    /** Pages the cache holds. */
+    public int cachedPages() {
+        return cachedPages;
+    }
+
+    /** The queued events, oldest first; the queue is emptied. */
+    public List<KvEvent> takeEvents() {
+        List<KvEvent> out = List.copyOf(events);
+        events.clear();
+        return out;
+    }
+
+    private void stored(Node n) {
+        Long parent = n.parent == root ? null : TupleHash.hash(n.parent.key, n.parent.key.length - pageSize,
+                n.parent.key.length);
+        for (int i = 0; i < n.key.length; i += pageSize) {
+            long h = TupleHash.hash(n.key, i, i + pageSize);
+            List<Integer> tokens = new ArrayList<>(pageSize);
+            for (int t = i; t < i + pageSize; t++) {
+                tokens.add(n.key[t]);
+            }
+            events.add(new KvEvent.BlockStored(List.of(h), parent, tokens, pageSize, null));
+            parent = h;
+        }
+    }
+
+    private List<Long> hashes(int[] key) {
+        List<Long> out = new ArrayList<>();
+        for (int i = 0; i < key.length; i += pageSize) {
+            out.add(TupleHash.hash(key, i, i + pageSize));
+        }
+        return out;
+    }
+}
