@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.api.ApiException;
 import dev.tandem.api.ErrorBodies;
 import dev.tandem.api.GenerateInput;
+import dev.tandem.api.GenerationAccumulator;
 import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.scheduler.SchedulerStats;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -46,15 +47,22 @@ final class AdminRoutes {
             engine.loop().abort(rid, "health check timed out");
             Replies.json(ctx, 503, ErrorBodies.nativeBody("health check timed out"));
         });
-        dispatcher.submit(List.of(in), (i, acc) -> {
-            if (acc.finished()) {
+        dispatcher.run(ctx, List.of(in), new Dispatcher.Listener() {
+            @Override
+            public void onOutput(int index, GenerationAccumulator acc) {
+            }
+
+            @Override
+            public void onFailure(dev.tandem.scheduler.FinishReason f) {
                 ctx.vertx().cancelTimer(timer);
-                boolean ok = !acc.finish().isAbort() && !acc.outputIds().isEmpty();
-                if (ok) {
-                    ctx.response().setStatusCode(200).end();
-                } else {
-                    Replies.json(ctx, 503, ErrorBodies.nativeBody("health generation failed: " + acc.finish().message()));
-                }
+                Replies.json(ctx, 503, ErrorBodies.nativeBody("health generation failed: " + f.message()));
+            }
+
+            @Override
+            public void onComplete(List<GenerationAccumulator> accs) {
+                ctx.vertx().cancelTimer(timer);
+                boolean ok = !accs.get(0).finish().isAbort() && !accs.get(0).outputIds().isEmpty();
+                Replies.json(ctx, ok ? 200 : 503, ok ? "" : ErrorBodies.nativeBody("health generation was aborted"));
             }
         }).onFailure(t -> Replies.error(ctx, t));
     }

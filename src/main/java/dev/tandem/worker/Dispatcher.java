@@ -3,11 +3,13 @@ package dev.tandem.worker;
 import dev.tandem.api.ApiException;
 import dev.tandem.api.GenerateInput;
 import dev.tandem.api.GenerationAccumulator;
+import dev.tandem.scheduler.FinishReason;
 import dev.tandem.scheduler.RequestOutput;
 import dev.tandem.scheduler.SchedulerRequest;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.ext.web.RoutingContext;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,19 +28,63 @@ final class Dispatcher {
         this.engine = engine;
     }
 
+    /** What a route does with a request's outputs; all calls on the route's event loop. */
+    interface Listener {
+        /** Item {@code index} has new output (its accumulator holds everything so far). */
+        void onOutput(int index, GenerationAccumulator acc);
+
+        /**
+         * An item failed (a refusal or an engine error, not a client abort): the request has failed. Its siblings
+         * are already being aborted; nothing else will be reported.
+         */
+        void onFailure(FinishReason reason);
+
+        /** Every item finished. */
+        void onComplete(List<GenerationAccumulator> accs);
+    }
+
     /**
-     * Submits {@code items}; {@code onUpdate} hears (item index, its accumulator) after each output, on the caller's
-     * context. Fails with an {@link ApiException} before anything is submitted when an item is invalid.
+     * Runs {@code items} as one request of {@code ctx}: tokenizes off the event loop, submits, and reports through
+     * {@code listener}. The first failing item fails the whole request and aborts the others; a client that goes
+     * away aborts whatever is unfinished. Fails with an {@link ApiException} before anything is submitted when an
+     * item is invalid.
      */
-    Future<List<GenerationAccumulator>> submit(List<GenerateInput> items,
-                                               BiConsumer<Integer, GenerationAccumulator> onUpdate) {
-        Context ctx = vertx.getOrCreateContext();
+    Future<Void> run(RoutingContext ctx, List<GenerateInput> items, Listener listener) {
         long start = System.nanoTime();
-        return vertx.executeBlocking(() -> tokenize(items)).map(ids -> {
-            List<GenerationAccumulator> accs = new ArrayList<>();
-            for (GenerateInput in : items) {
-                accs.add(new GenerationAccumulator(in, id -> engine.tokenizer().decode(new int[] {id}, false), start));
+        List<GenerationAccumulator> accs = new ArrayList<>();
+        for (GenerateInput in : items) {
+            accs.add(new GenerationAccumulator(in, id -> engine.tokenizer().decode(new int[] {id}, false), start));
+        }
+        int[] finished = {0};
+        boolean[] failed = {false};
+        return submit(items, accs, (i, acc) -> {
+            if (failed[0]) {
+                return;
             }
+            FinishReason f = acc.finish();
+            if (f != null && f.isAbort() && f.statusCode() != 499) {
+                failed[0] = true;
+                abortUnfinished(accs, "a sibling request failed");
+                listener.onFailure(f);
+                return;
+            }
+            listener.onOutput(i, acc);
+            if (f != null && ++finished[0] == accs.size()) {
+                listener.onComplete(accs);
+            }
+        }).onSuccess(v -> ctx.addEndHandler(ar -> {
+            // Vert.x Web fails the end handlers when the client goes away before the response ended.
+            if (ar.failed()) {
+                abortUnfinished(accs, "client disconnected");
+            }
+        }));
+    }
+
+    /** Tokenizes and submits; {@code onUpdate} hears (item index, its accumulator) after each output. */
+    private Future<Void> submit(List<GenerateInput> items, List<GenerationAccumulator> accs,
+                                BiConsumer<Integer, GenerationAccumulator> onUpdate) {
+        Context ctx = vertx.getOrCreateContext();
+        return vertx.executeBlocking(() -> tokenize(items)).map(ids -> {
             for (int i = 0; i < items.size(); i++) {
                 int index = i;
                 GenerateInput in = items.get(i);
@@ -50,7 +96,7 @@ final class Dispatcher {
                             onUpdate.accept(index, acc);
                         }), in.bootstrap()));
             }
-            return accs;
+            return null;
         });
     }
 
@@ -73,7 +119,7 @@ final class Dispatcher {
     }
 
     /** Aborts every item not finished yet (client went away, or a sibling failed). */
-    void abortUnfinished(List<GenerationAccumulator> accs, String why) {
+    private void abortUnfinished(List<GenerationAccumulator> accs, String why) {
         for (GenerationAccumulator a : accs) {
             if (!a.finished()) {
                 engine.loop().abort(a.input().rid(), why);

@@ -33,16 +33,20 @@ final class GenerateRoute {
             return;
         }
         HttpServerResponse resp = ctx.response();
-        int[] finished = {0};
-        boolean[] failed = {false};
-        dispatcher.submit(req.items(), (i, acc) -> {
-            if (failed[0]) {
-                return;
+        dispatcher.run(ctx, req.items(), new Dispatcher.Listener() {
+            @Override
+            public void onOutput(int i, GenerationAccumulator acc) {
+                if (req.stream()) {
+                    ObjectNode chunk = acc.streamChunk();
+                    if (req.batch()) {
+                        chunk.put("index", i);
+                    }
+                    Sse.send(resp, chunk);
+                }
             }
-            FinishReason f = acc.finish();
-            if (f != null && f.isAbort() && f.statusCode() != 499) {
-                failed[0] = true;
-                dispatcher.abortUnfinished(accsOf(ctx), "a sibling request failed");
+
+            @Override
+            public void onFailure(FinishReason f) {
                 if (req.stream()) {
                     Sse.send(resp, ErrorBodies.nativeBody(f.message()));
                     Sse.done(resp);
@@ -51,37 +55,17 @@ final class GenerateRoute {
                 } else {
                     Replies.json(ctx, f.statusCode(), Replies.JSON.createObjectNode().put("detail", f.message()));
                 }
-                return;
             }
-            if (req.stream()) {
-                ObjectNode chunk = acc.streamChunk();
-                if (req.batch()) {
-                    chunk.put("index", i);
-                }
-                Sse.send(resp, chunk);
-            }
-            if (f != null && ++finished[0] == req.items().size()) {
+
+            @Override
+            public void onComplete(List<GenerationAccumulator> accs) {
                 if (req.stream()) {
                     Sse.done(resp);
                 } else {
-                    reply(ctx, req.batch(), accsOf(ctx));
+                    reply(ctx, req.batch(), accs);
                 }
             }
-        }).onSuccess(accs -> {
-            ctx.put("accs", accs);
-            // Vert.x Web fails the end handlers when the client goes away before the response ended.
-            ctx.addEndHandler(ar -> {
-                if (ar.failed()) {
-                    dispatcher.abortUnfinished(accs, "client disconnected");
-                }
-            });
         }).onFailure(t -> Replies.error(ctx, t));
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<GenerationAccumulator> accsOf(RoutingContext ctx) {
-        List<GenerationAccumulator> accs = ctx.get("accs");
-        return accs == null ? List.of() : accs;
     }
 
     private static void reply(RoutingContext ctx, boolean batch, List<GenerationAccumulator> accs) {

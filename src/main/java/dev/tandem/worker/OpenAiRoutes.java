@@ -50,17 +50,27 @@ final class OpenAiRoutes {
         int[] sentChars = new int[items];
         int[] sentLogprobs = new int[items];
         boolean[] started = new boolean[items];
-        int[] finished = {0};
-        boolean[] failed = {false};
-        List<List<GenerationAccumulator>> holder = new ArrayList<>();
-        dispatcher.submit(req.items(), (i, acc) -> {
-            if (failed[0]) {
-                return;
+        dispatcher.run(ctx, req.items(), new Dispatcher.Listener() {
+            @Override
+            public void onOutput(int i, GenerationAccumulator acc) {
+                if (!req.stream()) {
+                    return;
+                }
+                String text = acc.text();
+                String delta = text.substring(Math.min(sentChars[i], text.length()));
+                sentChars[i] = text.length();
+                List<Sampled> lps = acc.outputLogprobs();
+                List<Sampled> newLps = new ArrayList<>(lps.subList(sentLogprobs[i], lps.size()));
+                sentLogprobs[i] = lps.size();
+                FinishReason f = acc.finish();
+                if (!delta.isEmpty() || f != null || !started[i]) {
+                    Sse.send(resp, out.chunk(i, delta, !started[i], newLps, f));
+                    started[i] = true;
+                }
             }
-            FinishReason f = acc.finish();
-            if (f != null && f.isAbort() && f.statusCode() != 499) {
-                failed[0] = true;
-                holder.forEach(l -> dispatcher.abortUnfinished(l, "a sibling choice failed"));
+
+            @Override
+            public void onFailure(FinishReason f) {
                 var err = ErrorBodies.openAiBody(f.statusCode(), f.message(), null);
                 if (req.stream()) {
                     Sse.send(resp, err);
@@ -68,37 +78,19 @@ final class OpenAiRoutes {
                 } else {
                     Replies.json(ctx, f.statusCode(), err);
                 }
-                return;
             }
-            if (req.stream()) {
-                String text = acc.text();
-                String delta = text.substring(Math.min(sentChars[i], text.length()));
-                sentChars[i] = text.length();
-                List<Sampled> lps = acc.outputLogprobs();
-                List<Sampled> newLps = new ArrayList<>(lps.subList(sentLogprobs[i], lps.size()));
-                sentLogprobs[i] = lps.size();
-                if (!delta.isEmpty() || f != null || !started[i]) {
-                    Sse.send(resp, out.chunk(i, delta, !started[i], newLps, f));
-                    started[i] = true;
-                }
-            }
-            if (f != null && ++finished[0] == items) {
+
+            @Override
+            public void onComplete(List<GenerationAccumulator> accs) {
                 if (!req.stream()) {
-                    Replies.json(ctx, 200, out.finalBody(holder.get(0)));
+                    Replies.json(ctx, 200, out.finalBody(accs));
                     return;
                 }
                 if (req.includeUsage()) {
-                    Sse.send(resp, out.usageChunk(holder.get(0)));
+                    Sse.send(resp, out.usageChunk(accs));
                 }
                 Sse.done(resp);
             }
-        }).onSuccess(accs -> {
-            holder.add(accs);
-            ctx.addEndHandler(ar -> {
-                if (ar.failed()) {
-                    dispatcher.abortUnfinished(accs, "client disconnected");
-                }
-            });
         }).onFailure(t -> Replies.openAiError(ctx, t));
     }
 }
