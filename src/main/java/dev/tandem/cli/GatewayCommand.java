@@ -6,7 +6,6 @@ import dev.tandem.gateway.GatewayVerticle;
 import io.vertx.core.Vertx;
 
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code gateway --host H --port P --prefill URL [URL…] --prefill-bootstrap-ports B [B…] --decode URL [URL…]
@@ -24,19 +23,6 @@ public final class GatewayCommand {
         GatewayConfig cfg = GatewayConfig.from(json, a);
         a.rejectUnknown();
         Vertx vertx = VertxFactory.create(cfg.cluster(), cfg.host());
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            vertx.close().toCompletionStage().toCompletableFuture().join();
-            stopped.countDown();
-        }, "tandem-shutdown"));
-        try {
-            vertx.deployVerticle(new GatewayVerticle(cfg)).await();
-        } catch (Exception e) {
-            System.err.println("error: gateway failed to start: " + e.getMessage());
-            vertx.close();
-            return 1;
-        }
-        stopped.await();
-        return 0;
+        return Serve.until(vertx, "gateway", java.util.List.of(() -> new GatewayVerticle(cfg)), () -> { });
     }
 }

@@ -14,7 +14,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
+import java.util.List;
 
 /**
  * {@code quickstart [--model DIR] [--port 8000]}: a gateway, a prefill and a decode worker in one JVM on a
@@ -36,21 +36,15 @@ public final class QuickstartCommand {
         a.rejectUnknown();
 
         Vertx vertx = VertxFactory.create(cluster, "127.0.0.1");
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            vertx.close().toCompletionStage().toCompletableFuture().join();
-            stopped.countDown();
-        }, "tandem-shutdown"));
         WorkerConfig prefill = worker("prefill", model, prefillPort, bootstrap);
         WorkerConfig decode = worker("decode", model, decodePort, bootstrap);
-        vertx.deployVerticle(new WorkerMainVerticle(prefill)).await();
-        vertx.deployVerticle(new WorkerMainVerticle(decode)).await();
         GatewayConfig gw = GatewayConfig.from(Args.parse(new String[] {"--port", String.valueOf(port),
                 "--prefill", "http://127.0.0.1:" + prefillPort, "--prefill-bootstrap-ports", String.valueOf(bootstrap),
                 "--decode", "http://127.0.0.1:" + decodePort, "--health-interval", "1"}, Set.of()));
-        vertx.deployVerticle(new GatewayVerticle(gw)).await();
-        awaitHealthy("http://127.0.0.1:" + port + "/health");
-        System.out.printf("""
+        return Serve.until(vertx, "quick start", List.of(() -> new WorkerMainVerticle(prefill),
+                () -> new WorkerMainVerticle(decode), () -> new GatewayVerticle(gw)), () -> {
+            awaitHealthy("http://127.0.0.1:" + port + "/health");
+            System.out.printf("""
 
                 Tandem is up: gateway http://127.0.0.1:%d -> prefill :%d, decode :%d (%s, clustered: %s)
                 (the tiny model has random weights: its text is gibberish by design)
@@ -63,8 +57,7 @@ public final class QuickstartCommand {
 
                 Ctrl-C stops everything.
                 """, port, prefillPort, decodePort, model, cluster, port, port);
-        stopped.await();
-        return 0;
+        });
     }
 
     private static WorkerConfig worker(String mode, String model, int port, int bootstrap) {
@@ -72,7 +65,7 @@ public final class QuickstartCommand {
                 "--port", String.valueOf(port), "--bootstrap-port", String.valueOf(bootstrap)}, Set.of()));
     }
 
-    private static void awaitHealthy(String url) throws InterruptedException {
+    private static void awaitHealthy(String url) {
         HttpClient c = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         for (int i = 0; i < 600; i++) {
             try {
@@ -80,10 +73,13 @@ public final class QuickstartCommand {
                         .statusCode() == 200) {
                     return;
                 }
+                Thread.sleep(100);
             } catch (java.io.IOException notYet) {
                 // still starting
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
-            Thread.sleep(100);
         }
         throw new IllegalStateException("gateway " + url + " did not become healthy within 60 s");
     }

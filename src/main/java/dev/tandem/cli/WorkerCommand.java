@@ -12,7 +12,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
+import java.util.List;
 
 /**
  * {@code worker --mode null --model DIR --port P [--host H] [--conf conf/worker.json] [engine and scheduler flags]}:
@@ -29,20 +29,7 @@ public final class WorkerCommand {
         a.rejectUnknown();
 
         Vertx vertx = VertxFactory.create(cfg.pd().cluster(), cfg.host());
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            vertx.close().toCompletionStage().toCompletableFuture().join();
-            stopped.countDown();
-        }, "tandem-shutdown"));
-        try {
-            vertx.deployVerticle(new WorkerMainVerticle(cfg)).await();
-        } catch (Exception e) {
-            System.err.println("error: worker failed to start: " + e.getMessage());
-            vertx.close();
-            return 1;
-        }
-        stopped.await();
-        return 0;
+        return Serve.until(vertx, "worker", List.of(() -> new WorkerMainVerticle(cfg)), () -> { });
     }
 
     static Map<String, Object> readConf(Path p) {

@@ -1,14 +1,9 @@
 package dev.tandem.kvcache;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * The paged KV memory: per layer one K region and one V region, each {@code [pages, pageSize, kvHeads, headDim]}
@@ -29,7 +24,7 @@ public final class KvPool implements AutoCloseable {
 
     private final MemorySegment all;    // [K layer 0..L-1, V layer 0..L-1]
     private final long regionBytes;
-    private final Path file;            // the /dev/shm file backing `all`, or null
+    private final ShmFile shm;          // the /dev/shm file backing `all`, or null
 
     public KvPool(int numLayers, int numPages, int pageSize, int kvHeads, int headDim) {
         this(numLayers, numPages, pageSize, kvHeads, headDim, null);
@@ -45,23 +40,18 @@ public final class KvPool implements AutoCloseable {
         this.pageSize = pageSize;
         this.numLayers = numLayers;
         this.kvDim = kvHeads * headDim;
-        this.arena = Arena.ofShared();
         this.k = new MemorySegment[numLayers];
         this.v = new MemorySegment[numLayers];
         this.regionBytes = (long) numPages * pageSize * kvDim * Float.BYTES;
-        this.file = shmFile;
         long total = 2 * regionBytes * numLayers;
         if (shmFile == null) {
+            arena = Arena.ofShared();
+            shm = null;
             all = arena.allocate(total, 64);
         } else {
-            try (FileChannel ch = FileChannel.open(shmFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE)) {
-                ch.truncate(total);
-                all = ch.map(FileChannel.MapMode.READ_WRITE, 0, total, arena);
-            } catch (IOException e) {
-                arena.close();
-                throw new UncheckedIOException("KV pool: cannot create " + shmFile + " (" + e.getMessage() + ")", e);
-            }
+            arena = null;
+            shm = new ShmFile(shmFile, total);
+            all = shm.segment();
         }
         for (int l = 0; l < numLayers; l++) {
             k[l] = all.asSlice(l * regionBytes, regionBytes);
@@ -76,7 +66,7 @@ public final class KvPool implements AutoCloseable {
 
     /** The backing {@code /dev/shm} file, or null. */
     public Path file() {
-        return file;
+        return shm == null ? null : shm.path();
     }
 
     /** Offset in {@link #segment()} of layer {@code layer}'s K ({@code value == false}) or V region. */
@@ -131,13 +121,10 @@ public final class KvPool implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
-        if (file != null) {
-            try {
-                Files.deleteIfExists(file);
-            } catch (IOException ignored) {
-                // the file is gone with the process at the latest
-            }
+        if (shm != null) {
+            shm.close(); // unmaps and deletes the file
+        } else {
+            arena.close();
         }
     }
 }

@@ -7,6 +7,14 @@ final class Admission {
     private Admission() {
     }
 
+    /** The reason a prefill or decode worker refuses {@code r}: no room, or it can never fit; null when it can run. */
+    static String pdRejection(SchedulerRequest r, SchedulerConfig cfg, int poolTokens) {
+        if (r.bootstrap() == null) {
+            return "Invalid request: Disaggregated request received without bootstrap room id.";
+        }
+        return rejection(r, cfg, poolTokens);
+    }
+
     /** The reason {@code r} can never run, naming the numbers, or null when it can. */
     static String rejection(SchedulerRequest r, SchedulerConfig cfg, int poolTokens) {
         int prompt = r.inputIds().length;

@@ -56,8 +56,7 @@ public final class ColocatedScheduler implements Scheduler {
         RequestState s = new RequestState(r, new Sampler(r.params(), eosIds),
                 tokenizer.incrementalDecoder(true), System.nanoTime());
         if (tooBig != null) {
-            s.finish = FinishReason.abort(tooBig, 400);
-            tokens.emit(s);
+            tokens.refuse(s, tooBig);
             return;
         }
         waiting.addLast(s);

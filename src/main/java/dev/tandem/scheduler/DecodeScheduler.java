@@ -87,13 +87,9 @@ public final class DecodeScheduler implements Scheduler {
         RequestState s = new RequestState(r, new Sampler(r.params(), eosIds), tokenizer.incrementalDecoder(true),
                 System.nanoTime());
         Bootstrap b = r.bootstrap();
-        String refusal = null;
-        if (b == null) {
-            refusal = "Invalid request: Disaggregated request received without bootstrap room id.";
-        } else if (b.host() == null) {
+        String refusal = Admission.pdRejection(r, cfg, kv.allocator().totalPages() * kv.pool().pageSize());
+        if (refusal == null && b.host() == null) {
             refusal = "Invalid request: bootstrap_host is missing for room " + b.room();
-        } else {
-            refusal = Admission.rejection(r, cfg, kv.allocator().totalPages() * kv.pool().pageSize());
         }
         KvReceiver receiver = null;
         if (refusal == null) {
@@ -104,8 +100,7 @@ public final class DecodeScheduler implements Scheduler {
             }
         }
         if (refusal != null) {
-            s.finish = FinishReason.abort(refusal, 400);
-            tokens.emit(s);
+            tokens.refuse(s, refusal);
             return;
         }
         prealloc.add(new Entry(s, receiver));

@@ -83,9 +83,7 @@ public final class PrefillScheduler implements Scheduler {
                 r.returnLogprob(), r.logprobStartLen(), r.topLogprobsNum(), List.of(), r.sink(), r.bootstrap());
         RequestState s = new RequestState(one, new Sampler(one.params(), eosIds), tokenizer.incrementalDecoder(true),
                 System.nanoTime());
-        String refusal = r.bootstrap() == null
-                ? "Invalid request: Disaggregated request received without bootstrap room id."
-                : Admission.rejection(one, cfg, kv.allocator().totalPages() * kv.pool().pageSize());
+        String refusal = Admission.pdRejection(one, cfg, kv.allocator().totalPages() * kv.pool().pageSize());
         KvSender sender = null;
         if (refusal == null) {
             try {
@@ -95,8 +93,7 @@ public final class PrefillScheduler implements Scheduler {
             }
         }
         if (refusal != null) {
-            s.finish = FinishReason.abort(refusal, 400);
-            tokens.emit(s);
+            tokens.refuse(s, refusal);
             return;
         }
         bootstrapping.add(new Entry(s, sender));

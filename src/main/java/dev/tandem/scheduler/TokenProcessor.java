@@ -108,6 +108,12 @@ final class TokenProcessor {
         return true;
     }
 
+    /** Ends {@code s} before it ran: a 400 whose message says why. */
+    void refuse(RequestState s, String message) {
+        s.finish = FinishReason.abort(message, 400);
+        emit(s);
+    }
+
     /** Sends {@code s}'s new ids, text and logprobs; the last output carries the finish reason. */
     void emit(RequestState s) {
         if (s.finish != null && !(s.finish.matched() instanceof String)) {

@@ -16,7 +16,7 @@ import dev.tandem.transfer.KvSenderManager;
 import dev.tandem.transfer.Messages;
 import dev.tandem.transfer.TransferEngines;
 import dev.tandem.transfer.SegmentDescriptor;
-import dev.tandem.transfer.ShmFile;
+import dev.tandem.kvcache.ShmFile;
 import io.vertx.core.Vertx;
 
 import java.util.ArrayList;

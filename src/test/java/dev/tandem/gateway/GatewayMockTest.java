@@ -19,8 +19,6 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The gateway against mock workers that speak SGLang's JSON. */
@@ -206,6 +204,9 @@ class GatewayMockTest {
         for (int i = 0; i < 6; i++) {
             assertEquals(200, s.post("/generate", "{\"text\": \"hi\"}").statusCode());
         }
+        for (int i = 0; i < 100 && live.received().size() < 6; i++) {
+            Thread.sleep(10); // the answer is the decode's; the prefill may still be receiving
+        }
         assertEquals(6, live.received().size());
         assertEquals(6, d.received().size());
         JsonArray workers = s.get("/list_workers").bodyAsJsonObject().getJsonArray("prefill");
@@ -279,7 +280,6 @@ class GatewayMockTest {
         p.healthy(false);
         Thread.sleep(400);
         assertEquals(503, s.get("/health_generate").statusCode());
-        assertNull(info.getValue("missing"));
-        assertNotEquals(0, s.get("/get_loads").bodyAsJsonObject().getJsonArray("decode").size());
+        assertEquals(1, s.get("/get_loads").bodyAsJsonObject().getJsonArray("decode").size());
     }
 }

@@ -1,4 +1,4 @@
-package dev.tandem.transfer;
+package dev.tandem.kvcache;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
