@@ -8,9 +8,10 @@ package dev.tandem.config;
  * @param chunkedPrefillSize prompt tokens per step across requests; -1 disables chunking
  * @param contextLength      prompt + max_new_tokens limit per request
  * @param pageSize           tokens per KV page
+ * @param radixCache         reuse cached prompt prefixes (SGLang's radix cache; off with --disable-radix-cache)
  */
 public record SchedulerConfig(int maxRunningRequests, int maxTotalTokens, int chunkedPrefillSize, int contextLength,
-                              int pageSize) {
+                              int pageSize, boolean radixCache) {
     public SchedulerConfig {
         if (maxRunningRequests < 1) {
             throw new ConfigException("max_running_requests", maxRunningRequests, ">= 1");
@@ -27,5 +28,11 @@ public record SchedulerConfig(int maxRunningRequests, int maxTotalTokens, int ch
         if (contextLength < 2) {
             throw new ConfigException("context_length", contextLength, ">= 2");
         }
+    }
+
+    /** The same limits without a prefix cache (decode workers: their KV arrives by transfer, SGLang keeps none). */
+    public SchedulerConfig withoutRadixCache() {
+        return new SchedulerConfig(maxRunningRequests, maxTotalTokens, chunkedPrefillSize, contextLength, pageSize,
+                false);
     }
 }

@@ -1,5 +1,7 @@
 package dev.tandem.config;
 
+import dev.tandem.kvevents.KvEventsConfig;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -12,16 +14,20 @@ import java.util.Set;
  *
  * @param mode            "null" (colocated); "prefill" and "decode" arrive with disaggregation
  * @param contextLength   0 = the model's max_position_embeddings
+ * @param radixCache      reuse cached prompt prefixes (colocated and prefill workers; SGLang's
+ *                        {@code --disable-radix-cache} turns it off; decode workers never keep one)
+ * @param kvEvents        where the prefix cache's events go (SGLang's {@code --kv-events-config} JSON)
  */
 public record WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                            EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
-                           int contextLength, PdConfig pd) {
+                           int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents) {
     public static final Set<String> MODES = Set.of("null", "prefill", "decode");
     private static final Set<String> KEYS = Set.of("mode", "model_path", "host", "port", "served_model_name",
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
             "context_length", "bootstrap_port", "transfer_backend", "transfer_transport",
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
-            "heartbeat_max_failures", "failure_prob", "worker_id", "cluster", "gateway_url");
+            "heartbeat_max_failures", "failure_prob", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
+            "kv_events_config");
 
     /**
      * Prefill/decode settings (SGLang's names and defaults).
@@ -112,7 +118,27 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.integer("max_total_tokens", "max-total-tokens", 8192),
                 v.integer("max_running_requests", "max-running-requests", 32),
                 v.integer("chunked_prefill_size", "chunked-prefill-size", 512),
-                v.integer("context_length", "context-length", 0), pd(v));
+                v.integer("context_length", "context-length", 0), pd(v),
+                !v.bool("disable_radix_cache", "disable-radix-cache", false), kvEvents(v));
+    }
+
+    /** {@code kv_events_config}: a JSON object in the config file, or its text (the flag, as SGLang's). */
+    private static KvEventsConfig kvEvents(Values v) {
+        Object o = v.cli() != null && v.cli().has("kv-events-config") ? v.cli().string("kv-events-config", null)
+                : v.json().get("kv_events_config");
+        String json;
+        try {
+            json = o == null ? null : o instanceof String str ? str
+                    : new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(o);
+            KvEventsConfig k = KvEventsConfig.parse(json);
+            if (k.bufferSteps() < 0 || k.hwm() < 0 || k.maxQueueSize() < 1) {
+                throw new IllegalArgumentException("kv-events-config: buffer_steps and hwm must be >= 0 and "
+                        + "max_queue_size >= 1, got " + k.bufferSteps() + ", " + k.hwm() + ", " + k.maxQueueSize());
+            }
+            return k;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
     }
 
     private static PdConfig pd(Values v) {

@@ -8,7 +8,11 @@ import java.util.Arrays;
  * The KV pool plus its bookkeeping: a page allocator and the request→token-slot table (SGLang's
  * {@code req_to_token}). A request holds one table row; position {@code p} of that request lives in slot
  * {@code table[row * maxContext + p]}. Rows grow page by page with {@link #ensureCapacity}; {@link #release} returns
- * every page and the row. Owned by one thread (the scheduler's); not thread-safe.
+ * the row's own pages and the row. With a prefix cache a row may start with pages it only borrows
+ * ({@link #adoptPrefix}): the cache owns them, so {@link #release} leaves them alone and {@link #detach} hands every
+ * page to the caller (which gives them to the cache). When pages run short, {@link #ensureCapacity} asks the
+ * {@link Reclaimer} (the prefix cache's eviction) for more before it gives up. Owned by one thread (the
+ * scheduler's); not thread-safe.
  */
 public final class PagedKvCache implements AutoCloseable {
     private final KvPool pool;
@@ -18,7 +22,16 @@ public final class PagedKvCache implements AutoCloseable {
     private final int[] table;          // [maxRequests, maxContext] -> slot
     private final int[][] rowPages;     // (row) -> pages held, in position order
     private final int[] rowPageCount;   // (row) -> how many of rowPages[row] are used
+    private final int[] rowShared;      // (row) -> leading pages borrowed from the prefix cache
     private final boolean[] rowInUse;
+    private Reclaimer reclaimer = pages -> 0;
+
+    /** Frees pages held only by a cache when an allocation falls short. */
+    @FunctionalInterface
+    public interface Reclaimer {
+        /** Tries to free at least {@code pages} pages; returns how many it freed. */
+        int reclaim(int pages);
+    }
     private final ArrayDeque<Integer> freeRows = new ArrayDeque<>();
 
     public PagedKvCache(KvPool pool, int maxRequests, int maxContext) {
@@ -29,6 +42,7 @@ public final class PagedKvCache implements AutoCloseable {
         this.table = new int[Math.multiplyExact(maxRequests, maxContext)];
         this.rowPages = new int[maxRequests][];
         this.rowPageCount = new int[maxRequests];
+        this.rowShared = new int[maxRequests];
         this.rowInUse = new boolean[maxRequests];
         for (int r = 0; r < maxRequests; r++) {
             freeRows.add(r);
@@ -43,8 +57,30 @@ public final class PagedKvCache implements AutoCloseable {
         }
         rowInUse[r] = true;
         rowPageCount[r] = 0;
+        rowShared[r] = 0;
         rowPages[r] = new int[4];
         return r;
+    }
+
+    /** Set once at start-up by whoever owns a prefix cache. */
+    public void setReclaimer(Reclaimer reclaimer) {
+        this.reclaimer = reclaimer;
+    }
+
+    /**
+     * Starts the empty {@code row} with {@code shared} pages that hold its first {@code shared.length} pages of
+     * positions and belong to someone else (the prefix cache): {@link #release} will not free them.
+     */
+    public void adoptPrefix(int row, int[] shared) {
+        checkRow(row);
+        if (rowPageCount[row] != 0) {
+            throw new IllegalStateException("KV table row " + row + " already holds pages");
+        }
+        if ((long) shared.length * pool.pageSize() > maxContext) {
+            throw new IllegalArgumentException(shared.length + " pages exceed the context of " + maxContext);
+        }
+        place(row, shared);
+        rowShared[row] = shared.length;
     }
 
     /** Pages needed to hold {@code tokens} positions. */
@@ -67,9 +103,21 @@ public final class PagedKvCache implements AutoCloseable {
             return true;
         }
         int[] got = pages.allocate(need);
+        if (got == null && pages.freePages() < need) {
+            reclaimer.reclaim(need - pages.freePages());
+            got = pages.allocate(need);
+        }
         if (got == null) {
             return false;
         }
+        place(row, got);
+        return true;
+    }
+
+    /** Appends {@code got} to the row's pages and maps their positions. */
+    private void place(int row, int[] got) {
+        int have = rowPageCount[row];
+        int need = got.length;
         if (rowPages[row].length < have + need) {
             rowPages[row] = Arrays.copyOf(rowPages[row], Math.max(have + need, rowPages[row].length * 2));
         }
@@ -84,16 +132,30 @@ public final class PagedKvCache implements AutoCloseable {
             }
         }
         rowPageCount[row] = have + need;
-        return true;
     }
 
-    /** Returns every page of {@code row} and the row itself. */
+    /** Returns the row's own pages (not those borrowed through {@link #adoptPrefix}) and the row itself. */
     public void release(int row) {
         checkRow(row);
-        for (int i = 0; i < rowPageCount[row]; i++) {
+        for (int i = rowShared[row]; i < rowPageCount[row]; i++) {
             pages.free(rowPages[row][i]);
         }
+        freeRow(row);
+    }
+
+    /**
+     * Frees the row but not its pages: returns all of them, borrowed ones first, for the caller to own (the prefix
+     * cache takes a finished request's pages this way).
+     */
+    public int[] detach(int row) {
+        int[] all = pagesOf(row);
+        freeRow(row);
+        return all;
+    }
+
+    private void freeRow(int row) {
         rowPageCount[row] = 0;
+        rowShared[row] = 0;
         rowPages[row] = null;
         rowInUse[row] = false;
         freeRows.add(row);

@@ -30,6 +30,7 @@ public final class RadixCache {
     private final List<KvEvent> events = new ArrayList<>();
     private long clock;
     private int cachedPages;
+    private int lockedPages; // pages in nodes with lockRef > 0: not evictable
 
     /** An edge: {@code key} tokens (whole pages) and their {@code pages}. */
     private static final class Node {
@@ -149,14 +150,27 @@ public final class RadixCache {
     /** Pins the path to {@code match.node()} while a request uses its pages. */
     public void lock(Match match) {
         for (Node n = (Node) match.node(); n != root && n != null; n = n.parent) {
-            n.lockRef++;
+            if (n.lockRef++ == 0) {
+                lockedPages += n.pages.length;
+            }
         }
     }
 
+    /** Undoes {@link #lock}; a node split since keeps the count on both halves, so the walk stays balanced. */
     public void unlock(Match match) {
         for (Node n = (Node) match.node(); n != root && n != null; n = n.parent) {
-            n.lockRef--;
+            if (n.lockRef <= 0) {
+                throw new IllegalStateException("radix cache: unlock of a node that is not locked");
+            }
+            if (--n.lockRef == 0) {
+                lockedPages -= n.pages.length;
+            }
         }
+    }
+
+    /** Pages that eviction could free now (cached and not locked by a running request). */
+    public int evictablePages() {
+        return cachedPages - lockedPages;
     }
 
     /** Frees at least {@code pages} pages by evicting unlocked leaves, least recently used first; returns how many. */
@@ -193,8 +207,14 @@ public final class RadixCache {
         return out;
     }
 
-    /** Drops everything (flush_cache): frees every cached page and queues {@code AllBlocksCleared}. */
-    public void reset() {
+    /**
+     * Drops everything (flush_cache): frees every cached page and queues {@code AllBlocksCleared}. Only when no
+     * request holds a lock (SGLang flushes only when idle); otherwise nothing changes and it returns false.
+     */
+    public boolean reset() {
+        if (lockedPages > 0 || anyLocked(root)) {
+            return false;
+        }
         for (Node leaf : leaves(root, new ArrayList<>())) {
             for (Node n = leaf; n != root; n = n.parent) {
                 for (int p : n.pages) {
@@ -205,7 +225,39 @@ public final class RadixCache {
         }
         root.children.clear();
         cachedPages = 0;
+        lockedPages = 0;
         events.add(new KvEvent.AllBlocksCleared());
+        return true;
+    }
+
+    private boolean anyLocked(Node n) {
+        if (n != root && n.lockRef > 0) {
+            return true;
+        }
+        for (Node c : n.children.values()) {
+            if (anyLocked(c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The whole tree as events, without touching the queue: {@code AllBlocksCleared}, then a {@code BlockStored}
+     * per page, parents before children. A consumer that lost track (a restarted router) rebuilds from it.
+     */
+    public List<KvEvent> snapshot() {
+        List<KvEvent> out = new ArrayList<>();
+        out.add(new KvEvent.AllBlocksCleared());
+        snapshot(root, out);
+        return out;
+    }
+
+    private void snapshot(Node n, List<KvEvent> out) {
+        for (Node c : n.children.values()) {
+            stored(c, out);
+            snapshot(c, out);
+        }
     }
 
     /** Pages the cache holds. */
@@ -221,6 +273,10 @@ public final class RadixCache {
     }
 
     private void stored(Node n) {
+        stored(n, events);
+    }
+
+    private void stored(Node n, List<KvEvent> out) {
         Long parent = n.parent == root ? null : TupleHash.hash(n.parent.key, n.parent.key.length - pageSize,
                 n.parent.key.length);
         for (int i = 0; i < n.key.length; i += pageSize) {
@@ -229,7 +285,7 @@ public final class RadixCache {
             for (int t = i; t < i + pageSize; t++) {
                 tokens.add(n.key[t]);
             }
-            events.add(new KvEvent.BlockStored(List.of(h), parent, tokens, pageSize, null));
+            out.add(new KvEvent.BlockStored(List.of(h), parent, tokens, pageSize, null));
             parent = h;
         }
     }

@@ -6,7 +6,9 @@ import java.util.function.BiFunction;
 
 /**
  * The publisher registry and factory (SGLang's {@code EventPublisherFactory}): {@code null} and {@code zmq} are
- * built in; adapters register more ({@code eventbus} is registered by the worker, which owns the Vert.x side).
+ * built in; adapters register more. A kind that needs its caller's context (the worker's {@code eventbus}
+ * publisher needs that worker's Vert.x and URL, and one JVM may run several workers) is passed to
+ * {@link #create(KvEventsConfig, int, Map)} instead of registered for the whole process.
  */
 public final class EventPublishers {
     private static final Map<String, BiFunction<KvEventsConfig, Integer, EventPublisher>> REGISTRY =
@@ -30,10 +32,18 @@ public final class EventPublishers {
     }
 
     public static EventPublisher create(KvEventsConfig cfg, int attnDpRank) {
-        var ctor = REGISTRY.get(cfg.publisher());
+        return create(cfg, attnDpRank, Map.of());
+    }
+
+    /** Creates the configured kind, looking in {@code local} (the caller's own kinds) before the registry. */
+    public static EventPublisher create(KvEventsConfig cfg, int attnDpRank,
+                                        Map<String, BiFunction<KvEventsConfig, Integer, EventPublisher>> local) {
+        var ctor = local.containsKey(cfg.publisher()) ? local.get(cfg.publisher()) : REGISTRY.get(cfg.publisher());
         if (ctor == null) {
-            throw new IllegalArgumentException("Unknown event publisher '" + cfg.publisher() + "' (known: "
-                    + REGISTRY.keySet() + ")");
+            java.util.Set<String> known = new java.util.TreeSet<>(REGISTRY.keySet());
+            known.addAll(local.keySet());
+            throw new IllegalArgumentException("kv-events-config.publisher: unknown event publisher '"
+                    + cfg.publisher() + "' (known: " + known + ")");
         }
         return ctor.apply(cfg, attnDpRank);
     }

@@ -17,6 +17,8 @@ public final class Meters {
     public static final String PROMPT_TOKENS = "tandem.prompt.tokens";
     public static final String REQUESTS_FINISHED = "tandem.requests.finished";
     public static final String RETRACTIONS = "tandem.retracted.reqs";
+    public static final String CACHED_PAGES = "tandem.prefix.cache.pages";
+    public static final String CACHE_HIT_TOKENS = "tandem.prefix.cache.hit.tokens";
     public static final String TTFT = "tandem.time.to.first.token";
     public static final String INTER_TOKEN = "tandem.inter.token.latency";
     public static final String E2E = "tandem.e2e.request.latency";

@@ -48,6 +48,10 @@ public final class WorkerMetrics implements SchedulerObserver, TransferObserver 
         ttft = latency(Meters.TTFT, "time to first token");
         interToken = latency(Meters.INTER_TOKEN, "time between output tokens");
         e2e = latency(Meters.E2E, "request latency, arrival to finish");
+        Gauge.builder(Meters.CACHED_PAGES, () -> last.cachedPages()).description("KV pages the prefix cache holds")
+                .tag("worker", worker).register(registry);
+        FunctionCounter.builder(Meters.CACHE_HIT_TOKENS, this, m -> m.last.cacheHitTokens())
+                .description("prompt tokens served from the prefix cache").tag("worker", worker).register(registry);
         pdMeters();
         bytesSent = Counter.builder(Meters.KV_BYTES_SENT).baseUnit("bytes").description("KV bytes pushed to decode workers")
                 .tag("worker", worker).register(registry);

@@ -31,6 +31,7 @@ public final class ColocatedScheduler implements Scheduler {
     private final SchedulerConfig cfg;
     private final SchedulerObserver observer;
     private final TokenProcessor tokens;
+    private final PrefixCache prefix;
     private final Deque<RequestState> waiting = new ArrayDeque<>();
     private final List<RequestState> running = new ArrayList<>();
     private long generated;
@@ -47,6 +48,7 @@ public final class ColocatedScheduler implements Scheduler {
         this.cfg = cfg;
         this.observer = observer;
         this.tokens = new TokenProcessor(eosIds, observer);
+        this.prefix = cfg.radixCache() ? PrefixCache.radix(kv) : PrefixCache.disabled(kv);
     }
 
     /** Queues {@code r}, or finishes it at once with a 400 when it can never fit. */
@@ -112,7 +114,7 @@ public final class ColocatedScheduler implements Scheduler {
     }
 
     private void finishAborted(RequestState s, String message) {
-        releaseKv(s);
+        releaseKv(s, true);
         s.dropOffloaded();
         s.finish = FinishReason.abort(message, 499);
         tokens.emit(s);
@@ -126,7 +128,7 @@ public final class ColocatedScheduler implements Scheduler {
         running.clear();
         waiting.clear();
         for (RequestState s : all) {
-            releaseKv(s);
+            releaseKv(s, false); // after a failed step the KV is suspect: cache none of it
             s.dropOffloaded();
             s.finish = FinishReason.abort(message, statusCode);
             tokens.emit(s);
@@ -189,7 +191,7 @@ public final class ColocatedScheduler implements Scheduler {
         }
         running.removeIf(s -> {
             if (s.finish != null) {
-                releaseKv(s);
+                releaseKv(s, true);
                 return true;
             }
             return false;
@@ -206,11 +208,18 @@ public final class ColocatedScheduler implements Scheduler {
             if (row < 0) {
                 break;
             }
-            // A retracted decode request gets its KV back from host memory and goes on from there.
+            s.row = row;
+            // A retracted decode request gets its KV back from host memory and goes on from there; any other
+            // starts after the longest prefix the cache holds.
             int cached = s.offloaded != null ? s.offloaded.tokens() : 0;
+            if (s.offloaded == null) {
+                prefix.attach(s);
+                cached = s.computed;
+            }
             int n = Math.min(s.fillLen() - cached, budget);
             if (!kv.ensureCapacity(row, cached + n)) {
-                kv.release(row);
+                releaseKv(s, false);
+                s.computed = 0;
                 break;
             }
             if (s.offloaded != null) {
@@ -219,7 +228,6 @@ public final class ColocatedScheduler implements Scheduler {
                 s.dropOffloaded();
             }
             waiting.pollFirst();
-            s.row = row;
             running.add(s);
             budget -= n;
             batch.add(s);
@@ -259,7 +267,7 @@ public final class ColocatedScheduler implements Scheduler {
         if (offloadOnRetract && s.computed > 0 && s.row >= 0) {
             s.offloaded = kv.offload(s.row, s.computed);
         }
-        releaseKv(s);
+        releaseKv(s, false);
         s.computed = 0;
         waiting.addFirst(s);
         retractions++;
@@ -271,7 +279,8 @@ public final class ColocatedScheduler implements Scheduler {
      * transfer hold pages outside this batch): the head can never be served.
      */
     private void failStuckHead() {
-        if (running.isEmpty() && !waiting.isEmpty() && kv.allocator().usedPages() == 0) {
+        if (running.isEmpty() && !waiting.isEmpty()
+                && kv.allocator().usedPages() - prefix.evictablePages() == 0) {
             RequestState s = waiting.pollFirst();
             s.finish = FinishReason.abort("request " + s.rid() + " does not fit in an empty KV pool of "
                     + kv.allocator().totalPages() + " pages", 400);
@@ -279,11 +288,25 @@ public final class ColocatedScheduler implements Scheduler {
         }
     }
 
-    private void releaseKv(RequestState s) {
-        if (s.row >= 0) {
-            kv.release(s.row);
-            s.row = -1;
-        }
+    /** Ends {@code s}'s hold on the KV; with {@code cache}, its computed tokens stay in the prefix cache. */
+    private void releaseKv(RequestState s, boolean cache) {
+        prefix.release(s, cache);
+    }
+
+    /** SGLang's flush_cache: only when no request is queued or running; drops every cached prefix. */
+    @Override
+    public boolean flushCache() {
+        return !hasWork() && prefix.flush();
+    }
+
+    @Override
+    public java.util.List<dev.tandem.kvevents.KvEvent> takeKvEvents() {
+        return prefix.takeEvents();
+    }
+
+    @Override
+    public java.util.List<dev.tandem.kvevents.KvEvent> kvSnapshot() {
+        return prefix.snapshot();
     }
 
     private void publish() {
@@ -296,9 +319,10 @@ public final class ColocatedScheduler implements Scheduler {
         for (RequestState s : waiting) {
             waitingTokens += s.fillLen();
         }
-        int used = kv.allocator().usedPages();
+        // Pages only the prefix cache holds are free for the taking: SGLang counts them as available too.
+        int used = kv.allocator().usedPages() - prefix.evictablePages();
         return new SchedulerStats(running.size(), waiting.size(), used, kv.allocator().totalPages(),
                 kv.pool().pageSize(), (long) used * kv.pool().pageSize() + waitingTokens, generated, promptTokens,
-                retractions, SchedulerStats.Pd.NONE);
+                retractions, SchedulerStats.Pd.NONE, prefix.cachedPages(), prefix.hitTokens());
     }
 }

@@ -75,7 +75,7 @@ public final class DecodeScheduler implements Scheduler {
         this.defaultBootstrapPort = defaultBootstrapPort;
         this.tokens = new TokenProcessor(eosIds, observer);
         this.observer = observer;
-        this.running = new ColocatedScheduler(model, kv, tokenizer, eosIds, cfg, observer);
+        this.running = new ColocatedScheduler(model, kv, tokenizer, eosIds, cfg.withoutRadixCache(), observer);
         running.offloadOnRetract(true);
         for (int i = 0; i < aux.slots(); i++) {
             freeAuxSlots.add(i);
@@ -229,6 +229,7 @@ public final class DecodeScheduler implements Scheduler {
         releaseAux(e);
         receivers.clear(e.receiver);
         s.computed = s.promptLen;
+        s.cachedTokens = row.cachedTokens(); // the prefill's prefix-cache hit, reported as SGLang's cached_tokens
         s.inputLogprobsDone = true; // the prefill worker returns them
         List<TokenLogprob> top = new ArrayList<>();
         for (int i = 0; i < Math.min(row.topIds().length, s.req.topLogprobsNum()); i++) {
@@ -274,6 +275,6 @@ public final class DecodeScheduler implements Scheduler {
         return new SchedulerStats(inner.running(), inner.waiting() + prealloc.size() + transferring.size(),
                 inner.usedPages(), inner.totalPages(), inner.pageSize(), inner.load() + queued,
                 inner.generatedTokens(), inner.promptTokens(), inner.retractions(),
-                new SchedulerStats.Pd(prealloc.size(), transferring.size(), bootstrapFailed, transferFailed));
+                new SchedulerStats.Pd(prealloc.size(), transferring.size(), bootstrapFailed, transferFailed), 0, 0);
     }
 }

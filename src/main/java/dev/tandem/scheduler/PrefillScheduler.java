@@ -43,6 +43,7 @@ public final class PrefillScheduler implements Scheduler {
     private final KvSenderManager senders;
     private final AuxBuffers aux; // one local slot per KV table row
     private final TokenProcessor tokens;
+    private final PrefixCache prefix;
     private final List<Entry> bootstrapping = new ArrayList<>();
     private final Deque<Entry> waiting = new ArrayDeque<>();
     private final List<Entry> prefilling = new ArrayList<>();
@@ -75,6 +76,7 @@ public final class PrefillScheduler implements Scheduler {
         this.senders = senders;
         this.aux = aux;
         this.tokens = new TokenProcessor(eosIds, observer);
+        this.prefix = cfg.radixCache() ? PrefixCache.radix(kv) : PrefixCache.disabled(kv);
     }
 
     @Override
@@ -215,13 +217,16 @@ public final class PrefillScheduler implements Scheduler {
             if (row < 0) {
                 break;
             }
-            // The whole prompt's pages at once: they stay until the transfer is done anyway.
+            // A cached prefix is borrowed (locked until the transfer is done: pushes read those pages), the rest
+            // of the prompt's pages come at once: they stay until the transfer is done anyway.
+            e.s.row = row;
+            prefix.attach(e.s);
             if (!kv.ensureCapacity(row, e.s.promptLen)) {
-                kv.release(row);
+                prefix.release(e.s, false);
+                e.s.computed = 0;
                 break;
             }
             waiting.pollFirst();
-            e.s.row = row;
             prefilling.add(e);
             int n = Math.min(e.s.remaining(), budget);
             budget -= n;
@@ -244,7 +249,7 @@ public final class PrefillScheduler implements Scheduler {
                 generated++;
                 s.finish = null; // a prefill answers only when its transfer concluded
                 Sampled first = s.pendingLogprobs.isEmpty() ? null : s.pendingLogprobs.get(0);
-                aux.write(s.row, auxRow(s.token(s.promptLen), first));
+                aux.write(s.row, auxRow(s.token(s.promptLen), first, s.cachedTokens));
             }
             pushPages(e, last);
             if (last) {
@@ -255,9 +260,9 @@ public final class PrefillScheduler implements Scheduler {
         return true;
     }
 
-    private static AuxBuffers.Row auxRow(int token, Sampled sampled) {
+    private static AuxBuffers.Row auxRow(int token, Sampled sampled, int cachedTokens) {
         if (sampled == null) {
-            return new AuxBuffers.Row(token, 0f, new int[0], new float[0]);
+            return new AuxBuffers.Row(token, 0f, new int[0], new float[0], cachedTokens);
         }
         List<TokenLogprob> top = sampled.top();
         int k = Math.min(top.size(), AuxBuffers.MAX_TOP);
@@ -267,7 +272,7 @@ public final class PrefillScheduler implements Scheduler {
             ids[j] = top.get(j).tokenId();
             lps[j] = top.get(j).logprob();
         }
-        return new AuxBuffers.Row(token, sampled.logprob(), ids, lps);
+        return new AuxBuffers.Row(token, sampled.logprob(), ids, lps, cachedTokens);
     }
 
     /** Queues the pages the prefill completed since the last push; the last push takes the rest and the aux row. */
@@ -304,11 +309,9 @@ public final class PrefillScheduler implements Scheduler {
         return moved;
     }
 
+    /** Every push of {@code e} is done (or none started): its prompt KV goes into the prefix cache. */
     private void finish(Entry e, FinishReason reason) {
-        if (e.s.row >= 0) {
-            kv.release(e.s.row);
-            e.s.row = -1;
-        }
+        prefix.release(e.s, true); // computed KV is whole even for an abort: worth keeping
         senders.clear(e.sender);
         e.s.finish = reason;
         tokens.emit(e.s);
@@ -323,10 +326,25 @@ public final class PrefillScheduler implements Scheduler {
         for (Entry e : bootstrapping) {
             waitingTokens += e.s.promptLen;
         }
-        int used = kv.allocator().usedPages();
+        int used = kv.allocator().usedPages() - prefix.evictablePages();
         return new SchedulerStats(prefilling.size() + inflight.size(), waiting.size() + bootstrapping.size(), used,
                 kv.allocator().totalPages(), kv.pool().pageSize(), (long) used * kv.pool().pageSize() + waitingTokens,
                 generated, promptTokens, 0, new SchedulerStats.Pd(bootstrapping.size(), inflight.size(),
-                bootstrapFailed, transferFailed));
+                bootstrapFailed, transferFailed), prefix.cachedPages(), prefix.hitTokens());
+    }
+
+    @Override
+    public boolean flushCache() {
+        return !hasWork() && prefix.flush();
+    }
+
+    @Override
+    public List<dev.tandem.kvevents.KvEvent> takeKvEvents() {
+        return prefix.takeEvents();
+    }
+
+    @Override
+    public List<dev.tandem.kvevents.KvEvent> kvSnapshot() {
+        return prefix.snapshot();
     }
 }

@@ -33,6 +33,10 @@ final class RequestState {
     int emittedChars;
     long lastTokenNanos;
     FinishReason finish;
+    /** The cached prefix this request borrows (locked in the radix tree), or null. */
+    dev.tandem.kvcache.RadixCache.Match prefix;
+    /** Prompt tokens whose KV came from the prefix cache (SGLang's {@code cached_tokens}). */
+    int cachedTokens;
     /** The KV copied to host memory when a decode worker retracted this request, or null. */
     dev.tandem.kvcache.HostKv offloaded;
 

@@ -1,6 +1,10 @@
 package dev.tandem.scheduler;
 
-/** What {@link SchedulerLoop} drives: the colocated scheduler now, prefill and decode schedulers later. */
+import dev.tandem.kvevents.KvEvent;
+
+import java.util.List;
+
+/** What {@link SchedulerLoop} drives: the colocated, prefill and decode schedulers. */
 public interface Scheduler {
     void submit(SchedulerRequest r);
 
@@ -14,4 +18,19 @@ public interface Scheduler {
     boolean step();
 
     SchedulerStats stats();
+
+    /** SGLang's flush_cache: drops cached prefixes; false (nothing done) while requests are queued or running. */
+    default boolean flushCache() {
+        return !hasWork();
+    }
+
+    /** The prefix cache's events since the last call, oldest first (none without a prefix cache). */
+    default List<KvEvent> takeKvEvents() {
+        return List.of();
+    }
+
+    /** The whole prefix cache as events: {@code AllBlocksCleared} then every stored block. */
+    default List<KvEvent> kvSnapshot() {
+        return List.of(new KvEvent.AllBlocksCleared());
+    }
 }

@@ -1,5 +1,11 @@
 package dev.tandem.scheduler;
 
+import dev.tandem.kvevents.EventPublisher;
+import dev.tandem.kvevents.KvEvent;
+import dev.tandem.kvevents.KvEventBatch;
+import dev.tandem.kvevents.NullEventPublisher;
+
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -9,19 +15,27 @@ import java.util.function.Consumer;
  * The one thread that owns a scheduler, its model and its KV cache. Other threads talk to it only through
  * {@link #submit}, {@link #abort} and {@link #run}, which queue commands; the loop drains them between steps and
  * sleeps when there is nothing to do. An exception in a step fails the requests in flight (500) and the loop goes
- * on.
+ * on. After every round (commands, then a step or an idle wait of at most 100 ms) it drains the prefix cache's
+ * events and hands them to the {@link EventPublisher} as one batch: the cache only queues them.
  */
 public final class SchedulerLoop implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SchedulerLoop.class);
 
     private final Scheduler scheduler;
+    private final EventPublisher events;
     private final LinkedBlockingQueue<Consumer<Scheduler>> inbox = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean stopping;
     private volatile SchedulerStats stats;
 
     public SchedulerLoop(String threadName, Scheduler scheduler) {
+        this(threadName, scheduler, new NullEventPublisher());
+    }
+
+    /** @param events where KV-cache event batches go (the caller owns it and closes it after this loop) */
+    public SchedulerLoop(String threadName, Scheduler scheduler, EventPublisher events) {
         this.scheduler = scheduler;
+        this.events = events;
         this.stats = scheduler.stats();
         this.thread = Thread.ofPlatform().name(threadName).daemon().unstarted(this::loop);
     }
@@ -53,6 +67,17 @@ public final class SchedulerLoop implements AutoCloseable {
         return f;
     }
 
+    /**
+     * Like {@link #run}, after handing the queued KV events to the publisher: the action sees the cache exactly as
+     * the events published so far describe it (a snapshot for a consumer that lost track).
+     */
+    public <T> CompletableFuture<T> runAfterEvents(java.util.function.Function<Scheduler, T> action) {
+        return run(s -> {
+            publishEvents();
+            return action.apply(s);
+        });
+    }
+
     /** The snapshot published after the latest step. */
     public SchedulerStats stats() {
         return stats;
@@ -76,6 +101,7 @@ public final class SchedulerLoop implements AutoCloseable {
                 }
                 progressed = !scheduler.hasWork() || scheduler.step();
                 stats = scheduler.stats();
+                publishEvents();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -86,6 +112,15 @@ public final class SchedulerLoop implements AutoCloseable {
             }
         }
         scheduler.abortAll("server shutting down", 503);
+        publishEvents();
+    }
+
+    private void publishEvents() {
+        List<KvEvent> ev = scheduler.takeKvEvents();
+        if (!ev.isEmpty()) {
+            // DP rank 0: one scheduler per worker (no data-parallel attention).
+            events.publish(new KvEventBatch(System.currentTimeMillis() / 1000.0, ev, 0));
+        }
     }
 
     @Override

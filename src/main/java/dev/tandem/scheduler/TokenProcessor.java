@@ -144,7 +144,7 @@ final class TokenProcessor {
         if (s.finish != null) {
             observer.onFinish(System.nanoTime() - s.arrivalNanos, s.promptLen, n, s.finish);
         }
-        s.req.sink().onOutput(new RequestOutput(s.rid(), ids, delta, lps, inLps, s.finish, s.promptLen, n, 0));
+        s.req.sink().onOutput(new RequestOutput(s.rid(), ids, delta, lps, inLps, s.finish, s.promptLen, n, s.cachedTokens));
     }
 
     /** Characters at the end of the text that could still grow into a stop string; not released yet. */

@@ -7,13 +7,14 @@ import java.util.List;
 
 /**
  * SGLang's {@code MetadataBuffers} without hidden states: per slot, the first output token (int32 × 16), its
- * logprob (f32 × 16) and id (int32 × 16), and up to 128 top logprobs with their ids (f32 × 128, int32 × 128).
- * The five buffers lie one after another in one segment, so a slot's rows are five small writes. Element 0 of
- * each of the first three rows is the value; the rest pads to the 64-byte RDMA minimum, as in SGLang.
+ * logprob (f32 × 16) and id (int32 × 16), and up to 128 top logprobs with their ids (f32 × 128, int32 × 128), then
+ * a sixth buffer of our own, the prefill's {@code cached_tokens} (int32 × 16), so the decode worker's answer reports
+ * the prefix-cache hit the prefill had. The buffers lie one after another in one segment, so a slot's rows are six
+ * small writes. Element 0 of each 64-byte row is the value; the rest pads to the RDMA minimum, as in SGLang.
  */
 public final class AuxBuffers {
     public static final int MAX_TOP = 128;
-    static final long[] ROW_BYTES = {64, 64, 64, 4L * MAX_TOP, 4L * MAX_TOP};
+    static final long[] ROW_BYTES = {64, 64, 64, 4L * MAX_TOP, 4L * MAX_TOP, 64};
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
@@ -47,7 +48,7 @@ public final class AuxBuffers {
     }
 
     /** One slot's contents. {@code topIds}/{@code topLogprobs} may be shorter than 128 (the rest reads as -1/NaN). */
-    public record Row(int tokenId, float logprob, int[] topIds, float[] topLogprobs) {
+    public record Row(int tokenId, float logprob, int[] topIds, float[] topLogprobs, int cachedTokens) {
     }
 
     public void write(int slot, Row r) {
@@ -60,6 +61,7 @@ public final class AuxBuffers {
             segment.set(F32, rowOffset(slots, 3, slot) + 4L * i, has ? r.topLogprobs()[i] : Float.NaN);
             segment.set(I32, rowOffset(slots, 4, slot) + 4L * i, has ? r.topIds()[i] : -1);
         }
+        segment.set(I32, rowOffset(slots, 5, slot), r.cachedTokens());
     }
 
     public Row read(int slot) {
@@ -79,7 +81,7 @@ public final class AuxBuffers {
             top[i] = lps.get(i);
         }
         return new Row(segment.get(I32, rowOffset(slots, 0, slot)), segment.get(F32, rowOffset(slots, 1, slot)),
-                ids.stream().mapToInt(Integer::intValue).toArray(), top);
+                ids.stream().mapToInt(Integer::intValue).toArray(), top, segment.get(I32, rowOffset(slots, 5, slot)));
     }
 
     /** Write ops that copy local {@code srcSlot}'s rows to a peer's {@code dstSlot} (peer has {@code dstSlots}). */

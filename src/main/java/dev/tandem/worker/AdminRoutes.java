@@ -99,6 +99,8 @@ final class AdminRoutes {
         state.put("num_waiting_reqs", st.waiting());
         state.put("kv_pages_used", st.usedPages());
         state.put("kv_pages_total", st.totalPages());
+        state.put("prefix_cache_pages", st.cachedPages());
+        state.put("prefix_cache_hit_tokens", st.cacheHitTokens());
         state.put("retracted_reqs", st.retractions());
         state.put("generated_tokens", st.generatedTokens());
         o.put("version", "tandem-0.1.0");
@@ -109,9 +111,12 @@ final class AdminRoutes {
         Replies.json(ctx, 200, Replies.JSON.createObjectNode().put("load", engine.loop().stats().load()));
     }
 
-    /** Nothing is cached across requests yet (no prefix cache), so a flush succeeds when the worker is idle. */
+    /**
+     * SGLang's {@code /flush_cache}: drops the prefix cache (an {@code AllBlocksCleared} event) when the worker is
+     * idle; 400 while requests are queued or running, and then nothing changes.
+     */
     void flushCache(RoutingContext ctx) {
-        engine.loop().run(s -> !s.hasWork()).whenComplete((idle, err) -> ctx.vertx().runOnContext(v -> {
+        engine.loop().run(s -> s.flushCache()).whenComplete((idle, err) -> ctx.vertx().runOnContext(v -> {
             if (err == null && idle) {
                 ctx.response().setStatusCode(200).end("Cache flushed.\n");
             } else {

@@ -15,6 +15,12 @@ public final class BusAddresses {
         return "tandem.transfer." + workerId;
     }
 
+    /** KV-cache event batches of every worker using the {@code eventbus} publisher (msgpack, headers below). */
     public static final String KV_EVENTS = "tandem.kv-events";
+
+    /** Where a worker answers with its whole prefix cache as one batch (a router rebuilding its index). */
+    public static String kvEventsSnapshot(String workerUrl) {
+        return KV_EVENTS + ".snapshot." + workerUrl;
+    }
     public static final String WORKERS = "tandem.workers";
 }

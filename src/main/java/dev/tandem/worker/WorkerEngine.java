@@ -11,7 +11,11 @@ import dev.tandem.scheduler.Scheduler;
 import dev.tandem.scheduler.SchedulerLoop;
 import dev.tandem.scheduler.SchedulerObserver;
 import dev.tandem.tokenizer.TextTokenizer;
+import dev.tandem.kvevents.EventPublisher;
+import dev.tandem.kvevents.EventPublishers;
 import io.vertx.core.Vertx;
+
+import java.util.Map;
 
 import java.util.function.Consumer;
 
@@ -28,9 +32,12 @@ public final class WorkerEngine implements AutoCloseable {
     private final SchedulerConfig schedulerConfig;
     private final SchedulerLoop loop;
     private final PdWiring pd; // null for a colocated worker
+    private final EventPublisher events;
 
     private WorkerEngine(WorkerConfig config, ComputeBackend backend, Model model, TextTokenizer tokenizer,
-                         PagedKvCache kv, SchedulerConfig schedulerConfig, SchedulerLoop loop, PdWiring pd) {
+                         PagedKvCache kv, SchedulerConfig schedulerConfig, SchedulerLoop loop, PdWiring pd,
+                         EventPublisher events) {
+        this.events = events;
         this.config = config;
         this.backend = backend;
         this.model = model;
@@ -50,13 +57,15 @@ public final class WorkerEngine implements AutoCloseable {
         TextTokenizer tok = null;
         PagedKvCache kv = null;
         PdWiring pd = null;
+        EventPublisher events = null;
         try {
             model = Model.load(cfg.modelPath(), backend, progress);
             tok = TextTokenizer.load(cfg.modelPath());
             int context = cfg.contextLength() > 0 ? Math.min(cfg.contextLength(), model.config().maxPositions())
                     : model.config().maxPositions();
             SchedulerConfig sc = new SchedulerConfig(cfg.maxRunningRequests(), cfg.maxTotalTokens(),
-                    cfg.chunkedPrefillSize(), context, cfg.engine().pageSize());
+                    cfg.chunkedPrefillSize(), context, cfg.engine().pageSize(),
+                    cfg.radixCache() && !cfg.mode().equals("decode"));
             Scheduler scheduler;
             if (cfg.mode().equals("null")) {
                 kv = model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), context);
@@ -70,9 +79,16 @@ public final class WorkerEngine implements AutoCloseable {
             progress.accept(String.format("KV cache: %d pages of %d tokens (%.1f MB), context %d, %d running max",
                     pool.allocator().totalPages(), sc.pageSize(), pool.pool().totalBytes() / 1e6, context,
                     sc.maxRunningRequests()));
-            SchedulerLoop loop = new SchedulerLoop("tandem-scheduler-" + cfg.mode(), scheduler).start();
-            return new WorkerEngine(cfg, backend, model, tok, pool, sc, loop, pd);
+            events = EventPublishers.create(cfg.kvEvents(), 0,
+                    Map.of("eventbus", (c, rank) -> new EventBusKvPublisher(vertx, c)));
+            progress.accept("prefix cache: " + (sc.radixCache() ? "radix, KV events to '"
+                    + cfg.kvEvents().publisher() + "'" : "off"));
+            SchedulerLoop loop = new SchedulerLoop("tandem-scheduler-" + cfg.mode(), scheduler, events).start();
+            return new WorkerEngine(cfg, backend, model, tok, pool, sc, loop, pd, events);
         } catch (RuntimeException e) {
+            if (events != null) {
+                events.close();
+            }
             if (pd != null) {
                 pd.close();
             }
@@ -114,9 +130,15 @@ public final class WorkerEngine implements AutoCloseable {
         return kv;
     }
 
+    /** Where the prefix cache's events go; an {@code eventbus} publisher is bound once the HTTP port is known. */
+    public EventPublisher events() {
+        return events;
+    }
+
     @Override
     public void close() {
         loop.close();
+        events.close(); // after the loop: its last events are queued by then
         if (pd != null) {
             pd.close(); // owns the KV cache in PD modes
         } else {

@@ -29,6 +29,9 @@ public final class WorkerMainVerticle extends VerticleBase {
         SchedulerVerticle scheduler = new SchedulerVerticle(cfg);
         http = new WorkerVerticle(cfg, scheduler::engine);
         return vertx.deployVerticle(scheduler).compose(id -> vertx.deployVerticle(http)).onSuccess(id -> {
+            if (scheduler.engine().events() instanceof EventBusKvPublisher bus) {
+                bus.bind("http://" + cfg.host() + ":" + http.port(), scheduler.engine().loop());
+            }
             announcer = new Announcer(vertx, cfg, http.port());
             announcer.start(cfg, cfg.workerId());
         });

@@ -176,7 +176,7 @@ class ZmqEventPublisherTest {
         assertEquals(false, ZmqEventPublisher.binds("tcp://10.0.0.1:5557"));
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> EventPublishers.create(KvEventsConfig.parse("{\"publisher\": \"kafka\"}"), 0)).getMessage()
-                .startsWith("Unknown event publisher 'kafka' (known: "));
+                .startsWith("kv-events-config.publisher: unknown event publisher 'kafka' (known: "));
         assertEquals(KvEventsConfig.defaults(), KvEventsConfig.parse(""));
         assertThrows(IllegalArgumentException.class, () -> EventPublishers.register("null", (c, r) -> null));
     }

@@ -1,0 +1,83 @@
+package dev.tandem.worker;
+
+import dev.tandem.kvevents.EventPublisher;
+import dev.tandem.kvevents.KvEventBatch;
+import dev.tandem.kvevents.KvEventCodec;
+import dev.tandem.kvevents.KvEventsConfig;
+import dev.tandem.scheduler.SchedulerLoop;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.UUID;
+
+/**
+ * The {@code eventbus} KV-event publisher: each batch is published to the whole cluster on
+ * {@value BusAddresses#KV_EVENTS} as msgpack (the configured wire format) with headers {@code worker} (this worker's
+ * HTTP URL, as gateways know it), {@code seq} (from 0, consecutive) and {@code epoch} (new at every start, so a
+ * restart is visible). A consumer that missed batches asks {@link BusAddresses#kvEventsSnapshot} for the whole tree:
+ * the reply carries the tree as one batch and the {@code seq} of the last batch it already includes.
+ * Batches before {@link #bind} (before the HTTP port is known) are dropped but still take a seq, so a consumer sees
+ * the gap and asks for a snapshot.
+ */
+public final class EventBusKvPublisher implements EventPublisher {
+    private static final Logger LOG = LoggerFactory.getLogger(EventBusKvPublisher.class);
+
+    private final Vertx vertx;
+    private final KvEventCodec.Format format;
+    private final String epoch = UUID.randomUUID().toString();
+    private volatile String workerUrl;
+    private volatile MessageConsumer<JsonObject> snapshots;
+    private long seq; // scheduler thread only: publish() is called there
+
+    /** The tree as one batch, and the seq of the last published batch it includes (read on the scheduler thread). */
+    private record Snapshot(KvEventBatch batch, long lastSeq) {
+    }
+
+    public EventBusKvPublisher(Vertx vertx, KvEventsConfig cfg) {
+        this.vertx = vertx;
+        this.format = cfg.wireFormat();
+    }
+
+    /** Starts publishing under {@code url} and answers snapshot requests from {@code loop}'s scheduler. */
+    public void bind(String url, SchedulerLoop loop) {
+        this.workerUrl = url;
+        snapshots = vertx.eventBus().consumer(BusAddresses.kvEventsSnapshot(url), msg ->
+                loop.runAfterEvents(s -> new Snapshot(new KvEventBatch(System.currentTimeMillis() / 1000.0,
+                        s.kvSnapshot(), 0), seq - 1)).whenComplete((snap, err) -> {
+                    if (err != null) {
+                        msg.fail(500, "snapshot failed: " + err.getMessage());
+                        return;
+                    }
+                    msg.reply(Buffer.buffer(KvEventCodec.encode(snap.batch(), format)), headers(snap.lastSeq()));
+                }));
+    }
+
+    @Override
+    public void publish(KvEventBatch batch) {
+        long mySeq = seq++;
+        String url = workerUrl;
+        if (url == null) {
+            return;
+        }
+        byte[] bytes = KvEventCodec.encode(batch, format);
+        vertx.eventBus().publish(BusAddresses.KV_EVENTS, Buffer.buffer(bytes), headers(mySeq));
+    }
+
+    private DeliveryOptions headers(long s) {
+        return new DeliveryOptions().addHeader("worker", workerUrl).addHeader("seq", Long.toString(s))
+                .addHeader("epoch", epoch);
+    }
+
+    @Override
+    public void close() {
+        MessageConsumer<JsonObject> c = snapshots;
+        if (c != null) {
+            c.unregister().onFailure(e -> LOG.debug("snapshot consumer: {}", e.getMessage()));
+        }
+    }
+}
