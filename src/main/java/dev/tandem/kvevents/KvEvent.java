@@ -11,8 +11,8 @@ public sealed interface KvEvent {
     /**
      * A page-sized block of tokens entered the cache.
      *
-     * @param parentBlockHash the hash of the block before it in the same node, or null (see the README of this
-     *                        package for the parent rule)
+     * @param parentBlockHash the hash of the block before it in the token sequence, null for a sequence's first
+     *                        block (our rule; SGLang's differs, see this package's README)
      * @param loraId          null until LoRA exists
      */
     record BlockStored(List<Long> blockHashes, Long parentBlockHash, List<Integer> tokenIds, int blockSize,

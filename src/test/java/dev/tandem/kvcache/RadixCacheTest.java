@@ -76,9 +76,34 @@ class RadixCacheTest {
                 ((KvEvent.BlockStored) ev.get(0)).blockHashes().get(0));
         RadixCache.Match m = c.match(new int[] {128000, 791, 6864, 3363, 1, 2, 3, 4});
         c.lock(m);
+        assertEquals(0, c.evictablePages());
         assertEquals(0, c.evict(2), "nothing unlocked to evict");
+        assertEquals(false, c.reset(), "no flush while a request holds a prefix");
+        assertEquals(List.of(), c.takeEvents());
         c.unlock(m);
+        assertEquals(2, c.evictablePages());
         assertEquals(2, c.evict(2));
         assertEquals(List.of(0, 1), freed);
+        assertEquals(0, c.evictablePages());
+    }
+
+    @Test
+    void aLockedNodeSplitLaterStaysLockedOnBothHalvesAndTheSnapshotIsTheTree() {
+        RadixCache c = new RadixCache(2, p -> { });
+        c.insert(new int[] {1, 2, 3, 4, 5, 6}, new int[] {10, 11, 12});
+        RadixCache.Match whole = c.match(new int[] {1, 2, 3, 4, 5, 6});
+        c.lock(whole);
+        assertEquals(0, c.evictablePages());
+        c.match(new int[] {1, 2, 9, 9}); // splits [1,2 | 3,4,5,6] under the lock
+        c.insert(new int[] {1, 2, 9, 9}, new int[] {10, 13});
+        assertEquals(1, c.evictablePages(), "only the new [9,9] page is unlocked");
+        c.takeEvents();
+        assertEquals(List.of(new KvEvent.AllBlocksCleared(), stored(null, 1, 2)), c.snapshot().subList(0, 2));
+        assertEquals(java.util.Set.of(stored(h(1, 2), 3, 4), stored(h(3, 4), 5, 6), stored(h(1, 2), 9, 9)),
+                new java.util.HashSet<>(c.snapshot().subList(2, 5)));
+        assertEquals(List.of(), c.takeEvents(), "a snapshot queues nothing");
+        c.unlock(whole);
+        assertEquals(4, c.evictablePages());
+        assertEquals(true, c.reset());
     }
 }

@@ -29,7 +29,8 @@ final class WorkerFixture implements AutoCloseable {
         List<String> argv = new ArrayList<>(List.of("--model", TestModels.tiny().toString(), "--port", "0",
                 "--host", "127.0.0.1"));
         argv.addAll(List.of(flags));
-        WorkerConfig cfg = WorkerConfig.from(Map.of(), Args.parse(argv.toArray(String[]::new), Set.of()));
+        WorkerConfig cfg = WorkerConfig.from(Map.of(), Args.parse(argv.toArray(String[]::new),
+                Set.of("disable-radix-cache")));
         WorkerMainVerticle main = new WorkerMainVerticle(cfg);
         this.deployment = vertx.deployVerticle(main).await();
         this.port = main.port();
