@@ -30,16 +30,23 @@ public final class BenchRunner {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final BenchConfig config;
+    private final Workload workload;
     private final Consumer<String> log;
 
     /** {@code log} receives progress lines (the CLI sends them to stderr; tests may drop them). */
     public BenchRunner(BenchConfig config, Consumer<String> log) {
+        this(config, Workload.generate(config), log);
+    }
+
+    /** Runs {@code workload} (its prompts and arrivals) with {@code config}'s URL, output length and timeout. */
+    public BenchRunner(BenchConfig config, Workload workload, Consumer<String> log) {
         this.config = config;
+        this.workload = workload;
         this.log = log;
     }
 
     public BenchReport run() {
-        Workload w = Workload.generate(config);
+        Workload w = workload;
         int n = w.size();
         URI uri = URI.create(config.url() + "/generate");
         // Built before the clock starts so JSON encoding never delays a send.
@@ -52,8 +59,9 @@ public final class BenchRunner {
         RequestRecorder[] recorders = new RequestRecorder[n];
         List<CompletableFuture<HttpResponse<Void>>> inFlight = new ArrayList<>(n);
         List<CompletableFuture<?>> settled = new ArrayList<>(n);
-        log.accept(String.format("sending %d requests to %s at %s req/s (input %d, output %d tokens)", n, uri,
-                config.rateLabel(), config.inputLen(), config.outputLen()));
+        log.accept(String.format("sending %d requests to %s at %s req/s (input %d (mean), output %d tokens)", n, uri,
+                config.rateLabel(), Math.round(java.util.Arrays.stream(w.inputLens()).average().orElse(0)),
+                config.outputLen()));
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(30)).build();
         try {
@@ -91,7 +99,7 @@ public final class BenchRunner {
             for (RequestRecorder rec : recorders) {
                 results.add(rec == null ? RequestResult.failed("not sent: " + timeoutMsg) : rec.result());
             }
-            return BenchReport.of(results, config.inputLen(), durationS);
+            return BenchReport.of(results, w.inputLens(), durationS);
         } finally {
             // Closes connections still streaming after a timeout; a plain close() would wait for them.
             client.shutdownNow();

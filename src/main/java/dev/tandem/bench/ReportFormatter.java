@@ -31,6 +31,8 @@ public final class ReportFormatter {
         row(b, "Request throughput (req/s):", fmt(r.requestThroughput()));
         row(b, "Input token throughput (tok/s):", fmt(r.inputThroughput()));
         row(b, "Output token throughput (tok/s):", fmt(r.outputThroughput()));
+        row(b, "Cached prompt tokens:", String.valueOf(r.totalCachedTokens()));
+        row(b, "Cache hit rate (%):", fmt(r.cacheHitRate() * 100));
         latency(b, "Time to First Token", "TTFT", r.ttftMs());
         latency(b, "Inter-Token Latency", "ITL", r.itlMs());
         latency(b, "End-to-End Latency", "E2E", r.e2eMs());
@@ -60,6 +62,8 @@ public final class ReportFormatter {
         num(o, "request_throughput", r.requestThroughput());
         num(o, "input_throughput", r.inputThroughput());
         num(o, "output_throughput", r.outputThroughput());
+        o.put("total_cached_tokens", r.totalCachedTokens());
+        num(o, "cache_hit_rate", r.cacheHitRate());
         summary(o.putObject("ttft_ms"), r.ttftMs());
         summary(o.putObject("itl_ms"), r.itlMs());
         summary(o.putObject("e2e_ms"), r.e2eMs());

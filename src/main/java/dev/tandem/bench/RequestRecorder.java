@@ -22,6 +22,8 @@ public final class RequestRecorder {
     private int tokens;
     private int idsReceived;
     private int reportedCompletion = -1;
+    private int reportedPrompt = -1;
+    private int reportedCached = -1;
     private double[] itl = new double[16];
     private int itlCount;
 
@@ -43,6 +45,12 @@ public final class RequestRecorder {
 
     private void onData(SseEvent.Data d, long nowNanos) {
         idsReceived += d.outputIds();
+        if (d.promptTokens() >= 0) {
+            reportedPrompt = d.promptTokens();
+        }
+        if (d.cachedTokens() >= 0) {
+            reportedCached = d.cachedTokens();
+        }
         int fresh;
         if (d.completionTokens() >= 0) {
             fresh = Math.max(0, d.completionTokens() - tokens);
@@ -96,6 +104,6 @@ public final class RequestRecorder {
         }
         int out = reportedCompletion >= 0 ? reportedCompletion : idsReceived;
         return new RequestResult(true, null, (firstTokenNanos - sendNanos) / 1e6, (doneNanos - sendNanos) / 1e6,
-                Arrays.copyOf(itl, itlCount), out);
+                Arrays.copyOf(itl, itlCount), out, reportedPrompt, reportedCached);
     }
 }

@@ -6,9 +6,16 @@ package dev.tandem.bench;
  * @param error        the first error (HTTP status, error event, transport failure, timeout), null on success
  * @param itlMs        one inter-token latency sample per token after the first token-carrying event
  * @param outputTokens final {@code completion_tokens}, or the ids counted when the server never reported it
+ * @param promptTokens {@code prompt_tokens} as the server reported it, or -1
+ * @param cachedTokens {@code cached_tokens} as the server reported it (its prefix-cache hit), or -1
  */
 public record RequestResult(boolean success, String error, double ttftMs, double e2eMs, double[] itlMs,
-                            int outputTokens) {
+                            int outputTokens, int promptTokens, int cachedTokens) {
+    public RequestResult(boolean success, String error, double ttftMs, double e2eMs, double[] itlMs,
+                         int outputTokens) {
+        this(success, error, ttftMs, e2eMs, itlMs, outputTokens, -1, -1);
+    }
+
     public static RequestResult failed(String error) {
         return new RequestResult(false, error, Double.NaN, Double.NaN, new double[0], 0);
     }

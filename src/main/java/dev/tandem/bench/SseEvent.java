@@ -13,8 +13,13 @@ public sealed interface SseEvent {
      * @param completionTokens {@code meta_info.completion_tokens} (cumulative), or -1 when absent
      * @param promptTokens     {@code meta_info.prompt_tokens}, or -1 when absent
      * @param finished         whether {@code meta_info.finish_reason} was set (non-null)
+     * @param cachedTokens     {@code meta_info.cached_tokens} (prompt tokens served from a prefix cache), or -1
      */
-    record Data(int outputIds, int completionTokens, int promptTokens, boolean finished) implements SseEvent {
+    record Data(int outputIds, int completionTokens, int promptTokens, boolean finished, int cachedTokens)
+            implements SseEvent {
+        public Data(int outputIds, int completionTokens, int promptTokens, boolean finished) {
+            this(outputIds, completionTokens, promptTokens, finished, -1);
+        }
     }
 
     /** An event carrying {@code "error"}, or one we could not parse; the request failed. */

@@ -45,7 +45,7 @@ public final class SseParser {
         JsonNode meta = n.path("meta_info");
         JsonNode finish = meta.get("finish_reason");
         return new SseEvent.Data(outputIds, intOr(meta.get("completion_tokens")), intOr(meta.get("prompt_tokens")),
-                finish != null && !finish.isNull());
+                finish != null && !finish.isNull(), intOr(meta.get("cached_tokens")));
     }
 
     /** SGLang sends {@code {"error": {"message": ...}}}; other servers send a bare string. Accept both. */

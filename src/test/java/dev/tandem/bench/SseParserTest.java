@@ -22,7 +22,7 @@ class SseParserTest {
             data: {"text":"abcd","output_ids":[12,13,14],"meta_info":{"id":"r1","finish_reason":null,"prompt_tokens":4,"completion_tokens":4}}
 
             : keep-alive comment
-            data: {"text":"abcde","output_ids":[15],"meta_info":{"id":"r1","finish_reason":{"type":"length","length":5},"prompt_tokens":4,"completion_tokens":5}}
+            data: {"text":"abcde","output_ids":[15],"meta_info":{"id":"r1","finish_reason":{"type":"length","length":5},"prompt_tokens":4,"completion_tokens":5,"cached_tokens":2}}
 
             data: [DONE]
 
@@ -37,7 +37,7 @@ class SseParserTest {
             }
         });
         assertEquals(List.of(new SseEvent.Data(1, 1, 4, false), new SseEvent.Data(3, 4, 4, false),
-                new SseEvent.Data(1, 5, 4, true), new SseEvent.Done()), events);
+                new SseEvent.Data(1, 5, 4, true, 2), new SseEvent.Done()), events);
         assertNull(SseParser.parse(""));
         assertNull(SseParser.parse(": ping"));
         assertNull(SseParser.parse("event: message"));
