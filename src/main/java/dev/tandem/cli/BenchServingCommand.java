@@ -8,21 +8,35 @@ import dev.tandem.config.Args;
 
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.bench.Workload;
+import dev.tandem.config.ConfigException;
 
 /**
  * {@code bench-serving --url URL [--num-prompts 100] [--request-rate inf] [--input-len 128] [--output-len 64]
  * [--seed 0] [--timeout 600] [--json]}: an open-loop load test of a server speaking SGLang's {@code /generate} API,
  * like SGLang's {@code bench_serving}. Prints the report to stdout (one JSON object with {@code --json}), progress to
  * stderr (and with {@code --json} the first error too). Exits 0 when at least one request succeeded, 1 otherwise.
+ *
+ * <p>{@code --dataset shared-prefix [--gsp-num-groups 4] [--gsp-prompts-per-group 8] [--gsp-system-prompt-len 512]
+ * [--gsp-question-len 32] [--gsp-turns 2]} replaces the random prompts (SGLang's {@code generated-shared-prefix}
+ * plus follow-up turns). {@code --compare-policies cache_aware,round_robin --model DIR [--num-prefill 2]
+ * [--max-total-tokens 32768]} instead of {@code --url} starts prefill + decode workers and one gateway per policy
+ * in this JVM and runs the workload through each ({@link PolicyComparison}).
  */
 public final class BenchServingCommand {
     private BenchServingCommand() {
     }
 
-    public static int run(String[] argv) {
+    public static int run(String[] argv) throws Exception {
         Args a = Args.parse(argv, Set.of("json"));
-        String url = a.required("url");
+        String compare = a.string("compare-policies", null);
+        String url = compare != null ? "http://127.0.0.1:1" : a.required("url"); // the real one comes per policy
         int numPrompts = a.integer("num-prompts", 100);
         double rate = BenchConfig.parseRate(a.string("request-rate", "inf"));
         int inputLen = a.integer("input-len", 128);
@@ -30,11 +44,49 @@ public final class BenchServingCommand {
         long seed = a.longValue("seed", 0);
         double timeout = a.number("timeout", 600f);
         boolean json = a.flag("json");
+        String dataset = a.string("dataset", "random");
+        Workload workload;
+        if (dataset.equals("shared-prefix")) {
+            workload = Workload.sharedPrefix(positive(a, "gsp-num-groups", 4), positive(a, "gsp-prompts-per-group", 8),
+                    positive(a, "gsp-system-prompt-len", 512), positive(a, "gsp-question-len", 32), outputLen,
+                    positive(a, "gsp-turns", 2), rate, seed);
+            numPrompts = workload.size();
+            inputLen = (int) Math.round(java.util.Arrays.stream(workload.inputLens()).average().orElse(1));
+        } else if (dataset.equals("random")) {
+            workload = Workload.generate(numPrompts, inputLen, rate, seed);
+        } else {
+            throw new ConfigException("--dataset", dataset, "random or shared-prefix");
+        }
+        String model = compare != null ? a.required("model") : null;
+        int numPrefill = a.integer("num-prefill", 2);
+        int maxTotalTokens = a.integer("max-total-tokens", 32768);
         a.rejectUnknown();
         BenchConfig config = new BenchConfig(url, numPrompts, rate, inputLen, outputLen, seed, timeout);
-
-        BenchReport report = new BenchRunner(config, msg -> System.err.println("[bench] " + msg)).run();
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        if (compare != null) {
+            List<String> policies = List.of(compare.split(","));
+            Map<String, BenchReport> reports = new PolicyComparison(msg -> System.err.println("[bench] " + msg))
+                    .run(policies, model, numPrefill, maxTotalTokens, config, workload);
+            ObjectNode all = new ObjectMapper().createObjectNode();
+            for (var e : reports.entrySet()) {
+                if (json) {
+                    all.set(e.getKey(), ReportFormatter.json(e.getValue(), config));
+                } else {
+                    out.println("policy: " + e.getKey());
+                    out.print(ReportFormatter.text(e.getValue(), config));
+                }
+            }
+            if (json) {
+                out.println(all);
+            } else {
+                out.printf("%-14s %12s %12s %12s %10s%n", "policy", "mean TTFT", "p90 TTFT", "hit rate", "req/s");
+                reports.forEach((p, r) -> out.printf(java.util.Locale.ROOT, "%-14s %9.1f ms %9.1f ms %11.1f%% %10.2f%n",
+                        p, r.ttftMs().mean(), r.ttftMs().p90(), r.cacheHitRate() * 100, r.requestThroughput()));
+            }
+            return reports.values().stream().allMatch(r -> r.completed() > 0) ? 0 : 1;
+        }
+
+        BenchReport report = new BenchRunner(config, workload, msg -> System.err.println("[bench] " + msg)).run();
         if (json) {
             out.println(ReportFormatter.json(report, config));
         } else {
@@ -45,5 +97,13 @@ public final class BenchServingCommand {
                     config.numPrompts(), report.firstError());
         }
         return report.completed() > 0 ? 0 : 1;
+    }
+
+    private static int positive(Args a, String flag, int dflt) {
+        int v = a.integer(flag, dflt);
+        if (v < 1) {
+            throw new ConfigException("--" + flag, v, "an integer >= 1");
+        }
+        return v;
     }
 }
