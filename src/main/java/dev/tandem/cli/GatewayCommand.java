@@ -10,7 +10,9 @@ import java.util.Set;
 /**
  * {@code gateway --host H --port P --prefill URL [URL…] --prefill-bootstrap-ports B [B…] --decode URL [URL…]
  * --timeout S --policy NAME [--prefill-policy NAME] [--decode-policy NAME] [--cluster]}: SGLang's {@code launch_lb}
- * flags. Runs until interrupted.
+ * flags; for {@code cache_aware} also sgl-router's {@code --tokenizer-path DIR} (or {@code --model-path DIR}),
+ * {@code --cache-threshold}, {@code --balance-abs-threshold}, {@code --balance-rel-threshold} and
+ * {@code --max-tree-size}. Runs until interrupted.
  */
 public final class GatewayCommand {
     private GatewayCommand() {

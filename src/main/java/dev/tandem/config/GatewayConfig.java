@@ -1,6 +1,8 @@
 package dev.tandem.config;
 
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -14,11 +16,20 @@ import java.util.Set;
  * @param timeoutS              per-request timeout (600 s)
  * @param healthIntervalS       seconds between health (and load) checks
  * @param healthFailures        consecutive failed checks that mark a worker unhealthy (a success marks it back)
+ * @param cacheThreshold        cache_aware: the share of the prompt a worker must hold cached to win on cache
+ * @param balanceAbsThreshold   cache_aware: loads are imbalanced when max - min exceeds this (requests) ...
+ * @param balanceRelThreshold   ... and max exceeds min times this; then the least loaded worker wins
+ * @param maxTreeSize           cache_aware: KV blocks (pages) the gateway indexes over all workers; past it the
+ *                              least recently used are forgotten
+ * @param tokenizerPath         a model directory with tokenizer.json (cache_aware tokenizes prompts as the workers
+ *                              do); null when no policy needs it
  */
 public record GatewayConfig(String host, int port, List<String> prefill, List<Integer> prefillBootstrapPorts,
                             List<String> decode, double timeoutS, String prefillPolicy, String decodePolicy,
-                            double healthIntervalS, int healthFailures, boolean cluster) {
-    public static final Set<String> POLICIES = Set.of("random", "round_robin", "power_of_two", "po2");
+                            double healthIntervalS, int healthFailures, boolean cluster, double cacheThreshold,
+                            long balanceAbsThreshold, double balanceRelThreshold, int maxTreeSize,
+                            Path tokenizerPath) {
+    public static final Set<String> POLICIES = Set.of("random", "round_robin", "power_of_two", "po2", "cache_aware");
 
     public GatewayConfig {
         prefill = List.copyOf(prefill);
@@ -42,8 +53,28 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
         }
         for (String p : List.of(prefillPolicy, decodePolicy)) {
             if (!POLICIES.contains(p)) {
-                throw new ConfigException("--policy", p, "one of random, round_robin, power_of_two");
+                throw new ConfigException("--policy", p, "one of random, round_robin, power_of_two, cache_aware");
             }
+        }
+        if (!(cacheThreshold >= 0 && cacheThreshold <= 1)) {
+            throw new ConfigException("--cache-threshold", cacheThreshold, "in [0, 1]");
+        }
+        if (balanceAbsThreshold < 0) {
+            throw new ConfigException("--balance-abs-threshold", balanceAbsThreshold, ">= 0 requests");
+        }
+        if (!(balanceRelThreshold >= 1)) {
+            throw new ConfigException("--balance-rel-threshold", balanceRelThreshold, ">= 1");
+        }
+        if (maxTreeSize < 1) {
+            throw new ConfigException("--max-tree-size", maxTreeSize, ">= 1 blocks");
+        }
+        if (tokenizerPath != null && !Files.isRegularFile(tokenizerPath.resolve("tokenizer.json"))) {
+            throw new ConfigException("--tokenizer-path", tokenizerPath, "a model directory with tokenizer.json");
+        }
+        // The parameters, not cacheAware(): the fields are not assigned yet in a compact constructor.
+        if ((prefillPolicy.equals("cache_aware") || decodePolicy.equals("cache_aware")) && tokenizerPath == null) {
+            throw new ConfigException("missing --tokenizer-path (tokenizer_path): the cache_aware policy tokenizes "
+                    + "prompts as the workers do, so it needs the model directory with tokenizer.json");
         }
         if (healthIntervalS < 0.05) {
             throw new ConfigException("--health-interval", healthIntervalS, ">= 0.05 seconds");
@@ -51,6 +82,11 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
         if (healthFailures < 1) {
             throw new ConfigException("--health-failures", healthFailures, ">= 1");
         }
+    }
+
+    /** True when either pool routes by cache_aware (the gateway then tokenizes and listens to KV events). */
+    public boolean cacheAware() {
+        return prefillPolicy.equals("cache_aware") || decodePolicy.equals("cache_aware");
     }
 
     private static void checkUrl(String flag, String u) {
@@ -70,7 +106,8 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
     }
 
     private static final Set<String> KEYS = Set.of("host", "port", "prefill", "prefill_bootstrap_ports", "decode",
-            "timeout", "policy", "prefill_policy", "decode_policy", "health_interval", "health_failures", "cluster");
+            "timeout", "policy", "prefill_policy", "decode_policy", "health_interval", "health_failures", "cluster",
+            "cache_threshold", "balance_abs_threshold", "balance_rel_threshold", "max_tree_size", "tokenizer_path");
 
     /**
      * From a JSON config ({@code conf/gateway.json}: the flags' names in snake_case, lists for the URL flags) with
@@ -103,6 +140,8 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
             prefill.forEach(u -> ports.add(null));
         }
         String policy = a.string("policy", str(json, "policy", "random"));
+        // sgl-router's flag is --tokenizer-path; --model-path is accepted as it is on SGLang's servers.
+        String tokenizer = a.string("tokenizer-path", a.string("model-path", str(json, "tokenizer_path", null)));
         return new GatewayConfig(a.string("host", str(json, "host", "127.0.0.1")),
                 a.integer("port", num(json, "port", 8000).intValue()), prefill, ports,
                 a.has("decode") ? a.list("decode") : strings(json, "decode"),
@@ -111,7 +150,25 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
                 a.string("decode-policy", str(json, "decode_policy", policy)),
                 a.number("health-interval", num(json, "health_interval", 5).floatValue()),
                 a.integer("health-failures", num(json, "health_failures", 3).intValue()),
-                a.flag("cluster") || Boolean.TRUE.equals(json.get("cluster")));
+                a.flag("cluster") || Boolean.TRUE.equals(json.get("cluster")),
+                real(a, "cache-threshold", json, "cache_threshold", 0.3),
+                a.longValue("balance-abs-threshold", num(json, "balance_abs_threshold", 64).longValue()),
+                real(a, "balance-rel-threshold", json, "balance_rel_threshold", 1.5),
+                a.integer("max-tree-size", num(json, "max_tree_size", 1 << 20).intValue()),
+                tokenizer == null ? null : Path.of(tokenizer));
+    }
+
+    /** A double flag (Args' numbers are floats, and 0.3f is not 0.3). */
+    private static double real(Args a, String flag, java.util.Map<String, Object> json, String key, double dflt) {
+        String v = a.string(flag, null);
+        if (v == null) {
+            return num(json, key, dflt).doubleValue();
+        }
+        try {
+            return Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw new ConfigException("--" + flag, v, "a number");
+        }
     }
 
     private static List<String> strings(java.util.Map<String, Object> json, String key) {

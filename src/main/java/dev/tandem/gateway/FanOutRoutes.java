@@ -2,6 +2,7 @@ package dev.tandem.gateway;
 
 import dev.tandem.api.ApiException;
 import dev.tandem.api.ErrorBodies;
+import dev.tandem.gateway.policy.PrefixIndex;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
@@ -20,12 +21,16 @@ final class FanOutRoutes {
     private final WorkerRegistry registry;
     private final WorkerHealth health;
     private final PrometheusMeterRegistry meters;
+    private final PrefixIndex index;
 
-    FanOutRoutes(WebClient web, WorkerRegistry registry, WorkerHealth health, PrometheusMeterRegistry meters) {
+    /** {@code index}: cache_aware's view of the workers' prefix caches, shown by /list_workers; null without. */
+    FanOutRoutes(WebClient web, WorkerRegistry registry, WorkerHealth health, PrometheusMeterRegistry meters,
+                 PrefixIndex index) {
         this.web = web;
         this.registry = registry;
         this.health = health;
         this.meters = meters;
+        this.index = index;
     }
 
     private List<WorkerEntry> all() {
@@ -133,6 +138,8 @@ final class FanOutRoutes {
             }
             if (withLoad) {
                 o.put("load", health.load(w.url()));
+            } else if (index != null) {
+                o.put("cached_blocks", index.size(w.url())).put("pending_blocks", index.pendingSize(w.url()));
             }
             a.add(o);
         }

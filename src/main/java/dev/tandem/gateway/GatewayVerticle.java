@@ -1,7 +1,6 @@
 package dev.tandem.gateway;
 
 import dev.tandem.config.GatewayConfig;
-import dev.tandem.gateway.policy.Policies;
 import dev.tandem.metrics.MetricsSetup;
 import dev.tandem.worker.BusAddresses;
 import io.vertx.core.Future;
@@ -31,6 +30,7 @@ public final class GatewayVerticle extends VerticleBase {
     private final GatewayConfig config;
     private WorkerRegistry registry;
     private WorkerHealth health;
+    private CacheAwareSetup cacheAware;
     private HttpServer server;
 
     public GatewayVerticle(GatewayConfig config) {
@@ -40,14 +40,30 @@ public final class GatewayVerticle extends VerticleBase {
     @Override
     public Future<?> start() {
         WebClient web = WebClient.create(vertx);
-        HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setConnectTimeout(2000),
-                new PoolOptions().setHttp1MaxSize(256));
         registry = new WorkerRegistry(vertx);
         health = new WorkerHealth(vertx, web, registry, config.healthFailures());
+        return CacheAwareSetup.start(vertx, config, registry, health).compose(ca -> {
+            cacheAware = ca;
+            Router r = routes(web, ca);
+            vertx.eventBus().<JsonObject>consumer(BusAddresses.WORKERS, m -> onAnnouncement(m.body()));
+            return registry.start().compose(v -> Future.all(seed())).compose(v -> {
+                health.start((long) (config.healthIntervalS() * 1000));
+                return vertx.createHttpServer().requestHandler(r).listen(config.port(), config.host());
+            });
+        }).onSuccess(s -> {
+            server = s;
+            LOG.info("gateway listening on http://{}:{} (prefill policy {}, decode policy {})", config.host(),
+                    s.actualPort(), config.prefillPolicy(), config.decodePolicy());
+        });
+    }
+
+    private Router routes(WebClient web, CacheAwareSetup ca) {
+        HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setConnectTimeout(2000),
+                new PoolOptions().setHttp1MaxSize(256));
         GatewayMetrics metrics = new GatewayMetrics(MetricsSetup.registry());
-        PdRouter router = new PdRouter(vertx, http, web, registry, health, Policies.create(config.prefillPolicy()),
-                Policies.create(config.decodePolicy()), (long) (config.timeoutS() * 1000), metrics);
-        FanOutRoutes fan = new FanOutRoutes(web, registry, health, MetricsSetup.registry());
+        PdRouter router = new PdRouter(vertx, http, web, registry, health, ca.policy(config.prefillPolicy()),
+                ca.policy(config.decodePolicy()), (long) (config.timeoutS() * 1000), metrics, ca.prompts());
+        FanOutRoutes fan = new FanOutRoutes(web, registry, health, MetricsSetup.registry(), ca.index());
 
         Router r = Router.router(vertx);
         r.route().handler(BodyHandler.create().setBodyLimit(64L << 20));
@@ -64,16 +80,7 @@ public final class GatewayVerticle extends VerticleBase {
         r.get("/get_loads").handler(fan::loads);
         r.get("/list_workers").handler(fan::listWorkers);
         r.get("/metrics").handler(fan::metrics);
-
-        vertx.eventBus().<JsonObject>consumer(BusAddresses.WORKERS, m -> onAnnouncement(m.body()));
-        return registry.start().compose(v -> Future.all(seed())).compose(v -> {
-            health.start((long) (config.healthIntervalS() * 1000));
-            return vertx.createHttpServer().requestHandler(r).listen(config.port(), config.host());
-        }).onSuccess(s -> {
-            server = s;
-            LOG.info("gateway listening on http://{}:{} (prefill policy {}, decode policy {})", config.host(),
-                    s.actualPort(), config.prefillPolicy(), config.decodePolicy());
-        });
+        return r;
     }
 
     /** Workers named on the command line. */
@@ -111,6 +118,9 @@ public final class GatewayVerticle extends VerticleBase {
     public Future<?> stop() {
         health.stop();
         registry.stop();
+        if (cacheAware != null) {
+            cacheAware.stop();
+        }
         return Future.succeededFuture();
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.api.ErrorBodies;
 import dev.tandem.gateway.policy.Candidate;
 import dev.tandem.gateway.policy.Policy;
+import dev.tandem.gateway.policy.RouteRequest;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -39,9 +40,11 @@ final class PdRouter {
     private final Policy decodePolicy;
     private final long timeoutMs;
     private final GatewayMetrics metrics;
+    private final PromptTokens prompts;
 
+    /** {@code prompts}: the tokenizer for policies that route on the prompt's tokens (null when none does). */
     PdRouter(Vertx vertx, HttpClient http, WebClient web, WorkerRegistry registry, WorkerHealth health,
-             Policy prefillPolicy, Policy decodePolicy, long timeoutMs, GatewayMetrics metrics) {
+             Policy prefillPolicy, Policy decodePolicy, long timeoutMs, GatewayMetrics metrics, PromptTokens prompts) {
         this.vertx = vertx;
         this.http = http;
         this.web = web;
@@ -51,6 +54,7 @@ final class PdRouter {
         this.decodePolicy = decodePolicy;
         this.timeoutMs = timeoutMs;
         this.metrics = metrics;
+        this.prompts = prompts;
     }
 
     void handle(RoutingContext ctx) {
@@ -66,13 +70,26 @@ final class PdRouter {
             reply(ctx, openAi, 400, "The request body must be a JSON object");
             return;
         }
-        attempt(ctx, path, body, openAi, new HashSet<>(), 1, System.nanoTime());
+        long start = System.nanoTime();
+        if (prompts == null || !(prefillPolicy.usesPromptTokens() || decodePolicy.usesPromptTokens())) {
+            attempt(ctx, path, body, openAi, RouteRequest.NONE, new HashSet<>(), 1, start);
+        } else if (PromptTokens.idsGiven(path, body)) {
+            attempt(ctx, path, body, openAi, new RouteRequest(prompts.firstPrompt(path, body)), new HashSet<>(), 1,
+                    start);
+        } else {
+            // Tokenizing text (and rendering a chat template) grows with the prompt: milliseconds for the tens of
+            // kilobytes of a long context, which would stall every connection on this event loop, so it runs on a
+            // worker thread (a hop of microseconds). Unordered: requests do not wait for each other's tokenization.
+            // Token ids given in the body are read inline above: no tokenizer involved.
+            vertx.executeBlocking(() -> prompts.firstPrompt(path, body), false).onComplete(ar -> attempt(ctx, path,
+                    body, openAi, new RouteRequest(ar.succeeded() ? ar.result() : null), new HashSet<>(), 1, start));
+        }
     }
 
-    private void attempt(RoutingContext ctx, String path, ObjectNode body, boolean openAi, Set<String> refused,
-                         int attempt, long startNanos) {
-        WorkerEntry p = pick(registry.prefill(), prefillPolicy, refused);
-        WorkerEntry d = pick(registry.decode(), decodePolicy, refused);
+    private void attempt(RoutingContext ctx, String path, ObjectNode body, boolean openAi, RouteRequest request,
+                         Set<String> refused, int attempt, long startNanos) {
+        WorkerEntry p = pick(registry.prefill(), prefillPolicy, refused, request);
+        WorkerEntry d = pick(registry.decode(), decodePolicy, refused, request);
         if (p == null || d == null) {
             metrics.request("no_worker", startNanos);
             reply(ctx, openAi, 503, "no healthy " + (p == null ? "prefill" : "decode") + " worker available");
@@ -99,7 +116,7 @@ final class PdRouter {
                     refused.add(d.url());
                 }
                 if (attempt < MAX_PAIRS) {
-                    attempt(ctx, path, body, openAi, refused, attempt + 1, startNanos);
+                    attempt(ctx, path, body, openAi, request, refused, attempt + 1, startNanos);
                 } else {
                     metrics.request("connect_error", startNanos);
                     reply(ctx, openAi, 503, "no worker pair accepted a connection after " + attempt + " tries");
@@ -122,8 +139,12 @@ final class PdRouter {
         boolean logprobs = !openAi && PdInjection.wantsLogprobs(inj.body());
         long[] timer = {-1};
         Exchange[] x = new Exchange[1];
+        health.started(p.url());
+        health.started(d.url());
         x[0] = new Exchange(ctx.response(), openAi, stream, logprobs, p.url(), d.url(), url -> abort(url, inj.rids()),
                 () -> {
+                    health.ended(p.url());
+                    health.ended(d.url());
                     vertx.cancelTimer(timer[0]);
                     metrics.request(x[0].outcome(), startNanos);
                 });
@@ -141,12 +162,12 @@ final class PdRouter {
         metrics.dispatched(path);
     }
 
-    private WorkerEntry pick(List<WorkerEntry> pool, Policy policy, Set<String> refused) {
+    private WorkerEntry pick(List<WorkerEntry> pool, Policy policy, Set<String> refused, RouteRequest request) {
         List<Candidate> c = health.candidates(pool).stream().filter(x -> !refused.contains(x.url())).toList();
         if (c.isEmpty()) {
             return null;
         }
-        String url = policy.pick(c).url();
+        String url = policy.pick(c, request).url();
         return pool.stream().filter(w -> w.url().equals(url)).findFirst().orElse(null);
     }
 

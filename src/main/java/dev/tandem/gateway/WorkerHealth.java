@@ -10,12 +10,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * This gateway's view of each worker's health and load. Every interval it asks each registered worker for
  * {@code /health} and {@code /get_load}; {@code failures} consecutive misses mark it unhealthy, one success marks it
  * healthy again. A worker is unhealthy until its first successful check, so {@code /health} stays 503 until
  * both pools have a live worker. A refused connection at dispatch counts as a miss at once.
+ *
+ * <p>The load a policy sees is the larger of the worker's last {@code /get_load} and this gateway's requests in
+ * flight on it: the poll is up to one interval old (a burst would all see the same numbers) while the in-flight count
+ * is exact for this gateway but blind to others'; adding them would count this gateway's requests twice.
  */
 final class WorkerHealth {
     private static final long CHECK_TIMEOUT_MS = 2000;
@@ -31,6 +36,7 @@ final class WorkerHealth {
         volatile boolean healthy;
         volatile int misses;
         volatile long load;
+        final AtomicLong inFlight = new AtomicLong();
     }
 
     WorkerHealth(Vertx vertx, WebClient client, WorkerRegistry registry, int failures) {
@@ -101,11 +107,26 @@ final class WorkerHealth {
         return s == null ? 0 : s.load;
     }
 
+    /** A request was dispatched to {@code url}. */
+    void started(String url) {
+        states.computeIfAbsent(url, u -> new State()).inFlight.incrementAndGet();
+    }
+
+    /** A request dispatched to {@code url} ended (however). */
+    void ended(String url) {
+        states.computeIfAbsent(url, u -> new State()).inFlight.decrementAndGet();
+    }
+
+    long inFlight(String url) {
+        State s = states.get(url);
+        return s == null ? 0 : s.inFlight.get();
+    }
+
     List<Candidate> candidates(List<WorkerEntry> pool) {
         List<Candidate> out = new ArrayList<>();
         for (WorkerEntry w : pool) {
             if (healthy(w.url())) {
-                out.add(new Candidate(w.url(), load(w.url())));
+                out.add(new Candidate(w.url(), Math.max(load(w.url()), inFlight(w.url()))));
             }
         }
         return out;

@@ -50,7 +50,9 @@ class PoliciesTest {
         }
         assertEquals(3, n.size());
         n.values().forEach(c -> assertTrue(c > 800, n.toString()));
-        assertEquals("policy: unknown policy 'cache_aware' (choose [random, round_robin, power_of_two])",
+        assertEquals("policy: unknown policy 'least_load' (choose [random, round_robin, power_of_two, cache_aware])",
+                assertThrows(IllegalArgumentException.class, () -> Policies.create("least_load")).getMessage());
+        assertEquals("policy: cache_aware needs a prefix index fed by KV events",
                 assertThrows(IllegalArgumentException.class, () -> Policies.create("cache_aware")).getMessage());
     }
 

@@ -8,4 +8,17 @@ public interface Policy {
 
     /** One of {@code candidates} (non-empty, healthy workers only). */
     Candidate pick(List<Candidate> candidates);
+
+    /**
+     * One of {@code candidates} for {@code request}. Policies that ignore the request (all but cache_aware) keep
+     * the default.
+     */
+    default Candidate pick(List<Candidate> candidates, RouteRequest request) {
+        return pick(candidates);
+    }
+
+    /** True when {@link #pick(List, RouteRequest)} uses the prompt's tokens, so the gateway must tokenize. */
+    default boolean usesPromptTokens() {
+        return false;
+    }
 }
