@@ -27,7 +27,8 @@ import dev.tandem.config.ConfigException;
  * [--gsp-question-len 32] [--gsp-turns 2]} replaces the random prompts (SGLang's {@code generated-shared-prefix}
  * plus follow-up turns). {@code --compare-policies cache_aware,round_robin --model DIR [--num-prefill 2]
  * [--max-total-tokens 32768]} instead of {@code --url} starts prefill + decode workers and one gateway per policy
- * in this JVM and runs the workload through each ({@link PolicyComparison}).
+ * in this JVM and runs the workload through each ({@link PolicyComparison}); {@code --max-total-tokens} sizes the
+ * prefill workers' KV pools, so how much each can cache.
  */
 public final class BenchServingCommand {
     private BenchServingCommand() {
@@ -65,25 +66,28 @@ public final class BenchServingCommand {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         if (compare != null) {
             List<String> policies = List.of(compare.split(","));
-            Map<String, BenchReport> reports = new PolicyComparison(msg -> System.err.println("[bench] " + msg))
+            Map<String, PolicyComparison.Run> runs = new PolicyComparison(msg -> System.err.println("[bench] " + msg))
                     .run(policies, model, numPrefill, maxTotalTokens, config, workload);
             ObjectNode all = new ObjectMapper().createObjectNode();
-            for (var e : reports.entrySet()) {
+            for (var e : runs.entrySet()) {
                 if (json) {
-                    all.set(e.getKey(), ReportFormatter.json(e.getValue(), config));
+                    all.set(e.getKey(), ReportFormatter.json(e.getValue().report(), e.getValue().config()));
                 } else {
                     out.println("policy: " + e.getKey());
-                    out.print(ReportFormatter.text(e.getValue(), config));
+                    out.print(ReportFormatter.text(e.getValue().report(), e.getValue().config()));
                 }
             }
             if (json) {
                 out.println(all);
             } else {
                 out.printf("%-14s %12s %12s %12s %10s%n", "policy", "mean TTFT", "p90 TTFT", "hit rate", "req/s");
-                reports.forEach((p, r) -> out.printf(java.util.Locale.ROOT, "%-14s %9.1f ms %9.1f ms %11.1f%% %10.2f%n",
-                        p, r.ttftMs().mean(), r.ttftMs().p90(), r.cacheHitRate() * 100, r.requestThroughput()));
+                runs.forEach((p, run) -> {
+                    BenchReport r = run.report();
+                    out.printf(java.util.Locale.ROOT, "%-14s %9.1f ms %9.1f ms %11.1f%% %10.2f%n", p,
+                            r.ttftMs().mean(), r.ttftMs().p90(), r.cacheHitRate() * 100, r.requestThroughput());
+                });
             }
-            return reports.values().stream().allMatch(r -> r.completed() > 0) ? 0 : 1;
+            return runs.values().stream().allMatch(r -> r.report().completed() > 0) ? 0 : 1;
         }
 
         BenchReport report = new BenchRunner(config, workload, msg -> System.err.println("[bench] " + msg)).run();

@@ -40,8 +40,16 @@ final class PolicyComparison {
         this.log = log;
     }
 
-    /** Runs {@code workload} once per policy; reports in the order of {@code policies}. */
-    Map<String, BenchReport> run(List<String> policies, String model, int numPrefill, int maxTotalTokens,
+    /** One policy's run: the config it ran with (its gateway's URL) and the report. */
+    record Run(BenchConfig config, BenchReport report) {
+    }
+
+    /**
+     * Runs {@code workload} once per policy; results in the order of {@code policies}. {@code maxTotalTokens} sizes
+     * the prefill workers' KV pools (so, their prefix caches); the decode worker gets at least 32768 tokens so it
+     * never limits the comparison.
+     */
+    Map<String, Run> run(List<String> policies, String model, int numPrefill, int maxTotalTokens,
                                  BenchConfig template, Workload workload) throws Exception {
         Vertx vertx = Vertx.vertx();
         try {
@@ -56,8 +64,9 @@ final class PolicyComparison {
                 bootstrapPorts.add(bootstrap);
             }
             int decodePort = freePort();
-            deploy(vertx, worker(model, maxTotalTokens, "--mode", "decode", "--port", String.valueOf(decodePort)));
-            Map<String, BenchReport> out = new LinkedHashMap<>();
+            deploy(vertx, worker(model, Math.max(32768, maxTotalTokens), "--mode", "decode", "--port",
+                    String.valueOf(decodePort)));
+            Map<String, Run> out = new LinkedHashMap<>();
             boolean warm = false;
             for (String policy : policies) {
                 int gwPort = freePort();
@@ -81,7 +90,7 @@ final class PolicyComparison {
                 }
                 flushAll();
                 log.accept("policy " + policy + ": gateway " + url);
-                out.put(policy, new BenchRunner(cfg, workload, log).run());
+                out.put(policy, new Run(cfg, new BenchRunner(cfg, workload, log).run()));
                 vertx.undeploy(gwId).await();
             }
             return out;

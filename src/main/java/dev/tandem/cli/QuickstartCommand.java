@@ -60,9 +60,11 @@ public final class QuickstartCommand {
         });
     }
 
+    /** The prefill worker publishes its prefix cache's events on the event bus, as {@code conf/prefill.json} does. */
     private static WorkerConfig worker(String mode, String model, int port, int bootstrap) {
         return WorkerConfig.from(Map.of(), Args.parse(new String[] {"--mode", mode, "--model", model,
-                "--port", String.valueOf(port), "--bootstrap-port", String.valueOf(bootstrap)}, Set.of()));
+                "--port", String.valueOf(port), "--bootstrap-port", String.valueOf(bootstrap), "--kv-events-config",
+                mode.equals("prefill") ? "{\"publisher\": \"eventbus\"}" : "{}"}, Set.of()));
     }
 
     private static void awaitHealthy(String url) {
