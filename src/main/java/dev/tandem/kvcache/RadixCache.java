@@ -173,26 +173,32 @@ public final class RadixCache {
         return cachedPages - lockedPages;
     }
 
-    /** Frees at least {@code pages} pages by evicting unlocked leaves, least recently used first; returns how many. */
+    /**
+     * Frees at least {@code pages} pages by evicting unlocked leaves, least recently used first; returns how many.
+     * One walk collects the leaves into a heap; a parent left childless joins it, as in SGLang's eviction.
+     */
     public int evict(int pages) {
+        java.util.PriorityQueue<Node> heap = new java.util.PriorityQueue<>(
+                java.util.Comparator.comparingLong((Node n) -> n.lastAccess));
+        for (Node leaf : leaves(root, new ArrayList<>())) {
+            if (leaf.lockRef == 0) {
+                heap.add(leaf);
+            }
+        }
         int freed = 0;
-        while (freed < pages) {
-            Node victim = null;
-            for (Node leaf : leaves(root, new ArrayList<>())) {
-                if (leaf.lockRef == 0 && (victim == null || leaf.lastAccess < victim.lastAccess)) {
-                    victim = leaf;
-                }
-            }
-            if (victim == null) {
-                break;
-            }
+        while (freed < pages && !heap.isEmpty()) {
+            Node victim = heap.poll();
             events.add(new KvEvent.BlockRemoved(hashes(victim.key)));
             for (int p : victim.pages) {
                 freePage.accept(p);
             }
             freed += victim.pages.length;
             cachedPages -= victim.pages.length;
-            victim.parent.children.remove(firstPage(victim.key, 0));
+            Node parent = victim.parent;
+            parent.children.remove(firstPage(victim.key, 0));
+            if (parent != root && parent.children.isEmpty() && parent.lockRef == 0) {
+                heap.add(parent);
+            }
         }
         return freed;
     }
@@ -212,7 +218,7 @@ public final class RadixCache {
      * request holds a lock (SGLang flushes only when idle); otherwise nothing changes and it returns false.
      */
     public boolean reset() {
-        if (lockedPages > 0 || anyLocked(root)) {
+        if (lockedPages > 0) { // every node holds pages, so a lock shows in the count
             return false;
         }
         for (Node leaf : leaves(root, new ArrayList<>())) {
@@ -228,18 +234,6 @@ public final class RadixCache {
         lockedPages = 0;
         events.add(new KvEvent.AllBlocksCleared());
         return true;
-    }
-
-    private boolean anyLocked(Node n) {
-        if (n != root && n.lockRef > 0) {
-            return true;
-        }
-        for (Node c : n.children.values()) {
-            if (anyLocked(c)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**

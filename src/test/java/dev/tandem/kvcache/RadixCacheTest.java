@@ -106,4 +106,18 @@ class RadixCacheTest {
         assertEquals(4, c.evictablePages());
         assertEquals(true, c.reset());
     }
+
+    @Test
+    void evictionClimbsToAParentLeftWithoutChildren() {
+        List<Integer> freed = new ArrayList<>();
+        RadixCache c = new RadixCache(2, freed::add);
+        c.insert(new int[] {1, 2, 3, 4}, new int[] {10, 11});
+        c.insert(new int[] {1, 2, 5, 6}, new int[] {10, 12}); // splits: [1,2] -> {[3,4], [5,6]}
+        c.takeEvents();
+        assertEquals(3, c.evict(3));
+        assertEquals(List.of(11, 12, 10), freed, "older leaf, newer leaf, then their parent");
+        assertEquals(List.of(new KvEvent.BlockRemoved(List.of(h(3, 4))), new KvEvent.BlockRemoved(List.of(h(5, 6))),
+                new KvEvent.BlockRemoved(List.of(h(1, 2)))), c.takeEvents());
+        assertEquals(0, c.cachedPages());
+    }
 }
