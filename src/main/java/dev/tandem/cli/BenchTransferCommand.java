@@ -28,6 +28,9 @@ import java.util.UUID;
  * {@code tcp}.
  */
 public final class BenchTransferCommand {
+    /** A secret of this run only: sender and receiver live in this JVM. */
+    private static final dev.tandem.config.ClusterSecret SECRET = dev.tandem.config.ClusterSecret.of(
+            java.util.HexFormat.of().formatHex(java.security.SecureRandom.getSeed(16)).getBytes(), "bench-transfer");
     private static final int LAYERS = 30;
     private static final int KV_HEADS = 3;
     private static final int HEAD_DIM = 64;
@@ -68,8 +71,8 @@ public final class BenchTransferCommand {
 
     private static double transfer(MooncakeTransferEngine.Mode mode, KvPool dst, List<WriteOp> ops, long bytes,
                                    int reps) {
-        try (MooncakeTransferEngine sender = new MooncakeTransferEngine(mode, "127.0.0.1");
-             MooncakeTransferEngine receiver = new MooncakeTransferEngine(mode, "127.0.0.1")) {
+        try (MooncakeTransferEngine sender = new MooncakeTransferEngine(mode, "127.0.0.1", SECRET);
+             MooncakeTransferEngine receiver = new MooncakeTransferEngine(mode, "127.0.0.1", SECRET)) {
             SegmentDescriptor d = receiver.register("kv", dst.segment(), dst.file());
             double best = 0;
             for (int r = 0; r <= reps; r++) {

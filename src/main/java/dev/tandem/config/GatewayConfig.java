@@ -23,12 +23,14 @@ import java.util.Set;
  *                              least recently used are forgotten
  * @param tokenizerPath         a model directory with tokenizer.json (cache_aware tokenizes prompts as the workers
  *                              do); null when no policy needs it
+ * @param security              API keys, open routes, the cluster secret, event-bus TLS
+ * @param limits                bounds on one request (body, batch × n, stop strings)
  */
 public record GatewayConfig(String host, int port, List<String> prefill, List<Integer> prefillBootstrapPorts,
                             List<String> decode, double timeoutS, String prefillPolicy, String decodePolicy,
                             double healthIntervalS, int healthFailures, boolean cluster, double cacheThreshold,
                             long balanceAbsThreshold, double balanceRelThreshold, int maxTreeSize,
-                            Path tokenizerPath) {
+                            Path tokenizerPath, SecurityConfig security, InputLimits limits) {
     public static final Set<String> POLICIES = Set.of("random", "round_robin", "power_of_two", "po2", "cache_aware");
 
     public GatewayConfig {
@@ -82,6 +84,9 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
         if (healthFailures < 1) {
             throw new ConfigException("--health-failures", healthFailures, ">= 1");
         }
+        if (security == null || limits == null) {
+            throw new ConfigException("missing security or limits settings");
+        }
     }
 
     /** True when either pool routes by cache_aware (the gateway then tokenizes and listens to KV events). */
@@ -108,6 +113,14 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
     private static final Set<String> KEYS = Set.of("host", "port", "prefill", "prefill_bootstrap_ports", "decode",
             "timeout", "policy", "prefill_policy", "decode_policy", "health_interval", "health_failures", "cluster",
             "cache_threshold", "balance_abs_threshold", "balance_rel_threshold", "max_tree_size", "tokenizer_path");
+    private static final Set<String> ALL_KEYS;
+
+    static {
+        Set<String> all = new java.util.TreeSet<>(KEYS);
+        all.addAll(SecurityConfig.KEYS);
+        all.addAll(InputLimits.KEYS);
+        ALL_KEYS = Set.copyOf(all);
+    }
 
     /**
      * From a JSON config ({@code conf/gateway.json}: the flags' names in snake_case, lists for the URL flags) with
@@ -115,8 +128,9 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
      */
     public static GatewayConfig from(java.util.Map<String, Object> json, Args a) {
         for (String k : json.keySet()) {
-            if (!KEYS.contains(k)) {
-                throw new ConfigException("unknown config key '" + k + "' (known: " + KEYS + ")");
+            if (!ALL_KEYS.contains(k)) {
+                throw new ConfigException("unknown config key '" + k + "' (known: " + new java.util.TreeSet<>(ALL_KEYS)
+                        + ")");
             }
         }
         List<String> prefill = a.has("prefill") ? a.list("prefill") : strings(json, "prefill");
@@ -155,7 +169,7 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
                 a.longValue("balance-abs-threshold", num(json, "balance_abs_threshold", 64).longValue()),
                 real(a, "balance-rel-threshold", json, "balance_rel_threshold", 1.5),
                 a.integer("max-tree-size", num(json, "max_tree_size", 1 << 20).intValue()),
-                tokenizer == null ? null : Path.of(tokenizer));
+                tokenizer == null ? null : Path.of(tokenizer), SecurityConfig.from(json, a), InputLimits.from(json, a));
     }
 
     /** A double flag (Args' numbers are floats, and 0.3f is not 0.3). */

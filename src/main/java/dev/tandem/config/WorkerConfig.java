@@ -17,10 +17,13 @@ import java.util.Set;
  * @param radixCache      reuse cached prompt prefixes (colocated and prefill workers; SGLang's
  *                        {@code --disable-radix-cache} turns it off; decode workers never keep one)
  * @param kvEvents        where the prefix cache's events go (SGLang's {@code --kv-events-config} JSON)
+ * @param security        API keys, open routes, the cluster secret, event-bus TLS
+ * @param limits          bounds on one request (body, batch × n, stop strings, slow SSE readers)
  */
 public record WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                            EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
-                           int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents) {
+                           int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
+                           SecurityConfig security, InputLimits limits) {
     public static final Set<String> MODES = Set.of("null", "prefill", "decode");
     private static final Set<String> KEYS = Set.of("mode", "model_path", "host", "port", "served_model_name",
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
@@ -28,6 +31,14 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
             "heartbeat_max_failures", "failure_prob", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
             "kv_events_config");
+    private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS);
+
+    private static Set<String> union(Set<String> a, Set<String> b, Set<String> c) {
+        Set<String> all = new java.util.TreeSet<>(a);
+        all.addAll(b);
+        all.addAll(c);
+        return Set.copyOf(all);
+    }
 
     /**
      * Prefill/decode settings (SGLang's names and defaults).
@@ -98,14 +109,18 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
         if (contextLength < 0) {
             throw new ConfigException("context_length", contextLength, ">= 0 (0 = the model's)");
         }
+        if (security == null || limits == null) {
+            throw new ConfigException("missing security or limits settings");
+        }
     }
 
     /** {@code json} (may be empty) with {@code cli} flags overriding it. */
     public static WorkerConfig from(Map<String, Object> json, Args cli) {
         Map<String, Object> m = new LinkedHashMap<>(json);
         for (String k : m.keySet()) {
-            if (!KEYS.contains(k)) {
-                throw new ConfigException("unknown config key '" + k + "' (known: " + KEYS + ")");
+            if (!ALL_KEYS.contains(k)) {
+                throw new ConfigException("unknown config key '" + k + "' (known: " + new java.util.TreeSet<>(ALL_KEYS)
+                        + ")");
             }
         }
         Values v = new Values(m, cli);
@@ -119,7 +134,8 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.integer("max_running_requests", "max-running-requests", 32),
                 v.integer("chunked_prefill_size", "chunked-prefill-size", 512),
                 v.integer("context_length", "context-length", 0), pd(v),
-                !v.bool("disable_radix_cache", "disable-radix-cache", false), kvEvents(v));
+                !v.bool("disable_radix_cache", "disable-radix-cache", false), kvEvents(v),
+                SecurityConfig.from(m, cli), InputLimits.from(m, cli));
     }
 
     /** {@code kv_events_config}: a JSON object in the config file, or its text (the flag, as SGLang's). */

@@ -2,7 +2,7 @@ package dev.tandem.gateway;
 
 import dev.tandem.config.GatewayConfig;
 import dev.tandem.metrics.MetricsSetup;
-import dev.tandem.worker.BusAddresses;
+import dev.tandem.bus.BusAddresses;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;

@@ -3,7 +3,7 @@ package dev.tandem.gateway;
 import dev.tandem.gateway.policy.PrefixIndex;
 import dev.tandem.kvevents.KvEventBatch;
 import dev.tandem.kvevents.KvEventCodec;
-import dev.tandem.worker.BusAddresses;
+import dev.tandem.bus.BusAddresses;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
 import io.vertx.core.Future;

@@ -35,6 +35,11 @@ public final class Meters {
     public static final String KV_SEND_LATENCY = "tandem.kv.transfer.send.latency";
     public static final String KV_RECEIVE_LATENCY = "tandem.kv.transfer.receive.latency";
 
+    // Trust boundaries: refusals of unauthenticated cluster traffic and HTTP callers
+    public static final String BUS_REJECTED = "tandem.bus.rejected";
+    public static final String TCP_PEERS_REJECTED = "tandem.transfer.tcp.peers.rejected";
+    public static final String HTTP_UNAUTHORIZED = "tandem.http.unauthorized";
+
     // Gateway (after sgl-router's PD metrics)
     public static final String GATEWAY_REQUESTS = "tandem.gateway.pd.requests";
     public static final String GATEWAY_DISPATCHED = "tandem.gateway.pd.dispatched";

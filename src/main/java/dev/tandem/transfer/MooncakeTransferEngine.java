@@ -1,5 +1,7 @@
 package dev.tandem.transfer;
 
+import dev.tandem.config.ClusterSecret;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -27,10 +29,16 @@ public final class MooncakeTransferEngine implements TransferEngine {
     private final TcpTransport tcp = new TcpTransport();
     private volatile String lastError = "";
 
-    /** @param host the address this engine's TCP server binds and advertises (loopback in tests) */
-    public MooncakeTransferEngine(Mode mode, String host) {
+    private final ClusterSecret secret;
+
+    /**
+     * @param host   the address this engine's TCP server binds and advertises (loopback in tests)
+     * @param secret the cluster secret TCP peers must prove they hold
+     */
+    public MooncakeTransferEngine(Mode mode, String host, ClusterSecret secret) {
         this.mode = mode;
         this.host = host;
+        this.secret = secret;
         try {
             this.server = new TcpWriteServer(host, registered);
         } catch (IOException e) {

@@ -1,5 +1,7 @@
 package dev.tandem.transfer;
 
+import dev.tandem.config.ClusterSecret;
+
 /** The one place a transfer backend is chosen (SGLang's {@code --disaggregation-transfer-backend}). */
 public final class TransferEngines {
     private TransferEngines() {
@@ -9,10 +11,11 @@ public final class TransferEngines {
      * @param backend   "mooncake" (shm/tcp transfer engine) or "fake" (moves nothing)
      * @param transport for mooncake: "auto", "shm" or "tcp"
      * @param host      the address the TCP transport binds and advertises
+     * @param secret    the cluster secret: TCP peers must prove they hold it before they may write
      */
-    public static TransferEngine create(String backend, String transport, String host) {
+    public static TransferEngine create(String backend, String transport, String host, ClusterSecret secret) {
         return switch (backend) {
-            case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), host);
+            case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), host, secret);
             case "fake" -> new FakeTransferEngine();
             default -> throw new IllegalArgumentException("transfer_backend: unknown backend '" + backend
                     + "' (choose mooncake or fake)");

@@ -1,5 +1,6 @@
 package dev.tandem.worker;
 
+import dev.tandem.bus.BusAddresses;
 import dev.tandem.config.WorkerConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;

@@ -1,5 +1,6 @@
 package dev.tandem.worker;
 
+import dev.tandem.bus.BusAddresses;
 import dev.tandem.kvevents.EventPublisher;
 import dev.tandem.kvevents.KvEventBatch;
 import dev.tandem.kvevents.KvEventCodec;

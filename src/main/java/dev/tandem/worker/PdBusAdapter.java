@@ -1,5 +1,7 @@
 package dev.tandem.worker;
 
+import dev.tandem.bus.PdCodec;
+import dev.tandem.bus.BusAddresses;
 import dev.tandem.transfer.KvReceiverManager;
 import dev.tandem.transfer.KvSenderManager;
 import dev.tandem.transfer.Messages;

@@ -1,5 +1,6 @@
 package dev.tandem.worker;
 
+import dev.tandem.bus.BusAddresses;
 import dev.tandem.config.SchedulerConfig;
 import dev.tandem.config.WorkerConfig;
 import dev.tandem.engine.model.Model;
@@ -58,7 +59,8 @@ final class PdWiring implements AutoCloseable {
         // The decode worker's pool is written by prefill workers: on this host through /dev/shm.
         kv = own(model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), sc.contextLength(),
                 decode ? ShmFile.fresh(id, "kv") : null));
-        var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), cfg.host()));
+        var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), cfg.host(),
+                cfg.security().secret()));
         int auxSlots = sc.maxRunningRequests();
         ShmFile auxFile = own(new ShmFile(ShmFile.fresh(id, "aux"), AuxBuffers.bytesFor(auxSlots)));
         AuxBuffers aux = new AuxBuffers(auxFile.segment(), auxSlots);

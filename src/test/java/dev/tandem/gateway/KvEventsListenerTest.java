@@ -4,7 +4,7 @@ import dev.tandem.gateway.policy.PrefixIndex;
 import dev.tandem.kvevents.KvEvent;
 import dev.tandem.kvevents.KvEventBatch;
 import dev.tandem.kvevents.KvEventCodec;
-import dev.tandem.worker.BusAddresses;
+import dev.tandem.bus.BusAddresses;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;

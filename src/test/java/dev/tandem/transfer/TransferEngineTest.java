@@ -18,6 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TransferEngineTest {
+    private static final dev.tandem.config.ClusterSecret SECRET =
+            dev.tandem.config.ClusterSecret.of("transfer-engine-test-secret".getBytes(), "test");
 
     static Path shmFile() {
         return Path.of("/dev/shm", "tandem-test-" + UUID.randomUUID() + ".kv");
@@ -34,8 +36,8 @@ class TransferEngineTest {
     @EnumSource(value = MooncakeTransferEngine.Mode.class, names = {"SHM", "TCP"})
     void pagesLandExactlyWhereThePlanSays(MooncakeTransferEngine.Mode mode) {
         Path file = shmFile();
-        try (MooncakeTransferEngine prefill = new MooncakeTransferEngine(mode, "127.0.0.1");
-             MooncakeTransferEngine decode = new MooncakeTransferEngine(mode, "127.0.0.1");
+        try (MooncakeTransferEngine prefill = new MooncakeTransferEngine(mode, "127.0.0.1", SECRET);
+             MooncakeTransferEngine decode = new MooncakeTransferEngine(mode, "127.0.0.1", SECRET);
              KvPool src = new KvPool(3, 10, 4, 2, 8);
              KvPool dst = new KvPool(3, 12, 4, 2, 8, file)) {
             fill(src, 1);
@@ -78,8 +80,8 @@ class TransferEngineTest {
 
     @Test
     void autoPicksShmOnOneHostAndTcpWithoutAFile() {
-        try (MooncakeTransferEngine a = new MooncakeTransferEngine(MooncakeTransferEngine.Mode.AUTO, "127.0.0.1");
-             MooncakeTransferEngine b = new MooncakeTransferEngine(MooncakeTransferEngine.Mode.AUTO, "127.0.0.1");
+        try (MooncakeTransferEngine a = new MooncakeTransferEngine(MooncakeTransferEngine.Mode.AUTO, "127.0.0.1", SECRET);
+             MooncakeTransferEngine b = new MooncakeTransferEngine(MooncakeTransferEngine.Mode.AUTO, "127.0.0.1", SECRET);
              KvPool shared = new KvPool(1, 2, 2, 1, 4, shmFile());
              KvPool plain = new KvPool(1, 2, 2, 1, 4)) {
             assertEquals("shm", a.transportFor(b.register("shared", shared.segment(), shared.file())));
@@ -90,8 +92,8 @@ class TransferEngineTest {
     @ParameterizedTest
     @EnumSource(value = MooncakeTransferEngine.Mode.class, names = {"SHM", "TCP"})
     void outOfBoundsAndUnknownSegmentsFailCleanlyAndTheEngineRecovers(MooncakeTransferEngine.Mode mode) {
-        try (MooncakeTransferEngine a = new MooncakeTransferEngine(mode, "127.0.0.1");
-             MooncakeTransferEngine b = new MooncakeTransferEngine(mode, "127.0.0.1");
+        try (MooncakeTransferEngine a = new MooncakeTransferEngine(mode, "127.0.0.1", SECRET);
+             MooncakeTransferEngine b = new MooncakeTransferEngine(mode, "127.0.0.1", SECRET);
              KvPool dst = new KvPool(1, 2, 2, 1, 4, shmFile());
              Arena arena = Arena.ofConfined()) {
             MemorySegment src = arena.allocate(64);

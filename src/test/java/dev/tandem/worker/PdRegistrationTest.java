@@ -1,5 +1,6 @@
 package dev.tandem.worker;
 
+import dev.tandem.bus.BusAddresses;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;

@@ -1,5 +1,6 @@
 package dev.tandem.worker;
 
+import dev.tandem.bus.BusAddresses;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.kvevents.KvEvent;
 import dev.tandem.kvevents.KvEventBatch;

@@ -1,4 +1,4 @@
-package dev.tandem.worker;
+package dev.tandem.bus;
 
 /** Every event-bus address Tandem uses, in one place (ARCHITECTURE "Cluster and event bus"). */
 public final class BusAddresses {

@@ -1,4 +1,4 @@
-package dev.tandem.worker;
+package dev.tandem.bus;
 
 import dev.tandem.transfer.KvLayout;
 import dev.tandem.transfer.KvPoll;
@@ -12,11 +12,11 @@ import io.vertx.core.json.JsonObject;
  * reads well in logs. Each object has a {@code type}: register, info, abort, ping (to the prefill side), status (to
  * the decode side).
  */
-final class PdCodec {
+public final class PdCodec {
     private PdCodec() {
     }
 
-    static JsonObject register(Messages.KvArgsRegistration r) {
+    public static JsonObject register(Messages.KvArgsRegistration r) {
         return new JsonObject().put("type", "register").put("decode_worker_id", r.decodeWorkerId())
                 .put("kv", segment(r.kv())).put("kv_layout", new JsonObject().put("num_layers", r.kvLayout().numLayers())
                         .put("region_bytes", r.kvLayout().regionBytes()).put("page_bytes", r.kvLayout().pageBytes()))
@@ -24,7 +24,7 @@ final class PdCodec {
                 .put("attn_tp_size", r.attnTpSize());
     }
 
-    static Messages.KvArgsRegistration register(JsonObject j) {
+    public static Messages.KvArgsRegistration register(JsonObject j) {
         JsonObject l = j.getJsonObject("kv_layout");
         return new Messages.KvArgsRegistration(j.getString("decode_worker_id"), segment(j.getJsonObject("kv")),
                 new KvLayout(l.getInteger("num_layers"), l.getLong("region_bytes"), l.getLong("page_bytes")),
@@ -32,7 +32,7 @@ final class PdCodec {
                 j.getInteger("attn_tp_size"));
     }
 
-    static JsonObject info(Messages.TransferInfo i) {
+    public static JsonObject info(Messages.TransferInfo i) {
         JsonArray pages = new JsonArray();
         for (int p : i.dstPages()) {
             pages.add(p);
@@ -42,7 +42,7 @@ final class PdCodec {
                 .put("required_dst_info_num", i.requiredDstInfoNum());
     }
 
-    static Messages.TransferInfo info(JsonObject j) {
+    public static Messages.TransferInfo info(JsonObject j) {
         JsonArray a = j.getJsonArray("dst_pages");
         int[] pages = new int[a.size()];
         for (int k = 0; k < pages.length; k++) {
@@ -52,20 +52,20 @@ final class PdCodec {
                 j.getInteger("dst_aux_index"), j.getInteger("required_dst_info_num"));
     }
 
-    static JsonObject abort(Messages.AbortRoom a) {
+    public static JsonObject abort(Messages.AbortRoom a) {
         return new JsonObject().put("type", "abort").put("room", a.room()).put("reason", a.reason());
     }
 
-    static Messages.AbortRoom abort(JsonObject j) {
+    public static Messages.AbortRoom abort(JsonObject j) {
         return new Messages.AbortRoom(j.getLong("room"), j.getString("reason"));
     }
 
-    static JsonObject status(Messages.TransferStatus s) {
+    public static JsonObject status(Messages.TransferStatus s) {
         return new JsonObject().put("type", "status").put("room", s.room()).put("status", s.status().value())
                 .put("prefill_rank", s.prefillRank()).put("reason", s.reason());
     }
 
-    static Messages.TransferStatus status(JsonObject j) {
+    public static Messages.TransferStatus status(JsonObject j) {
         return new Messages.TransferStatus(j.getLong("room"), KvPoll.of(j.getInteger("status")),
                 j.getInteger("prefill_rank"), j.getString("reason"));
     }
