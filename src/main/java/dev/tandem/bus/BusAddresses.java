@@ -22,5 +22,12 @@ public final class BusAddresses {
     public static String kvEventsSnapshot(String workerUrl) {
         return KV_EVENTS + ".snapshot." + workerUrl;
     }
+
+    /** The address a snapshot reply is signed for: bound to the nonce of the (sealed) request it answers. */
+    public static String kvEventsSnapshotReply(String requestNonce) {
+        return KV_EVENTS + ".snapshot-reply." + requestNonce;
+    }
+
+    /** Worker announcements (sealed {mode, registry_url, bootstrap_port, worker_id}) that gateways listen to. */
     public static final String WORKERS = "tandem.workers";
 }

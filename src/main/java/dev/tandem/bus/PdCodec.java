@@ -76,7 +76,61 @@ public final class PdCodec {
     }
 
     private static SegmentDescriptor segment(JsonObject j) {
-        return new SegmentDescriptor(j.getString("name"), j.getString("host_id"), j.getString("shm_path"),
-                j.getString("tcp_host"), j.getInteger("tcp_port"), j.getLong("bytes"));
+        return new SegmentDescriptor(text(j, "name"), text(j, "host_id"), optionalText(j, "shm_path"),
+                text(j, "tcp_host"), integer(j, "tcp_port", 0, 65535), whole(j, "bytes", 1, Long.MAX_VALUE));
+    }
+
+    // Decoding is strict: these messages come from other processes, and a field of the wrong type or range is
+    // refused with its name rather than failing later inside the transfer code.
+    private static final int MAX_TEXT = 512;
+    private static final int MAX_PAGES = 1 << 22;
+
+    private static long room(JsonObject j) {
+        return whole(j, "room", 0, Long.MAX_VALUE);
+    }
+
+    private static JsonObject object(JsonObject j, String field) {
+        if (!(j.getValue(field) instanceof JsonObject o)) {
+            throw new IllegalArgumentException(field + ": expected an object, got " + j.getValue(field));
+        }
+        return o;
+    }
+
+    private static String text(JsonObject j, String field) {
+        String s = optionalText(j, field);
+        if (s == null || s.isEmpty()) {
+            throw new IllegalArgumentException(field + ": expected a non-empty string");
+        }
+        return s;
+    }
+
+    private static String optionalText(JsonObject j, String field) {
+        Object v = j.getValue(field);
+        if (v == null) {
+            return null;
+        }
+        if (!(v instanceof String s) || s.length() > MAX_TEXT) {
+            throw new IllegalArgumentException(field + ": expected a string of at most " + MAX_TEXT + " characters");
+        }
+        return s;
+    }
+
+    private static String bounded(Object reason) {
+        String s = reason == null ? "" : String.valueOf(reason);
+        return s.length() > MAX_TEXT ? s.substring(0, MAX_TEXT) : s;
+    }
+
+    private static long whole(JsonObject j, String field, long min, long max) {
+        Object v = j.getValue(field);
+        // Only Integer and Long: a BigInteger (a value past 2^63) or a fraction would be silently truncated.
+        if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() < min
+                || ((Number) v).longValue() > max) {
+            throw new IllegalArgumentException(field + ": expected an integer in [" + min + ", " + max + "], got " + v);
+        }
+        return ((Number) v).longValue();
+    }
+
+    private static int integer(JsonObject j, String field, int min, int max) {
+        return (int) whole(j, field, min, max);
     }
 }

@@ -1,5 +1,6 @@
 package dev.tandem.gateway;
 
+import dev.tandem.bus.BusSigner;
 import dev.tandem.config.GatewayConfig;
 import dev.tandem.gateway.policy.CacheAwarePolicy;
 import dev.tandem.gateway.policy.Policies;
@@ -42,7 +43,8 @@ final class CacheAwareSetup {
         PrefixIndex index = new PrefixIndex(config.maxTreeSize());
         boolean prefill = config.prefillPolicy().equals("cache_aware");
         boolean decode = config.decodePolicy().equals("cache_aware");
-        KvEventsListener listener = new KvEventsListener(vertx, index, () -> {
+        KvEventsListener listener = new KvEventsListener(vertx,
+                new BusSigner(config.security().secret(), dev.tandem.metrics.MetricsSetup.registry()), index, () -> {
             Collection<String> urls = new ArrayList<>();
             List<WorkerEntry> pools = new ArrayList<>(prefill ? registry.prefill() : List.of());
             pools.addAll(decode ? registry.decode() : List.of());

@@ -4,6 +4,7 @@ import dev.tandem.gateway.policy.PrefixIndex;
 import dev.tandem.kvevents.KvEventBatch;
 import dev.tandem.kvevents.KvEventCodec;
 import dev.tandem.bus.BusAddresses;
+import dev.tandem.bus.BusSigner;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -81,6 +82,7 @@ final class KvEventsListener {
     private Context context;
     private MessageConsumer<Buffer> consumer;
     private long timer = -1;
+    private final BusSigner signer;
     private volatile long snapshots; // written on the event loop, read by tests and logs
     private volatile long failures;
 
@@ -88,9 +90,10 @@ final class KvEventsListener {
      * @param workers the URLs whose events count (the pools routed by cache_aware)
      * @param clockMs milliseconds, for retries and drops (tests pass their own)
      */
-    KvEventsListener(Vertx vertx, PrefixIndex index, Supplier<Collection<String>> workers, Predicate<String> healthy,
-                     LongSupplier clockMs, long retryMs, long dropAfterMs) {
+    KvEventsListener(Vertx vertx, BusSigner signer, PrefixIndex index, Supplier<Collection<String>> workers,
+                     Predicate<String> healthy, LongSupplier clockMs, long retryMs, long dropAfterMs) {
         this.vertx = vertx;
+        this.signer = signer;
         this.index = index;
         this.workers = workers;
         this.healthy = healthy;
@@ -143,6 +146,12 @@ final class KvEventsListener {
     }
 
     private void onMessage(Message<Buffer> m) {
+        try {
+            signer.verifyBytes(BusAddresses.KV_EVENTS, m.headers(), m.body().getBytes());
+        } catch (BusSigner.Rejected e) {
+            LOG.debug("KV events: {}", e.getMessage());
+            return; // counted by the signer; a forged batch must not move the index
+        }
         String url = m.headers().get("worker");
         long seq = parseSeq(m.headers().get("seq"));
         String epoch = m.headers().get("epoch");
@@ -221,11 +230,14 @@ final class KvEventsListener {
 
     private void ask(String url, Stream s) {
         s.asking = true;
-        vertx.eventBus().<Buffer>request(BusAddresses.kvEventsSnapshot(url), new JsonObject(),
+        JsonObject request = signer.seal(BusAddresses.kvEventsSnapshot(url), new JsonObject());
+        vertx.eventBus().<Buffer>request(BusAddresses.kvEventsSnapshot(url), request,
                 new DeliveryOptions().setSendTimeout(SNAPSHOT_TIMEOUT_MS)).compose(reply -> {
+            byte[] bytes = reply.body().getBytes();
+            // The reply must be signed for this request's nonce: a forged or replayed snapshot is a failure.
+            signer.verifyBytes(BusAddresses.kvEventsSnapshotReply(request.getString("nonce")), reply.headers(), bytes);
             long seq = parseSeq(reply.headers().get("seq")); // -1: nothing published before it
             String epoch = reply.headers().get("epoch");
-            byte[] bytes = reply.body().getBytes();
             // Decoding and building a large tree takes a while: off the event loop, outside the index's lock.
             return vertx.executeBlocking(() -> {
                 index.replace(url, KvEventCodec.decode(bytes));

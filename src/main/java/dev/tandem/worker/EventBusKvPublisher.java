@@ -1,6 +1,7 @@
 package dev.tandem.worker;
 
 import dev.tandem.bus.BusAddresses;
+import dev.tandem.bus.BusSigner;
 import dev.tandem.kvevents.EventPublisher;
 import dev.tandem.kvevents.KvEventBatch;
 import dev.tandem.kvevents.KvEventCodec;
@@ -23,7 +24,8 @@ import java.util.UUID;
  * restart is visible). A consumer that missed batches asks {@link BusAddresses#kvEventsSnapshot} for the whole tree:
  * the reply carries the tree as one batch and the {@code seq} of the last batch it already includes.
  * Batches before {@link #bind} (before the HTTP port is known) are dropped but still take a seq, so a consumer sees
- * the gap and asks for a snapshot.
+ * the gap and asks for a snapshot. Everything is signed with the cluster secret (a member without it could otherwise
+ * steer cache-aware routing with invented events).
  */
 public final class EventBusKvPublisher implements EventPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(EventBusKvPublisher.class);
@@ -32,6 +34,7 @@ public final class EventBusKvPublisher implements EventPublisher {
     private final KvEventCodec.Format format;
     private final String epoch = UUID.randomUUID().toString();
     private volatile String workerUrl;
+    private volatile BusSigner signer;
     private volatile MessageConsumer<JsonObject> snapshots;
     private long seq; // scheduler thread only: publish() is called there
 
@@ -44,18 +47,34 @@ public final class EventBusKvPublisher implements EventPublisher {
         this.format = cfg.wireFormat();
     }
 
-    /** Starts publishing under {@code url} and answers snapshot requests from {@code loop}'s scheduler. */
-    public void bind(String url, SchedulerLoop loop) {
+    /**
+     * Starts publishing under {@code url} and answers snapshot requests from {@code loop}'s scheduler. Batches and
+     * snapshots are signed with {@code signer} (headers, see {@link BusSigner#signBytes}); a snapshot request must be
+     * a sealed envelope, and its reply is signed for the request's nonce.
+     */
+    public void bind(String url, SchedulerLoop loop, BusSigner signer) {
+        this.signer = signer;
         this.workerUrl = url;
-        snapshots = vertx.eventBus().consumer(BusAddresses.kvEventsSnapshot(url), msg ->
-                loop.runAfterEvents(s -> new Snapshot(new KvEventBatch(System.currentTimeMillis() / 1000.0,
-                        s.kvSnapshot(), 0), seq - 1)).whenComplete((snap, err) -> {
-                    if (err != null) {
-                        msg.fail(500, "snapshot failed: " + err.getMessage());
-                        return;
-                    }
-                    msg.reply(Buffer.buffer(KvEventCodec.encode(snap.batch(), format)), headers(snap.lastSeq()));
-                }));
+        String address = BusAddresses.kvEventsSnapshot(url);
+        snapshots = vertx.eventBus().consumer(address, msg -> {
+            try {
+                signer.open(address, msg.body());
+            } catch (BusSigner.Rejected e) {
+                LOG.warn("KV snapshot request on {}: {}", address, e.getMessage());
+                msg.fail(401, e.reason());
+                return;
+            }
+            String replyTo = BusAddresses.kvEventsSnapshotReply(msg.body().getString("nonce"));
+            loop.runAfterEvents(s -> new Snapshot(new KvEventBatch(System.currentTimeMillis() / 1000.0,
+                    s.kvSnapshot(), 0), seq - 1)).whenComplete((snap, err) -> {
+                if (err != null) {
+                    msg.fail(500, "snapshot failed: " + err.getMessage());
+                    return;
+                }
+                byte[] bytes = KvEventCodec.encode(snap.batch(), format);
+                msg.reply(Buffer.buffer(bytes), signer.signBytes(replyTo, headers(snap.lastSeq()), bytes));
+            });
+        });
     }
 
     @Override
@@ -66,7 +85,8 @@ public final class EventBusKvPublisher implements EventPublisher {
             return;
         }
         byte[] bytes = KvEventCodec.encode(batch, format);
-        vertx.eventBus().publish(BusAddresses.KV_EVENTS, Buffer.buffer(bytes), headers(mySeq));
+        vertx.eventBus().publish(BusAddresses.KV_EVENTS, Buffer.buffer(bytes),
+                signer.signBytes(BusAddresses.KV_EVENTS, headers(mySeq), bytes));
     }
 
     private DeliveryOptions headers(long s) {

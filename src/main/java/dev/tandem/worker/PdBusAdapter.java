@@ -2,9 +2,11 @@ package dev.tandem.worker;
 
 import dev.tandem.bus.PdCodec;
 import dev.tandem.bus.BusAddresses;
+import dev.tandem.bus.BusSigner;
 import dev.tandem.transfer.KvReceiverManager;
 import dev.tandem.transfer.KvSenderManager;
 import dev.tandem.transfer.Messages;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -20,7 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * Carries the bootstrap handshake over the (clustered) event bus. On a prefill worker it serves
  * {@code tandem.bootstrap.<host>:<bootstrap_port>}; on a decode worker it serves {@code tandem.transfer.<id>},
  * implements the bootstrap client, and runs the heartbeat that fails the rooms of a prefill worker that stopped
- * answering ({@code heartbeat_max_failures} missed pings, one every {@code heartbeat_interval}).
+ * answering ({@code heartbeat_max_failures} missed pings, one every {@code heartbeat_interval}). Every message and
+ * reply is sealed with the cluster secret ({@link BusSigner}); unsealed, stale or replayed ones are refused.
  */
 final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderManager.StatusNotifier,
         AutoCloseable {
@@ -28,43 +31,61 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
     private static final long REQUEST_TIMEOUT_MS = 5_000;
 
     private final Vertx vertx;
+    private final BusSigner signer;
     private MessageConsumer<JsonObject> consumer;
     private long heartbeatTimer = -1;
     private final Map<String, Integer> missed = new ConcurrentHashMap<>();
 
-    PdBusAdapter(Vertx vertx) {
+    /** {@code signer}: every message is sealed with the cluster secret, and only sealed ones are believed. */
+    PdBusAdapter(Vertx vertx, BusSigner signer) {
         this.vertx = vertx;
+        this.signer = signer;
     }
 
-    /** Prefill side: answer registrations, transfer infos, aborts and pings. */
+    /** Prefill side: answer registrations, transfer infos, aborts and pings, from members holding the secret. */
     void serveBootstrap(String hostPort, KvSenderManager senders) {
-        consumer = vertx.eventBus().consumer(BusAddresses.bootstrap(hostPort), msg -> {
-            JsonObject j = msg.body();
+        String address = BusAddresses.bootstrap(hostPort);
+        consumer = vertx.eventBus().consumer(address, msg -> {
+            JsonObject j;
+            try {
+                j = signer.open(address, msg.body());
+            } catch (BusSigner.Rejected e) {
+                LOG.warn("bootstrap {}: {}", address, e.getMessage());
+                msg.fail(401, e.reason());
+                return;
+            }
             try {
                 JsonObject reply = new JsonObject().put("ok", true);
-                switch (j.getString("type")) {
+                switch (String.valueOf(j.getValue("type"))) {
                     case "register" -> senders.onRegistration(PdCodec.register(j));
                     case "info" -> senders.onTransferInfo(PdCodec.info(j));
                     case "abort" -> reply.put("quiet", senders.onAbortRoom(PdCodec.abort(j)));
                     case "ping" -> { }
-                    default -> throw new IllegalArgumentException("unknown bootstrap message type " + j.getString("type"));
+                    default -> throw new IllegalArgumentException("unknown bootstrap message type " + j.getValue("type"));
                 }
-                msg.reply(reply);
+                msg.reply(signer.sealReply(msg.body(), reply));
             } catch (RuntimeException e) {
-                msg.fail(400, e.getMessage());
+                msg.fail(400, String.valueOf(e.getMessage()));
             }
         });
-        LOG.info("bootstrap service on event-bus address {}", BusAddresses.bootstrap(hostPort));
+        LOG.info("bootstrap service on event-bus address {}", address);
     }
 
     /** Decode side: hear transfer outcomes, and watch the prefill workers with rooms in flight. */
     void serveTransferStatus(String workerId, KvReceiverManager receivers, long heartbeatMs, int maxFailures) {
-        consumer = vertx.eventBus().consumer(BusAddresses.transfer(workerId),
-                msg -> receivers.onStatus(PdCodec.status(msg.body())));
+        String address = BusAddresses.transfer(workerId);
+        consumer = vertx.eventBus().consumer(address, msg -> {
+            try {
+                receivers.onStatus(PdCodec.status(signer.open(address, msg.body())));
+            } catch (BusSigner.Rejected e) {
+                LOG.warn("transfer status {}: {}", address, e.getMessage());
+            } catch (RuntimeException e) {
+                LOG.warn("transfer status {}: malformed message ({})", address, e.getMessage());
+            }
+        });
         heartbeatTimer = vertx.setPeriodic(heartbeatMs, t -> {
             for (String addr : receivers.activeAddresses()) {
-                vertx.eventBus().request(BusAddresses.bootstrap(addr), new JsonObject().put("type", "ping"),
-                        new DeliveryOptions().setSendTimeout(Math.max(heartbeatMs, 1000))).onComplete(ar -> {
+                call(addr, new JsonObject().put("type", "ping"), Math.max(heartbeatMs, 1000)).onComplete(ar -> {
                             if (ar.succeeded()) {
                                 missed.remove(addr);
                             } else if (missed.merge(addr, 1, Integer::sum) >= maxFailures) {
@@ -90,19 +111,25 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
 
     @Override
     public CompletionStage<Boolean> abortRoom(String address, Messages.AbortRoom abort) {
-        return vertx.eventBus().<JsonObject>request(BusAddresses.bootstrap(address), PdCodec.abort(abort),
-                new DeliveryOptions().setSendTimeout(REQUEST_TIMEOUT_MS))
-                .map(m -> m.body().getBoolean("quiet", false)).toCompletionStage();
+        return call(address, PdCodec.abort(abort), REQUEST_TIMEOUT_MS)
+                .map(reply -> Boolean.TRUE.equals(reply.getValue("quiet"))).toCompletionStage();
     }
 
     private CompletionStage<Void> request(String address, JsonObject body) {
-        return vertx.eventBus().request(BusAddresses.bootstrap(address), body,
-                new DeliveryOptions().setSendTimeout(REQUEST_TIMEOUT_MS)).<Void>mapEmpty().toCompletionStage();
+        return call(address, body, REQUEST_TIMEOUT_MS).<Void>mapEmpty().toCompletionStage();
+    }
+
+    /** A sealed request to a prefill worker's bootstrap service; the reply is believed only if sealed to it. */
+    private Future<JsonObject> call(String hostPort, JsonObject body, long timeoutMs) {
+        JsonObject envelope = signer.seal(BusAddresses.bootstrap(hostPort), body);
+        return vertx.eventBus().<JsonObject>request(BusAddresses.bootstrap(hostPort), envelope,
+                new DeliveryOptions().setSendTimeout(timeoutMs)).map(m -> signer.openReply(envelope, m.body()));
     }
 
     @Override
     public void notify(String decodeWorkerId, Messages.TransferStatus status) {
-        vertx.eventBus().send(BusAddresses.transfer(decodeWorkerId), PdCodec.status(status));
+        String address = BusAddresses.transfer(decodeWorkerId);
+        vertx.eventBus().send(address, signer.seal(address, PdCodec.status(status)));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.tandem.worker;
 
 import dev.tandem.bus.BusAddresses;
+import dev.tandem.bus.BusSigner;
 import dev.tandem.config.SchedulerConfig;
 import dev.tandem.config.WorkerConfig;
 import dev.tandem.engine.model.Model;
@@ -64,7 +65,8 @@ final class PdWiring implements AutoCloseable {
         int auxSlots = sc.maxRunningRequests();
         ShmFile auxFile = own(new ShmFile(ShmFile.fresh(id, "aux"), AuxBuffers.bytesFor(auxSlots)));
         AuxBuffers aux = new AuxBuffers(auxFile.segment(), auxSlots);
-        PdBusAdapter bus = new PdBusAdapter(vertx);
+        PdBusAdapter bus = new PdBusAdapter(vertx,
+                new BusSigner(cfg.security().secret(), dev.tandem.metrics.MetricsSetup.registry()));
         if (decode) {
             SegmentDescriptor kvDesc = engine.register("kv", kv.pool().segment(), kv.pool().file());
             SegmentDescriptor auxDesc = engine.register("aux", aux.segment(), auxFile.path());

@@ -1,6 +1,8 @@
 package dev.tandem.worker;
 
+import dev.tandem.bus.BusSigner;
 import dev.tandem.config.WorkerConfig;
+import dev.tandem.metrics.MetricsSetup;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 
@@ -29,10 +31,11 @@ public final class WorkerMainVerticle extends VerticleBase {
         SchedulerVerticle scheduler = new SchedulerVerticle(cfg);
         http = new WorkerVerticle(cfg, scheduler::engine);
         return vertx.deployVerticle(scheduler).compose(id -> vertx.deployVerticle(http)).onSuccess(id -> {
+            BusSigner signer = new BusSigner(cfg.security().secret(), MetricsSetup.registry());
             if (scheduler.engine().events() instanceof EventBusKvPublisher bus) {
-                bus.bind("http://" + cfg.host() + ":" + http.port(), scheduler.engine().loop());
+                bus.bind("http://" + cfg.host() + ":" + http.port(), scheduler.engine().loop(), signer);
             }
-            announcer = new Announcer(vertx, cfg, http.port());
+            announcer = new Announcer(vertx, cfg, http.port(), signer);
             announcer.start(cfg, cfg.workerId());
         });
     }

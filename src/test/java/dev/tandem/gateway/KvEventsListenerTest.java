@@ -5,6 +5,9 @@ import dev.tandem.kvevents.KvEvent;
 import dev.tandem.kvevents.KvEventBatch;
 import dev.tandem.kvevents.KvEventCodec;
 import dev.tandem.bus.BusAddresses;
+import dev.tandem.bus.BusSigner;
+import dev.tandem.config.ClusterSecret;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -43,21 +46,31 @@ class KvEventsListenerTest {
     record Tree(long seq, String epoch, List<KvEvent> stored) {
     }
 
+    static final BusSigner SIGNER = new BusSigner(ClusterSecret.of("kv-events-listener-test".getBytes(), "test"), null);
+
     /** Answers snapshot requests for {@code url} with {@code tree}, counting them. */
     static MessageConsumer<JsonObject> snapshots(Vertx vertx, String url, AtomicReference<Tree> tree,
                                                  AtomicInteger asked) {
         return vertx.eventBus().<JsonObject>consumer(BusAddresses.kvEventsSnapshot(url), m -> {
             asked.incrementAndGet();
             Tree t = tree.get();
-            m.reply(Buffer.buffer(KvEventCodec.encode(snapshot(t.stored()), KvEventCodec.Format.SGLANG)),
-                    new DeliveryOptions().addHeader("seq", String.valueOf(t.seq())).addHeader("epoch", t.epoch()));
+            SIGNER.open(BusAddresses.kvEventsSnapshot(url), m.body());
+            byte[] bytes = KvEventCodec.encode(snapshot(t.stored()), KvEventCodec.Format.SGLANG);
+            m.reply(Buffer.buffer(bytes), SIGNER.signBytes(BusAddresses.kvEventsSnapshotReply(m.body().getString("nonce")),
+                    new DeliveryOptions().addHeader("seq", String.valueOf(t.seq())).addHeader("epoch", t.epoch()), bytes));
         });
     }
 
     static void publish(Vertx vertx, String url, long seq, String epoch, KvEventBatch b) {
-        vertx.eventBus().publish(BusAddresses.KV_EVENTS, Buffer.buffer(KvEventCodec.encode(b, KvEventCodec.Format.SGLANG)),
-                new DeliveryOptions().addHeader("worker", url).addHeader("seq", String.valueOf(seq))
-                        .addHeader("epoch", epoch));
+        publish(vertx, SIGNER, url, seq, epoch, b);
+    }
+
+    static void publish(Vertx vertx, BusSigner signer, String url, long seq, String epoch, KvEventBatch b) {
+        byte[] bytes = KvEventCodec.encode(b, KvEventCodec.Format.SGLANG);
+        DeliveryOptions h = new DeliveryOptions().addHeader("worker", url).addHeader("seq", String.valueOf(seq))
+                .addHeader("epoch", epoch);
+        vertx.eventBus().publish(BusAddresses.KV_EVENTS, Buffer.buffer(bytes),
+                signer == null ? h : signer.signBytes(BusAddresses.KV_EVENTS, h, bytes));
     }
 
     static void await(String what, BooleanSupplier cond) throws InterruptedException {
@@ -83,7 +96,7 @@ class KvEventsListenerTest {
         AtomicReference<Tree> tree = new AtomicReference<>(new Tree(-1, "e1", pages(P, 0, 1)));
         AtomicInteger asked = new AtomicInteger();
         snapshots(vertx, W, tree, asked).completion().await();
-        KvEventsListener l = new KvEventsListener(vertx, index, () -> List.of(W), u -> true, () -> 0, 10_000, 60_000);
+        KvEventsListener l = new KvEventsListener(vertx, SIGNER, index, () -> List.of(W), u -> true, () -> 0, 10_000, 60_000);
         l.start(0).await();
 
         l.tick().await(); // the worker is registered: first contact
@@ -126,7 +139,7 @@ class KvEventsListenerTest {
     void withoutASnapshotServiceEventsApplyAsTheyComeAndAsksWaitTenSeconds(Vertx vertx) throws Exception {
         PrefixIndex index = new PrefixIndex();
         AtomicLong now = new AtomicLong(1_000_000);
-        KvEventsListener l = new KvEventsListener(vertx, index, () -> List.of(W), u -> true, now::get, 10_000,
+        KvEventsListener l = new KvEventsListener(vertx, SIGNER, index, () -> List.of(W), u -> true, now::get, 10_000,
                 60_000);
         l.start(0).await();
         l.tick().await();
@@ -161,7 +174,7 @@ class KvEventsListenerTest {
         AtomicReference<Tree> tree = new AtomicReference<>(new Tree(-1, "e1", pages(P, 0, 2)));
         AtomicInteger asked = new AtomicInteger();
         snapshots(vertx, W, tree, asked).completion().await();
-        KvEventsListener l = new KvEventsListener(vertx, index, () -> List.of(W), u -> up.get(), now::get, 10_000,
+        KvEventsListener l = new KvEventsListener(vertx, SIGNER, index, () -> List.of(W), u -> up.get(), now::get, 10_000,
                 60_000);
         l.start(0).await();
         l.tick().await();
@@ -188,6 +201,52 @@ class KvEventsListenerTest {
         await("back: rebuilt from a snapshot", () -> l.snapshots() == 2);
         assertEquals(8, index.matchedTokens(W, P));
         assertEquals(2, asked.get());
+        l.stop();
+    }
+
+    /**
+     * A cluster member without the secret (or replaying a real batch) cannot move the index: unsigned batches,
+     * batches signed with another secret, altered batches and replays are dropped and counted; a forged snapshot
+     * reply is a failed snapshot.
+     */
+    @Test
+    void forgedReplayedAndAlteredBatchesAreIgnoredAndCounted(Vertx vertx) throws Exception {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        BusSigner listenerSigner = new BusSigner(ClusterSecret.of("kv-events-listener-test".getBytes(), "test"),
+                meters);
+        PrefixIndex index = new PrefixIndex();
+        AtomicReference<Tree> tree = new AtomicReference<>(new Tree(-1, "e1", pages(P, 0, 1)));
+        AtomicInteger asked = new AtomicInteger();
+        snapshots(vertx, W, tree, asked).completion().await();
+        KvEventsListener l = new KvEventsListener(vertx, listenerSigner, index, () -> List.of(W), u -> true, () -> 0,
+                10_000, 60_000);
+        l.start(0).await();
+        l.tick().await();
+        await("first snapshot", () -> l.snapshots() == 1);
+        assertEquals(4, index.matchedTokens(W, P));
+
+        BusSigner stranger = new BusSigner(ClusterSecret.of("some-other-cluster-secret".getBytes(), "x"), null);
+        publish(vertx, null, W, 0, "e1", batch(pages(Q, 0, 2)));          // unsigned
+        publish(vertx, stranger, W, 0, "e1", batch(pages(Q, 0, 2)));      // another secret
+        // Altered: signed for seq 0, delivered as seq 5 (the headers are covered by the MAC).
+        byte[] bytes = KvEventCodec.encode(batch(pages(Q, 0, 2)), KvEventCodec.Format.SGLANG);
+        DeliveryOptions signed = SIGNER.signBytes(BusAddresses.KV_EVENTS, new DeliveryOptions()
+                .addHeader("worker", W).addHeader("seq", "0").addHeader("epoch", "e1"), bytes);
+        signed.getHeaders().set("seq", "5");
+        vertx.eventBus().publish(BusAddresses.KV_EVENTS, Buffer.buffer(bytes), signed);
+        // Replayed: one genuine batch delivered twice; the second copy must be refused as a replay.
+        byte[] real = KvEventCodec.encode(batch(pages(P, 1, 2)), KvEventCodec.Format.SGLANG);
+        DeliveryOptions once = SIGNER.signBytes(BusAddresses.KV_EVENTS, new DeliveryOptions()
+                .addHeader("worker", W).addHeader("seq", "0").addHeader("epoch", "e1"), real);
+        vertx.eventBus().publish(BusAddresses.KV_EVENTS, Buffer.buffer(real), once);
+        vertx.eventBus().publish(BusAddresses.KV_EVENTS, Buffer.buffer(real), once);
+        await("the genuine batch applied", () -> index.matchedTokens(W, P) == 8);
+        await("four refusals counted", () -> meters.find(dev.tandem.metrics.Meters.BUS_REJECTED).counters().stream()
+                .mapToDouble(c -> c.count()).sum() == 4);
+        assertEquals(0, index.matchedTokens(W, Q), "nothing of the forged batches reached the index");
+        assertEquals(1, meters.counter(dev.tandem.metrics.Meters.BUS_REJECTED, "reason", "unsigned").count());
+        assertEquals(2, meters.counter(dev.tandem.metrics.Meters.BUS_REJECTED, "reason", "bad_signature").count());
+        assertEquals(1, meters.counter(dev.tandem.metrics.Meters.BUS_REJECTED, "reason", "replay").count());
         l.stop();
     }
 }

@@ -23,7 +23,9 @@ class PdRegistrationTest {
     void workersRegisterWithTheGatewayAnnounceOnTheBusAndCountTransferredBytes(Vertx vertx) throws Exception {
         List<JsonObject> registered = new CopyOnWriteArrayList<>();
         List<JsonObject> announced = new CopyOnWriteArrayList<>();
-        vertx.eventBus().<JsonObject>consumer(BusAddresses.WORKERS, m -> announced.add(m.body()));
+        var signer = new dev.tandem.bus.BusSigner(dev.tandem.config.ClusterSecret.load(null), null);
+        vertx.eventBus().<JsonObject>consumer(BusAddresses.WORKERS,
+                m -> announced.add(signer.open(BusAddresses.WORKERS, m.body())));
         HttpServer gateway = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(b -> {
             if (req.path().equals("/register")) {
                 registered.add(b.toJsonObject());

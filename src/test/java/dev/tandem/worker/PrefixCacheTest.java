@@ -73,6 +73,9 @@ class PrefixCacheTest {
                     java.util.concurrent.ConcurrentHashMap.newKeySet());
             consumers.add(vertx.eventBus().<Buffer>consumer(BusAddresses.KV_EVENTS, m -> {
                 if (url.equals(m.headers().get("worker"))) {
+                    // every batch is signed with the host's cluster secret (throws otherwise)
+                    new dev.tandem.bus.BusSigner(dev.tandem.config.ClusterSecret.load(null), null)
+                            .verifyBytes(BusAddresses.KV_EVENTS, m.headers(), m.body().getBytes());
                     h.seqs.add(Long.parseLong(m.headers().get("seq")));
                     h.epochs.add(m.headers().get("epoch"));
                     h.events.addAll(KvEventCodec.decode(m.body().getBytes()).events());
@@ -128,8 +131,12 @@ class PrefixCacheTest {
             assertEquals(ids(rb.get("output_ids")), ids(rb2.get("output_ids")));
 
             // A snapshot is the whole tree, and names the last seq it includes.
-            Message<Buffer> snap = vertx.eventBus().<Buffer>request(BusAddresses.kvEventsSnapshot(url),
-                    new JsonObject()).await();
+            // (sealed with this host's cluster secret, as every Tandem process of the host has it)
+            var signer = new dev.tandem.bus.BusSigner(dev.tandem.config.ClusterSecret.load(null), null);
+            JsonObject ask = signer.seal(BusAddresses.kvEventsSnapshot(url), new JsonObject());
+            Message<Buffer> snap = vertx.eventBus().<Buffer>request(BusAddresses.kvEventsSnapshot(url), ask).await();
+            signer.verifyBytes(BusAddresses.kvEventsSnapshotReply(ask.getString("nonce")), snap.headers(),
+                    snap.body().getBytes());
             KvEventBatch tree = KvEventCodec.decode(snap.body().getBytes());
             assertEquals(new KvEvent.AllBlocksCleared(), tree.events().get(0));
             assertEquals(Set.of(stored(aFill, 0, null), stored(aFill, 1, hash(aFill, 0)),
