@@ -7,13 +7,44 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The pure core imports nothing from Vert.x; every package says what it owns. */
+/**
+ * The pure core imports nothing from Vert.x; each package uses only the packages ARCHITECTURE.md's layer table
+ * allows (imports and fully qualified names alike); every package says what it owns.
+ */
 class ArchitectureTest {
+    /** ARCHITECTURE.md "Layers": package → the Tandem packages it may use (besides itself). */
+    static final Map<String, Set<String>> ALLOWED = Map.ofEntries(
+            Map.entry("config", Set.of("kvevents")),
+            Map.entry("engine", Set.of("config", "kvcache")),
+            Map.entry("grammar", Set.of("tokenizer")),
+            Map.entry("tokenizer", Set.of("config")),
+            Map.entry("kvcache", Set.of("engine", "kvevents", "config")),
+            Map.entry("scheduler", Set.of("config", "engine", "kvcache", "kvevents", "tokenizer", "transfer", "grammar")),
+            Map.entry("transfer", Set.of("config", "kvcache", "metrics")),
+            Map.entry("kvevents", Set.of()),
+            Map.entry("api", Set.of("config", "engine", "scheduler", "tokenizer", "transfer", "grammar")),
+            Map.entry("bus", Set.of("config", "metrics", "transfer", "kvevents")),
+            Map.entry("metrics", Set.of("scheduler", "transfer")),
+            Map.entry("worker", Set.of("api", "bus", "config", "engine", "grammar", "kvcache", "kvevents", "metrics",
+                    "scheduler", "tokenizer", "transfer")),
+            Map.entry("gateway", Set.of("api", "bus", "config", "gateway.policy", "kvevents", "metrics", "tokenizer")),
+            Map.entry("gateway.policy", Set.of("kvevents")),
+            Map.entry("bench", Set.of("config")),
+            Map.entry("modelgen", Set.of("engine", "tokenizer")),
+            Map.entry("cli", Set.of("api", "bench", "bus", "config", "engine", "gateway", "gateway.policy", "kvcache",
+                    "kvevents", "metrics", "modelgen", "scheduler", "tokenizer", "transfer", "worker")));
+    private static final Pattern USE = Pattern.compile("\\bdev\\.tandem\\.([a-z]+)(\\.policy)?\\b");
+    private static final Pattern COMMENTS = Pattern.compile("(?s)/\\*.*?\\*/|//[^\\n]*");
     private static final Path MAIN = Path.of("src/main/java/dev/tandem");
     private static final List<String> PURE = List.of("engine", "tokenizer", "kvcache", "scheduler", "transfer",
             "kvevents", "gateway/policy", "config", "modelgen", "api", "bench");
@@ -40,6 +71,55 @@ class ArchitectureTest {
         }
         assertTrue(checked > 20, "checked " + checked + " files");
         assertEquals(List.of(), offenders);
+    }
+
+    @Test
+    void packagesUseOnlyWhatTheLayerTableAllows() throws IOException {
+        List<String> offenders = new ArrayList<>();
+        Set<String> seen = new TreeSet<>();
+        try (Stream<Path> files = Files.walk(MAIN)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                Path rel = MAIN.relativize(f);
+                if (rel.getNameCount() < 2) {
+                    continue; // Main and the root package-info: the launcher may use everything
+                }
+                String pkg = rel.getName(0).toString();
+                if (pkg.equals("gateway") && rel.getNameCount() > 2 && rel.getName(1).toString().equals("policy")) {
+                    pkg = "gateway.policy";
+                }
+                Set<String> allowed = ALLOWED.get(pkg);
+                if (allowed == null) {
+                    offenders.add(rel + ": package '" + pkg + "' is missing from the layer table");
+                    continue;
+                }
+                seen.add(pkg);
+                String code = COMMENTS.matcher(Files.readString(f)).replaceAll("");
+                Matcher m = USE.matcher(code);
+                while (m.find()) {
+                    String used = m.group(1) + (m.group(2) != null && m.group(1).equals("gateway") ? ".policy" : "");
+                    if (!used.equals(pkg) && !allowed.contains(used)) {
+                        offenders.add(rel + " uses " + used);
+                    }
+                }
+            }
+        }
+        assertTrue(seen.containsAll(Set.of("worker", "gateway", "bus", "transfer", "scheduler", "engine")), "" + seen);
+        assertEquals(List.of(), offenders.stream().distinct().toList());
+    }
+
+    /** The rule above must catch what it is for: gateway code naming a worker class. */
+    @Test
+    void theLayerRuleSeesImportsAndQualifiedNamesButNotComments() {
+        Matcher m = USE.matcher(COMMENTS.matcher("""
+                import dev.tandem.worker.BusAddresses; // dev.tandem.engine in a comment
+                /** {@link dev.tandem.scheduler.X} */ var x = new dev.tandem.gateway.policy.RandomPolicy();
+                """).replaceAll(""));
+        List<String> found = new ArrayList<>();
+        while (m.find()) {
+            found.add(m.group(1) + (m.group(2) == null ? "" : m.group(2)));
+        }
+        assertEquals(List.of("worker", "gateway.policy"), found);
+        assertTrue(!ALLOWED.get("gateway").contains("worker"), "the gateway never uses the worker");
     }
 
     @Test

@@ -28,7 +28,7 @@ public final class WorkerCommand {
         WorkerConfig cfg = WorkerConfig.from(json, a);
         a.rejectUnknown();
 
-        Vertx vertx = VertxFactory.create(cfg.pd().cluster(), cfg.host());
+        Vertx vertx = VertxFactory.create(cfg.pd().cluster(), cfg.host(), cfg.security().busTls());
         return Serve.until(vertx, "worker", List.of(() -> new WorkerMainVerticle(cfg)), () -> { });
     }
 
