@@ -5,6 +5,7 @@ import dev.tandem.config.WorkerConfig;
 import dev.tandem.metrics.MetricsSetup;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import org.slf4j.LoggerFactory;
 
 /**
  * A whole worker as one deployable verticle: reads its JSON config ({@code -conf conf/worker.json} when launched
@@ -28,6 +29,9 @@ public final class WorkerMainVerticle extends VerticleBase {
     @Override
     public Future<?> start() {
         WorkerConfig cfg = preset != null ? preset : WorkerConfig.from(config().getMap(), null);
+        // Members whose fingerprints differ hold different secrets and will refuse each other's messages.
+        LoggerFactory.getLogger(WorkerMainVerticle.class).info("cluster secret: {} (fingerprint {})",
+                cfg.security().secret().source(), cfg.security().secret().fingerprint());
         SchedulerVerticle scheduler = new SchedulerVerticle(cfg);
         http = new WorkerVerticle(cfg, scheduler::engine);
         return vertx.deployVerticle(scheduler).compose(id -> vertx.deployVerticle(http)).onSuccess(id -> {
