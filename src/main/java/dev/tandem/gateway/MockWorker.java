@@ -32,6 +32,7 @@ public final class MockWorker extends VerticleBase {
     private volatile String adminKey;
     private volatile Integer bootstrapPort;
     private volatile JsonObject serverInfo;
+    private volatile String hang;
     private volatile boolean healthy = true;
     private volatile long load;
     private HttpServer server;
@@ -85,6 +86,9 @@ public final class MockWorker extends VerticleBase {
         String auth = ctx.request().getHeader("Authorization");
         authorizations.add(ctx.request().path() + " " + auth);
         String path = ctx.request().path();
+        if (path.equals(hang)) {
+            return; // never answers
+        }
         boolean admin = path.equals("/flush_cache") || path.equals("/abort_request");
         boolean open = path.equals("/health") || path.equals("/health_generate");
         boolean ok = open || (admin ? adminKey == null || ("Bearer " + adminKey).equals(auth)
@@ -209,6 +213,11 @@ public final class MockWorker extends VerticleBase {
     /** Answer /get_server_info with exactly {@code info} (null: the usual answer). */
     public void serverInfo(JsonObject info) {
         this.serverInfo = info;
+    }
+
+    /** Requests to {@code path} get no answer from now on (null: all answered). */
+    public void hang(String path) {
+        this.hang = path;
     }
 
     /** "path Authorization-header" of every request received, in order. */

@@ -61,6 +61,10 @@ final class WorkerClient {
         });
         http.request(o).compose(r -> {
             req[0] = r;
+            if (done.future().isComplete()) { // the deadline passed while connecting: send nothing late
+                r.reset();
+                return Future.failedFuture("deadline passed");
+            }
             return body == null ? r.send() : r.send(body);
         }).compose(r -> read(r, maxBytes)).onComplete(ar -> {
             vertx.cancelTimer(timer);

@@ -76,6 +76,21 @@ class GatewayUpstreamTest {
     }
 
     @Test
+    void aWorkerThatNeverAnswersCannotHoldAFanOut(Vertx vertx) throws Exception {
+        MockWorker p = new MockWorker("prefill", 0, 0, 1);
+        MockWorker d = new MockWorker("decode", 0, 0, 2);
+        TrustFixture f = pair(vertx, p, d);
+        d.hang("/get_server_info");
+        p.hang("/get_model_info");
+        JsonObject info = f.get("/get_server_info", null).bodyAsJsonObject();
+        assertTrue(find(info.getJsonArray("decode"), d.url()).getString("error").contains("no answer"), info.encode());
+        assertEquals(p.url(), find(info.getJsonArray("prefill"), p.url()).getString("url"));
+        HttpResponse<Buffer> model = f.get("/get_model_info", null);
+        assertEquals(502, model.statusCode());
+        assertTrue(model.bodyAsString().contains("no answer"), model.bodyAsString());
+    }
+
+    @Test
     void aWorkersClientErrorReachesTheClientAsThatStatusWithItsMessage(Vertx vertx) throws Exception {
         MockWorker p = new MockWorker("prefill", 0, 0, 1);
         MockWorker d = new MockWorker("decode", 0, 0, 2);
