@@ -25,30 +25,34 @@ import java.util.Set;
  *                              do); null when no policy needs it
  * @param security              API keys, open routes, the cluster secret, event-bus TLS
  * @param limits                bounds on one request (body, batch × n, stop strings)
+ * @param workerKeys            the keys this gateway presents to workers (which may have keys of their own)
+ * @param registryTtlS          seconds a worker that came from {@code /register} or an announcement may stay
+ *                              unroutable (unhealthy or unconfirmed) before it is removed from the cluster-wide
+ *                              registry; workers named on the command line are never removed
  */
 public record GatewayConfig(String host, int port, List<String> prefill, List<Integer> prefillBootstrapPorts,
                             List<String> decode, double timeoutS, String prefillPolicy, String decodePolicy,
                             double healthIntervalS, int healthFailures, boolean cluster, double cacheThreshold,
                             long balanceAbsThreshold, double balanceRelThreshold, int maxTreeSize,
-                            Path tokenizerPath, SecurityConfig security, InputLimits limits) {
+                            Path tokenizerPath, SecurityConfig security, InputLimits limits, WorkerKeys workerKeys,
+                            double registryTtlS) {
     public static final Set<String> POLICIES = Set.of("random", "round_robin", "power_of_two", "po2", "cache_aware");
 
     public GatewayConfig {
-        prefill = List.copyOf(prefill);
-        decode = List.copyOf(decode);
         prefillBootstrapPorts = java.util.Collections.unmodifiableList(new ArrayList<>(prefillBootstrapPorts));
         if (port < 0 || port > 65535) {
             throw new ConfigException("--port", port, "in [0, 65535]");
         }
-        for (String u : prefill) {
-            checkUrl("--prefill", u);
-        }
-        for (String u : decode) {
-            checkUrl("--decode", u);
-        }
+        prefill = checkUrls("--prefill", prefill);
+        decode = checkUrls("--decode", decode);
         if (prefillBootstrapPorts.size() != prefill.size()) {
             throw new ConfigException("--prefill-bootstrap-ports", prefillBootstrapPorts,
                     "one port, or one per --prefill URL (" + prefill.size() + ")");
+        }
+        for (Integer b : prefillBootstrapPorts) {
+            if (b != null && (b < 1 || b > 65535)) {
+                throw new ConfigException("--prefill-bootstrap-ports", b, "ports in [1, 65535] (or none)");
+            }
         }
         if (timeoutS <= 0) {
             throw new ConfigException("--timeout", timeoutS, "> 0 seconds");
@@ -84,8 +88,41 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
         if (healthFailures < 1) {
             throw new ConfigException("--health-failures", healthFailures, ">= 1");
         }
-        if (security == null || limits == null) {
-            throw new ConfigException("missing security or limits settings");
+        if (security == null || limits == null || workerKeys == null) {
+            throw new ConfigException("missing security, limits or worker-key settings");
+        }
+        // At least one health interval, so that a worker gets a check before it can expire.
+        if (!(registryTtlS >= healthIntervalS)) {
+            throw new ConfigException("--registry-ttl", registryTtlS, ">= --health-interval (" + healthIntervalS
+                    + " s)");
+        }
+    }
+
+    /**
+     * The keys the gateway sends as {@code Authorization: Bearer} to workers; null sends none.
+     *
+     * @param apiKey      {@code --worker-api-key}: on generation, info, health and load calls (default: the
+     *                    gateway's own {@code --api-key})
+     * @param adminApiKey {@code --worker-admin-api-key}: on {@code /flush_cache} and {@code /abort_request} (default:
+     *                    the gateway's {@code --admin-api-key}, else the worker api key)
+     */
+    public record WorkerKeys(String apiKey, String adminApiKey) {
+        public WorkerKeys {
+            checkKey("worker_api_key", apiKey);
+            checkKey("worker_admin_api_key", adminApiKey);
+        }
+
+        @Override
+        public String toString() {
+            return "WorkerKeys[apiKey=" + (apiKey == null ? "none" : "set") + ", adminApiKey="
+                    + (adminApiKey == null ? "none" : "set") + "]";
+        }
+    }
+
+    private static void checkKey(String field, String key) {
+        if (key != null && (key.isEmpty() || key.length() > 4096 || !key.chars().allMatch(c -> c > 32 && c < 127))) {
+            throw new ConfigException(field, "<" + key.length() + " characters>",
+                    "1 to 4096 printable ASCII characters without spaces");
         }
     }
 
@@ -94,16 +131,74 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
         return prefillPolicy.equals("cache_aware") || decodePolicy.equals("cache_aware");
     }
 
-    private static void checkUrl(String flag, String u) {
-        try {
-            URI uri = URI.create(u);
-            if (uri.getHost() == null || uri.getScheme() == null) {
-                throw new IllegalArgumentException();
+    private static List<String> checkUrls(String flag, List<String> urls) {
+        List<String> out = new ArrayList<>();
+        for (String u : urls) {
+            try {
+                out.add(workerUrl(u));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(flag, u, "a worker URL scheme://host:port like http://127.0.0.1:30001 ("
+                        + e.getMessage() + ")");
             }
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(flag, u, "an http URL like http://127.0.0.1:30001");
         }
+        return List.copyOf(out);
     }
+
+    /**
+     * The one rule for a worker's address, wherever it comes from (flags, {@code /register}, announcements on the
+     * bus): exactly {@code scheme://host:port} with scheme http or https, no user info, no path other than "/", no
+     * query or fragment, an explicit port in [1, 65535] and a host that is a DNS name or an IP literal. Anything else
+     * could make the gateway send prompts (and its worker key) somewhere the operator did not mean.
+     *
+     * @return the URL normalized: scheme and host in lower case, no trailing slash
+     * @throws IllegalArgumentException saying what is wrong
+     */
+    public static String workerUrl(String url) {
+        if (url == null || url.isEmpty() || url.length() > 300) {
+            throw new IllegalArgumentException("must be 1 to 300 characters");
+        }
+        URI u;
+        try {
+            u = new URI(url);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("not a URL");
+        }
+        String scheme = u.getScheme() == null ? null : u.getScheme().toLowerCase(java.util.Locale.ROOT);
+        if (!"http".equals(scheme) && !"https".equals(scheme)) {
+            throw new IllegalArgumentException("scheme must be http or https");
+        }
+        if (u.isOpaque() || u.getRawAuthority() == null) {
+            throw new IllegalArgumentException("must be scheme://host:port");
+        }
+        if (u.getRawUserInfo() != null) {
+            throw new IllegalArgumentException("must not carry user info");
+        }
+        if (u.getRawQuery() != null || u.getRawFragment() != null) {
+            throw new IllegalArgumentException("must not carry a query or a fragment");
+        }
+        if (!(u.getRawPath() == null || u.getRawPath().isEmpty() || u.getRawPath().equals("/"))) {
+            throw new IllegalArgumentException("must not carry a path");
+        }
+        String host = u.getHost();
+        if (host == null || u.getPort() < 1 || u.getPort() > 65535) {
+            throw new IllegalArgumentException("must name a host and an explicit port in [1, 65535]");
+        }
+        host = host.toLowerCase(java.util.Locale.ROOT);
+        if (host.startsWith("[")) {
+            try {
+                java.net.InetAddress.ofLiteral(host.substring(1, host.length() - 1));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("not an IPv6 literal: " + host);
+            }
+        } else if (!HOSTNAME.matcher(host).matches() || host.length() > 253) {
+            throw new IllegalArgumentException("not a host name or IP literal: " + host);
+        }
+        return scheme + "://" + host + ":" + u.getPort();
+    }
+
+    /** DNS labels of letters, digits and inner hyphens (which covers dotted IPv4 literals). */
+    private static final java.util.regex.Pattern HOSTNAME = java.util.regex.Pattern.compile(
+            "([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*");
 
     /** From {@code launch_lb}-style flags. */
     public static GatewayConfig from(Args a) {
@@ -112,7 +207,8 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
 
     private static final Set<String> KEYS = Set.of("host", "port", "prefill", "prefill_bootstrap_ports", "decode",
             "timeout", "policy", "prefill_policy", "decode_policy", "health_interval", "health_failures", "cluster",
-            "cache_threshold", "balance_abs_threshold", "balance_rel_threshold", "max_tree_size", "tokenizer_path");
+            "cache_threshold", "balance_abs_threshold", "balance_rel_threshold", "max_tree_size", "tokenizer_path",
+            "worker_api_key", "worker_admin_api_key", "registry_ttl");
     private static final Set<String> ALL_KEYS;
 
     static {
@@ -156,6 +252,11 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
         String policy = a.string("policy", str(json, "policy", "random"));
         // sgl-router's flag is --tokenizer-path; --model-path is accepted as it is on SGLang's servers.
         String tokenizer = a.string("tokenizer-path", a.string("model-path", str(json, "tokenizer_path", null)));
+        SecurityConfig security = SecurityConfig.from(json, a);
+        // Workers of one deployment usually share the gateway's keys, so by default the gateway presents its own.
+        String workerKey = a.string("worker-api-key", str(json, "worker_api_key", security.apiKey()));
+        String workerAdminKey = a.string("worker-admin-api-key", str(json, "worker_admin_api_key",
+                security.adminApiKey() != null ? security.adminApiKey() : workerKey));
         return new GatewayConfig(a.string("host", str(json, "host", "127.0.0.1")),
                 a.integer("port", num(json, "port", 8000).intValue()), prefill, ports,
                 a.has("decode") ? a.list("decode") : strings(json, "decode"),
@@ -169,7 +270,8 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
                 a.longValue("balance-abs-threshold", num(json, "balance_abs_threshold", 64).longValue()),
                 real(a, "balance-rel-threshold", json, "balance_rel_threshold", 1.5),
                 a.integer("max-tree-size", num(json, "max_tree_size", 1 << 20).intValue()),
-                tokenizer == null ? null : Path.of(tokenizer), SecurityConfig.from(json, a), InputLimits.from(json, a));
+                tokenizer == null ? null : Path.of(tokenizer), security, InputLimits.from(json, a),
+                new WorkerKeys(workerKey, workerAdminKey), real(a, "registry-ttl", json, "registry_ttl", 300));
     }
 
     /** A double flag (Args' numbers are floats, and 0.3f is not 0.3). */

@@ -15,11 +15,15 @@ import java.util.List;
 /**
  * One request's pair of upstream calls and how their answers become the client's: the decode worker's status and
  * body, with the prefill worker's prompt logprobs in front when asked; the decode stream relayed event by event.
- * The prefill side failing ends the exchange at once with a 502 (or an SSE error event when the stream has begun)
- * and aborts the decode side; nothing is ever sent again. Runs on one event loop.
+ * Either side failing ends the exchange at once and aborts the other side; nothing is ever sent again. A worker's
+ * client error (4xx: an empty {@code messages} list, a bad sampling parameter) reaches the client as that status
+ * with the worker's message, sanitized and bounded, in the route's error shape; a 5xx or a transport failure is a
+ * 502 (or an SSE error event when the stream has begun). Runs on one event loop.
  */
 final class Exchange {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** What the gateway reads of a worker's error answer. */
+    private static final int MAX_ERROR_BYTES = 64 << 10;
 
     /** Aborts the request on the worker at {@code url} (by the rids the gateway gave it). */
     interface Aborter {
@@ -63,19 +67,51 @@ final class Exchange {
 
     void onPrefill(AsyncResult<HttpClientResponse> ar) {
         if (ar.failed()) {
-            prefillFailed("prefill worker " + prefillUrl + " failed: " + ar.cause().getMessage());
+            prefillFailed(502, "prefill worker " + prefillUrl + " failed: " + ar.cause().getMessage(), null);
             return;
         }
         HttpClientResponse r = ar.result();
+        if (r.statusCode() != 200) {
+            WorkerClient.read(r, MAX_ERROR_BYTES).onComplete(b -> {
+                if (b.failed()) {
+                    prefillFailed(502, "prefill worker " + prefillUrl + " failed: " + b.cause().getMessage(), null);
+                } else {
+                    Upstream e = Upstream.of("prefill", prefillUrl, r.statusCode(), b.result().body());
+                    prefillFailed(e.status(), e.message(), e.param());
+                }
+            });
+            return;
+        }
         r.body().onComplete(b -> {
             if (b.failed()) {
-                prefillFailed("prefill worker " + prefillUrl + " failed: " + b.cause().getMessage());
-            } else if (r.statusCode() != 200) {
-                prefillFailed("prefill worker " + prefillUrl + " answered " + r.statusCode() + ": " + b.result());
+                prefillFailed(502, "prefill worker " + prefillUrl + " failed: " + b.cause().getMessage(), null);
             } else {
                 prefillJson.tryComplete(parsePrefill(b.result()));
             }
         });
+    }
+
+    /**
+     * How a worker's error answer reaches the client: a client error (4xx) as that status with the worker's
+     * message and field, in the route's shape; anything else as a 502 naming the worker. A 401/403 is the gateway's
+     * own key being refused, not the client's: a 502 too.
+     */
+    record Upstream(int status, String message, String param) {
+        static Upstream of(String side, String url, int status, Buffer body) {
+            String message = WorkerShapes.errorMessage(body);
+            if (status >= 400 && status < 500 && status != 401 && status != 403 && status != 407) {
+                return new Upstream(status, message, WorkerShapes.errorParam(body));
+            }
+            if (status == 401 || status == 403) {
+                return new Upstream(502, side + " worker " + url + " refused the gateway's key (HTTP " + status
+                        + "; check --worker-api-key)", null);
+            }
+            return new Upstream(502, side + " worker " + url + " answered " + status + ": " + message, null);
+        }
+
+        boolean clientError() {
+            return status != 502;
+        }
     }
 
     /** P's answer as JSON: the object (or batch list), or a stream's first event. */
@@ -97,14 +133,14 @@ final class Exchange {
         }
     }
 
-    private void prefillFailed(String message) {
+    private void prefillFailed(int status, String message, String param) {
         prefillJson.tryFail(message);
         if (done || decodeFinished) {
             return;
         }
-        outcome = "prefill_error";
+        outcome = status == 502 ? "prefill_error" : "client_error";
         aborter.abort(decodeUrl);
-        fail(502, message);
+        fail(status, message, param);
     }
 
     void onDecode(AsyncResult<HttpClientResponse> ar) {
@@ -114,12 +150,16 @@ final class Exchange {
         if (ar.failed()) {
             outcome = "decode_error";
             aborter.abort(prefillUrl);
-            fail(502, "decode worker " + decodeUrl + " failed: " + ar.cause().getMessage());
+            fail(502, "decode worker " + decodeUrl + " failed: " + ar.cause().getMessage(), null);
             return;
         }
         HttpClientResponse r = ar.result();
-        if (r.statusCode() != 200 || !stream) {
-            r.body().onComplete(b -> whole(r.statusCode(), b));
+        if (r.statusCode() != 200) {
+            WorkerClient.read(r, MAX_ERROR_BYTES).onComplete(b -> decodeFailed(r.statusCode(), b));
+            return;
+        }
+        if (!stream) {
+            r.body().onComplete(this::whole);
             return;
         }
         out.setChunked(true).putHeader("Content-Type", "text/event-stream; charset=utf-8")
@@ -127,7 +167,7 @@ final class Exchange {
         r.handler(chunk -> streamChunk(chunk));
         r.exceptionHandler(e -> {
             outcome = "decode_error";
-            fail(502, "decode worker " + decodeUrl + " broke the stream: " + e.getMessage());
+            fail(502, "decode worker " + decodeUrl + " broke the stream: " + e.getMessage(), null);
         });
         r.endHandler(v -> {
             decodeFinished = true;
@@ -135,24 +175,31 @@ final class Exchange {
         });
     }
 
-    /** A non-streaming answer (or an error status): relay it, merging logprobs when asked. */
-    private void whole(int status, AsyncResult<Buffer> b) {
+    /** The decode worker answered an error status: relay a client error, else a 502; abort the prefill side. */
+    private void decodeFailed(int status, AsyncResult<WorkerClient.Reply> b) {
+        if (done) {
+            return;
+        }
+        decodeFinished = true;
+        Upstream e = b.succeeded() ? Upstream.of("decode", decodeUrl, status, b.result().body())
+                : new Upstream(502, "decode worker " + decodeUrl + " failed: " + b.cause().getMessage(), null);
+        outcome = e.clientError() ? "client_error" : "decode_error";
+        aborter.abort(prefillUrl);
+        fail(e.status(), e.message(), e.param());
+    }
+
+    /** A non-streaming 200 answer: relay it, merging logprobs when asked. */
+    private void whole(AsyncResult<Buffer> b) {
         if (done) {
             return;
         }
         if (b.failed()) {
             outcome = "decode_error";
             aborter.abort(prefillUrl);
-            fail(502, "decode worker " + decodeUrl + " failed: " + b.cause().getMessage());
+            fail(502, "decode worker " + decodeUrl + " failed: " + b.cause().getMessage(), null);
             return;
         }
         decodeFinished = true;
-        if (status != 200) {
-            outcome = "decode_error";
-            aborter.abort(prefillUrl);
-            end(status, b.result().toString());
-            return;
-        }
         if (!logprobs) {
             end(200, b.result().toString());
             return;
@@ -227,7 +274,7 @@ final class Exchange {
     }
 
     /** Ends with an error: a JSON body when nothing was sent yet, else an SSE error event and [DONE]. */
-    void fail(int status, String message) {
+    void fail(int status, String message, String param) {
         if (done) {
             return;
         }
@@ -237,8 +284,7 @@ final class Exchange {
             finish();
             return;
         }
-        end(status, (openAi ? ErrorBodies.openAiBody(status, message, null) : ErrorBodies.nativeBody(message))
-                .toString());
+        end(status, GatewayErrors.body(openAi, status, message, param));
     }
 
     private void end(int status, String body) {
@@ -271,6 +317,6 @@ final class Exchange {
         outcome = status == 504 ? "timeout" : "cancelled";
         aborter.abort(prefillUrl);
         aborter.abort(decodeUrl);
-        fail(status, message);
+        fail(status, message, null);
     }
 }

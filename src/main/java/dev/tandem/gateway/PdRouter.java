@@ -3,7 +3,7 @@ package dev.tandem.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tandem.api.ErrorBodies;
+import dev.tandem.api.ApiException;
 import dev.tandem.gateway.policy.Candidate;
 import dev.tandem.gateway.policy.Policy;
 import dev.tandem.gateway.policy.RouteRequest;
@@ -16,7 +16,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.client.WebClient;
 
 import java.util.HashSet;
 import java.util.List;
@@ -30,10 +29,11 @@ import java.util.Set;
 final class PdRouter {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_PAIRS = 3;
+    private static final long ABORT_TIMEOUT_MS = 5000;
 
     private final Vertx vertx;
     private final HttpClient http;
-    private final WebClient web;
+    private final WorkerClient workers;
     private final WorkerRegistry registry;
     private final WorkerHealth health;
     private final Policy prefillPolicy;
@@ -41,13 +41,18 @@ final class PdRouter {
     private final long timeoutMs;
     private final GatewayMetrics metrics;
     private final PromptTokens prompts;
+    private final int maxBatchItems;
 
-    /** {@code prompts}: the tokenizer for policies that route on the prompt's tokens (null when none does). */
-    PdRouter(Vertx vertx, HttpClient http, WebClient web, WorkerRegistry registry, WorkerHealth health,
-             Policy prefillPolicy, Policy decodePolicy, long timeoutMs, GatewayMetrics metrics, PromptTokens prompts) {
+    /**
+     * {@code prompts}: the tokenizer for policies that route on the prompt's tokens (null when none does);
+     * {@code maxBatchItems}: the most sequences (batch items × n) one request may ask for.
+     */
+    PdRouter(Vertx vertx, HttpClient http, WorkerClient workers, WorkerRegistry registry, WorkerHealth health,
+             Policy prefillPolicy, Policy decodePolicy, long timeoutMs, GatewayMetrics metrics, PromptTokens prompts,
+             int maxBatchItems) {
         this.vertx = vertx;
         this.http = http;
-        this.web = web;
+        this.workers = workers;
         this.registry = registry;
         this.health = health;
         this.prefillPolicy = prefillPolicy;
@@ -55,6 +60,7 @@ final class PdRouter {
         this.timeoutMs = timeoutMs;
         this.metrics = metrics;
         this.prompts = prompts;
+        this.maxBatchItems = maxBatchItems;
     }
 
     void handle(RoutingContext ctx) {
@@ -68,6 +74,12 @@ final class PdRouter {
         }
         if (!(parsed instanceof ObjectNode body)) {
             reply(ctx, openAi, 400, "The request body must be a JSON object");
+            return;
+        }
+        try {
+            BatchCap.check(path, body, maxBatchItems);
+        } catch (ApiException e) {
+            GatewayErrors.reply(ctx, e.status(), e.getMessage(), e.param());
             return;
         }
         long start = System.nanoTime();
@@ -157,8 +169,16 @@ final class PdRouter {
             }
         });
         Buffer payload = Buffer.buffer(inj.body().toString());
-        toP.putHeader("Content-Type", "application/json").send(payload).onComplete(x[0]::onPrefill);
-        toD.putHeader("Content-Type", "application/json").send(payload).onComplete(x[0]::onDecode);
+        // Fresh requests: the client's own headers (its Authorization above all) never reach a worker.
+        String auth = workers.authorization(false);
+        for (HttpClientRequest req : List.of(toP, toD)) {
+            req.putHeader("Content-Type", "application/json");
+            if (auth != null) {
+                req.putHeader("Authorization", auth);
+            }
+        }
+        toP.send(payload).onComplete(x[0]::onPrefill);
+        toD.send(payload).onComplete(x[0]::onDecode);
         metrics.dispatched(path);
     }
 
@@ -171,18 +191,18 @@ final class PdRouter {
         return pool.stream().filter(w -> w.url().equals(url)).findFirst().orElse(null);
     }
 
-    /** {@code POST /abort_request} for each rid (batch items, or the OpenAI request's id prefix). */
+    /**
+     * {@code POST /abort_request} for each rid (batch items, or the OpenAI request's id prefix), with the worker
+     * admin key and a deadline.
+     */
     private void abort(String url, List<String> rids) {
         for (String rid : rids) {
-            web.postAbs(url + "/abort_request").sendJsonObject(new JsonObject().put("rid", rid));
+            workers.call(HttpMethod.POST, url, "/abort_request", new JsonObject().put("rid", rid).toBuffer(), true,
+                    ABORT_TIMEOUT_MS, 4096);
         }
     }
 
-    static void reply(RoutingContext ctx, boolean openAi, int status, String message) {
-        if (!ctx.response().ended() && !ctx.response().closed()) {
-            ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
-                    .end((openAi ? ErrorBodies.openAiBody(status, message, null) : ErrorBodies.nativeBody(message))
-                            .toString());
-        }
+    private static void reply(RoutingContext ctx, boolean openAi, int status, String message) {
+        GatewayErrors.json(ctx, status, GatewayErrors.body(openAi, status, message, null));
     }
 }

@@ -2,10 +2,13 @@ package dev.tandem.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.api.ApiException;
+import dev.tandem.config.GatewayConfig;
 
-import java.net.URI;
 
-/** SGLang's {@code PDRegistryRequest} ({@code POST /register}): parsed and validated, errors as 400s naming the field. */
+/**
+ * SGLang's {@code PDRegistryRequest} ({@code POST /register}, and the same body announced on the event bus): parsed
+ * and validated, errors as 400s naming the field. {@code registry_url} must follow {@link GatewayConfig#workerUrl}.
+ */
 public final class RegisterRequest {
     private RegisterRequest() {
     }
@@ -16,24 +19,23 @@ public final class RegisterRequest {
         }
         JsonNode mode = body.get("mode");
         if (mode == null || !mode.isTextual() || !(mode.asText().equals("prefill") || mode.asText().equals("decode"))) {
-            throw ApiException.badField("mode", mode, "must be \"prefill\" or \"decode\"");
+            throw ApiException.badField("mode", shown(mode), "must be \"prefill\" or \"decode\"");
         }
         JsonNode url = body.get("registry_url");
         if (url == null || !url.isTextual()) {
-            throw ApiException.badField("registry_url", url, "must be a URL string");
+            throw ApiException.badField("registry_url", shown(url), "must be a URL string");
         }
+        String normalized;
         try {
-            URI u = URI.create(url.asText());
-            if (u.getHost() == null || !(u.getScheme().equals("http") || u.getScheme().equals("https"))) {
-                throw new IllegalArgumentException("not an http(s) URL with a host");
-            }
+            normalized = GatewayConfig.workerUrl(url.asText());
         } catch (IllegalArgumentException e) {
-            throw ApiException.badField("registry_url", url, "must be an http(s) URL with a host");
+            throw ApiException.badField("registry_url", shown(url), "must be scheme://host:port with scheme http or https: "
+                    + e.getMessage());
         }
         JsonNode port = body.get("bootstrap_port");
         boolean hasPort = port != null && !port.isNull();
-        if (hasPort && (!port.isIntegralNumber() || port.asInt() < 1 || port.asInt() > 65535)) {
-            throw ApiException.badField("bootstrap_port", port, "must be a port number or null");
+        if (hasPort && (!port.isIntegralNumber() || !port.canConvertToInt() || port.asInt() < 1 || port.asInt() > 65535)) {
+            throw ApiException.badField("bootstrap_port", shown(port), "must be a port number or null");
         }
         if (mode.asText().equals("prefill") && !hasPort) {
             throw new ApiException(400, "Bootstrap port must be set in PREFILL mode.", "bootstrap_port");
@@ -41,6 +43,12 @@ public final class RegisterRequest {
         if (mode.asText().equals("decode") && hasPort) {
             throw new ApiException(400, "Bootstrap port must not be set in DECODE mode.", "bootstrap_port");
         }
-        return new WorkerEntry(mode.asText(), url.asText().replaceAll("/+$", ""), hasPort ? port.asInt() : null);
+        return new WorkerEntry(mode.asText(), normalized, hasPort ? port.asInt() : null);
+    }
+
+    /** A client's value as it is echoed in an error: bounded, so a huge value does not make a huge answer. */
+    private static String shown(JsonNode v) {
+        String s = String.valueOf(v);
+        return s.length() <= 120 ? s : s.substring(0, 120) + "…";
     }
 }

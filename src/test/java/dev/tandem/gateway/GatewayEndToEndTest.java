@@ -133,4 +133,41 @@ class GatewayEndToEndTest {
         assertEquals(JSON.readTree(post(colocatedPort, "/v1/chat/completions", chat)).get("choices").get(0)
                 .get("message").get("content").asText(), text.toString());
     }
+
+    @Test
+    void aRealWorkersClientErrorReachesTheClientAsTheColocatedWorkerAnswersIt() throws Exception {
+        for (String[] call : new String[][] {
+                {"/v1/chat/completions", "{\"model\": \"tiny\", \"messages\": []}"},
+                {"/generate", "{\"text\": \"hi\", \"sampling_params\": {\"temperature\": -1}}"},
+                {"/v1/completions", "{\"model\": \"tiny\", \"prompt\": \"hi\", \"top_p\": 7}"}}) {
+            var viaGateway = client.post(gatewayPort, "127.0.0.1", call[0]).sendBuffer(Buffer.buffer(call[1])).await();
+            var colocated = client.post(colocatedPort, "127.0.0.1", call[0]).sendBuffer(Buffer.buffer(call[1])).await();
+            assertEquals(400, colocated.statusCode(), call[1] + ": " + colocated.bodyAsString());
+            assertEquals(400, viaGateway.statusCode(), call[1] + ": " + viaGateway.bodyAsString());
+            JsonNode g = JSON.readTree(viaGateway.bodyAsString());
+            JsonNode c = JSON.readTree(colocated.bodyAsString());
+            if (call[0].startsWith("/v1/")) {
+                assertEquals(c.get("message"), g.get("message"));
+                assertEquals(c.get("object"), g.get("object"));
+            } else {
+                assertEquals(c, g, "the native error, unchanged");
+            }
+        }
+    }
+
+    @Test
+    void serverInfoThroughTheGatewayHoldsTheRealWorkersKnownFields() throws Exception {
+        JsonNode info = JSON.readTree(client.get(gatewayPort, "127.0.0.1", "/get_server_info").send().await()
+                .bodyAsString());
+        for (String pool : List.of("prefill", "decode")) {
+            JsonNode w = info.get(pool).get(0);
+            assertEquals(pool, w.get("disaggregation_mode").asText());
+            for (String f : List.of("model_path", "page_size", "max_total_num_tokens", "context_length", "version")) {
+                assertTrue(w.has(f), pool + " lacks " + f + ": " + w);
+            }
+            w.fieldNames().forEachRemaining(f -> assertTrue(f.equals("url") || f.equals("internal_states")
+                    || WorkerShapes.serverInfoFields().contains(f), f));
+        }
+        assertTrue(info.get("internal_states").get(0).has("kv_pages_total"), info.toString());
+    }
 }

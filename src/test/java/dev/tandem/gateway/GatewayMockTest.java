@@ -269,7 +269,8 @@ class GatewayMockTest {
         assertEquals(200, s.get("/health_generate").statusCode());
         assertEquals(200, s.post("/flush_cache", "").statusCode());
         JsonObject info = s.get("/get_server_info").bodyAsJsonObject();
-        assertEquals(new JsonArray().add(new JsonObject().put("mode", "decode")), info.getJsonArray("internal_states"));
+        assertEquals(new JsonArray().add(new JsonObject().put("num_running_reqs", 0).put("num_waiting_reqs", 0)
+                .put("last_gen_throughput", 0.0)), info.getJsonArray("internal_states"), "the decode worker's states");
         assertEquals(1, info.getJsonArray("prefill").size());
         assertEquals("mock", s.get("/get_model_info").bodyAsJsonObject().getString("model_path"));
         assertEquals("mock", s.get("/v1/models").bodyAsJsonObject().getJsonArray("data").getJsonObject(0)
