@@ -59,10 +59,12 @@ class GatewayCacheAwareTest {
         assertEquals(textPages.size(), textPages.stream().map(e -> ((KvEvent.BlockStored) e).blockHashes()).distinct()
                 .count());
         AtomicInteger asked = new AtomicInteger();
-        KvEventsListenerTest.snapshots(vertx, chatHolder.url(),
-                new AtomicReference<>(new KvEventsListenerTest.Tree(-1, "c", chatPages)), asked).completion().await();
-        KvEventsListenerTest.snapshots(vertx, textHolder.url(),
-                new AtomicReference<>(new KvEventsListenerTest.Tree(-1, "t", textPages)), asked).completion().await();
+        // The mock workers sign with the host's cluster secret, which the gateway (no secret configured) also uses.
+        var hostSigner = new dev.tandem.bus.BusSigner(dev.tandem.config.ClusterSecret.load(null), null);
+        KvEventsListenerTest.snapshots(vertx, chatHolder.url(), new AtomicReference<>(
+                new KvEventsListenerTest.Tree(-1, "c", chatPages)), asked, hostSigner).completion().await();
+        KvEventsListenerTest.snapshots(vertx, textHolder.url(), new AtomicReference<>(
+                new KvEventsListenerTest.Tree(-1, "t", textPages)), asked, hostSigner).completion().await();
 
         GatewayVerticle g = new GatewayVerticle(GatewayConfig.from(Args.parse(new String[] {"--port", "0",
                 "--health-interval", "0.1", "--prefill", chatHolder.url(), textHolder.url(), "--decode", decode.url(),

@@ -51,12 +51,18 @@ class KvEventsListenerTest {
     /** Answers snapshot requests for {@code url} with {@code tree}, counting them. */
     static MessageConsumer<JsonObject> snapshots(Vertx vertx, String url, AtomicReference<Tree> tree,
                                                  AtomicInteger asked) {
+        return snapshots(vertx, url, tree, asked, SIGNER);
+    }
+
+    /** As above, signing with {@code signer} (the secret of the gateway under test). */
+    static MessageConsumer<JsonObject> snapshots(Vertx vertx, String url, AtomicReference<Tree> tree,
+                                                 AtomicInteger asked, BusSigner signer) {
         return vertx.eventBus().<JsonObject>consumer(BusAddresses.kvEventsSnapshot(url), m -> {
             asked.incrementAndGet();
             Tree t = tree.get();
-            SIGNER.open(BusAddresses.kvEventsSnapshot(url), m.body());
+            signer.open(BusAddresses.kvEventsSnapshot(url), m.body());
             byte[] bytes = KvEventCodec.encode(snapshot(t.stored()), KvEventCodec.Format.SGLANG);
-            m.reply(Buffer.buffer(bytes), SIGNER.signBytes(BusAddresses.kvEventsSnapshotReply(m.body().getString("nonce")),
+            m.reply(Buffer.buffer(bytes), signer.signBytes(BusAddresses.kvEventsSnapshotReply(m.body().getString("nonce")),
                     new DeliveryOptions().addHeader("seq", String.valueOf(t.seq())).addHeader("epoch", t.epoch()), bytes));
         });
     }
