@@ -71,7 +71,7 @@ final class TcpWriteServer implements AutoCloseable {
                 idleHandlers.add(new Handler());
             }
             this.server = ServerSocketChannel.open();
-            server.bind(new InetSocketAddress(host, 0));
+            server.bind(new InetSocketAddress(host, 0), 1024); // a burst waits in the kernel, not as SYN retries
             server.configureBlocking(false);
             server.register(selector, SelectionKey.OP_ACCEPT);
         } catch (IOException e) {
@@ -82,12 +82,17 @@ final class TcpWriteServer implements AutoCloseable {
         // one task per busy connection at a time: the queue holds at most maxConnections entries
         this.handlers = new ThreadPoolExecutor(limits.handlerThreads(), limits.handlerThreads(), 0,
                 TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
-                Thread.ofPlatform().daemon().name("tandem-transfer-handler-", 0).factory());
-        this.io = Thread.ofPlatform().daemon().name("tandem-transfer-io").start(this::ioLoop);
+                Thread.ofPlatform().daemon().name(threadPrefix() + "handler-", 0).factory());
+        this.io = Thread.ofPlatform().daemon().name(threadPrefix() + "io").start(this::ioLoop);
     }
 
     int port() {
         return server.socket().getLocalPort();
+    }
+
+    /** Every thread of this server is named with this prefix (and its port). */
+    String threadPrefix() {
+        return "tandem-transfer-" + port() + "-";
     }
 
     /** Live handler threads (never above {@code limits.handlerThreads()}). */
@@ -315,8 +320,11 @@ final class TcpWriteServer implements AutoCloseable {
             reject(c, r.reason, r.getMessage());
         } catch (java.net.SocketTimeoutException e) {
             reject(c, TcpRejection.STALLED, e.getMessage());
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
             LOG.debug("transfer server: {} went away: {}", c.peer, e.toString());
+            drop(c);
+        } catch (RuntimeException e) {
+            LOG.warn("transfer server: batch from {} failed", c.peer, e);
             drop(c);
         } finally {
             try {
