@@ -32,7 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Why a sidecar rather than a lock on the file itself: POSIX record locks belong to the process, and closing
  * any descriptor of the file releases them; a peer in the same JVM maps the data file (open, map, close), which
  * would silently unlock it. Only this class opens lock files, and {@link #removeStale()} never opens one this
- * process holds.
+ * process holds. (Nothing else in the process may open one either, not even to set its times.)
  */
 public final class ShmFile implements AutoCloseable {
     public static final Path DIR = Path.of("/dev/shm");
@@ -107,11 +107,17 @@ public final class ShmFile implements AutoCloseable {
      * files were removed.
      */
     public static int removeStale() {
+        return removeStale(MIN_STALE_AGE);
+    }
+
+    /** As {@link #removeStale()}, sweeping lock files older than {@code minAge} (tests sweep at once). */
+    public static int removeStale(Duration minAge) {
         int removed = 0;
         try (var files = Files.list(DIR)) {
             for (Path f : files.toList()) {
                 String name = f.getFileName().toString();
-                if (name.startsWith(PREFIX) && name.endsWith(LOCK_SUFFIX) && !HELD.contains(f) && removeIfStale(f)) {
+                if (name.startsWith(PREFIX) && name.endsWith(LOCK_SUFFIX) && !HELD.contains(f)
+                        && removeIfStale(f, minAge)) {
                     removed++;
                 }
             }
@@ -121,11 +127,11 @@ public final class ShmFile implements AutoCloseable {
         return removed;
     }
 
-    private static boolean removeIfStale(Path lockFile) {
+    private static boolean removeIfStale(Path lockFile, Duration minAge) {
         try {
             BasicFileAttributes a = Files.readAttributes(lockFile, BasicFileAttributes.class,
                     LinkOption.NOFOLLOW_LINKS);
-            if (!a.isRegularFile() || a.lastModifiedTime().toInstant().plus(MIN_STALE_AGE)
+            if (!a.isRegularFile() || a.lastModifiedTime().toInstant().plus(minAge)
                     .isAfter(java.time.Instant.now())) {
                 return false;
             }

@@ -58,7 +58,7 @@ final class ShmTransport implements AutoCloseable {
 
     void write(SegmentDescriptor remote, List<WriteOp> ops) throws IOException {
         Key key = new Key(remote.shmPath(), remote.fileId());
-        for (int attempt = 0; attempt < 2; attempt++) {
+        for (int attempt = 0; attempt < 8; attempt++) { // a forget may race the lookup: map again
             Mapping m = mapped.get(key);
             if (m == null) {
                 m = map(remote, key);
@@ -66,7 +66,7 @@ final class ShmTransport implements AutoCloseable {
             m.lock.readLock().lock();
             try {
                 if (m.released) {
-                    continue; // forgotten between lookup and lock: map it again (it is checked again)
+                    continue; // forgotten between lookup and lock (the file is checked again)
                 }
                 MemorySegment dst = m.segment;
                 for (WriteOp op : ops) {
