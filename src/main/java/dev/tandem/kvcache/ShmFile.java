@@ -63,9 +63,9 @@ public final class ShmFile implements AutoCloseable {
             lockCh = FileChannel.open(lockPath, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), OWNER_ONLY);
             Object created = fileKey(lockPath);
-            FileLock lock = lockCh.lock(); // waits only if another process's sweeper is looking at it right now
+            FileLock lock = lockWithin(lockCh, Duration.ofSeconds(5)); // busy only while a sweeper looks at it
             if (lock == null || !Objects.equals(created, fileKey(lockPath))) {
-                throw new IOException("its lock file " + lockPath + " was removed while being created");
+                throw new IOException("its lock file " + lockPath + " was held or removed while being created");
             }
             try (FileChannel ch = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), OWNER_ONLY)) {
@@ -149,6 +149,22 @@ public final class ShmFile implements AutoCloseable {
             }
         } catch (OverlappingFileLockException | IOException notOursOrGone) {
             return false; // another user's file, held in this JVM, or already removed
+        }
+    }
+
+    private static FileLock lockWithin(FileChannel ch, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            FileLock lock = ch.tryLock();
+            if (lock != null || System.nanoTime() > deadline) {
+                return lock;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while locking " + ch);
+            }
         }
     }
 

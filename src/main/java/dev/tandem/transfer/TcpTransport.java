@@ -91,6 +91,10 @@ final class TcpTransport implements AutoCloseable {
                     p.drop();
                     throw again;
                 }
+            } finally {
+                if (closed || peers.get(key) != p) {
+                    p.drop(); // closed or forgotten meanwhile: nobody else would close this connection
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -18,7 +19,6 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -37,7 +37,6 @@ import java.util.concurrent.atomic.AtomicLong;
 final class TcpWriteServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TcpWriteServer.class);
     private static final long SWEEP_MILLIS = 100;
-    private static final long MAX_SLICE = 1L << 30; // a ByteBuffer view holds at most 2^31-1 bytes
 
     private final Map<String, MemorySegment> segments;
     private final ClusterSecret secret;
@@ -46,7 +45,7 @@ final class TcpWriteServer implements AutoCloseable {
     private final ServerSocketChannel server;
     private final Selector selector;
     private final ThreadPoolExecutor handlers;
-    private final BlockingQueue<Handler> idleHandlers;
+    private final BlockingQueue<TcpBatchReader> idleReaders;
     private final Set<Conn> conns = ConcurrentHashMap.newKeySet();
     private final AtomicInteger unauthenticated = new AtomicInteger();
     private final AtomicInteger peakConnections = new AtomicInteger();
@@ -64,18 +63,19 @@ final class TcpWriteServer implements AutoCloseable {
         for (TcpRejection r : TcpRejection.values()) {
             rejections.put(r, new AtomicLong());
         }
-        this.idleHandlers = new ArrayBlockingQueue<>(limits.handlerThreads());
+        this.idleReaders = new ArrayBlockingQueue<>(limits.handlerThreads());
         this.selector = Selector.open();
+        this.server = ServerSocketChannel.open();
         try {
             for (int i = 0; i < limits.handlerThreads(); i++) {
-                idleHandlers.add(new Handler());
+                idleReaders.add(new TcpBatchReader());
             }
-            this.server = ServerSocketChannel.open();
             server.bind(new InetSocketAddress(host, 0), 1024); // a burst waits in the kernel, not as SYN retries
             server.configureBlocking(false);
             server.register(selector, SelectionKey.OP_ACCEPT);
         } catch (IOException e) {
-            idleHandlers.forEach(Handler::close);
+            idleReaders.forEach(TcpBatchReader::close);
+            server.close();
             selector.close();
             throw e;
         }
@@ -138,36 +138,6 @@ final class TcpWriteServer implements AutoCloseable {
                 p = "?";
             }
             this.peer = p;
-        }
-    }
-
-    /** A handler thread's reusable state: its selector and fixed-size header buffers. */
-    private static final class Handler implements AutoCloseable {
-        final DeadlineIo io;
-        final ByteBuffer head = ByteBuffer.allocate(8);                                   // magic, nameLength
-        final ByteBuffer nameAndCount = ByteBuffer.allocate(TcpWireFormat.MAX_NAME_BYTES + 4);
-        final ByteBuffer opHead = ByteBuffer.allocate(16);                                // dstOffset, length
-        final ByteBuffer status = ByteBuffer.allocate(4);
-
-        Handler() throws IOException {
-            this.io = new DeadlineIo();
-        }
-
-        @Override
-        public void close() {
-            io.close();
-        }
-    }
-
-    /** A rule the peer broke: the connection is dropped after answering {@code status}. */
-    private static final class Refused extends Exception {
-        final TcpRejection reason;
-        final int status;
-
-        Refused(TcpRejection reason, int status, String message) {
-            super(message, null, false, false);
-            this.reason = reason;
-            this.status = status;
         }
     }
 
@@ -301,24 +271,19 @@ final class TcpWriteServer implements AutoCloseable {
 
     /** On a handler thread: reads one batch into its segment and answers it, or drops the peer. */
     private void serveBatch(Conn c) {
-        Handler h = idleHandlers.poll(); // never empty: at most handlerThreads tasks run at once
+        TcpBatchReader reader = idleReaders.poll(); // never empty: at most handlerThreads tasks run at once
+        long timeout = limits.ioTimeout().toNanos();
         try {
-            int status = readBatch(c, h);
-            h.status.clear().putInt(status).flip();
-            h.io.writeFully(c.ch, new ByteBuffer[] {h.status}, limits.ioTimeout().toNanos(), "answering a batch");
+            reader.read(c.ch, segments, timeout);
+            reader.answer(c.ch, TcpWireFormat.OK, timeout);
             c.lastActiveNanos = System.nanoTime();
             c.busy = false;
             c.key.interestOps(SelectionKey.OP_READ);
             selector.wakeup();
-        } catch (Refused r) {
-            h.status.clear().putInt(r.status).flip();
-            try {
-                c.ch.write(h.status); // best effort: the peer learns why, if its socket takes 4 bytes now
-            } catch (IOException ignored) {
-                // dropping it anyway
-            }
+        } catch (TcpBatchReader.Refused r) {
+            reader.tryAnswer(c.ch, r.status);
             reject(c, r.reason, r.getMessage());
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
             reject(c, TcpRejection.STALLED, e.getMessage());
         } catch (IOException e) {
             LOG.debug("transfer server: {} went away: {}", c.peer, e.toString());
@@ -327,58 +292,9 @@ final class TcpWriteServer implements AutoCloseable {
             LOG.warn("transfer server: batch from {} failed", c.peer, e);
             drop(c);
         } finally {
-            try {
-                h.io.release(c.ch);
-            } catch (IOException | RuntimeException ignored) {
-                // the channel is closed: its key went with it
-            }
-            idleHandlers.add(h);
+            reader.release(c.ch);
+            idleReaders.add(reader);
         }
-    }
-
-    private int readBatch(Conn c, Handler h) throws IOException, Refused {
-        long timeout = limits.ioTimeout().toNanos();
-        h.head.clear();
-        h.io.readFully(c.ch, h.head, timeout, "reading a batch header");
-        int magic = h.head.getInt(0);
-        int nameLength = h.head.getInt(4);
-        if (magic != TcpWireFormat.MAGIC) {
-            throw new Refused(TcpRejection.BAD_FRAME, TcpWireFormat.ERR_BAD_FRAME,
-                    "sent batch magic 0x" + Integer.toHexString(magic));
-        }
-        if (nameLength < 1 || nameLength > TcpWireFormat.MAX_NAME_BYTES) {
-            throw new Refused(TcpRejection.BAD_FRAME, TcpWireFormat.ERR_BAD_FRAME, "announced a segment name of "
-                    + nameLength + " bytes (1.." + TcpWireFormat.MAX_NAME_BYTES + ")");
-        }
-        h.nameAndCount.clear().limit(nameLength + 4);
-        h.io.readFully(c.ch, h.nameAndCount, timeout, "reading a batch header");
-        String name = new String(h.nameAndCount.array(), 0, nameLength, java.nio.charset.StandardCharsets.UTF_8);
-        int ops = h.nameAndCount.getInt(nameLength);
-        MemorySegment seg = segments.get(name);
-        if (seg == null) {
-            throw new Refused(TcpRejection.UNKNOWN_SEGMENT, TcpWireFormat.ERR_UNKNOWN_SEGMENT,
-                    "named unknown segment '" + TcpWireFormat.printable(name) + "'");
-        }
-        if (ops < 0 || ops > TcpWireFormat.MAX_OPS) {
-            throw new Refused(TcpRejection.BAD_FRAME, TcpWireFormat.ERR_BAD_FRAME, "announced " + ops
-                    + " ops (0.." + TcpWireFormat.MAX_OPS + ")");
-        }
-        long size = seg.byteSize();
-        for (int i = 0; i < ops; i++) {
-            h.opHead.clear();
-            h.io.readFully(c.ch, h.opHead, timeout, "reading an op header");
-            long dst = h.opHead.getLong(0);
-            long len = h.opHead.getLong(8);
-            if (dst < 0 || len < 0 || dst > size || len > size - dst) { // no overflow: size - dst >= 0 here
-                throw new Refused(TcpRejection.OUT_OF_BOUNDS, TcpWireFormat.ERR_OUT_OF_BOUNDS, "wrote [" + dst
-                        + ", +" + len + ") into segment '" + name + "' of " + size + " bytes");
-            }
-            for (long off = 0; off < len; off += MAX_SLICE) {
-                long n = Math.min(MAX_SLICE, len - off);
-                h.io.readFully(c.ch, seg.asSlice(dst + off, n).asByteBuffer(), timeout, "reading a payload");
-            }
-        }
-        return TcpWireFormat.OK;
     }
 
     private void reject(Conn c, TcpRejection reason, String why) {
@@ -449,7 +365,7 @@ final class TcpWriteServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        idleHandlers.forEach(Handler::close);
+        idleReaders.forEach(TcpBatchReader::close);
         try {
             selector.close();
         } catch (IOException ignored) {
