@@ -54,6 +54,10 @@ public final class MooncakeTransferEngine implements TransferEngine {
         } catch (IOException e) {
             throw new UncheckedIOException("transfer engine: cannot bind a TCP server on " + host, e);
         }
+        // the fingerprint lets an operator see at a glance whether two members share a secret
+        org.slf4j.LoggerFactory.getLogger(MooncakeTransferEngine.class).info(
+                "KV transfer ({}): TCP writer on {}:{}, cluster secret fingerprint {}", mode.name().toLowerCase(
+                        Locale.ROOT), host, server.port(), secret.fingerprint());
     }
 
     public static Mode parseMode(String s) {
