@@ -71,6 +71,11 @@ public final class MooncakeTransferEngine implements TransferEngine {
     /** Registers the segment; a file-backed one is described with the file's identity, which peers check. */
     @Override
     public SegmentDescriptor register(String name, MemorySegment segment, Path backingFile) {
+        int nameBytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (nameBytes < 1 || nameBytes > TcpWireFormat.MAX_NAME_BYTES) {
+            throw new IllegalArgumentException("segment name '" + name + "': " + nameBytes + " bytes (1.."
+                    + TcpWireFormat.MAX_NAME_BYTES + ")");
+        }
         String fileId = null;
         if (backingFile != null) {
             try {

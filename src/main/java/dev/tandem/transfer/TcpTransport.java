@@ -162,7 +162,14 @@ final class TcpTransport implements AutoCloseable {
         }
     }
 
+    /** Sends {@code ops} as batches of at most {@link TcpWireFormat#MAX_OPS} ops (the server's bound). */
     private void send(Connection c, String name, List<WriteOp> ops) throws IOException {
+        for (int from = 0; from < ops.size() || from == 0; from += TcpWireFormat.MAX_OPS) {
+            sendBatch(c, name, ops.subList(from, Math.min(ops.size(), from + TcpWireFormat.MAX_OPS)));
+        }
+    }
+
+    private void sendBatch(Connection c, String name, List<WriteOp> ops) throws IOException {
         byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
         ByteBuffer head = ByteBuffer.allocate(12 + nameBytes.length);
         head.putInt(TcpWireFormat.MAGIC).putInt(nameBytes.length).put(nameBytes).putInt(ops.size()).flip();
