@@ -65,7 +65,7 @@ final class DeadlineIo implements AutoCloseable {
         SelectionKey key = ch.keyFor(selector);
         if (key == null) {
             key = ch.register(selector, op);
-        } else {
+        } else if (key.interestOps() != op) { // an unchanged interest set costs no epoll_ctl
             key.interestOps(op);
         }
         long deadline = System.nanoTime() + timeoutNanos;
