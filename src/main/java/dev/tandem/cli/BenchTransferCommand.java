@@ -2,6 +2,7 @@ package dev.tandem.cli;
 
 import dev.tandem.config.Args;
 import dev.tandem.kvcache.KvPool;
+import dev.tandem.kvcache.ShmFile;
 import dev.tandem.transfer.KvLayout;
 import dev.tandem.transfer.MooncakeTransferEngine;
 import dev.tandem.transfer.PageCopyPlan;
@@ -16,10 +17,8 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
-import java.util.UUID;
 
 /**
  * {@code bench-transfer}: moves the KV of 1k, 8k and 32k-token prompts (the {@code bench} preset's shape: 30 layers,
@@ -49,8 +48,7 @@ public final class BenchTransferCommand {
         for (int tokens : sizes) {
             int pages = tokens / PAGE;
             try (KvPool src = new KvPool(LAYERS, pages, PAGE, KV_HEADS, HEAD_DIM);
-                 KvPool dst = new KvPool(LAYERS, pages, PAGE, KV_HEADS, HEAD_DIM,
-                         Path.of("/dev/shm", "tandem-bench-" + UUID.randomUUID() + ".kv"))) {
+                 KvPool dst = new KvPool(LAYERS, pages, PAGE, KV_HEADS, HEAD_DIM, ShmFile.fresh("bench", "kv"))) {
                 src.segment().fill((byte) 3);
                 dst.segment().fill((byte) 0);
                 long bytes = src.segment().byteSize();
@@ -81,7 +79,7 @@ public final class BenchTransferCommand {
                     throw new IllegalStateException(sender.lastError());
                 }
                 double s = (System.nanoTime() - t0) / 1e9;
-                if (r > 0) { // the first run maps the peer's file or opens the connection
+                if (r > 0) { // the first run maps the peer's file, or connects and runs the handshake
                     best = Math.max(best, bytes / s);
                 }
             }

@@ -61,7 +61,26 @@ public final class KvSenderManager implements AutoCloseable {
             throw new IllegalArgumentException("decode worker " + reg.decodeWorkerId() + " has KV layout "
                     + reg.kvLayout() + ", this prefill worker " + layout + " (same model and page size needed)");
         }
-        registrations.put(reg.decodeWorkerId(), reg);
+        Messages.KvArgsRegistration old = registrations.put(reg.decodeWorkerId(), reg);
+        if (old != null) { // the worker restarted or moved: release what the engine holds for its old segments
+            forgetSegments(old, reg);
+        }
+    }
+
+    /** On the transfer pool: forgetting waits for writes in flight, and callers run on an event loop. */
+    private void forgetSegments(Messages.KvArgsRegistration old, Messages.KvArgsRegistration now) {
+        try {
+            transfers.execute(() -> {
+                if (now == null || !old.kv().equals(now.kv())) {
+                    engine.forgetPeer(old.kv());
+                }
+                if (now == null || !old.aux().equals(now.aux())) {
+                    engine.forgetPeer(old.aux());
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // closing: the engine releases everything itself
+        }
     }
 
     /** Frame B: the destination of a room; the room's sender may not exist yet. */
@@ -220,7 +239,10 @@ public final class KvSenderManager implements AutoCloseable {
 
     /** Rooms whose decode worker went away: fail them so their KV is freed. */
     public void failDecodeWorker(String decodeWorkerId, String reason) {
-        registrations.remove(decodeWorkerId);
+        Messages.KvArgsRegistration old = registrations.remove(decodeWorkerId);
+        if (old != null) {
+            forgetSegments(old, null);
+        }
         for (KvSender s : senders.values()) {
             Messages.TransferInfo info = s.info;
             if (info != null && info.decodeWorkerId().equals(decodeWorkerId)) {

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -14,8 +15,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * A transfer engine with Mooncake's semantics (registered segments, batched synchronous one-sided writes) over two
  * transports: {@code shm} (the peer's segment is a file under {@code /dev/shm}; a write is a memcpy) and {@code tcp}
- * (NIO gathered writes read straight into the peer's segment). With {@code auto}, shared memory is used when the
- * peer is on this host and its file is visible, TCP otherwise.
+ * (NIO gathered writes read straight into the peer's segment, on connections authenticated with the cluster
+ * secret). With {@code auto}, shared memory is used when the peer is on this host and its registration names a file
+ * this process may map, TCP otherwise.
  */
 public final class MooncakeTransferEngine implements TransferEngine {
     /** Which transport to use for writes. */
@@ -26,24 +28,36 @@ public final class MooncakeTransferEngine implements TransferEngine {
     private final ConcurrentHashMap<String, MemorySegment> registered = new ConcurrentHashMap<>();
     private final TcpWriteServer server;
     private final ShmTransport shm = new ShmTransport();
-    private final TcpTransport tcp = new TcpTransport();
+    private final TcpTransport tcp;
     private volatile String lastError = "";
-
-    private final ClusterSecret secret;
 
     /**
      * @param host   the address this engine's TCP server binds and advertises (loopback in tests)
-     * @param secret the cluster secret TCP peers must prove they hold
+     * @param secret the cluster secret TCP peers must prove they hold (and this engine proves to them)
      */
     public MooncakeTransferEngine(Mode mode, String host, ClusterSecret secret) {
+        this(mode, host, secret, TcpRejection.Listener.NONE);
+    }
+
+    /** @param rejections told of each TCP peer the server drops (the worker counts them as a metric) */
+    public MooncakeTransferEngine(Mode mode, String host, ClusterSecret secret, TcpRejection.Listener rejections) {
+        this(mode, host, secret, rejections, TcpLimits.DEFAULT);
+    }
+
+    MooncakeTransferEngine(Mode mode, String host, ClusterSecret secret, TcpRejection.Listener rejections,
+                           TcpLimits limits) {
         this.mode = mode;
         this.host = host;
-        this.secret = secret;
+        this.tcp = new TcpTransport(secret, limits);
         try {
-            this.server = new TcpWriteServer(host, registered);
+            this.server = new TcpWriteServer(host, registered, secret, limits, rejections);
         } catch (IOException e) {
             throw new UncheckedIOException("transfer engine: cannot bind a TCP server on " + host, e);
         }
+        // the fingerprint lets an operator see at a glance whether two members share a secret
+        org.slf4j.LoggerFactory.getLogger(MooncakeTransferEngine.class).info(
+                "KV transfer ({}): TCP writer on {}:{}, cluster secret fingerprint {}", mode.name().toLowerCase(
+                        Locale.ROOT), host, server.port(), secret.fingerprint());
     }
 
     public static Mode parseMode(String s) {
@@ -54,13 +68,28 @@ public final class MooncakeTransferEngine implements TransferEngine {
         }
     }
 
+    /** Registers the segment; a file-backed one is described with the file's identity, which peers check. */
     @Override
     public SegmentDescriptor register(String name, MemorySegment segment, Path backingFile) {
+        int nameBytes = name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (nameBytes < 1 || nameBytes > TcpWireFormat.MAX_NAME_BYTES) {
+            throw new IllegalArgumentException("segment name '" + name + "': " + nameBytes + " bytes (1.."
+                    + TcpWireFormat.MAX_NAME_BYTES + ")");
+        }
+        String fileId = null;
+        if (backingFile != null) {
+            try {
+                fileId = ShmTransport.identity(backingFile);
+            } catch (IOException | UnsupportedOperationException e) {
+                throw new IllegalArgumentException("segment '" + name + "': cannot read the identity of "
+                        + backingFile + " (" + e.getMessage() + ")", e);
+            }
+        }
         if (registered.putIfAbsent(name, segment) != null) {
             throw new IllegalStateException("segment '" + name + "' is already registered");
         }
         return new SegmentDescriptor(name, HostId.get(), backingFile == null ? null : backingFile.toString(), host,
-                server.port(), segment.byteSize());
+                server.port(), segment.byteSize(), fileId);
     }
 
     public void unregister(String name) {
@@ -69,8 +98,10 @@ public final class MooncakeTransferEngine implements TransferEngine {
 
     @Override
     public String transportFor(SegmentDescriptor remote) {
-        boolean shmPossible = remote.shmPath() != null && HostId.get().equals(remote.hostId())
-                && Files.isRegularFile(Path.of(remote.shmPath()));
+        boolean shmPossible = remote.shmPath() != null && remote.fileId() != null
+                && HostId.get().equals(remote.hostId())
+                && Files.isRegularFile(Path.of(remote.shmPath()), LinkOption.NOFOLLOW_LINKS)
+                && Files.isWritable(Path.of(remote.shmPath()));
         return switch (mode) {
             case SHM -> "shm";
             case TCP -> "tcp";
@@ -83,9 +114,6 @@ public final class MooncakeTransferEngine implements TransferEngine {
         String transport = transportFor(remote);
         try {
             if (transport.equals("shm")) {
-                if (remote.shmPath() == null) {
-                    throw new IOException("segment '" + remote.name() + "' is not file-backed; shm impossible");
-                }
                 shm.write(remote, ops);
             } else {
                 tcp.write(remote, ops);
@@ -96,6 +124,22 @@ public final class MooncakeTransferEngine implements TransferEngine {
             shm.forget(remote);
             return -1;
         }
+    }
+
+    @Override
+    public void forgetPeer(SegmentDescriptor remote) {
+        shm.forget(remote);
+        tcp.forget(remote);
+    }
+
+    /** How many peer files this engine has mapped now (each is released by {@link #forgetPeer}). */
+    public int liveShmMappings() {
+        return shm.liveMappings();
+    }
+
+    /** This engine's TCP server, for tests that watch its bounds. */
+    TcpWriteServer server() {
+        return server;
     }
 
     @Override

@@ -26,6 +26,13 @@ public interface TransferEngine extends AutoCloseable {
 
     String lastError();
 
+    /**
+     * Forgets a peer's segment that went away or was replaced: releases what this engine holds for it (a mapping
+     * of its file, a connection to its server). A later write to it starts afresh.
+     */
+    default void forgetPeer(SegmentDescriptor remote) {
+    }
+
     @Override
     void close();
 }

@@ -14,8 +14,18 @@ public final class TransferEngines {
      * @param secret    the cluster secret: TCP peers must prove they hold it before they may write
      */
     public static TransferEngine create(String backend, String transport, String host, ClusterSecret secret) {
+        return create(backend, transport, host, secret, TcpRejection.Listener.NONE);
+    }
+
+    /**
+     * As above; {@code rejections} is told of each TCP peer the server drops (the worker counts them in
+     * {@code tandem_transfer_tcp_peers_rejected_total{reason}}).
+     */
+    public static TransferEngine create(String backend, String transport, String host, ClusterSecret secret,
+                                        TcpRejection.Listener rejections) {
         return switch (backend) {
-            case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), host, secret);
+            case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), host, secret,
+                    rejections);
             case "fake" -> new FakeTransferEngine();
             default -> throw new IllegalArgumentException("transfer_backend: unknown backend '" + backend
                     + "' (choose mooncake or fake)");

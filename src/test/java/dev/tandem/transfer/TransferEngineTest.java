@@ -111,6 +111,26 @@ class TransferEngineTest {
     }
 
     @Test
+    void aBatchBeyondTheServersOpBoundIsSentInPieces() {
+        try (MooncakeTransferEngine a = new MooncakeTransferEngine(MooncakeTransferEngine.Mode.TCP, "127.0.0.1", SECRET);
+             MooncakeTransferEngine b = new MooncakeTransferEngine(MooncakeTransferEngine.Mode.TCP, "127.0.0.1", SECRET);
+             Arena arena = Arena.ofShared()) {
+            MemorySegment dst = arena.allocate(128);
+            MemorySegment src = arena.allocate(64);
+            src.fill((byte) 3);
+            SegmentDescriptor d = b.register("kv", dst, null);
+            List<WriteOp> ops = new java.util.ArrayList<>(TcpWireFormat.MAX_OPS + 1);
+            for (int i = 0; i < TcpWireFormat.MAX_OPS; i++) {
+                ops.add(new WriteOp(src, 0, 0, 0));
+            }
+            ops.add(new WriteOp(src, 0, 64, 64)); // the first op past the bound
+            assertEquals(0, a.batchWrite(d, ops), a.lastError());
+            assertEquals(-1, dst.asSlice(64).mismatch(src), "the op of the second piece landed");
+            assertEquals(0, b.server().rejectedTotal(), "no piece broke the server's bound");
+        }
+    }
+
+    @Test
     void pollStatusOnlyRisesAndFailedWins() {
         assertEquals(KvPoll.WAITING_FOR_INPUT, KvPoll.merge(KvPoll.BOOTSTRAPPING, KvPoll.WAITING_FOR_INPUT));
         assertEquals(KvPoll.WAITING_FOR_INPUT, KvPoll.merge(KvPoll.WAITING_FOR_INPUT, KvPoll.BOOTSTRAPPING));
