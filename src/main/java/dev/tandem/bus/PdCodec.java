@@ -72,12 +72,14 @@ public final class PdCodec {
 
     private static JsonObject segment(SegmentDescriptor d) {
         return new JsonObject().put("name", d.name()).put("host_id", d.hostId()).put("shm_path", d.shmPath())
-                .put("tcp_host", d.tcpHost()).put("tcp_port", d.tcpPort()).put("bytes", d.bytes());
+                .put("tcp_host", d.tcpHost()).put("tcp_port", d.tcpPort()).put("bytes", d.bytes())
+                .put("file_id", d.fileId());
     }
 
     private static SegmentDescriptor segment(JsonObject j) {
         return new SegmentDescriptor(text(j, "name"), text(j, "host_id"), optionalText(j, "shm_path"),
-                text(j, "tcp_host"), integer(j, "tcp_port", 0, 65535), whole(j, "bytes", 1, Long.MAX_VALUE));
+                text(j, "tcp_host"), integer(j, "tcp_port", 0, 65535), whole(j, "bytes", 1, Long.MAX_VALUE),
+                optionalText(j, "file_id"));
     }
 
     // Decoding is strict: these messages come from other processes, and a field of the wrong type or range is

@@ -2,6 +2,9 @@ package dev.tandem.worker;
 
 import dev.tandem.bus.BusAddresses;
 import dev.tandem.bus.BusSigner;
+import dev.tandem.metrics.Meters;
+import dev.tandem.metrics.MetricsSetup;
+import io.micrometer.core.instrument.Counter;
 import dev.tandem.config.SchedulerConfig;
 import dev.tandem.config.WorkerConfig;
 import dev.tandem.engine.model.Model;
@@ -61,12 +64,14 @@ final class PdWiring implements AutoCloseable {
         kv = own(model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), sc.contextLength(),
                 decode ? ShmFile.fresh(id, "kv") : null));
         var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), cfg.host(),
-                cfg.security().secret()));
+                cfg.security().secret(), r -> Counter.builder(Meters.TCP_PEERS_REJECTED)
+                        .description("TCP KV-writer connections dropped before or while writing, by reason")
+                        .tag("reason", r.tag()).register(MetricsSetup.registry()).increment()));
         int auxSlots = sc.maxRunningRequests();
         ShmFile auxFile = own(new ShmFile(ShmFile.fresh(id, "aux"), AuxBuffers.bytesFor(auxSlots)));
         AuxBuffers aux = new AuxBuffers(auxFile.segment(), auxSlots);
         PdBusAdapter bus = new PdBusAdapter(vertx,
-                new BusSigner(cfg.security().secret(), dev.tandem.metrics.MetricsSetup.registry()));
+                new BusSigner(cfg.security().secret(), MetricsSetup.registry()));
         if (decode) {
             SegmentDescriptor kvDesc = engine.register("kv", kv.pool().segment(), kv.pool().file());
             SegmentDescriptor auxDesc = engine.register("aux", aux.segment(), auxFile.path());

@@ -136,7 +136,7 @@ class ClusteredPdTest {
                     proc.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
                 }
             }
-            dev.tandem.kvcache.ShmFile.removeStale(); // the prefill JVM was killed on purpose
+            dev.tandem.kvcache.ShmFile.removeStale(java.time.Duration.ZERO); // the prefill JVM was killed on purpose
             p.close();
             d.close();
         }
