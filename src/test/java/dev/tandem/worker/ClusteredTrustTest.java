@@ -119,7 +119,33 @@ class ClusteredTrustTest {
             assertEquals(true, insider.openReply(ping, first.body()).getBoolean("ok"));
             assertRefused(outsider, address, ping, "replay");
 
-            // 3. The pair still serves, its KV over authenticated TCP, equal to colocated token for token.
+            // 3. Strangers on the decode worker's TCP KV writer: no handshake and a 2 GiB length, a forged answer,
+            //    then a thousand connections at once. Nothing is written (the outputs below prove the pool intact).
+            int kvPort = tcpWriterPort(Path.of("target", "cluster-logs", "trust-decode.log"));
+            try (var s1 = java.nio.channels.SocketChannel.open(new java.net.InetSocketAddress("127.0.0.1", kvPort))) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16).putInt(0x54444B56).putInt(Integer.MAX_VALUE)
+                        .putLong(-1L).flip();
+                s1.write(b);
+                assertEquals(-1, readUntilClosed(s1), "dropped without an answer to the batch");
+            }
+            List<java.nio.channels.SocketChannel> flood = new ArrayList<>();
+            try {
+                for (int i = 0; i < 1000; i++) {
+                    try {
+                        flood.add(java.nio.channels.SocketChannel.open(
+                                new java.net.InetSocketAddress("127.0.0.1", kvPort)));
+                    } catch (java.io.IOException refusedOrReset) {
+                        // over the writer's connection cap: closed at once, as it should be
+                    }
+                }
+            } finally {
+                for (var c : flood) {
+                    c.close();
+                }
+            }
+            assertEquals(200, d.get("/health").send().await().statusCode());
+
+            // 4. The pair still serves, its KV over authenticated TCP, equal to colocated token for token.
             List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
             List<String> bodies = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
@@ -139,6 +165,10 @@ class ClusteredTrustTest {
             assertEquals(1.0, rejected(metrics, "unsigned"), metrics);
             assertEquals(1.0, rejected(metrics, "bad_signature"));
             assertEquals(1.0, rejected(metrics, "replay"));
+            String decodeMetrics = d.get("/metrics").send().await().bodyAsString();
+            assertTrue(decodeMetrics.matches("(?s).*tandem_transfer_tcp_peers_rejected_total\\{[^}]*reason=\"auth_failed\""
+                    + "[^}]*} [1-9].*"), "the stranger was counted: " + decodeMetrics.lines()
+                    .filter(l -> l.startsWith("tandem_transfer_tcp")).toList());
         } finally {
             outsider.close().await();
             for (Process proc : List.of(prefill, decode)) {
@@ -150,6 +180,25 @@ class ClusteredTrustTest {
             p.close();
             d.close();
         }
+    }
+
+    /** The decode worker's KV writer port, from its start-up log line. */
+    private static int tcpWriterPort(Path log) throws Exception {
+        Matcher m = Pattern.compile("TCP writer on 127\\.0\\.0\\.1:(\\d+)").matcher(Files.readString(log));
+        assertTrue(m.find(), "no TCP writer line in " + log);
+        return Integer.parseInt(m.group(1));
+    }
+
+    /** Reads until the peer closes; -1 once closed (any bytes before, such as the challenge, are skipped). */
+    private static int readUntilClosed(java.nio.channels.SocketChannel ch) throws Exception {
+        ch.socket().setSoTimeout(10_000);
+        var in = ch.socket().getInputStream();
+        byte[] buf = new byte[256];
+        int n;
+        while ((n = in.read(buf)) >= 0) {
+            // the server's challenge; anything else is ignored too
+        }
+        return n;
     }
 
     private static void assertRefused(Vertx from, String address, JsonObject msg, String reason) {
