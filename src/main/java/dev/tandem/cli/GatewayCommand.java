@@ -35,7 +35,7 @@ public final class GatewayCommand {
             System.err.println("warning: the gateway listens on " + cfg.host() + " without --api-key: anyone who "
                     + "reaches that port can generate (set --api-key, and --admin-api-key to register from afar)");
         }
-        Vertx vertx = VertxFactory.create(cfg.cluster(), cfg.host(), cfg.security().busTls());
+        Vertx vertx = VertxFactory.create(cfg.cluster(), cfg.host(), cfg.advertisedHost(), cfg.security().busTls());
         return Serve.until(vertx, "gateway", java.util.List.of(() -> new GatewayVerticle(cfg)), () -> { });
     }
 

@@ -34,16 +34,25 @@ public final class VertxFactory {
      *            certificate the CA file vouches for), or null for plain TCP between members
      */
     public static Vertx create(boolean cluster, String host, SecurityConfig.BusTls tls) {
+        return create(cluster, host, host, tls);
+    }
+
+    /**
+     * @param host          the event bus binds it (a wildcard: every interface)
+     * @param advertiseHost what other members connect to (the cluster public host)
+     */
+    public static Vertx create(boolean cluster, String host, String advertiseHost, SecurityConfig.BusTls tls) {
         if (!cluster) {
             return MetricsSetup.vertx();
         }
-        VertxOptions options = MetricsSetup.vertxOptions().setEventBusOptions(eventBusOptions(host, tls));
+        VertxOptions options = MetricsSetup.vertxOptions().setEventBusOptions(eventBusOptions(host, advertiseHost,
+                tls));
         return Vertx.builder().with(options).withMetrics(MetricsSetup.factory())
                 .withClusterManager(new HazelcastClusterManager(hazelcastConfig())).buildClustered().await();
     }
 
-    static EventBusOptions eventBusOptions(String host, SecurityConfig.BusTls tls) {
-        EventBusOptions bus = new EventBusOptions().setHost(host).setClusterPublicHost(host);
+    static EventBusOptions eventBusOptions(String host, String advertiseHost, SecurityConfig.BusTls tls) {
+        EventBusOptions bus = new EventBusOptions().setHost(host).setClusterPublicHost(advertiseHost);
         if (tls != null) {
             bus.setSsl(true)
                     .setKeyCertOptions(new PemKeyCertOptions().setKeyPath(tls.keyPath()).setCertPath(tls.certPath()))

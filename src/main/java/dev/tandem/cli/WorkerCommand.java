@@ -28,7 +28,8 @@ public final class WorkerCommand {
         WorkerConfig cfg = WorkerConfig.from(json, a);
         a.rejectUnknown();
 
-        Vertx vertx = VertxFactory.create(cfg.pd().cluster(), cfg.host(), cfg.security().busTls());
+        Vertx vertx = VertxFactory.create(cfg.pd().cluster(), cfg.host(), cfg.advertisedHost(),
+                cfg.security().busTls());
         return Serve.until(vertx, "worker", List.of(() -> new WorkerMainVerticle(cfg)), () -> { });
     }
 

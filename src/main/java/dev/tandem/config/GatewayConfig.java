@@ -29,13 +29,15 @@ import java.util.Set;
  * @param registryTtlS          seconds a worker that came from {@code /register} or an announcement may stay
  *                              unroutable (unhealthy or unconfirmed) before it is removed from the cluster-wide
  *                              registry; workers named on the command line are never removed
+ * @param advertisedHost        what other cluster members reach this gateway's event bus at: {@code --advertise-host},
+ *                              else {@code host}, or for a wildcard {@code host} a detected address
  */
 public record GatewayConfig(String host, int port, List<String> prefill, List<Integer> prefillBootstrapPorts,
                             List<String> decode, double timeoutS, String prefillPolicy, String decodePolicy,
                             double healthIntervalS, int healthFailures, boolean cluster, double cacheThreshold,
                             long balanceAbsThreshold, double balanceRelThreshold, int maxTreeSize,
                             Path tokenizerPath, SecurityConfig security, InputLimits limits, WorkerKeys workerKeys,
-                            double registryTtlS) {
+                            double registryTtlS, String advertisedHost) {
     public static final Set<String> POLICIES = Set.of("random", "round_robin", "power_of_two", "po2", "cache_aware");
 
     public GatewayConfig {
@@ -208,7 +210,7 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
     private static final Set<String> KEYS = Set.of("host", "port", "prefill", "prefill_bootstrap_ports", "decode",
             "timeout", "policy", "prefill_policy", "decode_policy", "health_interval", "health_failures", "cluster",
             "cache_threshold", "balance_abs_threshold", "balance_rel_threshold", "max_tree_size", "tokenizer_path",
-            "worker_api_key", "worker_admin_api_key", "registry_ttl");
+            "worker_api_key", "worker_admin_api_key", "registry_ttl", "advertise_host");
     private static final Set<String> ALL_KEYS;
 
     static {
@@ -271,7 +273,9 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
                 real(a, "balance-rel-threshold", json, "balance_rel_threshold", 1.5),
                 a.integer("max-tree-size", num(json, "max_tree_size", 1 << 20).intValue()),
                 tokenizer == null ? null : Path.of(tokenizer), security, InputLimits.from(json, a),
-                new WorkerKeys(workerKey, workerAdminKey), real(a, "registry-ttl", json, "registry_ttl", 300));
+                new WorkerKeys(workerKey, workerAdminKey), real(a, "registry-ttl", json, "registry_ttl", 300),
+                HostAddress.advertised(a.string("host", str(json, "host", "127.0.0.1")),
+                        a.string("advertise-host", str(json, "advertise_host", null)), "--advertise-host"));
     }
 
     /** A double flag (Args' numbers are floats, and 0.3f is not 0.3). */

@@ -19,18 +19,21 @@ import java.util.Set;
  * @param kvEvents        where the prefix cache's events go (SGLang's {@code --kv-events-config} JSON)
  * @param security        API keys, open routes, the cluster secret, event-bus TLS
  * @param limits          bounds on one request (body, batch × n, stop strings, slow SSE readers)
+ * @param advertisedHost  the address others reach this worker at: {@code --advertise-host}, else {@code host}, or
+ *                        for a wildcard {@code host} (0.0.0.0) a detected one; every id and address built from the
+ *                        host (worker id, bootstrap address, transfer endpoint, announced URL) uses it
  */
 public record WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                            EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
                            int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
-                           SecurityConfig security, InputLimits limits) {
+                           SecurityConfig security, InputLimits limits, String advertisedHost) {
     public static final Set<String> MODES = Set.of("null", "prefill", "decode");
     private static final Set<String> KEYS = Set.of("mode", "model_path", "host", "port", "served_model_name",
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
             "context_length", "bootstrap_port", "transfer_backend", "transfer_transport",
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
             "heartbeat_max_failures", "failure_prob", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
-            "kv_events_config");
+            "kv_events_config", "advertise_host");
     private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS);
 
     private static Set<String> union(Set<String> a, Set<String> b, Set<String> c) {
@@ -112,6 +115,9 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
         if (security == null || limits == null) {
             throw new ConfigException("missing security or limits settings");
         }
+        if (advertisedHost == null || HostAddress.wildcard(advertisedHost)) {
+            throw new ConfigException("advertise_host", advertisedHost, "a routable address");
+        }
     }
 
     /** {@code json} (may be empty) with {@code cli} flags overriding it. */
@@ -135,7 +141,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.integer("chunked_prefill_size", "chunked-prefill-size", 512),
                 v.integer("context_length", "context-length", 0), pd(v),
                 !v.bool("disable_radix_cache", "disable-radix-cache", false), kvEvents(v),
-                SecurityConfig.from(m, cli), InputLimits.from(m, cli));
+                SecurityConfig.from(m, cli), InputLimits.from(m, cli), advertised(v));
     }
 
     /** {@code kv_events_config}: a JSON object in the config file, or its text (the flag, as SGLang's). */
@@ -172,14 +178,22 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.string("gateway_url", "gateway-url", null));
     }
 
-    /** This worker's name on the event bus: the configured id, else {@code host:port}. */
+    /** This worker's name on the event bus: the configured id, else {@code advertisedHost:port}. */
     public String workerId() {
-        return pd.workerId() != null ? pd.workerId() : host + ":" + port;
+        return pd.workerId() != null ? pd.workerId() : advertisedHost + ":" + port;
     }
 
-    /** {@code host:port}, unique per process and port; with port 0 (picked at bind time) a random suffix instead. */
+    private static String advertised(Values v) {
+        return HostAddress.advertised(v.string("host", "host", "127.0.0.1"),
+                v.string("advertise_host", "advertise-host", null), "advertise_host");
+    }
+
+    /**
+     * {@code advertisedHost:port}, unique per process and port; with port 0 (picked at bind time) a random suffix
+     * instead.
+     */
     private static String defaultWorkerId(Values v) {
-        String host = v.string("host", "host", "127.0.0.1");
+        String host = advertised(v);
         int port = v.integer("port", "port", 30000);
         return port != 0 ? host + ":" + port
                 : host + ":auto-" + java.util.UUID.randomUUID().toString().substring(0, 8);

@@ -46,8 +46,23 @@ public final class MooncakeTransferEngine implements TransferEngine {
 
     MooncakeTransferEngine(Mode mode, String host, ClusterSecret secret, TcpRejection.Listener rejections,
                            TcpLimits limits) {
+        this(mode, host, host, secret, rejections, limits);
+    }
+
+    /**
+     * @param bindHost      where the TCP writer listens (may be a wildcard: every interface)
+     * @param advertiseHost the address registrations carry, so peers can reach the writer
+     */
+    public MooncakeTransferEngine(Mode mode, String bindHost, String advertiseHost, ClusterSecret secret,
+                                  TcpRejection.Listener rejections) {
+        this(mode, bindHost, advertiseHost, secret, rejections, TcpLimits.DEFAULT);
+    }
+
+    private MooncakeTransferEngine(Mode mode, String bindHost, String advertiseHost, ClusterSecret secret,
+                                   TcpRejection.Listener rejections, TcpLimits limits) {
         this.mode = mode;
-        this.host = host;
+        this.host = advertiseHost;
+        String host = bindHost;
         this.tcp = new TcpTransport(secret, limits);
         try {
             this.server = new TcpWriteServer(host, registered, secret, limits, rejections);
@@ -57,7 +72,7 @@ public final class MooncakeTransferEngine implements TransferEngine {
         // the fingerprint lets an operator see at a glance whether two members share a secret
         org.slf4j.LoggerFactory.getLogger(MooncakeTransferEngine.class).info(
                 "KV transfer ({}): TCP writer on {}:{}, cluster secret fingerprint {}", mode.name().toLowerCase(
-                        Locale.ROOT), host, server.port(), secret.fingerprint());
+                        Locale.ROOT), advertiseHost, server.port(), secret.fingerprint());
     }
 
     public static Mode parseMode(String s) {

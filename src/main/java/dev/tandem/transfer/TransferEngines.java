@@ -23,9 +23,15 @@ public final class TransferEngines {
      */
     public static TransferEngine create(String backend, String transport, String host, ClusterSecret secret,
                                         TcpRejection.Listener rejections) {
+        return create(backend, transport, host, host, secret, rejections);
+    }
+
+    /** As above, binding {@code bindHost} (a wildcard binds every interface) and advertising {@code advertiseHost}. */
+    public static TransferEngine create(String backend, String transport, String bindHost, String advertiseHost,
+                                        ClusterSecret secret, TcpRejection.Listener rejections) {
         return switch (backend) {
-            case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), host, secret,
-                    rejections);
+            case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), bindHost,
+                    advertiseHost, secret, rejections);
             case "fake" -> new FakeTransferEngine();
             default -> throw new IllegalArgumentException("transfer_backend: unknown backend '" + backend
                     + "' (choose mooncake or fake)");

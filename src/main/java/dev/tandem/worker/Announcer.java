@@ -32,7 +32,7 @@ final class Announcer implements AutoCloseable {
         this.signer = signer;
         // SGLang's PDRegistryRequest: bootstrap_port only for prefill workers.
         this.announcement = new JsonObject().put("mode", cfg.mode())
-                .put("registry_url", "http://" + cfg.host() + ":" + port)
+                .put("registry_url", "http://" + cfg.advertisedHost() + ":" + port)
                 .put("bootstrap_port", cfg.mode().equals("prefill") ? cfg.pd().bootstrapPort() : null);
     }
 

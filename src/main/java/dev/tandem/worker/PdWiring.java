@@ -64,7 +64,7 @@ final class PdWiring implements AutoCloseable {
         kv = own(model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), sc.contextLength(),
                 decode ? ShmFile.fresh(id, "kv") : null));
         var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), cfg.host(),
-                cfg.security().secret(), r -> Counter.builder(Meters.TCP_PEERS_REJECTED)
+                cfg.advertisedHost(), cfg.security().secret(), r -> Counter.builder(Meters.TCP_PEERS_REJECTED)
                         .description("TCP KV-writer connections dropped before or while writing, by reason")
                         .tag("reason", r.tag()).register(MetricsSetup.registry()).increment()));
         int auxSlots = sc.maxRunningRequests();
@@ -89,7 +89,7 @@ final class PdWiring implements AutoCloseable {
             var senders = own(new KvSenderManager(engine, kv.pool(), aux, bus, (long) (pd.bootstrapTimeoutS() * 1e9),
                     pd.failureProb(), 2, observer instanceof dev.tandem.transfer.TransferObserver t ? t
                             : dev.tandem.transfer.TransferObserver.NONE));
-            String hostPort = cfg.host() + ":" + pd.bootstrapPort();
+            String hostPort = cfg.advertisedHost() + ":" + pd.bootstrapPort();
             bus.serveBootstrap(hostPort, senders);
             own(bus);
             scheduler = new PrefillScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc, senders,

@@ -37,7 +37,7 @@ public final class WorkerMainVerticle extends VerticleBase {
         return vertx.deployVerticle(scheduler).compose(id -> vertx.deployVerticle(http)).onSuccess(id -> {
             BusSigner signer = new BusSigner(cfg.security().secret(), MetricsSetup.registry());
             if (scheduler.engine().events() instanceof EventBusKvPublisher bus) {
-                bus.bind("http://" + cfg.host() + ":" + http.port(), scheduler.engine().loop(), signer);
+                bus.bind("http://" + cfg.advertisedHost() + ":" + http.port(), scheduler.engine().loop(), signer);
             }
             announcer = new Announcer(vertx, cfg, http.port(), signer);
             announcer.start(cfg, cfg.workerId());

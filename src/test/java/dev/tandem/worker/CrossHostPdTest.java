@@ -30,15 +30,20 @@ class CrossHostPdTest {
     void disaggregatedAcrossNamespacesEqualsColocated(Vertx vertx) throws Exception {
         try (TestBed bed = TestBed.up(5); WorkerFixture colocated = new WorkerFixture(vertx)) {
             String model = TestBed.model();
-            bed.launch(1, "gateway", "gateway", "--host", TestBed.addr(1), "--port", "8000", "--cluster",
+            // Wildcard hosts: the gateway and one worker per role bind every interface and advertise a detected
+            // address (the namespace's only non-loopback one) or the one given with --advertise-host.
+            bed.launch(1, "gateway", "gateway", "--host", "0.0.0.0", "--port", "8000", "--cluster",
                     "--policy", "round_robin", "--health-interval", "0.5");
             for (int h = 2; h <= 3; h++) {
                 bed.launch(h, "prefill-h" + h, "worker", "--mode", "prefill", "--model", model, "--host",
-                        TestBed.addr(h), "--port", "30001", "--bootstrap-port", "8998", "--cluster");
+                        h == 3 ? "0.0.0.0" : TestBed.addr(h), "--port", "30001", "--bootstrap-port", "8998", "--cluster");
             }
             for (int h = 4; h <= 5; h++) {
-                bed.launch(h, "decode-h" + h, "worker", "--mode", "decode", "--model", model, "--host",
-                        TestBed.addr(h), "--port", "30002", "--cluster");
+                List<String> flags = new java.util.ArrayList<>(List.of("worker", "--mode", "decode", "--model", model,
+                        "--port", "30002", "--cluster"));
+                flags.addAll(h == 5 ? List.of("--host", "0.0.0.0", "--advertise-host", TestBed.addr(h))
+                        : List.of("--host", TestBed.addr(h)));
+                bed.launch(h, "decode-h" + h, flags.toArray(String[]::new));
             }
             WebClient g = WebClient.create(vertx, new WebClientOptions().setDefaultHost(TestBed.addr(1))
                     .setDefaultPort(8000).setConnectTimeout(2000));
@@ -57,6 +62,12 @@ class CrossHostPdTest {
             }
             assertTrue(workers != null && confirmed(workers.get("prefill")) == 2 && confirmed(workers.get("decode")) == 2,
                     "the gateway did not hear of all four workers: " + workers + " (logs: target/testbed)");
+            List<String> urls = new java.util.ArrayList<>();
+            workers.get("prefill").forEach(w -> urls.add(w.get("url").asText()));
+            workers.get("decode").forEach(w -> urls.add(w.get("url").asText()));
+            assertEquals(List.of("http://" + TestBed.addr(2) + ":30001", "http://" + TestBed.addr(3) + ":30001",
+                    "http://" + TestBed.addr(4) + ":30002", "http://" + TestBed.addr(5) + ":30002"), urls,
+                    "every worker announced a routable address, wildcard ones included");
             for (int i = 0; i < 20; i++) {
                 StringBuilder idsText = new StringBuilder("508");
                 for (int j = 1; j < 1 + i * 9; j++) {
