@@ -25,11 +25,12 @@ public final class PdCodec {
     }
 
     public static Messages.KvArgsRegistration register(JsonObject j) {
-        JsonObject l = j.getJsonObject("kv_layout");
-        return new Messages.KvArgsRegistration(j.getString("decode_worker_id"), segment(j.getJsonObject("kv")),
-                new KvLayout(l.getInteger("num_layers"), l.getLong("region_bytes"), l.getLong("page_bytes")),
-                segment(j.getJsonObject("aux")), j.getInteger("aux_slots"), j.getInteger("engine_rank"),
-                j.getInteger("attn_tp_size"));
+        JsonObject l = object(j, "kv_layout");
+        return new Messages.KvArgsRegistration(text(j, "decode_worker_id"), segment(object(j, "kv")),
+                new KvLayout(integer(l, "num_layers", 1, 1 << 16), whole(l, "region_bytes", 1, Long.MAX_VALUE),
+                        whole(l, "page_bytes", 1, Long.MAX_VALUE)),
+                segment(object(j, "aux")), integer(j, "aux_slots", 1, 1 << 24), integer(j, "engine_rank", 0, 1 << 16),
+                integer(j, "attn_tp_size", 1, 1 << 16));
     }
 
     public static JsonObject info(Messages.TransferInfo i) {
@@ -43,13 +44,19 @@ public final class PdCodec {
     }
 
     public static Messages.TransferInfo info(JsonObject j) {
-        JsonArray a = j.getJsonArray("dst_pages");
+        if (!(j.getValue("dst_pages") instanceof JsonArray a) || a.size() > MAX_PAGES) {
+            throw new IllegalArgumentException("dst_pages: expected an array of at most " + MAX_PAGES + " page indices");
+        }
         int[] pages = new int[a.size()];
         for (int k = 0; k < pages.length; k++) {
-            pages[k] = a.getInteger(k);
+            if (!(a.getValue(k) instanceof Integer n) || n < 0) {
+                throw new IllegalArgumentException("dst_pages[" + k + "]: expected a page index >= 0, got "
+                        + a.getValue(k));
+            }
+            pages[k] = n;
         }
-        return new Messages.TransferInfo(j.getLong("room"), j.getString("decode_worker_id"), pages,
-                j.getInteger("dst_aux_index"), j.getInteger("required_dst_info_num"));
+        return new Messages.TransferInfo(room(j), text(j, "decode_worker_id"), pages,
+                integer(j, "dst_aux_index", 0, Integer.MAX_VALUE), integer(j, "required_dst_info_num", 1, 1 << 16));
     }
 
     public static JsonObject abort(Messages.AbortRoom a) {
@@ -57,7 +64,7 @@ public final class PdCodec {
     }
 
     public static Messages.AbortRoom abort(JsonObject j) {
-        return new Messages.AbortRoom(j.getLong("room"), j.getString("reason"));
+        return new Messages.AbortRoom(room(j), bounded(j.getValue("reason")));
     }
 
     public static JsonObject status(Messages.TransferStatus s) {
@@ -66,8 +73,8 @@ public final class PdCodec {
     }
 
     public static Messages.TransferStatus status(JsonObject j) {
-        return new Messages.TransferStatus(j.getLong("room"), KvPoll.of(j.getInteger("status")),
-                j.getInteger("prefill_rank"), j.getString("reason"));
+        return new Messages.TransferStatus(room(j), KvPoll.of(integer(j, "status", 0, 4)),
+                integer(j, "prefill_rank", 0, 1 << 16), j.getValue("reason") == null ? null : bounded(j.getValue("reason")));
     }
 
     private static JsonObject segment(SegmentDescriptor d) {
