@@ -21,7 +21,7 @@ public final class PdCodec {
                 .put("kv", segment(r.kv())).put("kv_layout", new JsonObject().put("num_layers", r.kvLayout().numLayers())
                         .put("region_bytes", r.kvLayout().regionBytes()).put("page_bytes", r.kvLayout().pageBytes()))
                 .put("aux", segment(r.aux())).put("aux_slots", r.auxSlots()).put("engine_rank", r.engineRank())
-                .put("attn_tp_size", r.attnTpSize());
+                .put("attn_tp_size", r.attnTpSize()).put("incarnation", r.incarnation());
     }
 
     public static Messages.KvArgsRegistration register(JsonObject j) {
@@ -30,7 +30,7 @@ public final class PdCodec {
                 new KvLayout(integer(l, "num_layers", 1, 1 << 16), whole(l, "region_bytes", 1, Long.MAX_VALUE),
                         whole(l, "page_bytes", 1, Long.MAX_VALUE)),
                 segment(object(j, "aux")), integer(j, "aux_slots", 1, 1 << 24), integer(j, "engine_rank", 0, 1 << 16),
-                integer(j, "attn_tp_size", 1, 1 << 16));
+                integer(j, "attn_tp_size", 1, 1 << 16), text(j, "incarnation"));
     }
 
     public static JsonObject info(Messages.TransferInfo i) {
@@ -40,7 +40,7 @@ public final class PdCodec {
         }
         return new JsonObject().put("type", "info").put("room", i.room()).put("decode_worker_id", i.decodeWorkerId())
                 .put("dst_pages", pages).put("dst_aux_index", i.dstAuxIndex())
-                .put("required_dst_info_num", i.requiredDstInfoNum());
+                .put("required_dst_info_num", i.requiredDstInfoNum()).put("incarnation", i.incarnation());
     }
 
     public static Messages.TransferInfo info(JsonObject j) {
@@ -56,7 +56,8 @@ public final class PdCodec {
             pages[k] = n;
         }
         return new Messages.TransferInfo(room(j), text(j, "decode_worker_id"), pages,
-                integer(j, "dst_aux_index", 0, Integer.MAX_VALUE), integer(j, "required_dst_info_num", 1, 1 << 16));
+                integer(j, "dst_aux_index", 0, Integer.MAX_VALUE), integer(j, "required_dst_info_num", 1, 1 << 16),
+                text(j, "incarnation"));
     }
 
     public static JsonObject abort(Messages.AbortRoom a) {

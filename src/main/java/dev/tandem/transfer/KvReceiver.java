@@ -17,6 +17,8 @@ public final class KvReceiver {
     /** False from {@code init} until the prefill side can no longer write into our pages. */
     volatile boolean quiet = true;
     volatile boolean abortSent;
+    /** The registration this room's transfer relies on (its peer's incarnation); null for fake rooms. */
+    volatile java.util.concurrent.CompletableFuture<String> peer;
 
     KvReceiver(long room, String address, boolean fake) {
         this.room = room;

@@ -14,11 +14,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@link #failAddress}.
  */
 public final class KvReceiverManager {
-    /** Talks to a prefill worker's bootstrap service. */
+    /**
+     * Talks to a prefill worker's bootstrap service. Registration and transfer infos complete with the prefill
+     * worker's incarnation (new at each of its starts), which is how a restart on the same address is noticed.
+     */
     public interface BootstrapClient {
-        CompletionStage<Void> register(String bootstrapAddress, Messages.KvArgsRegistration registration);
+        CompletionStage<String> register(String bootstrapAddress, Messages.KvArgsRegistration registration);
 
-        CompletionStage<Void> sendTransferInfo(String bootstrapAddress, Messages.TransferInfo info);
+        CompletionStage<String> sendTransferInfo(String bootstrapAddress, Messages.TransferInfo info);
 
         /** Completes with true when the prefill side has nothing writing into the room's pages. */
         CompletionStage<Boolean> abortRoom(String bootstrapAddress, Messages.AbortRoom abort);
@@ -28,7 +31,8 @@ public final class KvReceiverManager {
     private final BootstrapClient client;
     private final long waitingTimeoutNanos;
     private final double failureProb;
-    private final Map<String, CompletableFuture<Void>> registered = new ConcurrentHashMap<>();
+    /** Per prefill address: our registration with it, completing with the incarnation that accepted it. */
+    private final Map<String, CompletableFuture<String>> registered = new ConcurrentHashMap<>();
     private final Map<Long, KvReceiver> receivers = new ConcurrentHashMap<>();
 
     public KvReceiverManager(Messages.KvArgsRegistration self, BootstrapClient client, long waitingTimeoutNanos,
@@ -53,8 +57,9 @@ public final class KvReceiverManager {
         if (receivers.putIfAbsent(b.room(), r) != null) {
             throw new IllegalStateException("room " + b.room() + " is already in use on this decode worker");
         }
-        CompletableFuture<Void> reg = registered.computeIfAbsent(r.address,
+        CompletableFuture<String> reg = registered.computeIfAbsent(r.address,
                 a -> client.register(a, self).toCompletableFuture());
+        r.peer = reg;
         reg.whenComplete((v, err) -> {
             if (err != null) {
                 registered.remove(r.address, reg);
@@ -76,13 +81,39 @@ public final class KvReceiverManager {
         }
         r.quiet = false;
         client.sendTransferInfo(r.address, new Messages.TransferInfo(r.room, self.decodeWorkerId(), dstPages,
-                auxSlot, 1)).whenComplete((v, err) -> {
+                auxSlot, 1, self.incarnation())).whenComplete((incarnation, err) -> {
                     if (err != null) {
                         r.update(KvPoll.FAILED, "cannot reach prefill worker at " + r.address + ": "
                                 + rootMessage(err));
                         r.quiet = true; // it never got our pages
+                    } else {
+                        onPeerIncarnation(r.address, incarnation);
                     }
                 });
+    }
+
+    /**
+     * A prefill worker answered as {@code incarnation} (a heartbeat, a transfer info). If that is not the
+     * incarnation our registration reached, the worker restarted on the same address: the rooms of its previous
+     * life fail at once (that process is gone, so nothing writes into their pages any more) and the next room
+     * registers afresh, instead of waiting for the waiting timeout.
+     */
+    public void onPeerIncarnation(String address, String incarnation) {
+        CompletableFuture<String> reg = registered.get(address);
+        if (reg == null || !reg.isDone() || reg.isCompletedExceptionally() || incarnation == null) {
+            return;
+        }
+        String known = reg.join();
+        if (!known.equals(incarnation) && registered.remove(address, reg)) {
+            String reason = "prefill worker at " + address + " restarted (incarnation " + known + " -> " + incarnation
+                    + "); its rooms are lost";
+            for (KvReceiver r : receivers.values()) {
+                if (r.peer == reg && r.status() != KvPoll.SUCCESS) {
+                    r.update(KvPoll.FAILED, reason);
+                    r.quiet = true;
+                }
+            }
+        }
     }
 
     /** The receiver's status, applying the waiting timeout and the failure-injection knob. */

@@ -37,6 +37,13 @@ public final class KvSenderManager implements AutoCloseable {
     private final Map<Long, Messages.TransferInfo> earlyInfos = new ConcurrentHashMap<>();
     private final Map<Long, KvSender> senders = new ConcurrentHashMap<>();
     private final Map<Long, String> abortedEarly = new ConcurrentHashMap<>();
+    /**
+     * Guards the room table (senders, early infos, early aborts): {@code create} runs on the scheduler thread while
+     * infos and aborts arrive on the bus, and an abort slipping between a sender's creation and its lookup would let
+     * the decode side free pages this worker then pushes into.
+     */
+    private final Object rooms = new Object();
+    private final String incarnation = java.util.UUID.randomUUID().toString();
 
     /**
      * @param failureProb probability that a poll reports FAILED (SGLang's DISAGGREGATION_TEST_FAILURE_PROB)
@@ -55,13 +62,29 @@ public final class KvSenderManager implements AutoCloseable {
                 .name("tandem-kv-send-", 0).factory());
     }
 
-    /** Frame A: a decode worker's KV and aux memory. Replaces an earlier registration of the same worker. */
+    /** This worker's incarnation (new at each start): bootstrap replies carry it so decode peers see restarts. */
+    public String incarnation() {
+        return incarnation;
+    }
+
+    /**
+     * Frame A: a decode worker's KV and aux memory. Replaces an earlier registration of the same worker; if it
+     * comes from a new incarnation (the worker restarted), the rooms of its previous life fail first: their pages
+     * belong to a pool that no longer exists.
+     */
     public void onRegistration(Messages.KvArgsRegistration reg) {
         if (reg.kvLayout().pageBytes() != layout.pageBytes() || reg.kvLayout().numLayers() != layout.numLayers()) {
             throw new IllegalArgumentException("decode worker " + reg.decodeWorkerId() + " has KV layout "
                     + reg.kvLayout() + ", this prefill worker " + layout + " (same model and page size needed)");
         }
-        Messages.KvArgsRegistration old = registrations.put(reg.decodeWorkerId(), reg);
+        Messages.KvArgsRegistration old;
+        synchronized (rooms) {
+            old = registrations.put(reg.decodeWorkerId(), reg);
+            if (old != null && !old.incarnation().equals(reg.incarnation())) {
+                failRoomsOf(reg.decodeWorkerId(), old.incarnation(), "decode worker " + reg.decodeWorkerId()
+                        + " restarted (incarnation " + old.incarnation() + " -> " + reg.incarnation() + ")");
+            }
+        }
         if (old != null) { // the worker restarted or moved: release what the engine holds for its old segments
             forgetSegments(old, reg);
         }
@@ -85,18 +108,23 @@ public final class KvSenderManager implements AutoCloseable {
 
     /** Frame B: the destination of a room; the room's sender may not exist yet. */
     public void onTransferInfo(Messages.TransferInfo info) {
-        KvSender s = senders.get(info.room());
-        if (s == null) {
-            earlyInfos.put(info.room(), info);
-            return;
+        synchronized (rooms) {
+            KvSender s = senders.get(info.room());
+            if (s == null) {
+                earlyInfos.put(info.room(), info);
+                return;
+            }
+            attach(s, info);
         }
-        attach(s, info);
     }
 
     private void attach(KvSender s, Messages.TransferInfo info) {
-        if (!registrations.containsKey(info.decodeWorkerId())) {
-            s.update(KvPoll.FAILED, "transfer info for room " + info.room() + " from unregistered decode worker "
-                    + info.decodeWorkerId());
+        Messages.KvArgsRegistration reg = registrations.get(info.decodeWorkerId());
+        if (reg == null || !reg.incarnation().equals(info.incarnation())) {
+            s.info = info; // so that the decode side hears the failure
+            fail(s, reg == null ? "transfer info for room " + info.room() + " from unregistered decode worker "
+                    + info.decodeWorkerId() : "transfer info for room " + info.room() + " from a previous incarnation ("
+                    + info.incarnation() + ") of decode worker " + info.decodeWorkerId());
             return;
         }
         s.info = info;
@@ -114,16 +142,18 @@ public final class KvSenderManager implements AutoCloseable {
             return s;
         }
         KvSender s = new KvSender(room, false);
-        if (senders.putIfAbsent(room, s) != null) {
-            throw new IllegalStateException("room " + room + " is already in use on this prefill worker");
-        }
-        Messages.TransferInfo early = earlyInfos.remove(room);
-        if (early != null) {
-            attach(s, early);
-        }
-        String aborted = abortedEarly.remove(room);
-        if (aborted != null) {
-            fail(s, aborted);
+        synchronized (rooms) {
+            if (senders.putIfAbsent(room, s) != null) {
+                throw new IllegalStateException("room " + room + " is already in use on this prefill worker");
+            }
+            Messages.TransferInfo early = earlyInfos.remove(room);
+            if (early != null) {
+                attach(s, early);
+            }
+            String aborted = abortedEarly.remove(room);
+            if (aborted != null) {
+                fail(s, aborted);
+            }
         }
         return s;
     }
@@ -134,14 +164,16 @@ public final class KvSenderManager implements AutoCloseable {
      * hears FAILED (frame C) once the room's pushes stopped.
      */
     public boolean onAbortRoom(Messages.AbortRoom a) {
-        KvSender s = senders.get(a.room());
-        if (s == null) {
-            earlyInfos.remove(a.room());
-            abortedEarly.put(a.room(), a.reason());
-            return true;
+        synchronized (rooms) {
+            KvSender s = senders.get(a.room());
+            if (s == null) {
+                earlyInfos.remove(a.room());
+                abortedEarly.put(a.room(), a.reason());
+                return true;
+            }
+            fail(s, a.reason());
+            return false;
         }
-        fail(s, a.reason());
-        return false;
     }
 
     /** The sender's status, applying the bootstrap timeout and the failure-injection knob. */
@@ -178,8 +210,9 @@ public final class KvSenderManager implements AutoCloseable {
         }
         Messages.TransferInfo info = s.info;
         Messages.KvArgsRegistration reg = info == null ? null : registrations.get(info.decodeWorkerId());
-        if (reg == null) {
-            conclude(s, KvPoll.FAILED, "no destination registered for room " + s.room);
+        if (reg == null || !reg.incarnation().equals(info.incarnation())) {
+            conclude(s, KvPoll.FAILED, "no destination registered for room " + s.room + " (its decode worker left "
+                    + "or restarted)");
             return;
         }
         int[] dst = Arrays.copyOfRange(info.dstPages(), Math.min(firstPage, info.dstPages().length),
@@ -239,16 +272,27 @@ public final class KvSenderManager implements AutoCloseable {
 
     /** Rooms whose decode worker went away: fail them so their KV is freed. */
     public void failDecodeWorker(String decodeWorkerId, String reason) {
-        Messages.KvArgsRegistration old = registrations.remove(decodeWorkerId);
+        Messages.KvArgsRegistration old;
+        synchronized (rooms) {
+            old = registrations.remove(decodeWorkerId);
+            failRoomsOf(decodeWorkerId, null, reason);
+        }
         if (old != null) {
             forgetSegments(old, null);
         }
+    }
+
+    /** Fails the rooms bound for {@code decodeWorkerId} (of incarnation {@code incarnation} only, unless null). */
+    private void failRoomsOf(String decodeWorkerId, String incarnation, String reason) {
         for (KvSender s : senders.values()) {
             Messages.TransferInfo info = s.info;
-            if (info != null && info.decodeWorkerId().equals(decodeWorkerId)) {
+            if (info != null && info.decodeWorkerId().equals(decodeWorkerId)
+                    && (incarnation == null || incarnation.equals(info.incarnation()))) {
                 fail(s, reason);
             }
         }
+        earlyInfos.values().removeIf(i -> i.decodeWorkerId().equals(decodeWorkerId)
+                && (incarnation == null || incarnation.equals(i.incarnation())));
     }
 
     public int activeRooms() {

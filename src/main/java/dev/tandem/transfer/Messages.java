@@ -14,18 +14,22 @@ public final class Messages {
      * @param decodeWorkerId identifies the decode worker (its status address derives from it)
      * @param engineRank     decode TP rank (0 until tensor parallelism exists)
      * @param attnTpSize     decode attention TP size (1 for now)
+     * @param incarnation    new at every start of the decode worker: a registration with another one means the
+     *                       worker restarted, and rooms of its previous life must never be pushed into its new pool
      */
     public record KvArgsRegistration(String decodeWorkerId, SegmentDescriptor kv, KvLayout kvLayout,
-                                     SegmentDescriptor aux, int auxSlots, int engineRank, int attnTpSize) {
+                                     SegmentDescriptor aux, int auxSlots, int engineRank, int attnTpSize,
+                                     String incarnation) {
     }
 
     /**
      * Frame B, decode → prefill, per room: the destination pages (in prompt order) and aux slot.
      *
      * @param requiredDstInfoNum how many of these the prefill side waits for (1 while TP sizes match)
+     * @param incarnation        the decode worker's incarnation whose pages these are
      */
     public record TransferInfo(long room, String decodeWorkerId, int[] dstPages, int dstAuxIndex,
-                               int requiredDstInfoNum) {
+                               int requiredDstInfoNum, String incarnation) {
     }
 
     /**

@@ -55,7 +55,7 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
                 return;
             }
             try {
-                JsonObject reply = new JsonObject().put("ok", true);
+                JsonObject reply = new JsonObject().put("ok", true).put("incarnation", senders.incarnation());
                 switch (String.valueOf(j.getValue("type"))) {
                     case "register" -> senders.onRegistration(PdCodec.register(j));
                     case "info" -> senders.onTransferInfo(PdCodec.info(j));
@@ -88,6 +88,7 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
                 call(addr, new JsonObject().put("type", "ping"), Math.max(heartbeatMs, 1000)).onComplete(ar -> {
                             if (ar.succeeded()) {
                                 missed.remove(addr);
+                                receivers.onPeerIncarnation(addr, ar.result().getString("incarnation"));
                             } else if (missed.merge(addr, 1, Integer::sum) >= maxFailures) {
                                 missed.remove(addr);
                                 LOG.warn("prefill worker {} missed {} heartbeats; failing its rooms", addr, maxFailures);
@@ -100,12 +101,12 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
     }
 
     @Override
-    public CompletionStage<Void> register(String address, Messages.KvArgsRegistration registration) {
+    public CompletionStage<String> register(String address, Messages.KvArgsRegistration registration) {
         return request(address, PdCodec.register(registration));
     }
 
     @Override
-    public CompletionStage<Void> sendTransferInfo(String address, Messages.TransferInfo info) {
+    public CompletionStage<String> sendTransferInfo(String address, Messages.TransferInfo info) {
         return request(address, PdCodec.info(info));
     }
 
@@ -115,8 +116,15 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
                 .map(reply -> Boolean.TRUE.equals(reply.getValue("quiet"))).toCompletionStage();
     }
 
-    private CompletionStage<Void> request(String address, JsonObject body) {
-        return call(address, body, REQUEST_TIMEOUT_MS).<Void>mapEmpty().toCompletionStage();
+    /** Completes with the prefill worker's incarnation. */
+    private CompletionStage<String> request(String address, JsonObject body) {
+        return call(address, body, REQUEST_TIMEOUT_MS).map(reply -> {
+            Object inc = reply.getValue("incarnation");
+            if (!(inc instanceof String s) || s.isEmpty() || s.length() > 64) {
+                throw new IllegalStateException("bootstrap reply without an incarnation");
+            }
+            return s;
+        }).toCompletionStage();
     }
 
     /** A sealed request to a prefill worker's bootstrap service; the reply is believed only if sealed to it. */

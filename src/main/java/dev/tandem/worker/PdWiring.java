@@ -77,7 +77,7 @@ final class PdWiring implements AutoCloseable {
             SegmentDescriptor auxDesc = engine.register("aux", aux.segment(), auxFile.path());
             var reg = new Messages.KvArgsRegistration(id, kvDesc,
                     new KvLayout(kv.pool().numLayers(), kv.pool().regionOffset(1, false), kv.pool().pageBytes()),
-                    auxDesc, auxSlots, 0, 1);
+                    auxDesc, auxSlots, 0, 1, java.util.UUID.randomUUID().toString());
             var receivers = new KvReceiverManager(reg, bus, (long) (pd.waitingTimeoutS() * 1e9), pd.failureProb());
             bus.serveTransferStatus(id, receivers, (long) (pd.heartbeatIntervalS() * 1000), pd.heartbeatMaxFailures());
             own(bus);

@@ -27,9 +27,9 @@ class PdCodecTest {
 
     @Test
     void everyMessageRoundTrips() {
-        var reg = new Messages.KvArgsRegistration("10.0.0.2:30002", KV, new KvLayout(4, 65536, 2048), AUX, 32, 0, 1);
+        var reg = new Messages.KvArgsRegistration("10.0.0.2:30002", KV, new KvLayout(4, 65536, 2048), AUX, 32, 0, 1, "inc-1");
         assertEquals(reg, PdCodec.register(wire(PdCodec.register(reg))));
-        var info = new Messages.TransferInfo(Long.MAX_VALUE, "10.0.0.2:30002", new int[] {3, 1, 2}, 7, 1);
+        var info = new Messages.TransferInfo(Long.MAX_VALUE, "10.0.0.2:30002", new int[] {3, 1, 2}, 7, 1, "inc-1");
         var back = PdCodec.info(wire(PdCodec.info(info)));
         assertEquals(info.room(), back.room());
         assertArrayEquals(info.dstPages(), back.dstPages());
@@ -46,7 +46,7 @@ class PdCodecTest {
 
     @Test
     void hostileFieldsAreRefusedByName() {
-        JsonObject info = PdCodec.info(new Messages.TransferInfo(1, "d", new int[] {1}, 0, 1));
+        JsonObject info = PdCodec.info(new Messages.TransferInfo(1, "d", new int[] {1}, 0, 1, "inc-1"));
         assertTrue(refusal(() -> PdCodec.info(new JsonObject(info.encode().replace("\"room\":1",
                 "\"room\":18446744073709551617")))).startsWith("room:"), "a room past 2^63 is not truncated");
         assertTrue(refusal(() -> PdCodec.info(wire(info.copy().put("room", -1)))).startsWith("room:"));
@@ -59,7 +59,7 @@ class PdCodecTest {
         assertTrue(refusal(() -> PdCodec.info(wire(info.copy().putNull("decode_worker_id"))))
                 .startsWith("decode_worker_id"));
         JsonObject reg = PdCodec.register(new Messages.KvArgsRegistration("d", KV, new KvLayout(4, 65536, 2048), AUX,
-                32, 0, 1));
+                32, 0, 1, "inc-1"));
         assertTrue(refusal(() -> PdCodec.register(wire(reg.copy().put("kv", "x")))).startsWith("kv:"));
         assertTrue(refusal(() -> PdCodec.register(wire(reg.copy().put("aux_slots", 0)))).startsWith("aux_slots"));
         JsonObject badPort = reg.copy();

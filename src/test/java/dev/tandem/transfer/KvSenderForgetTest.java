@@ -33,16 +33,16 @@ class KvSenderForgetTest {
             SegmentDescriptor aux = decodeEngine.register("aux", auxFile.segment(), auxFile.path());
             SegmentDescriptor kv1 = decodeEngine.register("kv1", first.segment(), first.file());
             SegmentDescriptor kv2 = decodeEngine.register("kv2", second.segment(), second.file());
-            senders.onRegistration(new Messages.KvArgsRegistration("d0", kv1, layout, aux, 2, 0, 1));
+            senders.onRegistration(new Messages.KvArgsRegistration("d0", kv1, layout, aux, 2, 0, 1, "i0"));
             // what a transfer to d0 maps: its KV pool and its aux buffers
             List<WriteOp> page = PageCopyPlan.ops(src.segment(), layout, new int[] {0}, layout, new int[] {1});
             assertEquals(0, prefillEngine.batchWrite(kv1, page), prefillEngine.lastError());
             assertEquals(0, prefillEngine.batchWrite(aux, List.of()), prefillEngine.lastError());
             assertEquals(2, prefillEngine.liveShmMappings());
 
-            senders.onRegistration(new Messages.KvArgsRegistration("d0", kv1, layout, aux, 2, 0, 1));
+            senders.onRegistration(new Messages.KvArgsRegistration("d0", kv1, layout, aux, 2, 0, 1, "i0"));
             awaitMappings(prefillEngine, 2, "the same registration again releases nothing");
-            senders.onRegistration(new Messages.KvArgsRegistration("d0", kv2, layout, aux, 2, 0, 1));
+            senders.onRegistration(new Messages.KvArgsRegistration("d0", kv2, layout, aux, 2, 0, 1, "i0"));
             awaitMappings(prefillEngine, 1, "re-registered with another KV pool: the old pool's mapping is released");
             assertEquals(0, prefillEngine.batchWrite(kv2, page), prefillEngine.lastError());
             awaitMappings(prefillEngine, 2, "the new pool is mapped by the next write");

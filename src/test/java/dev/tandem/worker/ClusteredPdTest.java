@@ -80,7 +80,7 @@ class ClusteredPdTest {
     }
 
     @Test
-    void separateJvmsGiveColocatedOutputAndSurviveTheDeathOfTheirPrefill(Vertx vertx) throws Exception {
+    void separateJvmsGiveColocatedOutputSurviveTheDeathOfTheirPrefillAndItsRestart(Vertx vertx) throws Exception {
         int pPort = freePort();
         int dPort = freePort();
         int bootstrap = freePort();
@@ -88,6 +88,7 @@ class ClusteredPdTest {
                 "" + bootstrap);
         Process decode = launch("decode", "--mode", "decode", "--port", "" + dPort, "--heartbeat-interval", "1",
                 "--heartbeat-max-failures", "2");
+        Process[] restarted = new Process[1];
         WebClient p = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(pPort));
         WebClient d = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(dPort));
         try (WorkerFixture colocated = new WorkerFixture(vertx)) {
@@ -129,7 +130,32 @@ class ClusteredPdTest {
             JsonNode st = d.get("/get_server_info").send().await().bodyAsJson(JsonNode.class);
             assertEquals(0, st.get("internal_states").get(0).get("kv_pages_used").asInt(), "decode leaked pages");
             assertEquals(200, d.get("/health_generate").send().await().statusCode());
+
+            // 3. The prefill restarts on the same ports (a new incarnation): the decode worker notices it at the next
+            //    heartbeat or handshake and re-registers; requests succeed again at once, with colocated output.
+            restarted[0] = launch("prefill-restarted", "--mode", "prefill", "--port", "" + pPort, "--bootstrap-port",
+                    "" + bootstrap);
+            awaitHealthy(p, restarted[0], "prefill-restarted");
+            Thread.sleep(2 * 1000); // at most two heartbeat intervals
+            for (int i = 0; i < 5; i++) {
+                String b = body(20 + i * 13, 6, bootstrap, 2000 + i);
+                var r = d.post("/generate").sendBuffer(Buffer.buffer(b));
+                p.post("/generate").sendBuffer(Buffer.buffer(b));
+                var res = r.await();
+                assertEquals(200, res.statusCode(), "after the restart: " + res.bodyAsString());
+                String plain = b.replaceAll(", \"bootstrap_host.*\\}$", "}");
+                assertEquals(ids(colocated.generate(plain).get("output_ids")),
+                        ids(WorkerFixture.JSON.readTree(res.bodyAsString()).get("output_ids")), "restarted " + i);
+            }
+            JsonNode after = d.get("/get_server_info").send().await().bodyAsJson(JsonNode.class);
+            assertEquals(0, after.get("internal_states").get(0).get("kv_pages_used").asInt(), "decode leaked pages");
         } finally {
+            if (restarted[0] != null) {
+                restarted[0].destroy();
+                if (!restarted[0].waitFor(15, TimeUnit.SECONDS)) {
+                    restarted[0].destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            }
             for (Process proc : List.of(prefill, decode)) {
                 proc.destroy(); // SIGTERM: the shutdown hook closes the worker and deletes its /dev/shm files
                 if (!proc.waitFor(15, TimeUnit.SECONDS)) {
