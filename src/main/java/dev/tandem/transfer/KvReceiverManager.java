@@ -119,10 +119,11 @@ public final class KvReceiverManager {
     /** The receiver's status, applying the waiting timeout and the failure-injection knob. */
     public KvReceiver poll(KvReceiver r) {
         KvPoll st = r.status();
-        if (!r.quiet && r.initNanos > 0 && System.nanoTime() - r.initNanos > waitingTimeoutNanos) {
-            r.update(KvPoll.FAILED, "Request " + r.room + " timed out after " + waitingTimeoutNanos / 1_000_000_000
+        if (!r.quiet && !r.abortSent && r.initNanos > 0 && System.nanoTime() - r.initNanos > waitingTimeoutNanos) {
+            // Not quiet yet: the prefill side may still be pushing. It is told, and the pages stay reserved until it
+            // confirms that nothing of this room is in flight (or cannot be reached).
+            abort(r, "Request " + r.room + " timed out after " + waitingTimeoutNanos / 1_000_000_000
                     + "s waiting for its KV cache");
-            r.quiet = true;
         } else if (!st.concluded() && !r.fake && failureProb > 0
                 && ThreadLocalRandom.current().nextDouble() < failureProb) {
             abort(r, "injected failure (failure_prob " + failureProb + ")"); // health checks (fake rooms) spared

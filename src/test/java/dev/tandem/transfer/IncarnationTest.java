@@ -26,7 +26,7 @@ class IncarnationTest {
     private static final long HOUR = 3_600_000_000_000L;
 
     /** A prefill worker's bootstrap service as the decode side sees it: answers as its current incarnation. */
-    static final class FakePrefill implements KvReceiverManager.BootstrapClient {
+    static class FakePrefill implements KvReceiverManager.BootstrapClient {
         final AtomicReference<String> incarnation = new AtomicReference<>("p1");
         final List<String> registrations = new CopyOnWriteArrayList<>();
 
@@ -166,5 +166,32 @@ class IncarnationTest {
                 senders.close();
             }
         }
+    }
+
+    /** A room that waited too long tells the prefill side and keeps its pages until the abort is acknowledged. */
+    @Test
+    void aWaitingTimeoutAbortsThePrefillSideBeforeThePagesAreFreed() {
+        List<Long> aborted = new CopyOnWriteArrayList<>();
+        CompletableFuture<Boolean> ack = new CompletableFuture<>();
+        FakePrefill prefill = new FakePrefill() {
+            @Override
+            public CompletionStage<Boolean> abortRoom(String address, Messages.AbortRoom abort) {
+                aborted.add(abort.room());
+                return ack;
+            }
+        };
+        KvReceiverManager m = new KvReceiverManager(self("d1"), prefill, 1, 0); // a 1 ns waiting timeout
+        KvReceiver r = m.create(new Bootstrap("10.0.0.1", 8998, 5));
+        m.init(r, new int[] {0}, 0);
+        m.poll(r);
+        assertEquals(KvPoll.FAILED, r.status());
+        assertTrue(r.failure().contains("timed out"), r.failure());
+        assertEquals(List.of(5L), aborted, "the prefill side was told");
+        assertTrue(!r.quiet(), "its pages stay reserved while a push may be in flight");
+        m.poll(r);
+        assertEquals(List.of(5L), aborted, "told once");
+        ack.complete(false); // the prefill side stopped; its FAILED report follows
+        m.onStatus(new Messages.TransferStatus(5, KvPoll.FAILED, 0, "aborted"));
+        assertTrue(r.quiet());
     }
 }
