@@ -90,13 +90,18 @@ public final class ColocatedScheduler implements Scheduler {
         return waiting.size();
     }
 
-    /** Ends {@code rid} wherever it is, returning its pages; false when no such request is queued or running. */
+    /** Characters the stop-string scans examined so far (see {@link TokenProcessor#stopWork()}). */
+    long stopMatchWork() {
+        return tokens.stopWork();
+    }
+
+    /** Ends what {@code scope} covers wherever it is, returning its pages; false when nothing matched. */
     @Override
-    public boolean abort(String rid, String message) {
+    public boolean abort(AbortScope scope, String message) {
         boolean any = false;
         for (Iterator<RequestState> it = waiting.iterator(); it.hasNext(); ) {
             RequestState s = it.next();
-            if (s.matches(rid)) {
+            if (s.matches(scope)) {
                 it.remove();
                 finishAborted(s, message);
                 any = true;
@@ -104,7 +109,7 @@ public final class ColocatedScheduler implements Scheduler {
         }
         for (Iterator<RequestState> it = running.iterator(); it.hasNext(); ) {
             RequestState s = it.next();
-            if (s.matches(rid)) {
+            if (s.matches(scope)) {
                 it.remove();
                 finishAborted(s, message);
                 any = true;

@@ -107,18 +107,18 @@ public final class DecodeScheduler implements Scheduler {
     }
 
     @Override
-    public boolean abort(String rid, String message) {
+    public boolean abort(AbortScope scope, String message) {
         boolean found = false;
         for (List<Entry> q : List.of(prealloc, transferring)) {
             for (Entry e : q) {
-                if (e.s.matches(rid) && e.pendingAbort == null) {
+                if (e.s.matches(scope) && e.pendingAbort == null) {
                     e.pendingAbort = FinishReason.abort(message, 499);
                     receivers.abort(e.receiver, "Aborted by AbortReq.");
                     found = true;
                 }
             }
         }
-        return running.abort(rid, message) || found;
+        return running.abort(scope, message) || found;
     }
 
     /** Shutdown or an engine failure: everything ends now (a push still running lands in pages nobody reads). */

@@ -8,7 +8,13 @@ import java.util.List;
 public interface Scheduler {
     void submit(SchedulerRequest r);
 
-    boolean abort(String rid, String message);
+    /** Ends every request {@code scope} covers wherever it is, returning its pages; false when none was found. */
+    boolean abort(AbortScope scope, String message);
+
+    /** {@code /abort_request}: the request named {@code rid} and the items derived from it. */
+    default boolean abort(String rid, String message) {
+        return abort(new AbortScope.Rid(rid), message);
+    }
 
     void abortAll(String message, int statusCode);
 
