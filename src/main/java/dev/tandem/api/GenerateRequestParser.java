@@ -81,13 +81,18 @@ public final class GenerateRequestParser {
         boolean withText = fields.bool("return_text_in_logprobs", false);
         List<GenerateInput> items = new ArrayList<>();
         boolean expanded = false;
-        long expandedCount = 0;
+        List<SamplingParamsParser.Parsed> sps = new ArrayList<>();
+        long total = 0;
+        for (int i = 0; i < count; i++) {
+            sps.add(SamplingParamsParser.parse(perItem(body, "sampling_params", i, batch),
+                    "sampling_params" + (batch ? "[" + i + "]" : ""), limits));
+            total += sps.get(i).n();
+        }
+        boolean shared = !(body.get("sampling_params") instanceof com.fasterxml.jackson.databind.node.ArrayNode);
+        limits.checkItems(total, batch && !shared ? "sampling_params[].n" : "sampling_params.n");
         for (int i = 0; i < count; i++) {
             String where = batch ? "[" + i + "]" : "";
-            SamplingParamsParser.Parsed sp = SamplingParamsParser.parse(perItem(body, "sampling_params", i, batch),
-                    "sampling_params" + where, limits);
-            expandedCount += sp.n();
-            limits.checkItems(expandedCount + (count - 1 - i), "sampling_params" + where + ".n");
+            SamplingParamsParser.Parsed sp = sps.get(i);
             String rid = ridOf(perItem(body, "rid", i, batch), where);
             boolean lp = boolOf(perItem(body, "return_logprob", i, batch), "return_logprob" + where);
             int start = intOf(perItem(body, "logprob_start_len", i, batch), -1, "logprob_start_len" + where);
