@@ -81,7 +81,7 @@ public final class PrefillScheduler implements Scheduler {
 
     @Override
     public void submit(SchedulerRequest r) {
-        // One token, no stop strings; the same sink, so an abort of the client's item (AbortScope.Exact) finds it.
+        // One token, no stop strings; the same sink, so an abort of the client's item (RequestScope.Exact) finds it.
         SchedulerRequest one = new SchedulerRequest(r.rid(), r.group(), r.inputIds(), r.params().withMaxNewTokens(1),
                 r.returnLogprob(), r.logprobStartLen(), r.topLogprobsNum(), StopStrings.NONE, r.sink(), r.bootstrap());
         RequestState s = new RequestState(one, new Sampler(one.params(), eosIds), tokenizer.incrementalDecoder(true),
@@ -103,7 +103,7 @@ public final class PrefillScheduler implements Scheduler {
     }
 
     @Override
-    public boolean abort(AbortScope scope, String message) {
+    public boolean abort(RequestScope scope, String message) {
         boolean found = false;
         for (List<Entry> q : List.of(bootstrapping, new ArrayList<>(waiting), prefilling, inflight)) {
             for (Entry e : q) {
@@ -331,7 +331,7 @@ public final class PrefillScheduler implements Scheduler {
         return new SchedulerStats(prefilling.size() + inflight.size(), waiting.size() + bootstrapping.size(), used,
                 kv.allocator().totalPages(), kv.pool().pageSize(), (long) used * kv.pool().pageSize() + waitingTokens,
                 generated, promptTokens, 0, new SchedulerStats.Pd(bootstrapping.size(), inflight.size(),
-                bootstrapFailed, transferFailed), prefix.cachedPages(), prefix.hitTokens());
+                bootstrapFailed, transferFailed), prefix.cachedPages(), prefix.hitTokens(), 0);
     }
 
     @Override

@@ -35,6 +35,8 @@ final class RequestState {
     int emittedChars;
     long lastTokenNanos;
     FinishReason finish;
+    /** Its reader is behind: decoding waits (a prefill still completes, with its first token). */
+    boolean paused;
     /** The cached prefix this request borrows (locked in the radix tree), or null. */
     dev.tandem.kvcache.RadixCache.Match prefix;
     /** Prompt tokens whose KV came from the prefix cache (SGLang's {@code cached_tokens}). */
@@ -66,8 +68,8 @@ final class RequestState {
         return req.rid();
     }
 
-    /** Whether an abort for {@code scope} reaches this request (exact rules: {@link AbortScope}). */
-    boolean matches(AbortScope scope) {
+    /** Whether an abort for {@code scope} reaches this request (exact rules: {@link RequestScope}). */
+    boolean matches(RequestScope scope) {
         return scope.covers(req);
     }
 

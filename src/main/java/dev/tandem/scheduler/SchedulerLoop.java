@@ -54,12 +54,17 @@ public final class SchedulerLoop implements AutoCloseable {
      * running; their sinks hear an abort finish.
      */
     public void abort(String rid, String message) {
-        abort(new AbortScope.Rid(rid), message);
+        abort(new RequestScope.Rid(rid), message);
     }
 
     /** Aborts what {@code scope} covers, if still queued or running. */
-    public void abort(AbortScope scope, String message) {
+    public void abort(RequestScope scope, String message) {
         inbox.add(s -> s.abort(scope, message));
+    }
+
+    /** Pauses or resumes the decoding of what {@code scope} covers (see {@link Scheduler#pause}). */
+    public void pause(RequestScope scope, boolean paused) {
+        inbox.add(s -> s.pause(scope, paused));
     }
 
     /** Runs {@code action} on the scheduler thread between steps and completes with its result. */

@@ -11,7 +11,7 @@ import java.util.List;
  * @param rid             this item's id
  * @param group           the rid the client named, from which {@code rid} was derived ({@code n} copies, OpenAI
  *                        choices); equal to {@code rid} for a request that was not expanded. An abort by rid reaches
- *                        the items whose rid or group equals it (see {@link AbortScope.Rid}).
+ *                        the items whose rid or group equals it (see {@link RequestScope.Rid}).
  * @param logprobStartLen first prompt position whose logprob is returned, -1 for none
  * @param stop            stop strings, matched on the decoded output and trimmed from the text
  * @param bootstrap       PD coordinates (prefill/decode workers only), or null

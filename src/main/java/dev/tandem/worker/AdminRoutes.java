@@ -105,6 +105,7 @@ final class AdminRoutes {
         state.put("prefix_cache_hit_tokens", st.cacheHitTokens());
         state.put("retracted_reqs", st.retractions());
         state.put("generated_tokens", st.generatedTokens());
+        state.put("num_paused_reqs", st.paused());
         o.put("version", "tandem-0.1.0");
         Replies.json(ctx, 200, o);
     }

@@ -3,7 +3,7 @@ package dev.tandem.worker;
 import dev.tandem.api.ApiException;
 import dev.tandem.api.GenerateInput;
 import dev.tandem.api.GenerationAccumulator;
-import dev.tandem.scheduler.AbortScope;
+import dev.tandem.scheduler.RequestScope;
 import dev.tandem.scheduler.FinishReason;
 import dev.tandem.scheduler.OutputSink;
 import dev.tandem.scheduler.RequestOutput;
@@ -65,6 +65,15 @@ final class Dispatcher {
             return submitted;
         }
 
+        /** Holds back (or lets go) the decoding of every unfinished item: its reader is behind (or caught up). */
+        void pause(boolean paused) {
+            for (int i = 0; i < accs.size(); i++) {
+                if (!accs.get(i).finished()) {
+                    engine.loop().pause(new RequestScope.Exact(sinks.get(i)), paused);
+                }
+            }
+        }
+
         /**
          * Ends every unfinished item of this request, and only them (by identity, not by rid: another client may
          * use the same rid). Before submission, nothing is submitted at all.
@@ -73,7 +82,7 @@ final class Dispatcher {
             aborted = true;
             for (int i = 0; i < accs.size(); i++) {
                 if (!accs.get(i).finished()) {
-                    engine.loop().abort(new AbortScope.Exact(sinks.get(i)), why);
+                    engine.loop().abort(new RequestScope.Exact(sinks.get(i)), why);
                 }
             }
         }

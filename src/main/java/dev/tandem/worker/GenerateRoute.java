@@ -81,7 +81,8 @@ final class GenerateRoute {
                 stream.complete(null);
             }
         });
-        stream.onStall(() -> running.abort("the client stopped reading its stream (sse_stall_timeout)"));
+        stream.onStall(() -> running.abort("the client stopped reading its stream (sse_stall_timeout)"))
+                .onPause(running::pause);
         running.submitted().onFailure(t -> Replies.error(ctx, t));
     }
 

@@ -105,7 +105,8 @@ final class OpenAiRoutes {
             }
         });
         if (stream != null) {
-            stream.onStall(() -> running.abort("the client stopped reading its stream (sse_stall_timeout)"));
+            stream.onStall(() -> running.abort("the client stopped reading its stream (sse_stall_timeout)"))
+                    .onPause(running::pause);
         }
         running.submitted().onFailure(t -> Replies.openAiError(ctx, t));
     }

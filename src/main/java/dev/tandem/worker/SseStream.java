@@ -1,23 +1,26 @@
 package dev.tandem.worker;
 
 import dev.tandem.config.InputLimits;
+import io.vertx.core.Context;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
+import java.util.function.Consumer;
 import java.util.function.IntFunction;
 
 /**
- * One streaming response that respects a slow reader. Outputs keep arriving from the scheduler at its pace; this
- * writes them only while the connection's write queue (capped at {@code sse_max_queued_bytes}) has room. When it is
- * full the stream pauses: nothing more is queued, the items with new output are only marked, their accumulators
- * (which hold the output anyway) coalesce it, and on the drain one event per marked item carries all of it. A stream
- * paused longer
- * than {@code sse_stall_timeout} is given up: its request is aborted (its pages freed) and the connection closed.
- * So a reader that never reads costs at most {@code sse_max_queued_bytes} plus one event of memory, for a bounded
- * time. Event-loop confined.
+ * One streaming response that respects a slow reader. Outputs arrive from the scheduler at its pace; events are
+ * written only while fewer than {@code sse_max_queued_bytes} wait to reach the socket (counted down as each write
+ * completes: Vert.x's own {@code writeQueueFull} counts messages, and lets 16 events of any size pile up). Past that
+ * the stream pauses: items with new output are only marked (their accumulators, which hold the output anyway,
+ * coalesce it) and the scheduler holds back the request's decoding; once half the queue is written, decoding resumes
+ * and one event per marked item carries everything. A stream paused longer than {@code sse_stall_timeout} is given up:
+ * its request is aborted (its pages freed) and the connection closed. A reader that never reads thus holds at most
+ * {@code sse_max_queued_bytes} plus one event, for a bounded time. Event-loop confined.
  */
 final class SseStream {
     private static final Logger LOG = LoggerFactory.getLogger(SseStream.class);
@@ -28,9 +31,15 @@ final class SseStream {
     private final IntFunction<Object> render;
     private final boolean[] marked;
     private final ArrayDeque<Integer> pending = new ArrayDeque<>();
+    private final int maxQueued;
+    private long queued; // bytes handed to the connection and not yet written to the socket
+    private final Context context;
+    private boolean flushQueued;
     private Runnable onStall = () -> { };
+    private Consumer<Boolean> onPause = p -> { };
     private Object last;
-    private boolean paused;
+    private boolean paused;    // the queue is full: nothing more is written until half of it is
+    private boolean held;      // the scheduler holds the request's decoding
     private boolean completing;
     private long stallTimer = -1;
 
@@ -45,9 +54,10 @@ final class SseStream {
         this.stallMs = Math.max(1, Math.round(limits.sseStallTimeoutS() * 1000));
         this.render = render;
         this.marked = new boolean[items];
+        this.context = ctx.vertx().getOrCreateContext();
+        this.maxQueued = limits.sseMaxQueuedBytes();
         if (!resp.closed() && !resp.ended()) {
-            resp.setWriteQueueMaxSize(limits.sseMaxQueuedBytes());
-            resp.drainHandler(v -> resume());
+            resp.setWriteQueueMaxSize(maxQueued);
         }
     }
 
@@ -57,36 +67,74 @@ final class SseStream {
         return this;
     }
 
+    /** What to do when the stream pauses ({@code true}: hold back the request's decoding) and resumes. */
+    SseStream onPause(Consumer<Boolean> c) {
+        this.onPause = c;
+        return this;
+    }
+
     private boolean writable() {
         return !paused && !resp.closed() && !resp.ended();
     }
 
-    /** Item {@code index} has new output: its event goes out now, or on the drain. */
+    /**
+     * Item {@code index} has new output: its event goes out once the outputs already queued on this event loop are
+     * in (so a burst becomes one event, rendered once, when the event loop is behind the scheduler), or when the
+     * paused stream resumes.
+     */
     void ready(int index) {
         if (!marked[index]) {
             marked[index] = true;
             pending.add(index);
         }
-        flush();
+        if (paused && !held && !completing) {
+            // Output keeps coming while the reader is behind: hold the decoding. Only now, not when the queue
+            // filled, so that each resume lets the scheduler take at least one step.
+            held = true;
+            onPause.accept(true);
+        }
+        if (!flushQueued && writable()) {
+            flushQueued = true;
+            context.runOnContext(v -> {
+                flushQueued = false;
+                flush();
+            });
+        }
     }
 
+    /**
+     * Writes one event per marked item while the queue has room, in buffers of about {@code sse_max_queued_bytes}
+     * (few writes, full TCP segments for a reader that is behind).
+     */
     private void flush() {
         while (writable() && !pending.isEmpty()) {
-            int i = pending.poll();
-            marked[i] = false;
-            Object event = render.apply(i);
-            if (event != null) {
-                send(event);
+            Buffer events = Buffer.buffer();
+            while (!pending.isEmpty() && events.length() <= maxQueued) {
+                int i = pending.poll();
+                marked[i] = false;
+                Object event = render.apply(i);
+                if (event != null) {
+                    events.appendString("data: " + event + "\n\n");
+                }
+            }
+            if (events.length() > 0) {
+                write(events); // may pause the stream, or complete at once when the socket took it all
             }
         }
     }
 
-    private void send(Object json) {
-        if (resp.closed() || resp.ended()) {
-            return;
-        }
-        Sse.send(resp, json);
-        if (!paused && resp.writeQueueFull()) {
+    private void write(Buffer events) {
+        Sse.start(resp);
+        int bytes = events.length();
+        queued += bytes;
+        resp.write(events).onComplete(ar -> {
+            // Written to the socket (or dropped with a closed connection): no longer ours to hold.
+            queued -= bytes;
+            if (paused && queued <= maxQueued / 2) {
+                resume();
+            }
+        });
+        if (!paused && queued > maxQueued) {
             paused = true;
             stallTimer = ctx.vertx().setTimer(stallMs, t -> stalled());
         }
@@ -125,6 +173,10 @@ final class SseStream {
         }
         paused = false;
         cancelTimer();
+        if (held) {
+            held = false;
+            onPause.accept(false);
+        }
         flush();
         if (completing && writable()) {
             finish();
