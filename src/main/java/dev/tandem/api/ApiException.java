@@ -18,8 +18,15 @@ public final class ApiException extends RuntimeException {
         return new ApiException(400, message, null);
     }
 
+    /** A 400 naming {@code field}, its value (abbreviated past 200 characters: errors never echo a huge body). */
     public static ApiException badField(String field, Object value, String rule) {
-        return new ApiException(400, "Invalid " + field + ": " + value + " (" + rule + ")", field);
+        return new ApiException(400, "Invalid " + field + ": " + abbreviate(value) + " (" + rule + ")", field);
+    }
+
+    /** {@code value} as text, cut past 200 characters. */
+    public static String abbreviate(Object value) {
+        String v = String.valueOf(value);
+        return v.length() <= 200 ? v : v.substring(0, 200) + "... (" + v.length() + " characters)";
     }
 
     public int status() {

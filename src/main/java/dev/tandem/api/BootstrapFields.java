@@ -25,8 +25,9 @@ final class BootstrapFields {
             throw ApiException.badField("bootstrap_host", host, "must be a string");
         }
         JsonNode port = pick(body.get("bootstrap_port"), i, batch, "bootstrap_port");
-        if (port != null && (!port.isIntegralNumber() || port.asInt() < 1 || port.asInt() > 65535)) {
-            throw ApiException.badField("bootstrap_port", port, "must be a port number or null");
+        if (port != null && (!port.isIntegralNumber() || !port.canConvertToInt() || port.asInt() < 1
+                || port.asInt() > 65535)) {
+            throw ApiException.badField("bootstrap_port", port, "must be a port number in [1, 65535] or null");
         }
         return new Bootstrap(host == null ? null : host.asText(), port == null ? -1 : port.asInt(), room.asLong());
     }
@@ -46,6 +47,14 @@ final class BootstrapFields {
         }
         JsonNode x = v.get(i);
         return x == null || x.isNull() ? null : x;
+    }
+
+    /** Refuses a room whose {@code copies} consecutive rooms would run past 2^63-1. */
+    static void checkCopies(Bootstrap b, long copies) {
+        if (b != null && copies > 1 && b.room() > Long.MAX_VALUE - (copies - 1)) {
+            throw ApiException.badField("bootstrap_room", b.room(), "with " + copies
+                    + " items the rooms room..room+" + (copies - 1) + " must stay within [0, 2^63-1]");
+        }
     }
 
     /** The coordinates of copy {@code k} of an item expanded by {@code n > 1}: consecutive rooms. */

@@ -21,10 +21,11 @@ public final class ErrorBodies {
         o.put("object", "error");
         o.put("message", message);
         o.put("type", switch (status) {
-            case 400 -> "BadRequestError";
+            case 401 -> "AuthenticationError";
+            case 403 -> "PermissionDeniedError";
             case 404 -> "NotFoundError";
             case 503 -> "ServiceUnavailableError";
-            default -> "InternalServerError";
+            default -> status >= 400 && status < 500 ? "BadRequestError" : "InternalServerError";
         });
         if (param == null) {
             o.putNull("param");

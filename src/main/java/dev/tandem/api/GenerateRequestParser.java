@@ -20,6 +20,14 @@ public final class GenerateRequestParser {
     }
 
     public static Parsed parse(JsonNode body) {
+        return parse(body, RequestLimits.DEFAULT);
+    }
+
+    /**
+     * Parses {@code body}, refusing (400, naming the field) a request that expands to more than
+     * {@code limits.maxBatchItems()} items or carries too many or too long stop strings.
+     */
+    public static Parsed parse(JsonNode body, RequestLimits limits) {
         if (body == null || !body.isObject()) {
             throw ApiException.badRequest("The request body must be a JSON object");
         }
@@ -36,6 +44,9 @@ public final class GenerateRequestParser {
         boolean batch;
         if (text != null) {
             batch = text.isArray();
+            if (batch) {
+                limits.checkItems(text.size(), "text");
+            }
             for (JsonNode t : batch ? iterable(text) : List.of(text)) {
                 if (!t.isTextual()) {
                     throw ApiException.badField("text", t, "must be a string or a list of strings");
@@ -50,6 +61,9 @@ public final class GenerateRequestParser {
                 throw ApiException.badField("input_ids", ids, "must be a non-empty list of token ids");
             }
             batch = ids.get(0).isArray();
+            if (batch) {
+                limits.checkItems(ids.size(), "input_ids");
+            }
             for (JsonNode l : batch ? iterable(ids) : List.of(ids)) {
                 int[] one = Json.ids(l, "input_ids");
                 if (one.length == 0) {
@@ -67,10 +81,18 @@ public final class GenerateRequestParser {
         boolean withText = fields.bool("return_text_in_logprobs", false);
         List<GenerateInput> items = new ArrayList<>();
         boolean expanded = false;
+        List<SamplingParamsParser.Parsed> sps = new ArrayList<>();
+        long total = 0;
+        for (int i = 0; i < count; i++) {
+            sps.add(SamplingParamsParser.parse(perItem(body, "sampling_params", i, batch),
+                    "sampling_params" + (batch ? "[" + i + "]" : ""), limits));
+            total += sps.get(i).n();
+        }
+        boolean shared = !(body.get("sampling_params") instanceof com.fasterxml.jackson.databind.node.ArrayNode);
+        limits.checkItems(total, batch && !shared ? "sampling_params[].n" : "sampling_params.n");
         for (int i = 0; i < count; i++) {
             String where = batch ? "[" + i + "]" : "";
-            SamplingParamsParser.Parsed sp = SamplingParamsParser.parse(perItem(body, "sampling_params", i, batch),
-                    "sampling_params" + where);
+            SamplingParamsParser.Parsed sp = sps.get(i);
             String rid = ridOf(perItem(body, "rid", i, batch), where);
             boolean lp = boolOf(perItem(body, "return_logprob", i, batch), "return_logprob" + where);
             int start = intOf(perItem(body, "logprob_start_len", i, batch), -1, "logprob_start_len" + where);
@@ -82,9 +104,12 @@ public final class GenerateRequestParser {
                 throw ApiException.badField("logprob_start_len" + where, start, "must be -1 or >= 0");
             }
             var bootstrap = BootstrapFields.parse(body, i, batch);
+            BootstrapFields.checkCopies(bootstrap, sp.n());
             for (int k = 0; k < sp.n(); k++) {
+                // The n copies of an item are rid-k; their group is the rid the client named, which is what an
+                // abort by that rid matches (exactly: another client's rid "rid-1" has its own group).
                 String itemRid = sp.n() == 1 ? rid : rid + "-" + k;
-                items.add(new GenerateInput(itemRid, text != null ? texts.get(i) : null,
+                items.add(new GenerateInput(itemRid, rid, text != null ? texts.get(i) : null,
                         text != null ? null : idLists.get(i), sp.params(), sp.stop(), lp, start, top, withText,
                         BootstrapFields.copy(bootstrap, k)));
             }

@@ -29,7 +29,7 @@ public final class GenerationAccumulator {
     private final List<Integer> outputIds = new ArrayList<>();
     private final List<Sampled> outputLogprobs = new ArrayList<>();
     private final List<Generator.InputLogprob> inputLogprobs = new ArrayList<>();
-    private int lastNewIdsFrom;
+    private int streamedIds; // output ids already sent in stream chunks
     private int promptTokens;
     private int completionTokens;
     private int cachedTokens;
@@ -43,7 +43,6 @@ public final class GenerationAccumulator {
     }
 
     public void add(RequestOutput o) {
-        lastNewIdsFrom = outputIds.size();
         for (int id : o.newIds()) {
             outputIds.add(id);
         }
@@ -95,9 +94,14 @@ public final class GenerationAccumulator {
         return render(0);
     }
 
-    /** A stream chunk: cumulative text, the ids new since the previous chunk, cumulative meta_info. */
+    /**
+     * A stream chunk: cumulative text, the ids new since the previous chunk, cumulative meta_info. A stream paused
+     * for a slow reader thus catches up with one chunk.
+     */
     public ObjectNode streamChunk() {
-        return render(lastNewIdsFrom);
+        ObjectNode o = render(streamedIds);
+        streamedIds = outputIds.size();
+        return o;
     }
 
     private ObjectNode render(int idsFrom) {

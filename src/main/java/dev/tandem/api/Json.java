@@ -78,7 +78,7 @@ record Json(JsonNode node, String where) {
         if (v == null) {
             return out;
         }
-        if (v.isIntegralNumber()) {
+        if (v.isIntegralNumber() && v.canConvertToInt()) {
             out.add(v.asInt());
             return out;
         }

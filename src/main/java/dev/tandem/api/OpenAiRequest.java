@@ -20,6 +20,11 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
                             boolean includeUsage, boolean logprobs, int topLogprobs) {
 
     public static OpenAiRequest completions(JsonNode body) {
+        return completions(body, RequestLimits.DEFAULT);
+    }
+
+    /** {@code /v1/completions}: prompts × {@code n} within {@code limits.maxBatchItems()}, stop strings bounded. */
+    public static OpenAiRequest completions(JsonNode body, RequestLimits limits) {
         Json j = requireObject(body);
         JsonNode prompt = body.get("prompt");
         List<Object> prompts = new ArrayList<>(); // String or int[]
@@ -30,6 +35,7 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
         } else if (prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isIntegralNumber()) {
             prompts.add(Json.ids(prompt, "prompt"));
         } else if (prompt.isArray() && !prompt.isEmpty()) {
+            limits.checkItems(prompt.size(), "prompt");
             for (JsonNode p : prompt) {
                 if (p.isTextual()) {
                     prompts.add(p.asText());
@@ -50,10 +56,15 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
             throw ApiException.badField("logprobs", lp, "must be in [0, 20]");
         }
         boolean wantLp = body.has("logprobs") && !body.get("logprobs").isNull();
-        return build(body, j, prompts, false, 16, wantLp, lp);
+        return build(body, j, prompts, false, 16, wantLp, lp, limits);
     }
 
     public static OpenAiRequest chat(JsonNode body, ChatTemplate template) {
+        return chat(body, template, RequestLimits.DEFAULT);
+    }
+
+    /** {@code /v1/chat/completions}: {@code n} within {@code limits.maxBatchItems()}, stop strings bounded. */
+    public static OpenAiRequest chat(JsonNode body, ChatTemplate template, RequestLimits limits) {
         Json j = requireObject(body);
         JsonNode msgs = body.get("messages");
         if (msgs == null || !msgs.isArray() || msgs.isEmpty()) {
@@ -72,7 +83,7 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
             throw ApiException.badField("top_logprobs", top, "must be in [0, 20]");
         }
         String text = template.render(messages, true);
-        return build(body, j, List.of(text), true, SamplingParamsParser.DEFAULT_MAX_NEW_TOKENS, wantLp, top);
+        return build(body, j, List.of(text), true, SamplingParamsParser.DEFAULT_MAX_NEW_TOKENS, wantLp, top, limits);
     }
 
     private static ChatTemplate.Message message(JsonNode m, String where) {
@@ -103,11 +114,12 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
     }
 
     private static OpenAiRequest build(JsonNode body, Json j, List<Object> prompts, boolean chat, int defaultMax,
-                                       boolean logprobs, int top) {
+                                       boolean logprobs, int top, RequestLimits limits) {
         int n = j.integer("n", 1);
         if (n < 1 || n > 128) {
             throw ApiException.badField("n", n, "must be in [1, 128]");
         }
+        limits.checkItems((long) prompts.size() * n, "n");
         int max = j.integer("max_completion_tokens", j.integer("max_tokens", defaultMax));
         if (max < 0) {
             throw ApiException.badField(body.has("max_tokens") ? "max_tokens" : "max_completion_tokens", max,
@@ -121,26 +133,31 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
         if (topP <= 0 || topP > 1) {
             throw ApiException.badField("top_p", topP, "must be in (0, 1]");
         }
-        List<String> stop = stops(body.get("stop"));
+        List<String> stop = StopField.parse(body.get("stop"), "stop", limits);
         SamplingParams params;
         try {
             params = new SamplingParams(max, temperature, topP, j.integer("top_k", -1), j.number("min_p", 0f),
                     j.number("frequency_penalty", 0f), j.number("presence_penalty", 0f),
-                    j.number("repetition_penalty", 1f), j.optionalLong("seed"), j.intList("stop_token_ids"),
+                    j.number("repetition_penalty", 1f), j.optionalLong("seed"),
+                    StopField.tokenIds(j, "stop_token_ids", "stop_token_ids"),
                     j.bool("ignore_eos", false), j.integer("min_tokens", 0));
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest(e.getMessage().replace("sampling_params.", ""));
         }
         // A client (or gateway) rid names the request so /abort_request can reach every choice (rid-p-k).
         String rid = j.string("rid", null);
+        if (rid != null && rid.isEmpty()) {
+            throw ApiException.badField("rid", "\"\"", "must be a non-empty string");
+        }
         String id = rid != null ? rid : (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
         List<GenerateInput> items = new ArrayList<>();
         var bootstrap = BootstrapFields.parse(body, 0, false);
+        BootstrapFields.checkCopies(bootstrap, (long) prompts.size() * n);
         for (int p = 0; p < prompts.size(); p++) {
             for (int k = 0; k < n; k++) {
                 SamplingParams pk = params.seed() != null && k > 0 ? params.withSeed(params.seed() + k) : params;
                 Object pr = prompts.get(p);
-                items.add(new GenerateInput(id + "-" + p + "-" + k, pr instanceof String s ? s : null,
+                items.add(new GenerateInput(id + "-" + p + "-" + k, id, pr instanceof String s ? s : null,
                         pr instanceof int[] ids ? ids : null, pk, stop, logprobs, -1, logprobs ? top : 0, false,
                         BootstrapFields.copy(bootstrap, p * n + k)));
             }
@@ -148,27 +165,6 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
         boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
         return new OpenAiRequest(id, j.string("model", null), chat, List.copyOf(items), n, j.bool("stream", false),
                 includeUsage, logprobs, top);
-    }
-
-    private static List<String> stops(JsonNode s) {
-        List<String> out = new ArrayList<>();
-        if (s == null || s.isNull()) {
-            return out;
-        }
-        if (s.isTextual()) {
-            out.add(s.asText());
-        } else if (s.isArray()) {
-            for (JsonNode x : s) {
-                if (!x.isTextual()) {
-                    throw ApiException.badField("stop", s, "must be a string or a list of strings");
-                }
-                out.add(x.asText());
-            }
-        } else {
-            throw ApiException.badField("stop", s, "must be a string or a list of strings");
-        }
-        out.removeIf(String::isEmpty);
-        return out;
     }
 
     private static Json requireObject(JsonNode body) {

@@ -3,7 +3,6 @@ package dev.tandem.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.engine.sampling.SamplingParams;
 
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
@@ -29,6 +28,11 @@ public final class SamplingParamsParser {
     }
 
     public static Parsed parse(JsonNode node, String where) {
+        return parse(node, where, RequestLimits.DEFAULT);
+    }
+
+    /** Parses {@code node} (the {@code sampling_params} object at {@code where}); stop strings within {@code limits}. */
+    public static Parsed parse(JsonNode node, String where, RequestLimits limits) {
         if (node == null || node.isNull()) {
             return new Parsed(defaults(), List.of(), 1);
         }
@@ -38,30 +42,15 @@ public final class SamplingParamsParser {
         for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             if (!KNOWN.contains(k)) {
-                throw new ApiException(400, "Unknown sampling parameter '" + k + "' in " + where, where + "." + k);
+                throw new ApiException(400, "Unknown sampling parameter '" + ApiException.abbreviate(k) + "' in "
+                        + where, where + "." + k);
             }
             if (UNSUPPORTED.contains(k) && !node.get(k).isNull()) {
                 throw new ApiException(400, where + "." + k + " is not supported by Tandem yet", where + "." + k);
             }
         }
         Json j = new Json(node, where);
-        List<String> stop = new ArrayList<>();
-        JsonNode s = node.get("stop");
-        if (s != null && !s.isNull()) {
-            if (s.isTextual()) {
-                stop.add(s.asText());
-            } else if (s.isArray()) {
-                s.forEach(x -> {
-                    if (!x.isTextual()) {
-                        throw ApiException.badField(where + ".stop", s, "must be a string or a list of strings");
-                    }
-                    stop.add(x.asText());
-                });
-            } else {
-                throw ApiException.badField(where + ".stop", s, "must be a string or a list of strings");
-            }
-        }
-        stop.removeIf(String::isEmpty);
+        List<String> stop = StopField.parse(node.get("stop"), where + ".stop", limits);
         int n = j.integer("n", 1);
         if (n < 1 || n > 128) {
             throw ApiException.badField(where + ".n", n, "must be in [1, 128]");
@@ -70,7 +59,8 @@ public final class SamplingParamsParser {
             SamplingParams p = new SamplingParams(j.integer("max_new_tokens", DEFAULT_MAX_NEW_TOKENS),
                     j.number("temperature", 1.0f), j.number("top_p", 1.0f), j.integer("top_k", -1),
                     j.number("min_p", 0f), j.number("frequency_penalty", 0f), j.number("presence_penalty", 0f),
-                    j.number("repetition_penalty", 1f), j.optionalLong("sampling_seed"), j.intList("stop_token_ids"),
+                    j.number("repetition_penalty", 1f), j.optionalLong("sampling_seed"),
+                    StopField.tokenIds(j, "stop_token_ids", where + ".stop_token_ids"),
                     j.bool("ignore_eos", false), j.integer("min_new_tokens", 0));
             return new Parsed(p, List.copyOf(stop), n);
         } catch (IllegalArgumentException e) {

@@ -90,13 +90,18 @@ public final class ColocatedScheduler implements Scheduler {
         return waiting.size();
     }
 
-    /** Ends {@code rid} wherever it is, returning its pages; false when no such request is queued or running. */
+    /** Characters the stop-string scans examined so far (see {@link TokenProcessor#stopWork()}). */
+    long stopMatchWork() {
+        return tokens.stopWork();
+    }
+
+    /** Ends what {@code scope} covers wherever it is, returning its pages; false when nothing matched. */
     @Override
-    public boolean abort(String rid, String message) {
+    public boolean abort(RequestScope scope, String message) {
         boolean any = false;
         for (Iterator<RequestState> it = waiting.iterator(); it.hasNext(); ) {
             RequestState s = it.next();
-            if (s.matches(rid)) {
+            if (s.matches(scope)) {
                 it.remove();
                 finishAborted(s, message);
                 any = true;
@@ -104,7 +109,7 @@ public final class ColocatedScheduler implements Scheduler {
         }
         for (Iterator<RequestState> it = running.iterator(); it.hasNext(); ) {
             RequestState s = it.next();
-            if (s.matches(rid)) {
+            if (s.matches(scope)) {
                 it.remove();
                 finishAborted(s, message);
                 any = true;
@@ -118,6 +123,20 @@ public final class ColocatedScheduler implements Scheduler {
         s.dropOffloaded();
         s.finish = FinishReason.abort(message, 499);
         tokens.emit(s);
+    }
+
+    @Override
+    public void pause(RequestScope scope, boolean paused) {
+        for (RequestState s : running) {
+            if (s.matches(scope)) {
+                s.paused = paused;
+            }
+        }
+        for (RequestState s : waiting) {
+            if (s.matches(scope)) {
+                s.paused = paused;
+            }
+        }
     }
 
     /** Aborts everything (shutdown or an engine failure) with {@code statusCode}. */
@@ -148,7 +167,7 @@ public final class ColocatedScheduler implements Scheduler {
         List<SequenceChunk> chunks = new ArrayList<>();
         int budget = cfg.chunkedPrefillSize() < 0 ? Integer.MAX_VALUE : cfg.chunkedPrefillSize();
         for (RequestState s : running) {
-            if (s.remaining() == 1) {
+            if (s.remaining() == 1 && !s.paused) {
                 batch.add(s);
                 chunks.add(ChunkPlanner.chunk(s, 1));
             }
@@ -321,8 +340,12 @@ public final class ColocatedScheduler implements Scheduler {
         }
         // Pages only the prefix cache holds are free for the taking: SGLang counts them as available too.
         int used = kv.allocator().usedPages() - prefix.evictablePages();
+        int paused = 0;
+        for (RequestState s : running) {
+            paused += s.paused ? 1 : 0;
+        }
         return new SchedulerStats(running.size(), waiting.size(), used, kv.allocator().totalPages(),
                 kv.pool().pageSize(), (long) used * kv.pool().pageSize() + waitingTokens, generated, promptTokens,
-                retractions, SchedulerStats.Pd.NONE, prefix.cachedPages(), prefix.hitTokens());
+                retractions, SchedulerStats.Pd.NONE, prefix.cachedPages(), prefix.hitTokens(), paused);
     }
 }

@@ -107,18 +107,30 @@ public final class DecodeScheduler implements Scheduler {
     }
 
     @Override
-    public boolean abort(String rid, String message) {
+    public boolean abort(RequestScope scope, String message) {
         boolean found = false;
         for (List<Entry> q : List.of(prealloc, transferring)) {
             for (Entry e : q) {
-                if (e.s.matches(rid) && e.pendingAbort == null) {
+                if (e.s.matches(scope) && e.pendingAbort == null) {
                     e.pendingAbort = FinishReason.abort(message, 499);
                     receivers.abort(e.receiver, "Aborted by AbortReq.");
                     found = true;
                 }
             }
         }
-        return running.abort(rid, message) || found;
+        return running.abort(scope, message) || found;
+    }
+
+    @Override
+    public void pause(RequestScope scope, boolean paused) {
+        for (List<Entry> q : List.of(prealloc, transferring)) {
+            for (Entry e : q) {
+                if (e.s.matches(scope)) {
+                    e.s.paused = paused;
+                }
+            }
+        }
+        running.pause(scope, paused);
     }
 
     /** Shutdown or an engine failure: everything ends now (a push still running lands in pages nobody reads). */
@@ -275,6 +287,6 @@ public final class DecodeScheduler implements Scheduler {
         return new SchedulerStats(inner.running(), inner.waiting() + prealloc.size() + transferring.size(),
                 inner.usedPages(), inner.totalPages(), inner.pageSize(), inner.load() + queued,
                 inner.generatedTokens(), inner.promptTokens(), inner.retractions(),
-                new SchedulerStats.Pd(prealloc.size(), transferring.size(), bootstrapFailed, transferFailed), 0, 0);
+                new SchedulerStats.Pd(prealloc.size(), transferring.size(), bootstrapFailed, transferFailed), 0, 0, inner.paused());
     }
 }

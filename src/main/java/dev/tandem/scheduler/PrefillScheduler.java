@@ -81,8 +81,9 @@ public final class PrefillScheduler implements Scheduler {
 
     @Override
     public void submit(SchedulerRequest r) {
-        SchedulerRequest one = new SchedulerRequest(r.rid(), r.inputIds(), r.params().withMaxNewTokens(1),
-                r.returnLogprob(), r.logprobStartLen(), r.topLogprobsNum(), List.of(), r.sink(), r.bootstrap());
+        // One token, no stop strings; the same sink, so an abort of the client's item (RequestScope.Exact) finds it.
+        SchedulerRequest one = new SchedulerRequest(r.rid(), r.group(), r.inputIds(), r.params().withMaxNewTokens(1),
+                r.returnLogprob(), r.logprobStartLen(), r.topLogprobsNum(), StopStrings.NONE, r.sink(), r.bootstrap());
         RequestState s = new RequestState(one, new Sampler(one.params(), eosIds), tokenizer.incrementalDecoder(true),
                 System.nanoTime());
         String refusal = Admission.pdRejection(one, cfg, kv.allocator().totalPages() * kv.pool().pageSize());
@@ -102,11 +103,11 @@ public final class PrefillScheduler implements Scheduler {
     }
 
     @Override
-    public boolean abort(String rid, String message) {
+    public boolean abort(RequestScope scope, String message) {
         boolean found = false;
         for (List<Entry> q : List.of(bootstrapping, new ArrayList<>(waiting), prefilling, inflight)) {
             for (Entry e : q) {
-                if (e.s.matches(rid) && e.pendingAbort == null) {
+                if (e.s.matches(scope) && e.pendingAbort == null) {
                     e.pendingAbort = FinishReason.abort(message, 499);
                     senders.fail(e.sender, "Aborted by AbortReq.");
                     found = true;
@@ -330,7 +331,7 @@ public final class PrefillScheduler implements Scheduler {
         return new SchedulerStats(prefilling.size() + inflight.size(), waiting.size() + bootstrapping.size(), used,
                 kv.allocator().totalPages(), kv.pool().pageSize(), (long) used * kv.pool().pageSize() + waitingTokens,
                 generated, promptTokens, 0, new SchedulerStats.Pd(bootstrapping.size(), inflight.size(),
-                bootstrapFailed, transferFailed), prefix.cachedPages(), prefix.hitTokens());
+                bootstrapFailed, transferFailed), prefix.cachedPages(), prefix.hitTokens(), 0);
     }
 
     @Override

@@ -30,9 +30,13 @@ final class RequestState {
     int emittedIds;
     final IncrementalDecoder decoder;
     final StringBuilder text = new StringBuilder();
+    /** Where the text stands in every stop string; fed only what each step appends to {@code text}. */
+    final StopStrings.Scan stops;
     int emittedChars;
     long lastTokenNanos;
     FinishReason finish;
+    /** Its reader is behind: decoding waits (a prefill still completes, with its first token). */
+    boolean paused;
     /** The cached prefix this request borrows (locked in the radix tree), or null. */
     dev.tandem.kvcache.RadixCache.Match prefix;
     /** Prompt tokens whose KV came from the prefix cache (SGLang's {@code cached_tokens}). */
@@ -52,6 +56,7 @@ final class RequestState {
         this.req = req;
         this.sampler = sampler;
         this.decoder = decoder;
+        this.stops = req.stop().scan();
         this.arrivalNanos = arrivalNanos;
         this.promptLen = req.inputIds().length;
         this.fill = Arrays.copyOf(req.inputIds(), promptLen + Math.min(req.params().maxNewTokens(), 64));
@@ -63,13 +68,9 @@ final class RequestState {
         return req.rid();
     }
 
-    /**
-     * Whether an abort for {@code rid} covers this request: the same rid, or one derived from it (batch items and
-     * {@code n > 1} copies are {@code rid-k}), as SGLang's abort by rid prefix.
-     */
-    boolean matches(String rid) {
-        String mine = req.rid();
-        return mine.equals(rid) || (mine.startsWith(rid) && mine.length() > rid.length() && mine.charAt(rid.length()) == '-');
+    /** Whether an abort for {@code scope} reaches this request (exact rules: {@link RequestScope}). */
+    boolean matches(RequestScope scope) {
+        return scope.covers(req);
     }
 
     int outputs() {

@@ -8,9 +8,23 @@ import java.util.List;
 public interface Scheduler {
     void submit(SchedulerRequest r);
 
-    boolean abort(String rid, String message);
+    /** Ends every request {@code scope} covers wherever it is, returning its pages; false when none was found. */
+    boolean abort(RequestScope scope, String message);
+
+    /** {@code /abort_request}: the request named {@code rid} and the items derived from it. */
+    default boolean abort(String rid, String message) {
+        return abort(new RequestScope.Rid(rid), message);
+    }
 
     void abortAll(String message, int statusCode);
+
+    /**
+     * Holds back ({@code paused}) or lets go the decoding of what {@code scope} covers: a streaming client that does
+     * not read gets no new tokens, and costs no compute, until it reads again. A paused request keeps its pages.
+     * Schedulers whose requests produce one token (prefill) ignore it.
+     */
+    default void pause(RequestScope scope, boolean paused) {
+    }
 
     boolean hasWork();
 

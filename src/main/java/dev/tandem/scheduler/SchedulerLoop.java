@@ -49,9 +49,22 @@ public final class SchedulerLoop implements AutoCloseable {
         inbox.add(s -> s.submit(r));
     }
 
-    /** Aborts {@code rid} if it is still queued or running; its sink hears an abort finish. */
+    /**
+     * {@code /abort_request}: aborts the request named {@code rid} and the items derived from it if still queued or
+     * running; their sinks hear an abort finish.
+     */
     public void abort(String rid, String message) {
-        inbox.add(s -> s.abort(rid, message));
+        abort(new RequestScope.Rid(rid), message);
+    }
+
+    /** Aborts what {@code scope} covers, if still queued or running. */
+    public void abort(RequestScope scope, String message) {
+        inbox.add(s -> s.abort(scope, message));
+    }
+
+    /** Pauses or resumes the decoding of what {@code scope} covers (see {@link Scheduler#pause}). */
+    public void pause(RequestScope scope, boolean paused) {
+        inbox.add(s -> s.pause(scope, paused));
     }
 
     /** Runs {@code action} on the scheduler thread between steps and completes with its result. */

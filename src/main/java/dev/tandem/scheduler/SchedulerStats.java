@@ -8,10 +8,11 @@ package dev.tandem.scheduler;
  * @param load           SGLang's load: KV tokens in use plus the prompt tokens of waiting requests
  * @param cachedPages    pages the prefix cache holds (locked or not)
  * @param cacheHitTokens prompt tokens served from the prefix cache (cumulative)
+ * @param paused         running requests whose decoding waits for a slow streaming reader
  */
 public record SchedulerStats(int running, int waiting, int usedPages, int totalPages, int pageSize, long load,
                              long generatedTokens, long promptTokens, long retractions, Pd pd, int cachedPages,
-                             long cacheHitTokens) {
+                             long cacheHitTokens, int paused) {
 
     /**
      * The disaggregation queues and failure counts (SGLang's PD gauges, §10.1); zeros on a colocated worker.
@@ -26,6 +27,6 @@ public record SchedulerStats(int running, int waiting, int usedPages, int totalP
     }
 
     public static SchedulerStats empty(int totalPages, int pageSize) {
-        return new SchedulerStats(0, 0, 0, totalPages, pageSize, 0, 0, 0, 0, Pd.NONE, 0, 0);
+        return new SchedulerStats(0, 0, 0, totalPages, pageSize, 0, 0, 0, 0, Pd.NONE, 0, 0, 0);
     }
 }

@@ -19,6 +19,7 @@ import java.util.Set;
 final class TokenProcessor {
     private final Set<Integer> eos;
     private final SchedulerObserver observer;
+    private long stopWork;
 
     TokenProcessor(List<Integer> eosIds, SchedulerObserver observer) {
         this.eos = new HashSet<>(eosIds);
@@ -84,27 +85,25 @@ final class TokenProcessor {
         }
     }
 
-    /** Looks for a stop string in the newly decoded text; on a match, trims the text before it. */
-    private static boolean matchStopString(RequestState s, int newFrom) {
-        if (s.req.stop().isEmpty() || s.outputs() < s.req.params().minNewTokens()) {
+    /**
+     * Looks for a stop string ending in the newly decoded text (from {@code newFrom}); on a match, cuts the text
+     * where it starts. The scan sees every character once, also before {@code min_new_tokens} (when matches are not
+     * reported), so the work per step is proportional to the new text, not to the whole output.
+     */
+    private boolean matchStopString(RequestState s, int newFrom) {
+        if (s.req.stop().isEmpty()) {
             return false;
         }
-        int best = -1;
-        String matched = null;
-        for (String stop : s.req.stop()) {
-            int from = Math.max(0, newFrom - stop.length() + 1);
-            int at = s.text.indexOf(stop, from);
-            if (at >= 0 && (best < 0 || at < best)) {
-                best = at;
-                matched = stop;
-            }
-        }
-        if (matched == null) {
+        long before = s.stops.examined();
+        int p = s.stops.feed(s.text, newFrom, s.outputs() >= s.req.params().minNewTokens());
+        stopWork += s.stops.examined() - before;
+        if (p < 0) {
             return false;
         }
-        s.text.setLength(best);
-        s.emittedChars = Math.min(s.emittedChars, best);
-        s.finish = FinishReason.stopString(matched);
+        int at = s.stops.matchStart();
+        s.text.setLength(at);
+        s.emittedChars = Math.min(s.emittedChars, at);
+        s.finish = FinishReason.stopString(s.req.stop().strings().get(p));
         return true;
     }
 
@@ -149,15 +148,14 @@ final class TokenProcessor {
 
     /** Characters at the end of the text that could still grow into a stop string; not released yet. */
     private static int holdBack(RequestState s) {
-        int hold = 0;
-        for (String stop : s.req.stop()) {
-            for (int k = Math.min(stop.length() - 1, s.text.length()); k > hold; k--) {
-                if (stop.startsWith(s.text.substring(s.text.length() - k))) {
-                    hold = k;
-                    break;
-                }
-            }
-        }
-        return Math.max(hold, 0);
+        return s.req.stop().isEmpty() ? 0 : s.stops.holdBack();
+    }
+
+    /**
+     * Characters the stop-string scans of this processor's requests have examined so far: tests hold it to a small
+     * multiple of the text decoded, whatever the stop strings' lengths.
+     */
+    long stopWork() {
+        return stopWork;
     }
 }

@@ -41,30 +41,32 @@ final class AdminRoutes {
         // In PD modes the check uses the fake transfer (bootstrap host 2.2.2.2), as SGLang's does.
         var fake = engine.config().mode().equals("null") ? null
                 : new dev.tandem.transfer.Bootstrap(dev.tandem.transfer.Bootstrap.FAKE_HOST, 0, 0);
-        GenerateInput in = new GenerateInput(rid, null, new int[] {0}, SamplingParams.greedy(1), List.of(), false,
+        GenerateInput in = new GenerateInput(rid, rid, null, new int[] {0}, SamplingParams.greedy(1), List.of(), false,
                 -1, 0, false, fake);
-        long timer = ctx.vertx().setTimer(HEALTH_TIMEOUT_MS, t -> {
-            engine.loop().abort(rid, "health check timed out");
-            Replies.json(ctx, 503, ErrorBodies.nativeBody("health check timed out"));
-        });
-        dispatcher.run(ctx, List.of(in), new Dispatcher.Listener() {
+        long[] timer = {-1};
+        Dispatcher.Running running = dispatcher.run(ctx, List.of(in), new Dispatcher.Listener() {
             @Override
             public void onOutput(int index, GenerationAccumulator acc) {
             }
 
             @Override
             public void onFailure(dev.tandem.scheduler.FinishReason f) {
-                ctx.vertx().cancelTimer(timer);
+                ctx.vertx().cancelTimer(timer[0]);
                 Replies.json(ctx, 503, ErrorBodies.nativeBody("health generation failed: " + f.message()));
             }
 
             @Override
             public void onComplete(List<GenerationAccumulator> accs) {
-                ctx.vertx().cancelTimer(timer);
+                ctx.vertx().cancelTimer(timer[0]);
                 boolean ok = !accs.get(0).finish().isAbort() && !accs.get(0).outputIds().isEmpty();
                 Replies.json(ctx, ok ? 200 : 503, ok ? "" : ErrorBodies.nativeBody("health generation was aborted"));
             }
-        }).onFailure(t -> Replies.error(ctx, t));
+        });
+        timer[0] = ctx.vertx().setTimer(HEALTH_TIMEOUT_MS, t -> {
+            running.abort("health check timed out");
+            Replies.json(ctx, 503, ErrorBodies.nativeBody("health check timed out"));
+        });
+        running.submitted().onFailure(t -> Replies.error(ctx, t));
     }
 
     void modelInfo(RoutingContext ctx) {
@@ -103,6 +105,7 @@ final class AdminRoutes {
         state.put("prefix_cache_hit_tokens", st.cacheHitTokens());
         state.put("retracted_reqs", st.retractions());
         state.put("generated_tokens", st.generatedTokens());
+        state.put("num_paused_reqs", st.paused());
         o.put("version", "tandem-0.1.0");
         Replies.json(ctx, 200, o);
     }
@@ -125,6 +128,11 @@ final class AdminRoutes {
         }));
     }
 
+    /**
+     * SGLang's {@code /abort_request}: {@code {"rid": X}} ends the request whose rid is X and the items derived from
+     * it (its {@code n} copies, its OpenAI choices), never another request whose rid merely starts with X;
+     * {@code {"abort_all": true}} ends everything. 200 also when nothing matched, as SGLang answers.
+     */
     void abortRequest(RoutingContext ctx) {
         JsonNode body;
         try {
@@ -140,10 +148,10 @@ final class AdminRoutes {
                 s.abortAll("aborted by /abort_request", 499);
                 return true;
             });
-        } else if (rid != null && rid.isTextual()) {
+        } else if (rid != null && rid.isTextual() && !rid.asText().isEmpty()) {
             engine.loop().abort(rid.asText(), "aborted by /abort_request");
         } else {
-            Replies.error(ctx, ApiException.badField("rid", rid, "must be a string (or set abort_all)"));
+            Replies.error(ctx, ApiException.badField("rid", rid, "must be a non-empty string (or set abort_all)"));
             return;
         }
         ctx.response().setStatusCode(200).end();

@@ -3,21 +3,26 @@ package dev.tandem.worker;
 import dev.tandem.api.ApiException;
 import dev.tandem.api.GenerateInput;
 import dev.tandem.api.GenerationAccumulator;
+import dev.tandem.scheduler.RequestScope;
 import dev.tandem.scheduler.FinishReason;
+import dev.tandem.scheduler.OutputSink;
 import dev.tandem.scheduler.RequestOutput;
 import dev.tandem.scheduler.SchedulerRequest;
+import dev.tandem.scheduler.StopStrings;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
 
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.function.BiConsumer;
+import java.util.Map;
 
 /**
- * Turns parsed API items into scheduler requests: tokenizes off the event loop, checks token ids, submits, and
- * brings every output back to the calling event loop, where it lands in the item's accumulator.
+ * Turns parsed API items into scheduler requests: tokenizes and compiles stop strings off the event loop, checks
+ * token ids, submits, and brings every output back to the calling event loop, where it lands in the item's
+ * accumulator.
  */
 final class Dispatcher {
     private final Vertx vertx;
@@ -43,67 +48,103 @@ final class Dispatcher {
         void onComplete(List<GenerationAccumulator> accs);
     }
 
-    /**
-     * Runs {@code items} as one request of {@code ctx}: tokenizes off the event loop, submits, and reports through
-     * {@code listener}. The first failing item fails the whole request and aborts the others; a client that goes
-     * away aborts whatever is unfinished. Fails with an {@link ApiException} before anything is submitted when an
-     * item is invalid.
-     */
-    Future<Void> run(RoutingContext ctx, List<GenerateInput> items, Listener listener) {
-        long start = System.nanoTime();
-        List<GenerationAccumulator> accs = new ArrayList<>();
-        for (GenerateInput in : items) {
-            accs.add(new GenerationAccumulator(in, id -> engine.tokenizer().decode(new int[] {id}, false), start));
+    /** One dispatched request, as its route sees it. Event-loop confined. */
+    final class Running {
+        private final List<GenerationAccumulator> accs;
+        private final List<OutputSink> sinks;
+        private Future<Void> submitted;
+        private boolean aborted;
+
+        private Running(List<GenerationAccumulator> accs, List<OutputSink> sinks) {
+            this.accs = accs;
+            this.sinks = sinks;
         }
+
+        /** Completes once every item is queued; fails with an {@link ApiException} when an item is invalid. */
+        Future<Void> submitted() {
+            return submitted;
+        }
+
+        /** Holds back (or lets go) the decoding of every unfinished item: its reader is behind (or caught up). */
+        void pause(boolean paused) {
+            for (int i = 0; i < accs.size(); i++) {
+                if (!accs.get(i).finished()) {
+                    engine.loop().pause(new RequestScope.Exact(sinks.get(i)), paused);
+                }
+            }
+        }
+
+        /**
+         * Ends every unfinished item of this request, and only them (by identity, not by rid: another client may
+         * use the same rid). Before submission, nothing is submitted at all.
+         */
+        void abort(String why) {
+            aborted = true;
+            for (int i = 0; i < accs.size(); i++) {
+                if (!accs.get(i).finished()) {
+                    engine.loop().abort(new RequestScope.Exact(sinks.get(i)), why);
+                }
+            }
+        }
+    }
+
+    /**
+     * Runs {@code items} as one request of {@code ctx}: prepares them off the event loop, submits, and reports
+     * through {@code listener}. The first failing item fails the whole request and aborts the others; a client
+     * that goes away aborts whatever is unfinished.
+     */
+    Running run(RoutingContext ctx, List<GenerateInput> items, Listener listener) {
+        long start = System.nanoTime();
+        Context context = vertx.getOrCreateContext();
+        List<GenerationAccumulator> accs = new ArrayList<>();
+        List<OutputSink> sinks = new ArrayList<>();
+        Running running = new Running(accs, sinks);
         int[] finished = {0};
         boolean[] failed = {false};
-        return submit(items, accs, (i, acc) -> {
-            if (failed[0]) {
-                return;
+        for (int i = 0; i < items.size(); i++) {
+            int index = i;
+            GenerationAccumulator acc = new GenerationAccumulator(items.get(i),
+                    id -> engine.tokenizer().decode(new int[] {id}, false), start);
+            accs.add(acc);
+            sinks.add((RequestOutput o) -> context.runOnContext(v -> {
+                acc.add(o);
+                if (failed[0]) {
+                    return;
+                }
+                FinishReason f = acc.finish();
+                if (f != null && f.isAbort() && f.statusCode() != 499) {
+                    failed[0] = true;
+                    running.abort("a sibling request failed");
+                    listener.onFailure(f);
+                    return;
+                }
+                listener.onOutput(index, acc);
+                if (f != null && ++finished[0] == accs.size()) {
+                    listener.onComplete(accs);
+                }
+            }));
+        }
+        running.submitted = vertx.executeBlocking(() -> prepare(items, sinks)).map(reqs -> {
+            if (!running.aborted) {
+                reqs.forEach(engine.loop()::submit);
             }
-            FinishReason f = acc.finish();
-            if (f != null && f.isAbort() && f.statusCode() != 499) {
-                failed[0] = true;
-                abortUnfinished(accs, "a sibling request failed");
-                listener.onFailure(f);
-                return;
-            }
-            listener.onOutput(i, acc);
-            if (f != null && ++finished[0] == accs.size()) {
-                listener.onComplete(accs);
-            }
+            return (Void) null;
         }).onSuccess(v -> ctx.addEndHandler(ar -> {
             // Vert.x Web fails the end handlers when the client goes away before the response ended.
             if (ar.failed()) {
-                abortUnfinished(accs, "client disconnected");
+                running.abort("client disconnected");
             }
         }));
+        return running;
     }
 
-    /** Tokenizes and submits; {@code onUpdate} hears (item index, its accumulator) after each output. */
-    private Future<Void> submit(List<GenerateInput> items, List<GenerationAccumulator> accs,
-                                BiConsumer<Integer, GenerationAccumulator> onUpdate) {
-        Context ctx = vertx.getOrCreateContext();
-        return vertx.executeBlocking(() -> tokenize(items)).map(ids -> {
-            for (int i = 0; i < items.size(); i++) {
-                int index = i;
-                GenerateInput in = items.get(i);
-                GenerationAccumulator acc = accs.get(i);
-                engine.loop().submit(new SchedulerRequest(in.rid(), ids.get(i), in.params(), in.returnLogprob(),
-                        in.logprobStartLen(), in.topLogprobsNum(), in.stop(),
-                        (RequestOutput o) -> ctx.runOnContext(v -> {
-                            acc.add(o);
-                            onUpdate.accept(index, acc);
-                        }), in.bootstrap()));
-            }
-            return null;
-        });
-    }
-
-    private List<int[]> tokenize(List<GenerateInput> items) {
+    /** Tokenizes, checks ids and compiles stop strings (once per distinct list: n copies share theirs). */
+    private List<SchedulerRequest> prepare(List<GenerateInput> items, List<OutputSink> sinks) {
         int vocab = engine.model().config().vocabSize();
-        List<int[]> out = new ArrayList<>();
-        for (GenerateInput in : items) {
+        Map<List<String>, StopStrings> compiled = new IdentityHashMap<>();
+        List<SchedulerRequest> out = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            GenerateInput in = items.get(i);
             int[] ids = in.inputIds() != null ? in.inputIds() : engine.tokenizer().encode(in.text(), true);
             for (int id : ids) {
                 if (id >= vocab) {
@@ -113,17 +154,10 @@ final class Dispatcher {
             if (ids.length == 0) {
                 throw ApiException.badField("text", "\"" + in.text() + "\"", "tokenizes to nothing");
             }
-            out.add(ids);
+            StopStrings stop = compiled.computeIfAbsent(in.stop(), StopStrings::of);
+            out.add(new SchedulerRequest(in.rid(), in.group(), ids, in.params(), in.returnLogprob(),
+                    in.logprobStartLen(), in.topLogprobsNum(), stop, sinks.get(i), in.bootstrap()));
         }
         return out;
-    }
-
-    /** Aborts every item not finished yet (client went away, or a sibling failed). */
-    private void abortUnfinished(List<GenerationAccumulator> accs, String why) {
-        for (GenerationAccumulator a : accs) {
-            if (!a.finished()) {
-                engine.loop().abort(a.input().rid(), why);
-            }
-        }
     }
 }

@@ -5,22 +5,31 @@ import dev.tandem.api.ErrorBodies;
 import dev.tandem.api.GenerationAccumulator;
 import dev.tandem.api.OpenAiRequest;
 import dev.tandem.api.OpenAiResponses;
+import dev.tandem.api.RequestLimits;
+import dev.tandem.config.InputLimits;
 import dev.tandem.engine.sampling.Sampled;
 import dev.tandem.scheduler.FinishReason;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
 import java.util.ArrayList;
 import java.util.List;
 
-/** {@code POST /v1/completions} and {@code POST /v1/chat/completions}, streaming or not, errors in OpenAI's shape. */
+/**
+ * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, streaming or not, errors in OpenAI's shape.
+ * Streams send each choice's text delta since its previous chunk, so a stream paused for a slow reader
+ * ({@link SseStream}) catches up with one chunk per choice.
+ */
 final class OpenAiRoutes {
     private final WorkerEngine engine;
     private final Dispatcher dispatcher;
+    private final InputLimits limits;
+    private final RequestLimits requestLimits;
 
-    OpenAiRoutes(WorkerEngine engine, Dispatcher dispatcher) {
+    OpenAiRoutes(WorkerEngine engine, Dispatcher dispatcher, InputLimits limits) {
         this.engine = engine;
         this.dispatcher = dispatcher;
+        this.limits = limits;
+        this.requestLimits = WorkerVerticle.requestLimits(limits);
     }
 
     void completions(RoutingContext ctx) {
@@ -35,7 +44,8 @@ final class OpenAiRoutes {
         OpenAiRequest req;
         try {
             var body = Replies.body(ctx);
-            req = chat ? OpenAiRequest.chat(body, engine.tokenizer().chatTemplate()) : OpenAiRequest.completions(body);
+            req = chat ? OpenAiRequest.chat(body, engine.tokenizer().chatTemplate(), requestLimits)
+                    : OpenAiRequest.completions(body, requestLimits);
         } catch (ApiException e) {
             Replies.openAiError(ctx, e);
             return;
@@ -45,52 +55,59 @@ final class OpenAiRoutes {
         }
         OpenAiResponses out = new OpenAiResponses(req, engine.config().modelName(),
                 id -> engine.tokenizer().decode(new int[] {id}, false));
-        HttpServerResponse resp = ctx.response();
         int items = req.items().size();
+        GenerationAccumulator[] accs = new GenerationAccumulator[items];
         int[] sentChars = new int[items];
         int[] sentLogprobs = new int[items];
         boolean[] started = new boolean[items];
-        dispatcher.run(ctx, req.items(), new Dispatcher.Listener() {
+        SseStream stream = !req.stream() ? null : new SseStream(ctx, limits, items, i -> {
+            GenerationAccumulator acc = accs[i];
+            String text = acc.text();
+            String delta = text.substring(Math.min(sentChars[i], text.length()));
+            sentChars[i] = text.length();
+            List<Sampled> lps = acc.outputLogprobs();
+            List<Sampled> newLps = new ArrayList<>(lps.subList(sentLogprobs[i], lps.size()));
+            sentLogprobs[i] = lps.size();
+            FinishReason f = acc.finish();
+            if (delta.isEmpty() && f == null && started[i]) {
+                return null;
+            }
+            boolean first = !started[i];
+            started[i] = true;
+            return out.chunk(i, delta, first, newLps, f);
+        });
+        Dispatcher.Running running = dispatcher.run(ctx, req.items(), new Dispatcher.Listener() {
             @Override
             public void onOutput(int i, GenerationAccumulator acc) {
-                if (!req.stream()) {
-                    return;
-                }
-                String text = acc.text();
-                String delta = text.substring(Math.min(sentChars[i], text.length()));
-                sentChars[i] = text.length();
-                List<Sampled> lps = acc.outputLogprobs();
-                List<Sampled> newLps = new ArrayList<>(lps.subList(sentLogprobs[i], lps.size()));
-                sentLogprobs[i] = lps.size();
-                FinishReason f = acc.finish();
-                if (!delta.isEmpty() || f != null || !started[i]) {
-                    Sse.send(resp, out.chunk(i, delta, !started[i], newLps, f));
-                    started[i] = true;
+                accs[i] = acc;
+                if (stream != null) {
+                    stream.ready(i);
                 }
             }
 
             @Override
             public void onFailure(FinishReason f) {
                 var err = ErrorBodies.openAiBody(f.statusCode(), f.message(), null);
-                if (req.stream()) {
-                    Sse.send(resp, err);
-                    Sse.done(resp);
+                if (stream != null) {
+                    stream.fail(err);
                 } else {
                     Replies.json(ctx, f.statusCode(), err);
                 }
             }
 
             @Override
-            public void onComplete(List<GenerationAccumulator> accs) {
-                if (!req.stream()) {
-                    Replies.json(ctx, 200, out.finalBody(accs));
-                    return;
+            public void onComplete(List<GenerationAccumulator> all) {
+                if (stream == null) {
+                    Replies.json(ctx, 200, out.finalBody(all));
+                } else {
+                    stream.complete(req.includeUsage() ? out.usageChunk(all) : null);
                 }
-                if (req.includeUsage()) {
-                    Sse.send(resp, out.usageChunk(accs));
-                }
-                Sse.done(resp);
             }
-        }).onFailure(t -> Replies.openAiError(ctx, t));
+        });
+        if (stream != null) {
+            stream.onStall(() -> running.abort("the client stopped reading its stream (sse_stall_timeout)"))
+                    .onPause(running::pause);
+        }
+        running.submitted().onFailure(t -> Replies.openAiError(ctx, t));
     }
 }

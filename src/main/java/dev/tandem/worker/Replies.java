@@ -31,6 +31,15 @@ final class Replies {
         }
     }
 
+    /** The error shape of the route: OpenAI's under {@code /v1/}, SGLang's native one elsewhere. */
+    static void errorFor(RoutingContext ctx, Throwable t) {
+        if (ctx.normalizedPath().startsWith("/v1/")) {
+            openAiError(ctx, t);
+        } else {
+            error(ctx, t);
+        }
+    }
+
     /** Native (SGLang) error shape. */
     static void error(RoutingContext ctx, Throwable t) {
         if (t instanceof ApiException e) {

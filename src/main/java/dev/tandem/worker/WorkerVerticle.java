@@ -1,24 +1,31 @@
 package dev.tandem.worker;
 
+import dev.tandem.api.ApiException;
+import dev.tandem.api.RequestLimits;
+import dev.tandem.config.InputLimits;
 import dev.tandem.config.WorkerConfig;
 import dev.tandem.metrics.MetricsSetup;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Locale;
 import java.util.function.Supplier;
 
 /**
  * The worker's HTTP API: SGLang's native endpoints, OpenAI's, and metrics. Translates HTTP to calls on the engine;
- * generation runs on the scheduler thread, never on the event loop.
+ * generation runs on the scheduler thread, never on the event loop. Every request passes, in order: the key check
+ * ({@link ApiKeyHandler}), a refusal of multipart bodies (the API takes JSON; nothing is ever written to disk), and
+ * the body limit ({@code max_body_bytes}, 413).
  */
 public final class WorkerVerticle extends VerticleBase {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerVerticle.class);
-    private static final long MAX_BODY = 64L << 20;
 
     private final WorkerConfig config;
     private final Supplier<WorkerEngine> engine;
@@ -32,13 +39,16 @@ public final class WorkerVerticle extends VerticleBase {
     @Override
     public Future<?> start() {
         WorkerEngine e = engine.get();
+        InputLimits limits = config.limits();
         Dispatcher dispatcher = new Dispatcher(vertx, e);
-        GenerateRoute generate = new GenerateRoute(dispatcher);
-        OpenAiRoutes openAi = new OpenAiRoutes(e, dispatcher);
+        GenerateRoute generate = new GenerateRoute(dispatcher, limits);
+        OpenAiRoutes openAi = new OpenAiRoutes(e, dispatcher, limits);
         AdminRoutes admin = new AdminRoutes(e, dispatcher, MetricsSetup.registry());
 
         Router router = Router.router(vertx);
-        router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY));
+        router.route().handler(new ApiKeyHandler(config.security(), router, MetricsSetup.registry()));
+        router.route().handler(WorkerVerticle::refuseMultipart);
+        router.route().handler(BodyHandler.create(false).setBodyLimit(limits.maxBodyBytes()));
         router.post("/generate").handler(generate::handle);
         router.get("/health").handler(admin::health);
         router.get("/health_generate").handler(admin::healthGenerate);
@@ -51,8 +61,7 @@ public final class WorkerVerticle extends VerticleBase {
         router.get("/v1/models").handler(admin::models);
         router.post("/v1/completions").handler(openAi::completions);
         router.post("/v1/chat/completions").handler(openAi::chat);
-        router.route().failureHandler(ctx -> Replies.error(ctx, ctx.failure() != null ? ctx.failure()
-                : new dev.tandem.api.ApiException(ctx.statusCode(), "HTTP " + ctx.statusCode(), null)));
+        router.route().failureHandler(ctx -> Replies.errorFor(ctx, failure(ctx, limits)));
 
         return vertx.createHttpServer().requestHandler(router).listen(config.port(), config.host())
                 .onSuccess(s -> {
@@ -65,5 +74,32 @@ public final class WorkerVerticle extends VerticleBase {
     /** The port actually bound (useful when the config asked for 0). */
     public int port() {
         return server.actualPort();
+    }
+
+    /** The parsing limits of {@code limits}. */
+    static RequestLimits requestLimits(InputLimits limits) {
+        return new RequestLimits(limits.maxBatchItems(), limits.maxStopStrings(), limits.maxStopLength());
+    }
+
+    /** Multipart bodies (file uploads) are refused before a byte of them is read. */
+    private static void refuseMultipart(RoutingContext ctx) {
+        String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
+        if (type != null && type.strip().toLowerCase(Locale.ROOT).startsWith("multipart/")) {
+            Replies.errorFor(ctx, new ApiException(415, "Unsupported Content-Type " + ApiException.abbreviate(type)
+                    + ": this API takes JSON bodies; multipart uploads are refused", "Content-Type"));
+            return;
+        }
+        ctx.next();
+    }
+
+    private static Throwable failure(RoutingContext ctx, InputLimits limits) {
+        if (ctx.failure() != null) {
+            return ctx.failure();
+        }
+        if (ctx.statusCode() == 413) {
+            return new ApiException(413, "The request body exceeds max_body_bytes (" + limits.maxBodyBytes()
+                    + " bytes; --max-body-bytes)", "max_body_bytes");
+        }
+        return new ApiException(ctx.statusCode(), "HTTP " + ctx.statusCode(), null);
     }
 }

@@ -69,6 +69,16 @@ final class WorkerFixture implements AutoCloseable {
         return new Reply(r.statusCode(), r.bodyAsString() == null ? "" : r.bodyAsString());
     }
 
+    /** {@code method path} with {@code Authorization: Bearer <bearer>} (none when null) and {@code body} (or none). */
+    Reply call(io.vertx.core.http.HttpMethod method, String path, String body, String bearer) {
+        var req = client.request(method, path);
+        if (bearer != null) {
+            req.putHeader("Authorization", "Bearer " + bearer);
+        }
+        HttpResponse<Buffer> r = (body == null ? req.send() : req.sendBuffer(Buffer.buffer(body))).await();
+        return new Reply(r.statusCode(), r.bodyAsString() == null ? "" : r.bodyAsString());
+    }
+
     JsonNode generate(String json) {
         Reply r = post("/generate", json);
         if (r.status() != 200) {

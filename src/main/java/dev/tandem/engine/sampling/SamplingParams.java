@@ -7,7 +7,7 @@ import java.util.List;
  * and the value.
  *
  * @param maxNewTokens      tokens to generate at most (128)
- * @param temperature       0 means greedy (1.0)
+ * @param temperature       below {@link #GREEDY_BELOW} means greedy (1.0)
  * @param topP              nucleus mass in (0, 1] (1.0)
  * @param topK              keep the k most likely, -1 for all (-1)
  * @param minP              drop tokens below minP × the top probability (0)
@@ -22,6 +22,12 @@ import java.util.List;
 public record SamplingParams(int maxNewTokens, float temperature, float topP, int topK, float minP,
                              float frequencyPenalty, float presencePenalty, float repetitionPenalty, Long seed,
                              List<Integer> stopTokenIds, boolean ignoreEos, int minNewTokens) {
+    /**
+     * Temperatures below this sample greedily, as SGLang (which then sets temperature 1 and top_k 1) and vLLM
+     * ({@code _SAMPLING_EPS}) do: dividing logits by a temperature such as 1e-40 overflows to infinity and the
+     * softmax to NaN.
+     */
+    public static final float GREEDY_BELOW = 1e-5f;
 
     public SamplingParams {
         stopTokenIds = stopTokenIds == null ? List.of() : List.copyOf(stopTokenIds);
@@ -57,8 +63,9 @@ public record SamplingParams(int maxNewTokens, float temperature, float topP, in
                 repetitionPenalty, s, stopTokenIds, ignoreEos, minNewTokens);
     }
 
+    /** Greedy: argmax of the logits, with logprobs of the unscaled logits (the same for every such temperature). */
     public boolean isGreedy() {
-        return temperature == 0f || topK == 1;
+        return temperature < GREEDY_BELOW || topK == 1;
     }
 
     public boolean hasPenalties() {

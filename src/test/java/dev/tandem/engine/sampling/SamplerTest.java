@@ -34,6 +34,24 @@ class SamplerTest {
     }
 
     @Test
+    void temperaturesBelowOneInAHundredThousandAreGreedyNeverNaN() {
+        Sampled greedy = new Sampler(SamplingParams.greedy(4), List.of()).sample(LOGITS, 3);
+        for (float t : new float[] {1e-40f, Float.MIN_VALUE, 1e-20f, 9.9e-6f}) {
+            SamplingParams p = params(t, 0.9f, -1, 0f, null);
+            assertTrue(p.isGreedy(), "temperature " + t);
+            Sampled s = new Sampler(p, List.of()).sample(LOGITS, 3);
+            assertEquals(greedy, s, "temperature " + t);
+            assertTrue(Float.isFinite(s.logprob()));
+        }
+        // From 1e-5 on, temperature samples (SGLang's and vLLM's threshold), and the scaled logits stay finite.
+        SamplingParams p = params(1e-5f, 1f, -1, 0f, 5L);
+        assertTrue(!p.isGreedy());
+        Sampled s = new Sampler(p, List.of()).sample(LOGITS, 3);
+        assertEquals(1, s.tokenId());
+        assertTrue(Float.isFinite(s.logprob()));
+    }
+
+    @Test
     void seededSamplingIsReproducibleAndSeedsDiffer() {
         int[] a = draw(new Sampler(params(1f, 1f, -1, 0f, 42L), List.of()), 64);
         int[] b = draw(new Sampler(params(1f, 1f, -1, 0f, 42L), List.of()), 64);
