@@ -38,7 +38,7 @@ final class HttpGuard {
     /** Declares {@code method path} behind the key check and the body limit. */
     void route(Router r, HttpMethod method, String path, Handler<RoutingContext> handler) {
         AccessRule.Need need = rule.need(path);
-        r.route(method, path).handler(new KeyCheck(need)).handler(body).handler(handler);
+        r.route(method, path).handler(new KeyCheck(need, path)).handler(body).handler(handler);
     }
 
     /**
@@ -48,13 +48,16 @@ final class HttpGuard {
     private final class KeyCheck implements SecurityPolicyHandler {
         private final AccessRule.Need need;
 
-        KeyCheck(AccessRule.Need need) {
+        private final String path;
+
+        KeyCheck(AccessRule.Need need, String path) {
             this.need = need;
+            this.path = path;
         }
 
         @Override
         public void handle(RoutingContext ctx) {
-            admit(ctx, need);
+            admit(ctx, need, path);
         }
     }
 
@@ -64,7 +67,7 @@ final class HttpGuard {
                 + maxBodyBytes + " bytes)", "max_body_bytes"));
     }
 
-    private void admit(RoutingContext ctx, AccessRule.Need need) {
+    private void admit(RoutingContext ctx, AccessRule.Need need, String route) {
         var remote = ctx.request().remoteAddress();
         AccessRule.Verdict v = rule.check(need, ctx.request().getHeader("Authorization"),
                 remote != null && loopback.test(remote.hostAddress()));
@@ -73,7 +76,8 @@ final class HttpGuard {
             return;
         }
         Counter.builder(Meters.HTTP_UNAUTHORIZED).description("HTTP requests refused for missing or wrong keys")
-                .tag("role", "gateway").tag("status", Integer.toString(v.status())).register(meters).increment();
+                .tag("role", "gateway").tag("route", route).tag("status", Integer.toString(v.status()))
+                .register(meters).increment(); // the worker's refusals have the same tag keys (one JVM, one registry)
         if (v.status() == 401) {
             ctx.response().putHeader("WWW-Authenticate", "Bearer");
         }

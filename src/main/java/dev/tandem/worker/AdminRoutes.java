@@ -87,6 +87,9 @@ final class AdminRoutes {
         o.put("model_path", c.modelPath().toString());
         o.put("served_model_name", c.modelName());
         o.put("disaggregation_mode", c.mode());
+        if (c.mode().equals("prefill")) { // SGLang's server-args name; the gateway checks it before routing here
+            o.put("disaggregation_bootstrap_port", c.pd().bootstrapPort());
+        }
         o.put("host", c.host());
         o.put("port", c.port());
         o.put("backend", c.engine().backend());

@@ -50,7 +50,8 @@ final class ApiKeyHandler implements Handler<RoutingContext> {
             return;
         }
         Counter.builder(Meters.HTTP_UNAUTHORIZED).description("HTTP requests refused for a missing or wrong key")
-                .tag("route", routeTag(ctx.normalizedPath())).tag("status", Integer.toString(d.status()))
+                .tag("role", "worker").tag("route", routeTag(ctx.normalizedPath()))
+                .tag("status", Integer.toString(d.status()))
                 .register(registry).increment();
         if (d.status() == 401) {
             ctx.response().putHeader("WWW-Authenticate", "Bearer");

@@ -73,7 +73,7 @@ class GatewayAuthTest {
         assertEquals(refused, count(Meters.HTTP_UNAUTHORIZED, UNAUTHORIZED_401) - n401, "each 401 counted");
         assertEquals(2, count(Meters.HTTP_UNAUTHORIZED, FORBIDDEN_403) - n403, "each 403 counted");
         assertTrue(f.get("/metrics", null).bodyAsString().contains(
-                "tandem_http_unauthorized_total{role=\"gateway\",status=\"403\"}"));
+                "tandem_http_unauthorized_total{role=\"gateway\",route=\"/register\",status=\"403\"}"));
     }
 
     @Test

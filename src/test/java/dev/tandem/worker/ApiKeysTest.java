@@ -63,7 +63,7 @@ class ApiKeysTest {
     /** The refusal counter for {@code route} and {@code status}, summed over the workers of this JVM. */
     private static double refusals(String route, int status) {
         String scrape = MetricsSetup.registry().scrape();
-        Matcher m = Pattern.compile("tandem_http_unauthorized_total\\{route=\"" + Pattern.quote(route)
+        Matcher m = Pattern.compile("tandem_http_unauthorized_total\\{role=\"worker\",route=\"" + Pattern.quote(route)
                 + "\",status=\"" + status + "\"} ([0-9.E]+)").matcher(scrape);
         return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }
