@@ -136,7 +136,8 @@ class HostileInputTest {
 
     @Test
     void batchTimesNStopStringsAndPortsOutOfBoundsAre400NamingTheField() {
-        assertNativeError(w.post("/generate", "{\"text\": [\"a\", \"b\", \"c\"], \"sampling_params\": {\"n\": 2}}"), 400,
+        assertNativeError(w.post("/generate", "{\"text\": [\"a\", \"b\", \"c\"], \"sampling_params\": "
+                + "{\"n\": 2}}"), 400,
                 "Invalid sampling_params.n: the request expands to 6 items (batch size × n), more than "
                         + "max_batch_items = 4");
         assertNativeError(w.post("/generate", "{\"text\": \"a\", \"sampling_params\": {\"stop\": [\"x\", \"y\", "
