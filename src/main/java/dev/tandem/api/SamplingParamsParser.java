@@ -31,7 +31,7 @@ public final class SamplingParamsParser {
         return parse(node, where, RequestLimits.DEFAULT);
     }
 
-    /** Parses {@code node} (the {@code sampling_params} object at {@code where}); stop strings within {@code limits}. */
+    /** Parses {@code node}, the {@code sampling_params} object at {@code where}; stop strings within {@code limits}. */
     public static Parsed parse(JsonNode node, String where, RequestLimits limits) {
         if (node == null || node.isNull()) {
             return new Parsed(defaults(), List.of(), 1);

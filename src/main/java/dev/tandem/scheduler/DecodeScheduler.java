@@ -287,6 +287,7 @@ public final class DecodeScheduler implements Scheduler {
         return new SchedulerStats(inner.running(), inner.waiting() + prealloc.size() + transferring.size(),
                 inner.usedPages(), inner.totalPages(), inner.pageSize(), inner.load() + queued,
                 inner.generatedTokens(), inner.promptTokens(), inner.retractions(),
-                new SchedulerStats.Pd(prealloc.size(), transferring.size(), bootstrapFailed, transferFailed), 0, 0, inner.paused());
+                new SchedulerStats.Pd(prealloc.size(), transferring.size(), bootstrapFailed, transferFailed), 0, 0,
+                inner.paused());
     }
 }

@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * A request's stop strings, compiled once (off the scheduler thread) so that matching them costs time linear in the
- * output: each string gets its Knuth–Morris–Pratt failure table, and each request a {@link Scan} that is fed only the
- * newly decoded text. Rescanning the text on every step, or testing every suffix against every prefix for the
+ * output: each string gets its Knuth–Morris–Pratt failure table, and each request a {@link Scan} that is fed only
+ * the newly decoded text. Rescanning the text on every step, or testing every suffix against every prefix for the
  * hold-back, is quadratic in the output and lets one client with long stop strings stall every other client of the
  * scheduler thread.
  *

@@ -47,7 +47,7 @@ public final class WorkerVerticle extends VerticleBase {
 
         Router router = Router.router(vertx);
         router.route().handler(new ApiKeyHandler(config.security(), router, MetricsSetup.registry()));
-        router.route().handler(WorkerVerticle::refuseMultipart);
+        router.route().handler(WorkerVerticle::jsonBodiesOnly);
         router.route().handler(BodyHandler.create(false).setBodyLimit(limits.maxBodyBytes()));
         router.post("/generate").handler(generate::handle);
         router.get("/health").handler(admin::health);
@@ -81,13 +81,21 @@ public final class WorkerVerticle extends VerticleBase {
         return new RequestLimits(limits.maxBatchItems(), limits.maxStopStrings(), limits.maxStopLength());
     }
 
-    /** Multipart bodies (file uploads) are refused before a byte of them is read. */
-    private static void refuseMultipart(RoutingContext ctx) {
+    /**
+     * Bodies are JSON whatever their declared type, as SGLang reads them. Multipart bodies (file uploads) are refused
+     * before a byte of them is read; a form-encoded one ({@code curl -d} sends that type) is read as the JSON it is,
+     * not decoded as a form (whose fields Netty caps at 8 KB, failing larger prompts with a 500).
+     */
+    private static void jsonBodiesOnly(RoutingContext ctx) {
         String type = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
-        if (type != null && type.strip().toLowerCase(Locale.ROOT).startsWith("multipart/")) {
+        String t = type == null ? "" : type.strip().toLowerCase(Locale.ROOT);
+        if (t.startsWith("multipart/")) {
             Replies.errorFor(ctx, new ApiException(415, "Unsupported Content-Type " + ApiException.abbreviate(type)
                     + ": this API takes JSON bodies; multipart uploads are refused", "Content-Type"));
             return;
+        }
+        if (t.startsWith("application/x-www-form-urlencoded")) {
+            ctx.request().headers().set(HttpHeaders.CONTENT_TYPE, "application/json");
         }
         ctx.next();
     }

@@ -36,13 +36,15 @@ class AccessRuleTest {
         assertEquals(401, status(r, "/flush_cache", null, "127.0.0.1"));
         assertEquals(401, status(r, "/flush_cache", "Bearer nope", "127.0.0.1"));
         assertEquals(403, status(r, "/flush_cache", "Bearer K-API-7f3", "127.0.0.1"));
-        assertEquals(403, status(r, "/abort_request/", "Bearer K-API-7f3", "127.0.0.1"), "a trailing slash is the route");
+        assertEquals(403, status(r, "/abort_request/", "Bearer K-API-7f3", "127.0.0.1"),
+                "a trailing slash is the route");
         assertEquals(200, status(r, "/abort_request", "Bearer K-ADM-91c", "10.0.0.1"));
         AccessRule.Decision d = r.check("/flush_cache", "Bearer K-API-7f3", null);
         assertEquals("/flush_cache needs the admin API key (--admin-api-key); the API key is not enough", d.message());
         assertEquals("Unauthorized: this route needs the API key as 'Authorization: Bearer <key>'",
                 r.check("/generate", null, null).message());
-        assertEquals("Unauthorized: the bearer token is not the API key", r.check("/generate", "Bearer x", null).message());
+        assertEquals("Unauthorized: the bearer token is not the API key",
+                r.check("/generate", "Bearer x", null).message());
         assertFalse(d.message().contains("K-ADM-91c") || d.message().contains("K-API-7f3"), "never echoes a key");
         assertNull(r.check("/generate", "Bearer K-API-7f3", null).message());
     }

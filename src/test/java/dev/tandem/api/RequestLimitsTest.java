@@ -49,7 +49,8 @@ class RequestLimitsTest {
         assertEquals("n", e.param());
         e = refused(() -> OpenAiRequest.completions(json("{\"prompt\": [" + "\"a\",".repeat(8) + "\"a\"]}"), SMALL));
         assertEquals("prompt", e.param());
-        assertEquals(6, OpenAiRequest.completions(json("{\"prompt\": [\"a\", \"b\"], \"n\": 3}"), SMALL).items().size());
+        assertEquals(6, OpenAiRequest.completions(json("{\"prompt\": [\"a\", \"b\"], \"n\": 3}"), SMALL).items()
+                .size());
     }
 
     @Test
@@ -63,8 +64,8 @@ class RequestLimitsTest {
         assertEquals("Invalid sampling_params.stop: 4 stop strings, more than max_stop_strings = 3", e.getMessage());
         e = refused(() -> GenerateRequestParser.parse(json("""
                 {"text": "x", "sampling_params": {"stop": ["a", "01234567890"]}}"""), SMALL));
-        assertEquals("Invalid sampling_params.stop[1]: a stop string of 11 characters, longer than max_stop_length = 10",
-                e.getMessage());
+        assertEquals("Invalid sampling_params.stop[1]: a stop string of 11 characters, longer than "
+                + "max_stop_length = 10", e.getMessage());
         e = refused(() -> GenerateRequestParser.parse(json("""
                 {"text": "x", "sampling_params": {"stop": "01234567890"}}"""), SMALL));
         assertEquals("sampling_params.stop", e.param());

@@ -3,15 +3,13 @@ package dev.tandem.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.ext.web.multipart.MultipartForm;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,7 +34,7 @@ class HostileInputTest {
     @BeforeAll
     static void start() {
         vertx = Vertx.vertx();
-        w = new WorkerFixture(vertx, "--max-body-bytes", "4096", "--max-batch-items", "4", "--max-stop-strings", "2",
+        w = new WorkerFixture(vertx, "--max-body-bytes", "16384", "--max-batch-items", "4", "--max-stop-strings", "2",
                 "--max-stop-length", "8");
     }
 
@@ -88,38 +86,68 @@ class HostileInputTest {
     }
 
     @Test
+    void aFormEncodedBodyIsReadAsJsonAsSglangReadsIt() throws IOException {
+        // curl -d sends application/x-www-form-urlencoded: decoded as a form, a field over 8 KB failed with a 500.
+        String body = "{\"input_ids\": [508" + ", 100".repeat(1800) + "], \"sampling_params\": {\"max_new_tokens\": 2}}";
+        var r = w.client.post("/generate").putHeader("Content-Type", "application/x-www-form-urlencoded")
+                .sendBuffer(Buffer.buffer(body)).await();
+        assertEquals(200, r.statusCode(), r.bodyAsString());
+        assertEquals(2, WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids").size());
+    }
+
+    @Test
     void bodiesOverTheLimitAre413() throws IOException {
-        String big = "{\"text\": \"" + "x".repeat(5000) + "\"}";
-        String msg = "The request body exceeds max_body_bytes (4096 bytes; --max-body-bytes)";
+        String big = "{\"text\": \"" + "x".repeat(17000) + "\"}";
+        String msg = "The request body exceeds max_body_bytes (16384 bytes; --max-body-bytes)";
         assertNativeError(w.post("/generate", big), 413, msg);
         WorkerFixture.Reply r = w.post("/v1/completions", big);
         assertEquals(413, r.status());
         assertEquals("max_body_bytes", r.json().get("param").asText());
         assertEquals(msg, r.json().get("message").asText());
-        // Chunked, without a Content-Length: counted as it arrives.
-        var client = vertx.createHttpClient(new HttpClientOptions());
-        try {
-            var resp = client.request(new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1")
-                    .setPort(w.port).setURI("/generate")).compose(req -> {
-                        req.setChunked(true);
-                        for (int i = 0; i < 10; i++) {
-                            req.write("{\"text\": \"" + "y".repeat(1000));
-                        }
-                        return req.end().compose(v -> req.response());
-                    }).await();
-            assertEquals(413, resp.statusCode());
-            assertEquals(msg, WorkerFixture.JSON.readTree(resp.body().await().toString()).get("error").get("message")
-                    .asText());
-        } finally {
-            client.close().await();
+        // Chunked, without a Content-Length: counted as it arrives (a raw socket: the server may answer, and close,
+        // before the body ends).
+        try (java.net.Socket sock = new java.net.Socket("127.0.0.1", w.port)) {
+            sock.setSoTimeout(30_000);
+            var out = sock.getOutputStream();
+            out.write(("POST /generate HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+                    + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String piece = "{\"text\": \"" + "y".repeat(1000);
+            try {
+                for (int i = 0; i < 20; i++) {
+                    out.write((Integer.toHexString(piece.length()) + "\r\n" + piece + "\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                }
+                out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            } catch (java.net.SocketException closedEarly) {
+                // the server answered and closed first: the answer is what counts
+            }
+            String reply = new String(readAll(sock), StandardCharsets.UTF_8);
+            assertTrue(reply.startsWith("HTTP/1.1 413"), reply);
+            assertEquals(msg, WorkerFixture.JSON.readTree(reply.substring(reply.indexOf("\r\n\r\n") + 4))
+                    .get("error").get("message").asText());
         }
         assertEquals(200, w.post("/generate", "{\"text\": \"ok\", \"sampling_params\": {\"max_new_tokens\": 1}}")
                 .status());
     }
 
+    /** Everything the server sends until it closes the connection (a reset counts as closed). */
+    private static byte[] readAll(java.net.Socket s) throws IOException {
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        byte[] buf = new byte[8192];
+        try {
+            for (int n; (n = s.getInputStream().read(buf)) >= 0; ) {
+                all.write(buf, 0, n);
+            }
+        } catch (java.net.SocketException reset) {
+            // closed with our unread body on its side
+        }
+        return all.toByteArray();
+    }
+
     @Test
     void batchTimesNStopStringsAndPortsOutOfBoundsAre400NamingTheField() {
-        assertNativeError(w.post("/generate", "{\"text\": [\"a\", \"b\", \"c\"], \"sampling_params\": {\"n\": 2}}"), 400,
+        assertNativeError(w.post("/generate", "{\"text\": [\"a\", \"b\", \"c\"], \"sampling_params\": "
+                + "{\"n\": 2}}"), 400,
                 "Invalid sampling_params.n: the request expands to 6 items (batch size × n), more than "
                         + "max_batch_items = 4");
         assertNativeError(w.post("/generate", "{\"text\": \"a\", \"sampling_params\": {\"stop\": [\"x\", \"y\", "
