@@ -11,8 +11,9 @@ import java.util.Set;
  * @param apiKey        {@code --api-key}: required as {@code Authorization: Bearer …} on generation and OpenAI
  *                      routes when set (null: open)
  * @param adminApiKey   {@code --admin-api-key}: required on {@code /register}, {@code /flush_cache},
- *                      {@code /abort_request} and worker-list changes; without it those routes take loopback callers
- *                      only (and, where {@code apiKey} is set, that key too)
+ *                      {@code /abort_request} and worker-list changes. Without it: on the gateway, {@code /register}
+ *                      takes loopback callers only (plus the API key when set); on workers, the admin routes take
+ *                      the API key when set, else stay open (SGLang's own load balancer drives workers so)
  * @param openRoutes    {@code --open-routes}: paths that need no key even when keys are set
  *                      ({@code /health /health_generate /metrics} by default)
  * @param secret        the cluster secret (never from the command line; see {@link ClusterSecret})
