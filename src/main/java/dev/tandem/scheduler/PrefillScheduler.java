@@ -127,18 +127,11 @@ public final class PrefillScheduler implements Scheduler {
                 }
             }
         }
-        // Nothing else will run: wait for in-flight pushes, then free everything.
-        for (Entry e : inflight) {
-            e.sender.tailJoin();
-        }
-        for (Entry e : prefilling) {
-            e.sender.tailJoin();
-        }
+        // No join on the scheduler thread: a push to a stalled peer can take until its deadline. Rooms whose pushes
+        // are done finish now; the others stay in flight (their pages may still be read) and finish at the step
+        // after their last push returns.
         reapAborted();
-        for (Entry e : new ArrayList<>(inflight)) {
-            finish(e, e.pendingAbort);
-        }
-        inflight.clear();
+        pollInflight();
     }
 
     @Override

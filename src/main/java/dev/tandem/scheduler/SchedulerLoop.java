@@ -125,8 +125,25 @@ public final class SchedulerLoop implements AutoCloseable {
             }
         }
         scheduler.abortAll("server shutting down", 503);
+        // Rooms whose pushes are still running finish as those return (each network wait has a deadline); their
+        // clients get the 503 rather than a dropped connection. Bounded: the engine is closed after this anyway.
+        boolean interrupted = Thread.interrupted(); // close() interrupts us; the drain below must still wait
+        long end = System.nanoTime() + SHUTDOWN_DRAIN_NANOS;
+        while (scheduler.hasWork() && System.nanoTime() < end) {
+            try {
+                scheduler.step();
+            } catch (RuntimeException e) {
+                break;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
         publishEvents();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
+
+    private static final long SHUTDOWN_DRAIN_NANOS = 3_000_000_000L;
 
     private void publishEvents() {
         List<KvEvent> ev = scheduler.takeKvEvents();
