@@ -27,6 +27,8 @@ public final class SchedulerLoop implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopping;
     private volatile SchedulerStats stats;
+    /** When the loop last came round (nanoTime): a step that never returns leaves it behind. */
+    private volatile long lastTickNanos = System.nanoTime();
 
     public SchedulerLoop(String threadName, Scheduler scheduler) {
         this(threadName, scheduler, new NullEventPublisher());
@@ -96,6 +98,20 @@ public final class SchedulerLoop implements AutoCloseable {
         return stats;
     }
 
+    /**
+     * Null while the loop is running and came round within {@code maxStallNanos}; else why not (stopped, died, or
+     * stuck in one step). {@code /health} answers 503 with it, so gateways stop routing to a wedged worker (SGLang's
+     * health semantics: a live HTTP server is not a live scheduler).
+     */
+    public String unhealthy(long maxStallNanos) {
+        if (stopping || !thread.isAlive()) {
+            return "the scheduler loop is not running";
+        }
+        long stalled = System.nanoTime() - lastTickNanos;
+        return stalled > maxStallNanos ? "the scheduler loop has been stuck in one step for "
+                + stalled / 1_000_000_000 + " s" : null;
+    }
+
     public String threadName() {
         return thread.getName();
     }
@@ -103,6 +119,7 @@ public final class SchedulerLoop implements AutoCloseable {
     private void loop() {
         boolean progressed = true;
         while (!stopping) {
+            lastTickNanos = System.nanoTime();
             try {
                 // Busy with forwards: don't wait. Only waiting on peers (transfers): poll the inbox every
                 // millisecond. Idle: sleep until a command arrives (at most 100 ms, to refresh the stats).

@@ -31,9 +31,20 @@ final class AdminRoutes {
         this.registry = registry;
     }
 
+    /**
+     * 200 while the scheduler loop runs and comes round; 503 naming why once it stopped or has been stuck in one
+     * step for {@value #MAX_STEP_SECONDS} s (longer than any forward of a chunk on a CPU), so gateways stop routing here.
+     */
     void health(RoutingContext ctx) {
-        ctx.response().setStatusCode(200).end();
+        String why = engine.loop().unhealthy(MAX_STEP_SECONDS * 1_000_000_000L);
+        if (why == null) {
+            ctx.response().setStatusCode(200).end();
+        } else {
+            Replies.json(ctx, 503, ErrorBodies.nativeBody(why));
+        }
     }
+
+    static final long MAX_STEP_SECONDS = 60;
 
     /** Runs a one-token generation; 200 if a token comes back within 20 s, else 503. */
     void healthGenerate(RoutingContext ctx) {

@@ -1,0 +1,78 @@
+package dev.tandem.scheduler;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A loop stuck in one step, or stopped, reports itself unhealthy with the reason; a running one does not. */
+@Timeout(30)
+class SchedulerLoopHealthTest {
+    /** A scheduler whose step blocks once {@link #wedge} is set, until released. */
+    static final class Wedgeable implements Scheduler {
+        volatile boolean wedge;
+        final CountDownLatch inside = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        @Override
+        public void submit(SchedulerRequest r) {
+        }
+
+        @Override
+        public boolean abort(RequestScope scope, String message) {
+            return false;
+        }
+
+        @Override
+        public void abortAll(String message, int statusCode) {
+        }
+
+        @Override
+        public boolean hasWork() {
+            return wedge;
+        }
+
+        @Override
+        public boolean step() {
+            inside.countDown();
+            try {
+                release.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return true;
+        }
+
+        @Override
+        public SchedulerStats stats() {
+            return null;
+        }
+    }
+
+    @Test
+    void aWedgedOrStoppedLoopIsUnhealthy() throws Exception {
+        Wedgeable s = new Wedgeable();
+        SchedulerLoop loop = new SchedulerLoop("test-loop", s).start();
+        try {
+            Thread.sleep(250);
+            assertNull(loop.unhealthy(200_000_000L), "idle: it comes round every 100 ms");
+            s.wedge = true;
+            assertTrue(s.inside.await(5, TimeUnit.SECONDS));
+            Thread.sleep(300);
+            String why = loop.unhealthy(200_000_000L);
+            assertTrue(why != null && why.contains("stuck in one step"), why);
+            s.wedge = false;
+            s.release.countDown();
+            Thread.sleep(300);
+            assertNull(loop.unhealthy(200_000_000L), "it came round again");
+        } finally {
+            loop.close();
+        }
+        String why = loop.unhealthy(200_000_000L);
+        assertTrue(why != null && why.contains("not running"), why);
+    }
+}
