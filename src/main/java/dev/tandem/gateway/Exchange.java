@@ -44,6 +44,8 @@ final class Exchange {
     private boolean done;
     private boolean decodeFinished;
     private String outcome = "ok";
+    private java.util.function.Consumer<Boolean> prefillVerdict = ok -> { };
+    private boolean prefillJudged;
 
     Exchange(HttpServerResponse out, boolean openAi, boolean stream, boolean logprobs, String prefillUrl,
              String decodeUrl, Aborter aborter, Runnable onEnd) {
@@ -65,8 +67,24 @@ final class Exchange {
         return outcome;
     }
 
+    /**
+     * Told once whether the prefill worker answered properly (a client error counts as proper), even when the
+     * exchange already ended on the decode side's answer: the circuit breaker judges each side on its own.
+     */
+    void onPrefillVerdict(java.util.function.Consumer<Boolean> verdict) {
+        this.prefillVerdict = verdict;
+    }
+
+    private void judgePrefill(boolean ok) {
+        if (!prefillJudged) {
+            prefillJudged = true;
+            prefillVerdict.accept(ok);
+        }
+    }
+
     void onPrefill(AsyncResult<HttpClientResponse> ar) {
         if (ar.failed()) {
+            judgePrefill(false);
             prefillFailed(502, "prefill worker " + prefillUrl + " failed: " + ar.cause().getMessage(), null);
             return;
         }
@@ -74,15 +92,18 @@ final class Exchange {
         if (r.statusCode() != 200) {
             WorkerClient.read(r, MAX_ERROR_BYTES).onComplete(b -> {
                 if (b.failed()) {
+                    judgePrefill(false);
                     prefillFailed(502, "prefill worker " + prefillUrl + " failed: " + b.cause().getMessage(), null);
                 } else {
                     Upstream e = Upstream.of("prefill", prefillUrl, r.statusCode(), b.result().body());
+                    judgePrefill(e.clientError());
                     prefillFailed(e.status(), e.message(), e.param());
                 }
             });
             return;
         }
         r.body().onComplete(b -> {
+            judgePrefill(b.succeeded());
             if (b.failed()) {
                 prefillFailed(502, "prefill worker " + prefillUrl + " failed: " + b.cause().getMessage(), null);
             } else {
@@ -134,11 +155,15 @@ final class Exchange {
     }
 
     private void prefillFailed(int status, String message, String param) {
+        if (!done) {
+            // Before tryFail: a decode answer waiting on the prefill's JSON ends the exchange from inside it, and
+            // the outcome (metrics, circuit breaker) must already blame the prefill side.
+            outcome = status == 502 ? "prefill_error" : "client_error";
+        }
         prefillJson.tryFail(message);
         if (done || decodeFinished) {
             return;
         }
-        outcome = status == 502 ? "prefill_error" : "client_error";
         aborter.abort(decodeUrl);
         fail(status, message, param);
     }

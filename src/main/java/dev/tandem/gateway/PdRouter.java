@@ -119,12 +119,14 @@ final class PdRouter {
                     rp.result().reset();
                 } else {
                     health.down(p.url());
+                    health.breaker.failure(p.url());
                     refused.add(p.url());
                 }
                 if (rd.succeeded()) {
                     rd.result().reset();
                 } else {
                     health.down(d.url());
+                    health.breaker.failure(d.url());
                     refused.add(d.url());
                 }
                 if (attempt < MAX_PAIRS) {
@@ -153,13 +155,23 @@ final class PdRouter {
         Exchange[] x = new Exchange[1];
         health.started(p.url());
         health.started(d.url());
+        health.breaker.dispatched(p.url());
+        health.breaker.dispatched(d.url());
         x[0] = new Exchange(ctx.response(), openAi, stream, logprobs, p.url(), d.url(), url -> abort(url, inj.rids()),
                 () -> {
                     health.ended(p.url());
                     health.ended(d.url());
+                    judge(x[0].outcome(), p.url(), d.url());
                     vertx.cancelTimer(timer[0]);
                     metrics.request(x[0].outcome(), startNanos);
                 });
+        x[0].onPrefillVerdict(ok -> {
+            if (ok) {
+                health.breaker.success(p.url());
+            } else {
+                health.breaker.failure(p.url());
+            }
+        });
         timer[0] = vertx.setTimer(timeoutMs, t -> x[0].cancel(504, "request timed out after " + timeoutMs / 1000
                 + " s"));
         // Vert.x Web fails the end handlers when the connection closes before the response ended.
@@ -180,6 +192,26 @@ final class PdRouter {
         toP.send(payload).onComplete(x[0]::onPrefill);
         toD.send(payload).onComplete(x[0]::onDecode);
         metrics.dispatched(path);
+    }
+
+    /**
+     * Feeds the circuit breaker for the decode side (the prefill side is judged when its own answer arrives, which
+     * may be after the exchange ended), and for both on a timeout.
+     */
+    private void judge(String outcome, String p, String d) {
+        CircuitBreaker b = health.breaker;
+        switch (outcome) {
+            case "ok", "client_error" -> b.success(d);
+            case "decode_error" -> b.failure(d);
+            case "timeout" -> {
+                b.failure(p);
+                b.failure(d);
+            }
+            default -> { // the prefill side failed first, or the client left: nothing to say of the decode side
+                b.release(p);
+                b.release(d);
+            }
+        }
     }
 
     private WorkerEntry pick(List<WorkerEntry> pool, Policy policy, Set<String> refused, RouteRequest request) {

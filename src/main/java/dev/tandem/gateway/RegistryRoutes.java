@@ -78,6 +78,7 @@ final class RegistryRoutes {
         for (WorkerEntry w : pool) {
             String why = health.unconfirmed(w);
             JsonObject o = new JsonObject().put("url", w.url()).put("healthy", health.healthy(w.url()))
+                    .put("circuit", health.breaker.state(w.url()).name().toLowerCase(java.util.Locale.ROOT))
                     .put("confirmed", why == null);
             if (w.prefill()) {
                 o.put("bootstrap_port", w.bootstrapPort());

@@ -53,6 +53,12 @@ final class WorkerHealth {
         final AtomicLong inFlight = new AtomicLong();
     }
 
+    /**
+     * Outcomes of dispatched requests, beside the health checks (sgl-router's defaults: open after 10 consecutive
+     * failures, for 60 s; closed again after 3 successful probes).
+     */
+    final CircuitBreaker breaker = new CircuitBreaker(10, 3, 60_000, System::currentTimeMillis);
+
     WorkerHealth(Vertx vertx, WorkerClient client, WorkerRegistry registry, int failures) {
         this.vertx = vertx;
         this.client = client;
@@ -164,6 +170,7 @@ final class WorkerHealth {
     void forget(WorkerEntry w) {
         if (registry.all().stream().noneMatch(o -> o.url().equals(w.url()))) {
             states.remove(w.url());
+            breaker.forget(w.url());
         }
     }
 
@@ -203,7 +210,7 @@ final class WorkerHealth {
     List<Candidate> candidates(List<WorkerEntry> pool) {
         List<Candidate> out = new ArrayList<>();
         for (WorkerEntry w : pool) {
-            if (routable(w)) {
+            if (routable(w) && breaker.allows(w.url())) {
                 out.add(new Candidate(w.url(), Math.max(load(w.url()), inFlight(w.url()))));
             }
         }
