@@ -3,7 +3,8 @@
  * dual dispatch), {@link dev.tandem.gateway.Exchange} (merge, relay, fail fast, client errors relayed as such), the
  * cluster-wide, signed {@link dev.tandem.gateway.WorkerRegistry} (TTL for registered workers),
  * {@link dev.tandem.gateway.Announcements} (sealed worker announcements) and this gateway's
- * {@link dev.tandem.gateway.WorkerHealth} (health, load, confirmation of a worker's mode);
+ * {@link dev.tandem.gateway.WorkerHealth} (health, load, confirmation of a worker's mode, and the per-worker
+ * {@link dev.tandem.gateway.CircuitBreaker} fed by the outcomes of dispatched requests);
  * {@link dev.tandem.gateway.RegistryRoutes} and {@link dev.tandem.gateway.FanOutRoutes} for the other routes; for
  * cache_aware, {@link dev.tandem.gateway.CacheAwareSetup} wires {@link dev.tandem.gateway.PromptTokens} and the
  * {@link dev.tandem.gateway.KvEventsListener} that feeds the policy's prefix index.

@@ -32,6 +32,13 @@ public final class KvSenderManager implements AutoCloseable {
     private final long bootstrapTimeoutNanos;
     private final double failureProb;
     private final ExecutorService transfers;
+    /**
+     * One lane of {@code threads} threads per decode worker: a peer that stops reading holds only its own lane
+     * (each write has a deadline) while pushes to every other peer go on.
+     */
+    private final Map<String, ExecutorService> lanes = new ConcurrentHashMap<>();
+    private final int laneThreads;
+    private volatile boolean closed;
     private final TransferObserver observer;
     private final Map<String, Messages.KvArgsRegistration> registrations = new ConcurrentHashMap<>();
     private final Map<Long, Messages.TransferInfo> earlyInfos = new ConcurrentHashMap<>();
@@ -58,6 +65,7 @@ public final class KvSenderManager implements AutoCloseable {
         this.notifier = notifier;
         this.bootstrapTimeoutNanos = bootstrapTimeoutNanos;
         this.failureProb = failureProb;
+        this.laneThreads = threads;
         this.transfers = Executors.newFixedThreadPool(threads, Thread.ofPlatform().daemon()
                 .name("tandem-kv-send-", 0).factory());
     }
@@ -195,7 +203,9 @@ public final class KvSenderManager implements AutoCloseable {
      * concludes the room.
      */
     public void send(KvSender s, int[] srcPages, int firstPage, boolean last, int auxSlot) {
-        s.tail = s.tail.thenRunAsync(() -> transfer(s, srcPages, firstPage, last, auxSlot), transfers);
+        Messages.TransferInfo info = s.info;
+        s.tail = s.tail.thenRunAsync(() -> transfer(s, srcPages, firstPage, last, auxSlot),
+                info == null || s.fake ? transfers : lane(info.decodeWorkerId()));
     }
 
     private void transfer(KvSender s, int[] srcPages, int firstPage, boolean last, int auxSlot) {
@@ -280,6 +290,10 @@ public final class KvSenderManager implements AutoCloseable {
         if (old != null) {
             forgetSegments(old, null);
         }
+        ExecutorService lane = lanes.remove(decodeWorkerId);
+        if (lane != null) {
+            lane.shutdown(); // queued pushes of its failed rooms still run (and skip), then the threads end
+        }
     }
 
     /** Fails the rooms bound for {@code decodeWorkerId} (of incarnation {@code incarnation} only, unless null). */
@@ -299,8 +313,25 @@ public final class KvSenderManager implements AutoCloseable {
         return senders.size();
     }
 
+    private ExecutorService lane(String decodeWorkerId) {
+        if (closed) {
+            return transfers; // rejects: the room fails like any push after close
+        }
+        return lanes.computeIfAbsent(decodeWorkerId, id -> Executors.newFixedThreadPool(laneThreads,
+                Thread.ofPlatform().daemon().name("tandem-kv-send-" + id.replaceAll("[^A-Za-z0-9._:-]", "_") + "-", 0)
+                        .factory()));
+    }
+
+    /** Lanes that exist (one per decode worker pushed to since it last left); for tests and logs. */
+    public int lanes() {
+        return lanes.size();
+    }
+
     @Override
     public void close() {
+        closed = true;
+        lanes.values().forEach(ExecutorService::shutdownNow);
+        lanes.clear();
         transfers.shutdownNow();
     }
 }

@@ -194,4 +194,77 @@ class IncarnationTest {
         m.onStatus(new Messages.TransferStatus(5, KvPoll.FAILED, 0, "aborted"));
         assertTrue(r.quiet());
     }
+
+    /** A decode worker that stopped reading holds only its own lane: pushes to another decode worker go on. */
+    @Test
+    void aStalledPeerDoesNotBlockPushesToOthers() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        TransferEngine engine = new TransferEngine() {
+            @Override
+            public SegmentDescriptor register(String name, MemorySegment segment, java.nio.file.Path backingFile) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int batchWrite(SegmentDescriptor remote, List<WriteOp> ops) {
+                if (remote.tcpHost().equals("10.0.0.66")) { // the stalled peer: blocks until released
+                    try {
+                        return release.await(20, java.util.concurrent.TimeUnit.SECONDS) ? 0 : -1;
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return -1;
+                    }
+                }
+                return 0;
+            }
+
+            @Override
+            public String transportFor(SegmentDescriptor remote) {
+                return "test";
+            }
+
+            @Override
+            public String lastError() {
+                return "stalled";
+            }
+
+            @Override
+            public void close() {
+                release.countDown();
+            }
+        };
+        try (Arena arena = Arena.ofConfined(); KvPool pool = new KvPool(1, 8, 2, 1, 4)) {
+            KvSenderManager senders = new KvSenderManager(engine, pool, new AuxBuffers(arena.allocate(
+                    AuxBuffers.bytesFor(8)), 8), (id, st) -> { }, HOUR, 0, 2, TransferObserver.NONE);
+            try {
+                KvLayout layout = new KvLayout(1, pool.regionOffset(1, false), pool.pageBytes());
+                SegmentDescriptor stalled = new SegmentDescriptor("kv", "h", null, "10.0.0.66", 1, 1 << 20, null);
+                SegmentDescriptor fine = new SegmentDescriptor("kv", "h", null, "10.0.0.77", 1, 1 << 20, null);
+                senders.onRegistration(new Messages.KvArgsRegistration("slow", stalled, layout, stalled, 8, 0, 1, "s1"));
+                senders.onRegistration(new Messages.KvArgsRegistration("fast", fine, layout, fine, 8, 0, 1, "f1"));
+                List<KvSender> stuck = new ArrayList<>();
+                for (long room = 1; room <= 4; room++) { // more stuck rooms than lane threads
+                    KvSender s = senders.create(room, false);
+                    senders.onTransferInfo(new Messages.TransferInfo(room, "slow", new int[] {0}, 0, 1, "s1"));
+                    senders.send(s, new int[] {0}, 0, true, 0);
+                    stuck.add(s);
+                }
+                KvSender other = senders.create(9, false);
+                senders.onTransferInfo(new Messages.TransferInfo(9, "fast", new int[] {1}, 1, 1, "f1"));
+                senders.send(other, new int[] {1}, 0, true, 1);
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (senders.poll(other) != KvPoll.SUCCESS && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertEquals(KvPoll.SUCCESS, senders.poll(other), "the other peer's room went through");
+                assertTrue(stuck.stream().noneMatch(s -> senders.poll(s).concluded()), "the stalled ones still wait");
+                assertEquals(2, senders.lanes());
+                release.countDown();
+                senders.failDecodeWorker("slow", "gone");
+                assertEquals(1, senders.lanes(), "a departed peer's lane is released");
+            } finally {
+                senders.close();
+            }
+        }
+    }
 }
