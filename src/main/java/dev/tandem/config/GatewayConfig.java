@@ -31,13 +31,14 @@ import java.util.Set;
  *                              registry; workers named on the command line are never removed
  * @param advertisedHost        what other cluster members reach this gateway's event bus at: {@code --advertise-host},
  *                              else {@code host}, or for a wildcard {@code host} a detected address
+ * @param breaker               the per-worker circuit breaker's thresholds
  */
 public record GatewayConfig(String host, int port, List<String> prefill, List<Integer> prefillBootstrapPorts,
                             List<String> decode, double timeoutS, String prefillPolicy, String decodePolicy,
                             double healthIntervalS, int healthFailures, boolean cluster, double cacheThreshold,
                             long balanceAbsThreshold, double balanceRelThreshold, int maxTreeSize,
                             Path tokenizerPath, SecurityConfig security, InputLimits limits, WorkerKeys workerKeys,
-                            double registryTtlS, String advertisedHost) {
+                            double registryTtlS, String advertisedHost, Breaker breaker) {
     public static final Set<String> POLICIES = Set.of("random", "round_robin", "power_of_two", "po2", "cache_aware");
 
     public GatewayConfig {
@@ -108,6 +109,24 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
      * @param adminApiKey {@code --worker-admin-api-key}: on {@code /flush_cache} and {@code /abort_request} (default:
      *                    the gateway's {@code --admin-api-key}, else the worker api key)
      */
+    /**
+     * sgl-router's circuit breaker per worker ({@code --cb-failure-threshold}, {@code --cb-success-threshold},
+     * {@code --cb-timeout-duration-secs}; its defaults 10, 3, 60).
+     */
+    public record Breaker(int failureThreshold, int successThreshold, double openSeconds) {
+        public Breaker {
+            if (failureThreshold < 1) {
+                throw new ConfigException("--cb-failure-threshold", failureThreshold, ">= 1");
+            }
+            if (successThreshold < 1) {
+                throw new ConfigException("--cb-success-threshold", successThreshold, ">= 1");
+            }
+            if (!(openSeconds > 0)) {
+                throw new ConfigException("--cb-timeout-duration-secs", openSeconds, "> 0 seconds");
+            }
+        }
+    }
+
     public record WorkerKeys(String apiKey, String adminApiKey) {
         public WorkerKeys {
             checkKey("worker_api_key", apiKey);
@@ -210,7 +229,8 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
     private static final Set<String> KEYS = Set.of("host", "port", "prefill", "prefill_bootstrap_ports", "decode",
             "timeout", "policy", "prefill_policy", "decode_policy", "health_interval", "health_failures", "cluster",
             "cache_threshold", "balance_abs_threshold", "balance_rel_threshold", "max_tree_size", "tokenizer_path",
-            "worker_api_key", "worker_admin_api_key", "registry_ttl", "advertise_host");
+            "worker_api_key", "worker_admin_api_key", "registry_ttl", "advertise_host", "cb_failure_threshold",
+            "cb_success_threshold", "cb_timeout_duration_secs");
     private static final Set<String> ALL_KEYS;
 
     static {
@@ -275,7 +295,10 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
                 tokenizer == null ? null : Path.of(tokenizer), security, InputLimits.from(json, a),
                 new WorkerKeys(workerKey, workerAdminKey), real(a, "registry-ttl", json, "registry_ttl", 300),
                 HostAddress.advertised(a.string("host", str(json, "host", "127.0.0.1")),
-                        a.string("advertise-host", str(json, "advertise_host", null)), "--advertise-host"));
+                        a.string("advertise-host", str(json, "advertise_host", null)), "--advertise-host"),
+                new Breaker(a.integer("cb-failure-threshold", num(json, "cb_failure_threshold", 10).intValue()),
+                        a.integer("cb-success-threshold", num(json, "cb_success_threshold", 3).intValue()),
+                        real(a, "cb-timeout-duration-secs", json, "cb_timeout_duration_secs", 60)));
     }
 
     /** A double flag (Args' numbers are floats, and 0.3f is not 0.3). */

@@ -51,7 +51,7 @@ public final class GatewayVerticle extends VerticleBase {
         WorkerClient workers = new WorkerClient(vertx, http, config.workerKeys());
         BusSigner signer = new BusSigner(config.security().secret(), MetricsSetup.registry());
         registry = new WorkerRegistry(vertx, signer, (long) (config.registryTtlS() * 1000), System::currentTimeMillis);
-        health = new WorkerHealth(vertx, workers, registry, config.healthFailures());
+        health = new WorkerHealth(vertx, workers, registry, config.healthFailures(), config.breaker());
         announcements = new Announcements(vertx, signer, registry, health);
         return CacheAwareSetup.start(vertx, config, registry, health).compose(ca -> {
             cacheAware = ca;

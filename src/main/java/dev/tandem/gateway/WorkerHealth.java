@@ -53,13 +53,13 @@ final class WorkerHealth {
         final AtomicLong inFlight = new AtomicLong();
     }
 
-    /**
-     * Outcomes of dispatched requests, beside the health checks (sgl-router's defaults: open after 10 consecutive
-     * failures, for 60 s; closed again after 3 successful probes).
-     */
-    final CircuitBreaker breaker = new CircuitBreaker(10, 3, 60_000, System::currentTimeMillis);
+    /** Outcomes of dispatched requests, beside the health checks ({@code --cb-*}, sgl-router's flags and defaults). */
+    final CircuitBreaker breaker;
 
-    WorkerHealth(Vertx vertx, WorkerClient client, WorkerRegistry registry, int failures) {
+    WorkerHealth(Vertx vertx, WorkerClient client, WorkerRegistry registry, int failures,
+                 dev.tandem.config.GatewayConfig.Breaker cb) {
+        this.breaker = new CircuitBreaker(cb.failureThreshold(), cb.successThreshold(),
+                (long) (cb.openSeconds() * 1000), System::currentTimeMillis);
         this.vertx = vertx;
         this.client = client;
         this.registry = registry;

@@ -56,4 +56,17 @@ class CircuitBreakerTest {
         b.forget(W);
         assertEquals(CircuitBreaker.State.CLOSED, b.state(W));
     }
+
+    @Test
+    void itsFlagsAreSglRoutersAndAreValidated() {
+        var c = dev.tandem.config.GatewayConfig.from(dev.tandem.config.Args.parse(new String[] {"--cb-failure-threshold",
+                "4", "--cb-success-threshold", "2", "--cb-timeout-duration-secs", "7.5"}, java.util.Set.of()));
+        assertEquals(new dev.tandem.config.GatewayConfig.Breaker(4, 2, 7.5), c.breaker());
+        assertEquals(new dev.tandem.config.GatewayConfig.Breaker(10, 3, 60), dev.tandem.config.GatewayConfig.from(
+                dev.tandem.config.Args.parse(new String[0], java.util.Set.of())).breaker());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.tandem.config.ConfigException.class,
+                () -> dev.tandem.config.GatewayConfig.from(dev.tandem.config.Args.parse(
+                        new String[] {"--cb-failure-threshold", "0"}, java.util.Set.of())));
+        assertTrue(e.getMessage().contains("--cb-failure-threshold"), e.getMessage());
+    }
 }

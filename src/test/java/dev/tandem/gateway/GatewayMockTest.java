@@ -286,7 +286,7 @@ class GatewayMockTest {
 
     /**
      * A prefill worker that answers /health but fails every generation with a 500 trips its circuit breaker after
-     * ten failures; from then on every request goes to the other prefill worker and succeeds, and /list_workers shows
+     * {@code --cb-failure-threshold} failures; from then on every request goes to the other prefill worker and succeeds, and /list_workers shows
      * the open breaker.
      */
     @Test
@@ -294,16 +294,17 @@ class GatewayMockTest {
         MockWorker bad = new MockWorker("prefill", 0, 500, 1);
         MockWorker good = new MockWorker("prefill", 0, 0, 1);
         MockWorker d = new MockWorker("decode", 0, 0, 2);
-        Setup s = setup(vertx, List.of(bad, good), List.of(d), "--policy", "round_robin");
+        Setup s = setup(vertx, List.of(bad, good), List.of(d), "--policy", "round_robin", "--cb-failure-threshold",
+                "4", "--cb-timeout-duration-secs", "600");
         int failed = 0;
         for (int i = 0; i < 40; i++) {
             if (s.post("/generate", "{\"text\": \"hi\"}").statusCode() != 200) {
                 failed++;
             }
         }
-        // Round robin sends the bad worker every other request until its tenth failure opens its breaker (the mock
-        // decode side may answer before the prefill's 500, so the client sees at most those ten); then none reach it.
-        assertTrue(failed >= 1 && failed <= 10, "failed " + failed + " " + s.get("/list_workers").bodyAsString());
+        // Round robin sends the bad worker every other request until its fourth failure opens its breaker (the mock
+        // decode side may answer before the prefill's 500, so the client sees at most those four); then none reach it.
+        assertTrue(failed >= 1 && failed <= 4, "failed " + failed + " " + s.get("/list_workers").bodyAsString());
         for (int i = 0; i < 10; i++) {
             var r = s.post("/generate", "{\"text\": \"hi\"}");
             assertEquals(200, r.statusCode(), r.bodyAsString() + " " + s.get("/list_workers").bodyAsString());
