@@ -94,18 +94,27 @@ public final class BusSigner {
                 || !(mac instanceof String m) || n.length() > 64 || m.length() > 64) {
             throw reject("unsigned", "message carries no valid signature fields");
         }
-        byte[] received;
+        checkMac(secret.mac(address, Long.toString(t.longValue()), n, p), m);
+        fresh(t.longValue(), n);
+        return json(p);
+    }
+
+    /** Refuses unless {@code received} (base64) is {@code expected}, compared in constant time. */
+    private void checkMac(byte[] expected, String received) {
+        byte[] mac;
         try {
-            received = B64D.decode(m);
+            mac = B64D.decode(received);
         } catch (IllegalArgumentException bad) {
             throw reject("malformed", "signature is not base64");
         }
-        if (!ClusterSecret.equal(secret.mac(address, Long.toString(t.longValue()), n, p), received)) {
+        if (!ClusterSecret.equal(expected, mac)) {
             throw reject("bad_signature", "signature does not match (another cluster secret, or altered)");
         }
-        fresh(t.longValue(), n);
+    }
+
+    private JsonObject json(String payload) {
         try {
-            return new JsonObject(p);
+            return new JsonObject(payload);
         } catch (DecodeException bad) {
             throw reject("malformed", "payload is not a JSON object");
         }
@@ -123,20 +132,8 @@ public final class BusSigner {
                 || !(s.getValue("mac") instanceof String m)) {
             throw reject("unsigned", "record carries no signature");
         }
-        byte[] received;
-        try {
-            received = B64D.decode(m);
-        } catch (IllegalArgumentException bad) {
-            throw reject("malformed", "signature is not base64");
-        }
-        if (!ClusterSecret.equal(secret.mac(kind, p), received)) {
-            throw reject("bad_signature", "record signature does not match");
-        }
-        try {
-            return new JsonObject(p);
-        } catch (DecodeException bad) {
-            throw reject("malformed", "payload is not a JSON object");
-        }
+        checkMac(secret.mac(kind, p), m);
+        return json(p);
     }
 
     /** Header names of a signed binary message (KV-event batches travel as msgpack, not JSON). */
@@ -166,18 +163,13 @@ public final class BusSigner {
             throw reject("unsigned", "message carries no valid signature headers");
         }
         long t;
-        byte[] received;
         try {
             t = Long.parseLong(ts);
-            received = B64D.decode(mac);
-        } catch (IllegalArgumentException bad) {
+        } catch (NumberFormatException bad) {
             throw reject("malformed", "signature headers are malformed");
         }
-        byte[] expected = secret.mac(address.getBytes(StandardCharsets.UTF_8), ts.getBytes(StandardCharsets.UTF_8),
-                nonce.getBytes(StandardCharsets.UTF_8), canonical(headers), body);
-        if (!ClusterSecret.equal(expected, received)) {
-            throw reject("bad_signature", "signature does not match (another cluster secret, or altered)");
-        }
+        checkMac(secret.mac(address.getBytes(StandardCharsets.UTF_8), ts.getBytes(StandardCharsets.UTF_8),
+                nonce.getBytes(StandardCharsets.UTF_8), canonical(headers), body), mac);
         fresh(t, nonce);
     }
 
@@ -215,10 +207,6 @@ public final class BusSigner {
         byte[] n = new byte[16];
         RANDOM.nextBytes(n);
         return B64.encodeToString(n);
-    }
-
-    public long clockMillis() {
-        return clock.getAsLong();
     }
 
     private void forgetExpired(long now) {

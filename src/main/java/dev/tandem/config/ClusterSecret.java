@@ -35,6 +35,8 @@ public final class ClusterSecret {
 
     private final byte[] key;
     private final String source;
+    /** One keyed Mac per thread: KV events are signed on the scheduler thread, once per batch. */
+    private final ThreadLocal<Mac> macs = ThreadLocal.withInitial(this::newMac);
 
     private ClusterSecret(byte[] key, String source) {
         if (key.length < MIN_BYTES) {
@@ -129,19 +131,24 @@ public final class ClusterSecret {
 
     /** HMAC-SHA256 over the parts, each prefixed by its length so that no two part lists collide. */
     public byte[] mac(byte[]... parts) {
+        Mac m = macs.get(); // doFinal leaves it reset for the next use
+        byte[] len = new byte[4];
+        for (byte[] p : parts) {
+            len[0] = (byte) (p.length >>> 24);
+            len[1] = (byte) (p.length >>> 16);
+            len[2] = (byte) (p.length >>> 8);
+            len[3] = (byte) p.length;
+            m.update(len);
+            m.update(p);
+        }
+        return m.doFinal();
+    }
+
+    private Mac newMac() {
         try {
             Mac m = Mac.getInstance("HmacSHA256");
             m.init(new SecretKeySpec(key, "HmacSHA256"));
-            byte[] len = new byte[4];
-            for (byte[] p : parts) {
-                len[0] = (byte) (p.length >>> 24);
-                len[1] = (byte) (p.length >>> 16);
-                len[2] = (byte) (p.length >>> 8);
-                len[3] = (byte) p.length;
-                m.update(len);
-                m.update(p);
-            }
-            return m.doFinal();
+            return m;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 unavailable", e);
         }

@@ -104,10 +104,15 @@ public final class SchedulerLoop implements AutoCloseable {
      * health semantics: a live HTTP server is not a live scheduler).
      */
     public String unhealthy(long maxStallNanos) {
+        return unhealthy(maxStallNanos, System.nanoTime());
+    }
+
+    /** As {@link #unhealthy(long)}, judged at {@code nowNanos} (tests pass a moment of their choosing). */
+    String unhealthy(long maxStallNanos, long nowNanos) {
         if (stopping || !thread.isAlive()) {
             return "the scheduler loop is not running";
         }
-        long stalled = System.nanoTime() - lastTickNanos;
+        long stalled = nowNanos - lastTickNanos;
         return stalled > maxStallNanos ? "the scheduler loop has been stuck in one step for "
                 + stalled / 1_000_000_000 + " s" : null;
     }

@@ -1,9 +1,6 @@
 package dev.tandem.scheduler;
 
-import dev.tandem.TestModels;
 import dev.tandem.config.SchedulerConfig;
-import dev.tandem.engine.compute.ComputeBackend;
-import dev.tandem.engine.compute.ComputeBackends;
 import dev.tandem.engine.model.Model;
 import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.kvcache.PagedKvCache;
@@ -27,22 +24,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * exactly the rid and the items derived from it.
  */
 class PauseAndAbortSchedulerTest {
-    private static ComputeBackend backend;
+    private static TinyEngine engine;
     private static Model model;
     private static TextTokenizer tokenizer;
 
     @BeforeAll
     static void load() {
-        backend = ComputeBackends.create("vector", 2);
-        model = Model.load(TestModels.tiny(), backend, s -> { });
-        tokenizer = TextTokenizer.load(TestModels.tiny());
+        engine = new TinyEngine();
+        model = engine.model;
+        tokenizer = engine.tokenizer;
     }
 
     @AfterAll
     static void close() {
-        tokenizer.close();
-        model.close();
-        backend.close();
+        engine.close();
     }
 
     private static ColocatedScheduler scheduler(PagedKvCache kv) {

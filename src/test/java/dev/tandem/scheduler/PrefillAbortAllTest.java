@@ -1,9 +1,6 @@
 package dev.tandem.scheduler;
 
-import dev.tandem.TestModels;
 import dev.tandem.config.SchedulerConfig;
-import dev.tandem.engine.compute.ComputeBackend;
-import dev.tandem.engine.compute.ComputeBackends;
 import dev.tandem.engine.model.Model;
 import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.kvcache.PagedKvCache;
@@ -14,17 +11,14 @@ import dev.tandem.transfer.KvLayout;
 import dev.tandem.transfer.KvSenderManager;
 import dev.tandem.transfer.Messages;
 import dev.tandem.transfer.SegmentDescriptor;
-import dev.tandem.transfer.TransferEngine;
+import dev.tandem.transfer.ScriptedTransferEngine;
 import dev.tandem.transfer.TransferObserver;
-import dev.tandem.transfer.WriteOp;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -43,36 +37,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(60)
 class PrefillAbortAllTest {
-    private static ComputeBackend backend;
+    private static TinyEngine engine;
     private static Model model;
     private static TextTokenizer tokenizer;
 
     @BeforeAll
     static void load() {
-        backend = ComputeBackends.create("vector", 2);
-        model = Model.load(TestModels.tiny(), backend, s -> { });
-        tokenizer = TextTokenizer.load(TestModels.tiny());
+        engine = new TinyEngine();
+        model = engine.model;
+        tokenizer = engine.tokenizer;
     }
 
     @AfterAll
     static void close() {
-        tokenizer.close();
-        model.close();
-        backend.close();
+        engine.close();
     }
 
-    /** A peer that stopped reading: each write blocks until {@link #release}. */
-    static final class StuckEngine implements TransferEngine {
-        final CountDownLatch release = new CountDownLatch(1);
-        final CountDownLatch entered = new CountDownLatch(1);
-
-        @Override
-        public SegmentDescriptor register(String name, MemorySegment segment, Path backingFile) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public int batchWrite(SegmentDescriptor remote, List<WriteOp> ops) {
+    /** A peer that stopped reading: each write blocks until {@code release}. */
+    private static ScriptedTransferEngine stuck(CountDownLatch entered, CountDownLatch release) {
+        return new ScriptedTransferEngine((remote, ops) -> {
             entered.countDown();
             try {
                 return release.await(30, TimeUnit.SECONDS) ? 0 : -1;
@@ -80,22 +63,7 @@ class PrefillAbortAllTest {
                 Thread.currentThread().interrupt();
                 return -1;
             }
-        }
-
-        @Override
-        public String transportFor(SegmentDescriptor remote) {
-            return "stuck";
-        }
-
-        @Override
-        public String lastError() {
-            return "stuck peer";
-        }
-
-        @Override
-        public void close() {
-            release.countDown();
-        }
+        }, release::countDown);
     }
 
     private static SchedulerRequest request(String rid, long room, int len, Map<String, Boolean> done) {
@@ -113,7 +81,9 @@ class PrefillAbortAllTest {
 
     @Test
     void abortAllReturnsPromptlyWithAPushStuckAndEveryPageComesBack() throws Exception {
-        StuckEngine engine = new StuckEngine();
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ScriptedTransferEngine engine = stuck(entered, release);
         Map<String, Boolean> done = new ConcurrentHashMap<>();
         try (Arena arena = Arena.ofShared(); PagedKvCache kv = model.newKvCache(16, 4096, 8, 2048)) {
             int freeAtStart = kv.allocator().freePages();
@@ -131,10 +101,10 @@ class PrefillAbortAllTest {
                 // In flight: its destination is known, it is computed and its push blocks on the stuck peer.
                 senders.onTransferInfo(new Messages.TransferInfo(1, "d0", new int[] {0, 1, 2, 3}, 0, 1, "i1"));
                 s.submit(request("inflight", 1, 40, done));
-                for (int i = 0; i < 50 && engine.entered.getCount() > 0; i++) {
+                for (int i = 0; i < 50 && entered.getCount() > 0; i++) {
                     s.step();
                 }
-                assertTrue(engine.entered.await(10, TimeUnit.SECONDS), "the push reached the stuck peer");
+                assertTrue(entered.await(10, TimeUnit.SECONDS), "the push reached the stuck peer");
                 // Bootstrapping: no destination yet.
                 s.submit(request("bootstrapping", 2, 20, done));
                 s.step();
@@ -148,7 +118,7 @@ class PrefillAbortAllTest {
                 }
                 assertFalse(done.containsKey("inflight"));
 
-                engine.release.countDown(); // the peer reads again; the push returns
+                release.countDown(); // the peer reads again; the push returns
                 for (int i = 0; i < 2000 && s.hasWork(); i++) {
                     s.step();
                     Thread.sleep(1);

@@ -53,26 +53,34 @@ class SchedulerLoopHealthTest {
         }
     }
 
+    private static final long SECOND = 1_000_000_000L;
+
+    /** Polls (bounded) until the loop came round within the last second: it does every 100 ms when idle. */
+    private static void awaitComingRound(SchedulerLoop loop) throws InterruptedException {
+        for (int i = 0; i < 500 && loop.unhealthy(SECOND) != null; i++) {
+            Thread.sleep(10);
+        }
+        assertNull(loop.unhealthy(SECOND));
+    }
+
     @Test
     void aWedgedOrStoppedLoopIsUnhealthy() throws Exception {
         Wedgeable s = new Wedgeable();
         SchedulerLoop loop = new SchedulerLoop("test-loop", s).start();
         try {
-            Thread.sleep(250);
-            assertNull(loop.unhealthy(200_000_000L), "idle: it comes round every 100 ms");
+            awaitComingRound(loop);
             s.wedge = true;
             assertTrue(s.inside.await(5, TimeUnit.SECONDS));
-            Thread.sleep(300);
-            String why = loop.unhealthy(200_000_000L);
-            assertTrue(why != null && why.contains("stuck in one step"), why);
+            // Inside the step, judged a minute later: no wall-clock wait, the loop cannot have come round.
+            String why = loop.unhealthy(SECOND, System.nanoTime() + 60 * SECOND);
+            assertTrue(why != null && why.contains("stuck in one step for 6"), why);
             s.wedge = false;
             s.release.countDown();
-            Thread.sleep(300);
-            assertNull(loop.unhealthy(200_000_000L), "it came round again");
+            awaitComingRound(loop);
         } finally {
             loop.close();
         }
-        String why = loop.unhealthy(200_000_000L);
+        String why = loop.unhealthy(SECOND);
         assertTrue(why != null && why.contains("not running"), why);
     }
 }

@@ -94,34 +94,12 @@ class IncarnationTest {
     void roomsOfADecodeWorkersPreviousLifeAreNeverPushedIntoItsNewPool() throws Exception {
         List<String> reported = new CopyOnWriteArrayList<>();
         List<String> written = new ArrayList<>();
-        TransferEngine engine = new TransferEngine() { // records where each write would land
-            @Override
-            public SegmentDescriptor register(String name, MemorySegment segment, java.nio.file.Path backingFile) {
-                throw new UnsupportedOperationException();
+        TransferEngine engine = new ScriptedTransferEngine((remote, ops) -> { // records where each write lands
+            synchronized (written) {
+                ops.forEach(o -> written.add(remote.name() + ":" + o.dstOffset()));
             }
-
-            @Override
-            public int batchWrite(SegmentDescriptor remote, List<WriteOp> ops) {
-                synchronized (written) {
-                    ops.forEach(o -> written.add(remote.name() + ":" + o.dstOffset()));
-                }
-                return 0;
-            }
-
-            @Override
-            public String transportFor(SegmentDescriptor remote) {
-                return "recording";
-            }
-
-            @Override
-            public String lastError() {
-                return "";
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+            return 0;
+        }, () -> { });
         try (Arena arena = Arena.ofConfined(); KvPool pool = new KvPool(1, 4, 2, 1, 4)) {
             MemorySegment auxMem = arena.allocate(AuxBuffers.bytesFor(4));
             KvSenderManager senders = new KvSenderManager(engine, pool, new AuxBuffers(auxMem, 4),
@@ -199,40 +177,17 @@ class IncarnationTest {
     @Test
     void aStalledPeerDoesNotBlockPushesToOthers() throws Exception {
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        TransferEngine engine = new TransferEngine() {
-            @Override
-            public SegmentDescriptor register(String name, MemorySegment segment, java.nio.file.Path backingFile) {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public int batchWrite(SegmentDescriptor remote, List<WriteOp> ops) {
-                if (remote.tcpHost().equals("10.0.0.66")) { // the stalled peer: blocks until released
-                    try {
-                        return release.await(20, java.util.concurrent.TimeUnit.SECONDS) ? 0 : -1;
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        return -1;
-                    }
-                }
+        TransferEngine engine = new ScriptedTransferEngine((remote, ops) -> {
+            if (!remote.tcpHost().equals("10.0.0.66")) {
                 return 0;
             }
-
-            @Override
-            public String transportFor(SegmentDescriptor remote) {
-                return "test";
+            try { // the stalled peer: blocks until released
+                return release.await(20, java.util.concurrent.TimeUnit.SECONDS) ? 0 : -1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return -1;
             }
-
-            @Override
-            public String lastError() {
-                return "stalled";
-            }
-
-            @Override
-            public void close() {
-                release.countDown();
-            }
-        };
+        }, release::countDown);
         try (Arena arena = Arena.ofConfined(); KvPool pool = new KvPool(1, 8, 2, 1, 4)) {
             KvSenderManager senders = new KvSenderManager(engine, pool, new AuxBuffers(arena.allocate(
                     AuxBuffers.bytesFor(8)), 8), (id, st) -> { }, HOUR, 0, 2, TransferObserver.NONE);
