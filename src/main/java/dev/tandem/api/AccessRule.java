@@ -114,8 +114,8 @@ public record AccessRule(String apiKey, String adminKey, Set<String> openRoutes,
     }
 
     /** The token of an {@code Authorization: Bearer <token>} header (scheme case-insensitive), or null. */
-    static String bearer(String authorization) {
-        if (authorization == null) {
+    public static String bearer(String authorization) {
+        if (authorization == null || authorization.length() > 8192) {
             return null;
         }
         String h = authorization.strip();

@@ -1,13 +1,7 @@
 package dev.tandem.gateway;
 
-import dev.tandem.config.ClusterSecret;
 import dev.tandem.config.SecurityConfig;
 
-import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -17,8 +11,8 @@ import java.util.Set;
  *
  * <p>Without an admin key, {@code /register} takes loopback callers only (a worker on the gateway's host, or its
  * operator) and {@code /flush_cache} falls back to the API key. Keys are compared as SHA-256 digests in constant time,
- * so neither their content nor their length leaks through timing. The key checks could serve the worker too; they
- * live here until the {@code api} package offers them.
+ * so neither their content nor their length leaks through timing. Token parsing, key comparison and the loopback
+ * test are the worker's ({@link dev.tandem.api.AccessRule}); what differs here is which route needs what.
  */
 final class AccessRule {
     /** What a route asks of its caller. */
@@ -46,13 +40,13 @@ final class AccessRule {
         }
     }
 
-    private final byte[] apiKey;
-    private final byte[] adminKey;
+    private final String apiKey;
+    private final String adminKey;
     private final Set<String> open;
 
     AccessRule(String apiKey, String adminApiKey, Set<String> openRoutes) {
-        this.apiKey = digest(apiKey);
-        this.adminKey = digest(adminApiKey);
+        this.apiKey = apiKey;
+        this.adminKey = adminApiKey;
         this.open = Set.copyOf(openRoutes);
     }
 
@@ -75,7 +69,7 @@ final class AccessRule {
      * @param loopback      whether the caller's address is a loopback address
      */
     Verdict check(Need need, String authorization, boolean loopback) {
-        byte[] given = digest(bearer(authorization));
+        String given = dev.tandem.api.AccessRule.bearer(authorization);
         return switch (need) {
             case OPEN -> Verdict.OK;
             case USER -> apiKey == null || same(given, apiKey) || same(given, adminKey) ? Verdict.OK
@@ -95,7 +89,7 @@ final class AccessRule {
         };
     }
 
-    private Verdict admin(byte[] given) {
+    private Verdict admin(String given) {
         if (same(given, adminKey)) {
             return Verdict.OK;
         }
@@ -105,49 +99,18 @@ final class AccessRule {
         return missingOrWrong(given, "the admin key");
     }
 
-    private static Verdict missingOrWrong(byte[] given, String what) {
+    private static Verdict missingOrWrong(String given, String what) {
         return new Verdict(401, given == null ? "Missing credentials: this route needs " + what
                 + " as 'Authorization: Bearer <key>'" : "Invalid credentials: the bearer token is not " + what);
     }
 
-    /** The token of an {@code Authorization: Bearer <token>} header (scheme case-insensitive), or null. */
-    static String bearer(String header) {
-        if (header == null || header.length() > 8192) {
-            return null;
-        }
-        String h = header.strip();
-        if (h.length() < 7 || !h.substring(0, 7).toLowerCase(Locale.ROOT).equals("bearer ")) {
-            return null;
-        }
-        String token = h.substring(7).strip();
-        return token.isEmpty() ? null : token;
-    }
-
-    /** Whether {@code host} (an IP literal, as a socket reports it) is a loopback address. */
+    /** Whether {@code host} (an IP literal, as a socket reports it) is a loopback address (the worker's rule). */
     static boolean loopbackAddress(String host) {
-        if (host == null) {
-            return false;
-        }
-        try {
-            String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-            return InetAddress.ofLiteral(h).isLoopbackAddress();
-        } catch (IllegalArgumentException notALiteral) {
-            return false;
-        }
+        return dev.tandem.api.AccessRule.isLoopback(host);
     }
 
-    private static boolean same(byte[] given, byte[] key) {
-        return given != null && key != null && ClusterSecret.equal(key, given);
-    }
-
-    private static byte[] digest(String s) {
-        if (s == null) {
-            return null;
-        }
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 unavailable", e);
-        }
+    /** Constant time, through the worker's comparison (SHA-256 digests): neither content nor length leaks. */
+    private static boolean same(String given, String key) {
+        return given != null && key != null && dev.tandem.api.AccessRule.same(key, given);
     }
 }

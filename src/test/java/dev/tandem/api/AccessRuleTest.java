@@ -2,6 +2,7 @@ package dev.tandem.api;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -95,5 +96,22 @@ class AccessRuleTest {
         assertEquals("/a", AccessRule.normalize("/a//"));
         assertEquals("/", AccessRule.normalize("/"));
         assertEquals(AccessRule.Level.OPEN, new AccessRule(null, null, OPEN, ADMIN, false).level("/metrics/"));
+    }
+
+    @Test
+    void bearerTokensAndLoopbackAddressesAsBothRolesReadThem() {
+        assertEquals("abc", AccessRule.bearer("Bearer abc"));
+        assertNull(AccessRule.bearer("Bearer "));
+        assertNull(AccessRule.bearer("abc"));
+        assertNull(AccessRule.bearer(null));
+        assertNull(AccessRule.bearer("Bearer " + "x".repeat(9000)), "oversized headers are no token");
+        for (String h : List.of("127.0.0.1", "127.8.9.10", "::1", "0:0:0:0:0:0:0:1", "[::1]", "::ffff:127.0.0.1")) {
+            assertTrue(AccessRule.isLoopback(h), h);
+        }
+        for (String h : List.of("10.0.0.1", "192.168.1.2", "::ffff:10.0.0.1", "fe80::1", "0.0.0.0", "localhost",
+                "127.0.0.1.example.com", "")) {
+            assertFalse(AccessRule.isLoopback(h), h);
+        }
+        assertFalse(AccessRule.isLoopback(null));
     }
 }
