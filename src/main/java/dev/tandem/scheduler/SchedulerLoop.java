@@ -74,7 +74,9 @@ public final class SchedulerLoop implements AutoCloseable {
         CompletableFuture<T> f = new CompletableFuture<>();
         inbox.add(s -> {
             try {
-                f.complete(action.apply(s));
+                T result = action.apply(s);
+                stats = s.stats(); // whoever waits on the result then sees its effect in the stats (flush_cache)
+                f.complete(result);
             } catch (RuntimeException e) {
                 f.completeExceptionally(e);
             }

@@ -140,7 +140,7 @@ class SlowReaderTest {
         try (Socket s = send(patient.port, "/generate", body.formatted(prompts, true), 0)) {
             // The client reads nothing until the scheduler holds the batch's decoding for it, or, should the
             // scheduler have outrun the event loop, until everything is generated: the stream is behind either way.
-            boolean held = awaitHeldOrDone(patient, 64, generated + 64 * 120);
+            awaitHeldOrDone(patient, 64, generated + 64 * 120);
             List<String> events = sseEvents(readToClose(s));
             assertEquals("[DONE]", events.getLast());
             List<List<Integer>> ids = new ArrayList<>();
@@ -166,22 +166,17 @@ class SlowReaderTest {
                 assertEquals(120, lastLogprobs[k], "item " + k + ": cumulative logprobs");
                 assertEquals("length", finish[k], "item " + k);
             }
-            if (held) { // events queued while the stream was held go out together; unheld, each may go alone
-                assertTrue(events.size() - 1 < 64 * 120, "events were coalesced: " + (events.size() - 1));
-            }
         }
         assertEquals(0, patient.kvPagesUsed());
     }
 
-    /** Waits (bounded) until {@code n} requests' decoding is held (true), or {@code generated} tokens are and none runs. */
-    private static boolean awaitHeldOrDone(WorkerFixture w, int n, long generated) throws InterruptedException {
+    /** Waits (bounded) until {@code n} requests' decoding is held, or {@code generated} tokens are and none runs. */
+    private static void awaitHeldOrDone(WorkerFixture w, int n, long generated) throws InterruptedException {
         for (int i = 0; i < 1200; i++) {
             JsonNode st = state(w);
-            if (st.get("num_paused_reqs").asInt() == n) {
-                return true;
-            }
-            if (st.get("generated_tokens").asLong() >= generated && st.get("num_running_reqs").asInt() == 0) {
-                return false;
+            if (st.get("num_paused_reqs").asInt() == n
+                    || st.get("generated_tokens").asLong() >= generated && st.get("num_running_reqs").asInt() == 0) {
+                return;
             }
             Thread.sleep(50);
         }
