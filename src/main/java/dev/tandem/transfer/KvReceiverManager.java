@@ -87,9 +87,35 @@ public final class KvReceiverManager {
                                 + rootMessage(err));
                         r.quiet = true; // it never got our pages
                     } else {
-                        onPeerIncarnation(r.address, incarnation);
+                        onInfoAnswered(r, incarnation);
                     }
                 });
+    }
+
+    /**
+     * The prefill worker took the room's info as {@code incarnation}. If it restarted since our registration, the
+     * new process holds the info until we register with it (the room goes on), while the rooms of its previous life
+     * fail.
+     */
+    private void onInfoAnswered(KvReceiver r, String incarnation) {
+        CompletableFuture<String> known = r.peer;
+        if (known == null || !known.isDone() || known.isCompletedExceptionally() || incarnation == null
+                || known.join().equals(incarnation)) {
+            onPeerIncarnation(r.address, incarnation);
+            return;
+        }
+        r.peer = null; // not a room of the previous life
+        onPeerIncarnation(r.address, incarnation);
+        CompletableFuture<String> reg = registered.computeIfAbsent(r.address,
+                a -> client.register(a, self).toCompletableFuture());
+        r.peer = reg;
+        reg.whenComplete((v, err) -> {
+            if (err != null) {
+                registered.remove(r.address, reg);
+                abort(r, "cannot register again with restarted prefill worker at " + r.address + ": "
+                        + rootMessage(err));
+            }
+        });
     }
 
     /**

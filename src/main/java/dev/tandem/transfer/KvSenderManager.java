@@ -92,6 +92,13 @@ public final class KvSenderManager implements AutoCloseable {
                 failRoomsOf(reg.decodeWorkerId(), old.incarnation(), "decode worker " + reg.decodeWorkerId()
                         + " restarted (incarnation " + old.incarnation() + " -> " + reg.incarnation() + ")");
             }
+            for (KvSender s : senders.values()) { // rooms whose info came before this registration
+                Messages.TransferInfo info = s.info;
+                if (info != null && s.status() == KvPoll.BOOTSTRAPPING
+                        && info.decodeWorkerId().equals(reg.decodeWorkerId())) {
+                    attach(s, info);
+                }
+            }
         }
         if (old != null) { // the worker restarted or moved: release what the engine holds for its old segments
             forgetSegments(old, reg);
@@ -128,11 +135,16 @@ public final class KvSenderManager implements AutoCloseable {
 
     private void attach(KvSender s, Messages.TransferInfo info) {
         Messages.KvArgsRegistration reg = registrations.get(info.decodeWorkerId());
-        if (reg == null || !reg.incarnation().equals(info.incarnation())) {
+        if (reg == null) {
+            // This worker restarted since the decode worker registered: our reply tells it so (the incarnation), it
+            // registers again, and the room goes on then (or fails at the bootstrap timeout if it never does).
+            s.info = info;
+            return;
+        }
+        if (!reg.incarnation().equals(info.incarnation())) {
             s.info = info; // so that the decode side hears the failure
-            fail(s, reg == null ? "transfer info for room " + info.room() + " from unregistered decode worker "
-                    + info.decodeWorkerId() : "transfer info for room " + info.room() + " from a previous incarnation ("
-                    + info.incarnation() + ") of decode worker " + info.decodeWorkerId());
+            fail(s, "transfer info for room " + info.room() + " from a previous incarnation (" + info.incarnation()
+                    + ") of decode worker " + info.decodeWorkerId());
             return;
         }
         s.info = info;
