@@ -34,9 +34,18 @@ public final class KvReceiverManager {
     /** Per prefill address: our registration with it, completing with the incarnation that accepted it. */
     private final Map<String, CompletableFuture<String>> registered = new ConcurrentHashMap<>();
     private final Map<Long, KvReceiver> receivers = new ConcurrentHashMap<>();
+    /** Nanoseconds, as {@link System#nanoTime()}; tests drive timeouts with a clock of their own. */
+    private final java.util.function.LongSupplier clock;
 
     public KvReceiverManager(Messages.KvArgsRegistration self, BootstrapClient client, long waitingTimeoutNanos,
                              double failureProb) {
+        this(self, client, waitingTimeoutNanos, failureProb, System::nanoTime);
+    }
+
+    /** As above, judging the waiting timeout by {@code clock} (nanoseconds). */
+    public KvReceiverManager(Messages.KvArgsRegistration self, BootstrapClient client, long waitingTimeoutNanos,
+                             double failureProb, java.util.function.LongSupplier clock) {
+        this.clock = clock;
         this.self = self;
         this.client = client;
         this.waitingTimeoutNanos = waitingTimeoutNanos;
@@ -74,7 +83,7 @@ public final class KvReceiverManager {
 
     /** Hands the room's destination pages (in prompt order) and aux slot to the prefill side. */
     public void init(KvReceiver r, int[] dstPages, int auxSlot) {
-        r.initNanos = System.nanoTime();
+        r.initNanos = clock.getAsLong();
         if (r.fake) {
             r.update(KvPoll.SUCCESS, null);
             return;
@@ -145,7 +154,7 @@ public final class KvReceiverManager {
     /** The receiver's status, applying the waiting timeout and the failure-injection knob. */
     public KvReceiver poll(KvReceiver r) {
         KvPoll st = r.status();
-        if (!r.quiet && !r.abortSent && r.initNanos > 0 && System.nanoTime() - r.initNanos > waitingTimeoutNanos) {
+        if (!r.quiet && !r.abortSent && r.initNanos > 0 && clock.getAsLong() - r.initNanos > waitingTimeoutNanos) {
             // Not quiet yet: the prefill side may still be pushing. It is told, and the pages stay reserved until it
             // confirms that nothing of this room is in flight (or cannot be reached).
             abort(r, "Request " + r.room + " timed out after " + waitingTimeoutNanos / 1_000_000_000

@@ -51,12 +51,22 @@ public final class KvSenderManager implements AutoCloseable {
      */
     private final Object rooms = new Object();
     private final String incarnation = java.util.UUID.randomUUID().toString();
+    /** Nanoseconds, as {@link System#nanoTime()}; tests drive timeouts with a clock of their own. */
+    private final java.util.function.LongSupplier clock;
 
     /**
      * @param failureProb probability that a poll reports FAILED (SGLang's DISAGGREGATION_TEST_FAILURE_PROB)
      */
     public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
                            long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer) {
+        this(engine, pool, aux, notifier, bootstrapTimeoutNanos, failureProb, threads, observer, System::nanoTime);
+    }
+
+    /** As above, judging the bootstrap timeout by {@code clock} (nanoseconds). */
+    public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
+                           long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer,
+                           java.util.function.LongSupplier clock) {
+        this.clock = clock;
         this.observer = observer;
         this.engine = engine;
         this.pool = pool;
@@ -157,11 +167,11 @@ public final class KvSenderManager implements AutoCloseable {
      */
     public KvSender create(long room, boolean fake) {
         if (fake) {
-            KvSender s = new KvSender(room, true);
+            KvSender s = new KvSender(room, true, clock.getAsLong());
             s.update(KvPoll.WAITING_FOR_INPUT, null);
             return s;
         }
-        KvSender s = new KvSender(room, false);
+        KvSender s = new KvSender(room, false, clock.getAsLong());
         synchronized (rooms) {
             if (senders.putIfAbsent(room, s) != null) {
                 throw new IllegalStateException("room " + room + " is already in use on this prefill worker");
@@ -199,7 +209,7 @@ public final class KvSenderManager implements AutoCloseable {
     /** The sender's status, applying the bootstrap timeout and the failure-injection knob. */
     public KvPoll poll(KvSender s) {
         KvPoll st = s.status();
-        if (st == KvPoll.BOOTSTRAPPING && System.nanoTime() - s.createdNanos > bootstrapTimeoutNanos) {
+        if (st == KvPoll.BOOTSTRAPPING && clock.getAsLong() - s.createdNanos > bootstrapTimeoutNanos) {
             fail(s, "Request " + s.room + " timed out after " + bootstrapTimeoutNanos / 1_000_000_000
                     + "s in KVPoll.Bootstrapping");
         } else if (!st.concluded() && !s.fake && failureProb > 0
