@@ -191,6 +191,17 @@ public final class KvReceiverManager {
         }
     }
 
+    /** The rooms in flight with the prefill worker at {@code address} (a heartbeat asks how they ended). */
+    public java.util.List<Long> roomsInFlight(String address) {
+        java.util.List<Long> out = new java.util.ArrayList<>();
+        for (KvReceiver r : receivers.values()) {
+            if (!r.fake && r.address.equals(address) && !r.status().concluded()) {
+                out.add(r.room);
+            }
+        }
+        return out;
+    }
+
     /** Prefill workers with rooms in flight (what the heartbeat watches). */
     public Set<String> activeAddresses() {
         Set<String> out = ConcurrentHashMap.newKeySet();

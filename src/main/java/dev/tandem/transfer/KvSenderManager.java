@@ -51,6 +51,18 @@ public final class KvSenderManager implements AutoCloseable {
      */
     private final Object rooms = new Object();
     private final String incarnation = java.util.UUID.randomUUID().toString();
+    /**
+     * The last outcomes reported (frame C), by room, so a decode worker whose frame C was lost on the bus (a
+     * partition, a cluster view without it) learns them from its next heartbeat instead of its waiting timeout.
+     */
+    private final Map<Long, Messages.TransferStatus> reported = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Long, Messages.TransferStatus> eldest) {
+                    return size() > REPORTED_KEPT;
+                }
+            });
+    private static final int REPORTED_KEPT = 16384;
     /** Nanoseconds, as {@link System#nanoTime()}; tests drive timeouts with a clock of their own. */
     private final java.util.function.LongSupplier clock;
 
@@ -281,9 +293,23 @@ public final class KvSenderManager implements AutoCloseable {
     private void report(KvSender s) {
         Messages.TransferInfo info = s.info;
         if (info != null && !s.fake) {
-            notifier.notify(info.decodeWorkerId(), new Messages.TransferStatus(s.room, s.status(), 0,
-                    s.status() == KvPoll.FAILED ? s.failure() : null));
+            Messages.TransferStatus st = new Messages.TransferStatus(s.room, s.status(), 0,
+                    s.status() == KvPoll.FAILED ? s.failure() : null);
+            reported.put(s.room, st);
+            notifier.notify(info.decodeWorkerId(), st);
         }
+    }
+
+    /** How those of {@code rooms} that concluded here ended, as frame C said (a heartbeat asks; see above). */
+    public List<Messages.TransferStatus> reportedOutcomes(List<Long> rooms) {
+        List<Messages.TransferStatus> out = new ArrayList<>();
+        for (long room : rooms) {
+            Messages.TransferStatus st = reported.get(room);
+            if (st != null) {
+                out.add(st);
+            }
+        }
+        return out;
     }
 
     /**
