@@ -79,7 +79,8 @@ final class PdWiring implements AutoCloseable {
             var reg = new Messages.KvArgsRegistration(id, kvDesc,
                     new KvLayout(kv.pool().numLayers(), kv.pool().regionOffset(1, false), kv.pool().pageBytes()),
                     auxDesc, auxSlots, 0, 1, java.util.UUID.randomUUID().toString());
-            var receivers = new KvReceiverManager(reg, bus, (long) (pd.waitingTimeoutS() * 1e9), pd.failureProb());
+            var receivers = new KvReceiverManager(reg, bus, (long) (pd.waitingTimeoutS() * 1e9), pd.failureProb(),
+                    System::nanoTime, (long) (pd.transferIoTimeoutS() * 1e9));
             bus.serveTransferStatus(id, receivers, (long) (pd.heartbeatIntervalS() * 1000), pd.heartbeatMaxFailures());
             own(bus);
             scheduler = new DecodeScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc, receivers,
@@ -89,7 +90,7 @@ final class PdWiring implements AutoCloseable {
         } else {
             var senders = own(new KvSenderManager(engine, kv.pool(), aux, bus, (long) (pd.bootstrapTimeoutS() * 1e9),
                     pd.failureProb(), 2, observer instanceof dev.tandem.transfer.TransferObserver t ? t
-                            : dev.tandem.transfer.TransferObserver.NONE));
+                            : dev.tandem.transfer.TransferObserver.NONE, System::nanoTime, bus));
             String hostPort = cfg.advertisedHost() + ":" + pd.bootstrapPort();
             bus.serveBootstrap(hostPort, senders);
             own(bus);
