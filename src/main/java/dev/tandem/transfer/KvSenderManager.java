@@ -18,22 +18,6 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@link StatusNotifier}.
  */
 public final class KvSenderManager implements AutoCloseable {
-    /**
-     * Asks a decode worker for a write lease: while it holds one (from the moment it asked, for
-     * {@link KvReceiverManager#LEASE_NANOS}) this worker may write into that decode worker's pages, and that decode
-     * worker frees a room it gave up on without an acknowledgement only once every lease it granted has run out.
-     * So a prefill worker that was frozen (SIGSTOP, a long pause) and declared dead cannot write, when it resumes,
-     * into pages handed to another room: its lease has expired and the renewal reaches a decode worker that aborts
-     * the rooms it gave up on first.
-     */
-    @FunctionalInterface
-    public interface LeaseClient {
-        java.util.concurrent.CompletionStage<Void> lease(String decodeWorkerId);
-
-        /** No fencing (single-process tests and benchmarks, where no peer can be declared dead). */
-        LeaseClient UNFENCED = id -> java.util.concurrent.CompletableFuture.completedFuture(null);
-    }
-
     /** Delivers frame C to a decode worker (the bus adapter implements it). */
     @FunctionalInterface
     public interface StatusNotifier {
@@ -79,10 +63,7 @@ public final class KvSenderManager implements AutoCloseable {
                 }
             });
     private static final int REPORTED_KEPT = 16384;
-    private static final long LEASE_REQUEST_TIMEOUT_MS = 3000;
-    private final LeaseClient leases;
-    /** Per decode worker: until when (clock) our lease lets us write into its pages. */
-    private final Map<String, Long> leaseUntil = new ConcurrentHashMap<>();
+    private final WriteLeases leases;
     /** Nanoseconds, as {@link System#nanoTime()}; tests drive timeouts with a clock of their own. */
     private final java.util.function.LongSupplier clock;
 
@@ -92,7 +73,7 @@ public final class KvSenderManager implements AutoCloseable {
     public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
                            long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer) {
         this(engine, pool, aux, notifier, bootstrapTimeoutNanos, failureProb, threads, observer, System::nanoTime,
-                LeaseClient.UNFENCED);
+                WriteLeases.Client.UNFENCED);
     }
 
     /** As above, judging the bootstrap timeout by {@code clock} (nanoseconds). */
@@ -100,14 +81,14 @@ public final class KvSenderManager implements AutoCloseable {
                            long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer,
                            java.util.function.LongSupplier clock) {
         this(engine, pool, aux, notifier, bootstrapTimeoutNanos, failureProb, threads, observer, clock,
-                LeaseClient.UNFENCED);
+                WriteLeases.Client.UNFENCED);
     }
 
-    /** As above, writing into a decode worker's pages only under a lease from it (see {@link LeaseClient}). */
+    /** As above, writing into a decode worker's pages only under a lease from it (see {@link WriteLeases}). */
     public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
                            long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer,
-                           java.util.function.LongSupplier clock, LeaseClient leases) {
-        this.leases = leases;
+                           java.util.function.LongSupplier clock, WriteLeases.Client leases) {
+        this.leases = new WriteLeases(leases, clock);
         this.clock = clock;
         this.observer = observer;
         this.engine = engine;
@@ -297,7 +278,7 @@ public final class KvSenderManager implements AutoCloseable {
             return;
         }
         List<WriteOp> ops = new ArrayList<>(PageCopyPlan.ops(pool.segment(), layout, srcPages, reg.kvLayout(), dst));
-        String noLease = ops.isEmpty() && !last ? null : holdLease(info.decodeWorkerId());
+        String noLease = ops.isEmpty() && !last ? null : leases.hold(info.decodeWorkerId());
         if (noLease != null) {
             conclude(s, KvPoll.FAILED, "room " + s.room + ": " + noLease);
             return;
@@ -311,7 +292,7 @@ public final class KvSenderManager implements AutoCloseable {
             observer.onKvSent(ops.stream().mapToLong(WriteOp::length).sum(), System.nanoTime() - t0);
         }
         if (last) {
-            String lapsed = holdLease(info.decodeWorkerId()); // the KV may have taken a while
+            String lapsed = leases.hold(info.decodeWorkerId()); // the KV may have taken a while
             if (lapsed != null) {
                 conclude(s, KvPoll.FAILED, "room " + s.room + ": " + lapsed);
                 return;
@@ -321,31 +302,6 @@ public final class KvSenderManager implements AutoCloseable {
                 return;
             }
             conclude(s, KvPoll.SUCCESS, null);
-        }
-    }
-
-    /**
-     * Null when we hold a lease from {@code decodeWorkerId} with at least half of it left (renewing it, waiting at
-     * most {@value #LEASE_REQUEST_TIMEOUT_MS} ms, on this lane's thread, if not); else why we may not write.
-     */
-    private String holdLease(String decodeWorkerId) {
-        Long until = leaseUntil.get(decodeWorkerId);
-        if (until != null && until - clock.getAsLong() > KvReceiverManager.LEASE_NANOS / 2) {
-            return null;
-        }
-        long asked = clock.getAsLong(); // the lease counts from before the request: a late reply only shortens it
-        try {
-            leases.lease(decodeWorkerId).toCompletableFuture().get(LEASE_REQUEST_TIMEOUT_MS,
-                    java.util.concurrent.TimeUnit.MILLISECONDS);
-            leaseUntil.merge(decodeWorkerId, asked + KvReceiverManager.LEASE_NANOS, Math::max);
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "interrupted while asking decode worker " + decodeWorkerId + " for a write lease";
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            return "no write lease from decode worker " + decodeWorkerId + " ("
-                    + (e instanceof java.util.concurrent.TimeoutException ? "no answer within "
-                    + LEASE_REQUEST_TIMEOUT_MS + " ms" : String.valueOf(e.getCause().getMessage())) + ")";
         }
     }
 

@@ -6,6 +6,7 @@ import dev.tandem.bus.BusSigner;
 import dev.tandem.transfer.KvReceiverManager;
 import dev.tandem.transfer.KvSenderManager;
 import dev.tandem.transfer.Messages;
+import dev.tandem.transfer.WriteLeases;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -26,7 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * reply is sealed with the cluster secret ({@link BusSigner}); unsealed, stale or replayed ones are refused.
  */
 final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderManager.StatusNotifier,
-        KvSenderManager.LeaseClient,
+        WriteLeases.Client,
         AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PdBusAdapter.class);
     private static final long REQUEST_TIMEOUT_MS = 5_000;
@@ -168,7 +169,7 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
                 new DeliveryOptions().setSendTimeout(timeoutMs)).map(m -> signer.openReply(envelope, m.body()));
     }
 
-    /** Prefill side: a write lease from a decode worker (see {@link KvSenderManager.LeaseClient}). */
+    /** Prefill side: a write lease from a decode worker (see {@link WriteLeases.Client}). */
     @Override
     public CompletionStage<Void> lease(String decodeWorkerId) {
         String address = BusAddresses.transfer(decodeWorkerId);

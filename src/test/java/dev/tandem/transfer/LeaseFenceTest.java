@@ -107,7 +107,7 @@ class LeaseFenceTest {
             return 0;
         }, () -> { });
         List<String> asked = new CopyOnWriteArrayList<>();
-        KvSenderManager.LeaseClient refusing = id -> {
+        WriteLeases.Client refusing = id -> {
             asked.add(id);
             return CompletableFuture.failedFuture(new IllegalStateException("no handlers for address"));
         };
