@@ -29,7 +29,9 @@ class ArchitectureTest {
             Map.entry("grammar", Set.of("tokenizer")),
             Map.entry("tokenizer", Set.of("config")),
             Map.entry("kvcache", Set.of("engine", "kvevents", "config")),
-            Map.entry("scheduler", Set.of("config", "engine", "kvcache", "kvevents", "tokenizer", "transfer", "grammar")),
+            Map.entry("scheduler", Set.of("config", "engine", "kvcache", "kvevents", "tokenizer", "transfer", "grammar",
+                    "hicache")),
+            Map.entry("hicache", Set.of("config", "kvcache")),
             Map.entry("transfer", Set.of("config", "kvcache", "metrics")),
             Map.entry("kvevents", Set.of()),
             Map.entry("api", Set.of("config", "engine", "scheduler", "tokenizer", "transfer", "grammar")),
@@ -47,7 +49,7 @@ class ArchitectureTest {
     private static final Pattern COMMENTS = Pattern.compile("(?s)/\\*.*?\\*/|//[^\\n]*");
     private static final Path MAIN = Path.of("src/main/java/dev/tandem");
     private static final List<String> PURE = List.of("engine", "tokenizer", "kvcache", "scheduler", "transfer",
-            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench");
+            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench", "hicache");
 
     @Test
     void pureLayersDoNotImportVertx() throws IOException {

@@ -1,0 +1,341 @@
+package dev.tandem.hicache;
+
+import dev.tandem.config.HiCacheConfig;
+import dev.tandem.kvcache.KvPool;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The tiers behind the KV pool (L1): host memory (L2, {@link HostTier}) and optional storage (L3,
+ * {@link HiCacheStorage}), all keyed by {@link PageKeys}. The scheduler thread copies pages between the pool and
+ * host memory (memory copies, synchronous); everything that touches storage runs on one I/O thread of this
+ * object: writing host pages to storage and prefetching a waiting request's pages from storage into host memory.
+ * A request's admission waits for its prefetch only as {@link HiCacheConfig.PrefetchPolicy} says, and never on
+ * the scheduler thread. Owns the I/O thread, the host region and the storage; {@link #close()} frees them.
+ */
+public final class HiCache implements AutoCloseable {
+    /** Queued storage writes past this are dropped (a backup, not a promise): the I/O thread cannot keep up. */
+    private static final int MAX_PENDING_WRITES = 4096;
+    /** Even {@code wait_complete} gives up on a prefetch after this long (every wait has a deadline). */
+    private static final long WAIT_COMPLETE_CAP_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    private final HiCacheConfig cfg;
+    private final KvLayout layout;
+    private final KvPool pool;
+    private final HostTier host;
+    private final HiCacheStorage storage; // null: L2 only
+    private final ExecutorService io;
+    private final AtomicInteger pendingWrites = new AtomicInteger();
+    private final HiCacheStats.Counters counters = new HiCacheStats.Counters();
+
+    public HiCache(HiCacheConfig cfg, KvLayout layout, KvPool pool, HostTier host, HiCacheStorage storage) {
+        if (layout.pageBytes() != 2L * pool.numLayers() * pool.pageBytes() || layout.pageBytes() != host.pageBytes()) {
+            throw new IllegalArgumentException("hicache: layout " + layout + " does not match the KV pool or the "
+                    + "host tier");
+        }
+        this.cfg = cfg;
+        this.layout = layout;
+        this.pool = pool;
+        this.host = host;
+        this.storage = storage;
+        this.io = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "tandem-hicache-io");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * The tiers {@code cfg} asks for behind {@code pool}, or null when the hierarchy is off: a host region of
+     * {@code --hicache-size} GB or {@code --hicache-ratio} times the pool, and the storage backend.
+     */
+    public static HiCache create(HiCacheConfig cfg, String model, KvPool pool) {
+        if (!cfg.enabled()) {
+            return null;
+        }
+        KvLayout layout = KvLayout.of(model, pool);
+        HiCacheStorage storage = switch (cfg.storageBackend()) {
+            case NONE -> null;
+            case FILE -> new FileStorage(cfg.storageDir(), cfg.storageMaxBytes());
+        };
+        HostTier host;
+        try {
+            host = new HostTier(layout.pageBytes(), cfg.hostPages(pool.numPages(), layout.pageBytes()));
+        } catch (RuntimeException e) {
+            if (storage != null) {
+                storage.close();
+            }
+            throw e;
+        }
+        return new HiCache(cfg, layout, pool, host, storage);
+    }
+
+    /** What the tiers hold and their sizes, for the start-up log. */
+    public String describe() {
+        return String.format("host %d pages (%.1f MB), storage %s, write %s, prefetch %s", host.capacity(),
+                host.capacity() * (double) host.pageBytes() / 1e6,
+                storage == null ? "none" : cfg.storageBackend().name().toLowerCase() + " " + cfg.storageDir(),
+                cfg.writePolicy().name().toLowerCase(), cfg.prefetchPolicy().name().toLowerCase());
+    }
+
+    public HiCacheConfig.WritePolicy writePolicy() {
+        return cfg.writePolicy();
+    }
+
+    /** The storage keys of the first {@code pages} whole pages of {@code tokens}. */
+    public List<String> keys(int[] tokens, int pages) {
+        return PageKeys.keys(tokens, layout.pageSize(), pages, layout.suffix());
+    }
+
+    /** A request's L3 prefetch: pages read into host memory so far, and whether it is over. */
+    public static final class Prefetch {
+        final long startNanos = System.nanoTime();
+        volatile boolean done;
+        volatile boolean cancelled;
+        volatile int pages;
+
+        public boolean done() {
+            return done;
+        }
+
+        /** Pages this prefetch brought from storage into host memory. */
+        public int pages() {
+            return pages;
+        }
+    }
+
+    /**
+     * Starts reading {@code keys[from..]} from storage into host memory, in order, stopping at the first page
+     * storage lacks (later pages are useless without it). Pages already in host memory are skipped. Null when
+     * there is no storage.
+     */
+    public Prefetch prefetch(List<String> keys, int from) {
+        if (storage == null || from >= keys.size() || host.leadingHits(keys, from) == keys.size() - from) {
+            return null;
+        }
+        Prefetch p = new Prefetch();
+        List<String> ks = List.copyOf(keys);
+        io.execute(() -> {
+            try {
+                readAhead(p, ks, from);
+            } finally {
+                p.done = true;
+            }
+        });
+        return p;
+    }
+
+    private void readAhead(Prefetch p, List<String> keys, int from) {
+        int i = from + host.leadingHits(keys, from);
+        int exist = storage.batchExists(keys.subList(i, keys.size()));
+        for (int end = i + exist; i < end && !p.cancelled; i++) {
+            String key = keys.get(i);
+            if (host.contains(key)) {
+                continue;
+            }
+            int slot = host.reserve(key);
+            if (slot < 0) {
+                break; // every host slot is busy
+            }
+            if (!storage.get(key, host.slot(slot))) {
+                host.unpin(slot);
+                counters.l3Misses.incrementAndGet();
+                break;
+            }
+            host.publish(slot);
+            p.pages++;
+            counters.l3Hits.incrementAndGet();
+            counters.l3BytesRead.addAndGet(layout.pageBytes());
+        }
+        if (i < keys.size() && !p.cancelled) {
+            counters.l3Misses.incrementAndGet();
+        }
+    }
+
+    /**
+     * Whether a request may be admitted now, given its prefetch (null: none): always under {@code best_effort};
+     * once it is done (or past its deadline) otherwise.
+     */
+    public boolean ready(Prefetch p) {
+        if (p == null || p.done) {
+            return true;
+        }
+        long waited = System.nanoTime() - p.startNanos;
+        return switch (cfg.prefetchPolicy()) {
+            case BEST_EFFORT -> true;
+            case WAIT_COMPLETE -> waited > WAIT_COMPLETE_CAP_NANOS;
+            case TIMEOUT -> waited > (long) (cfg.prefetchTimeoutS() * 1e9);
+        };
+    }
+
+    /** The request is admitted: its prefetch stops where it is; the wait is recorded. */
+    public void settle(Prefetch p) {
+        if (p != null) {
+            p.cancelled = true;
+            counters.prefetchWaitNanos.addAndGet(System.nanoTime() - p.startNanos);
+            counters.prefetches.incrementAndGet();
+        }
+    }
+
+    /** How many of {@code keys[from..]}, leading, host memory holds. */
+    public int hostHits(List<String> keys, int from) {
+        return host.leadingHits(keys, from);
+    }
+
+    /**
+     * Copies host pages {@code keys[from..from + dst.length)} into pool pages {@code dst}, stopping at a page host
+     * memory no longer holds; returns how many were copied.
+     */
+    public int load(List<String> keys, int from, int[] dst) {
+        int n = 0;
+        for (; n < dst.length; n++) {
+            int slot = host.pin(keys.get(from + n));
+            if (slot < 0) {
+                break;
+            }
+            try {
+                copy(host.slot(slot), dst[n], false);
+            } finally {
+                host.unpin(slot);
+            }
+        }
+        counters.l2Hits.addAndGet(n);
+        return n;
+    }
+
+    /** Records pages no tier held for a request (they are computed). */
+    public void missed(int pages) {
+        counters.misses.addAndGet(pages);
+    }
+
+    /** Records pages found in the pool itself. */
+    public void l1Hit(int pages) {
+        counters.l1Hits.addAndGet(pages);
+    }
+
+    /**
+     * Copies pool pages {@code src} (holding {@code keys[from..]}) that host memory lacks into it, and queues them
+     * for storage. A page host memory cannot take now (every slot busy) is skipped: a backup, not a promise.
+     */
+    public void backup(List<String> keys, int from, int[] src) {
+        for (int i = 0; i < src.length; i++) {
+            String key = keys.get(from + i);
+            int slot = host.reserve(key);
+            if (slot < 0) {
+                continue; // already there, or no slot free
+            }
+            copy(host.slot(slot), src[i], true);
+            host.publish(slot);
+            counters.l2Writes.incrementAndGet();
+            store(key);
+        }
+    }
+
+    /** Queues host page {@code key} for storage (off the scheduler thread). */
+    private void store(String key) {
+        if (storage == null) {
+            return;
+        }
+        if (pendingWrites.incrementAndGet() > MAX_PENDING_WRITES) {
+            pendingWrites.decrementAndGet();
+            counters.l3WritesDropped.incrementAndGet();
+            return;
+        }
+        io.execute(() -> {
+            try {
+                int slot = host.pin(key);
+                if (slot < 0) {
+                    counters.l3WritesDropped.incrementAndGet(); // evicted from host memory before its turn
+                    return;
+                }
+                try {
+                    if (!storage.exists(key)) {
+                        if (storage.set(key, host.slot(slot))) {
+                            counters.l3BytesWritten.addAndGet(layout.pageBytes());
+                        } else {
+                            counters.l3WritesDropped.incrementAndGet();
+                        }
+                    }
+                } finally {
+                    host.unpin(slot);
+                }
+            } finally {
+                pendingWrites.decrementAndGet();
+            }
+        });
+    }
+
+    /**
+     * Pool page {@code page} (every layer's K and V) to or from {@code hostPage}, laid out
+     * {@code [2 * layers, regionPageBytes]} with layer l's K at row 2l and V at row 2l+1.
+     */
+    private void copy(MemorySegment hostPage, int page, boolean toHost) {
+        long pb = pool.pageBytes();
+        for (int l = 0; l < pool.numLayers(); l++) {
+            for (int v = 0; v < 2; v++) {
+                MemorySegment region = v == 0 ? pool.keys(l) : pool.values(l);
+                long at = (2L * l + v) * pb;
+                if (toHost) {
+                    MemorySegment.copy(region, page * pb, hostPage, at, pb);
+                } else {
+                    MemorySegment.copy(hostPage, at, region, page * pb, pb);
+                }
+            }
+        }
+    }
+
+    /** Drops every host page (flush_cache); storage keeps its pages. */
+    public void clearHost() {
+        host.clear();
+    }
+
+    /** Removes every page from storage too (when asked: other workers may share it). Waits for queued I/O first. */
+    public void clearStorage() {
+        drain();
+        if (storage != null) {
+            storage.clear();
+        }
+    }
+
+    /** Waits (at most 60 s) until every queued storage write and prefetch has run. */
+    public void drain() {
+        try {
+            io.submit(() -> { }).get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("hicache: I/O did not drain in 60 s", e);
+        }
+    }
+
+    public HiCacheStats stats() {
+        HiCacheStorage.Usage u = storage == null ? new HiCacheStorage.Usage(0, 0) : storage.usage();
+        return counters.snapshot(host.pages(), host.capacity(), u);
+    }
+
+    public boolean hasStorage() {
+        return storage != null;
+    }
+
+    /** Lets queued writes finish (bounded), then frees the thread, the host region and the storage. */
+    @Override
+    public void close() {
+        io.shutdown();
+        try {
+            if (!io.awaitTermination(30, TimeUnit.SECONDS)) {
+                io.shutdownNow();
+                io.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            io.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        host.close();
+        if (storage != null) {
+            storage.close();
+        }
+    }
+}
