@@ -38,6 +38,7 @@ class ArchitectureTest {
             Map.entry("bus", Set.of("config", "metrics", "transfer", "kvevents")),
             Map.entry("metrics", Set.of("scheduler", "transfer")),
             Map.entry("worker", Set.of("api", "bus", "config", "engine", "grammar", "kvcache", "kvevents", "metrics",
+                    "hicache",
                     "scheduler", "tokenizer", "transfer")),
             Map.entry("gateway", Set.of("api", "bus", "config", "gateway.policy", "kvevents", "metrics", "tokenizer")),
             Map.entry("gateway.policy", Set.of("kvevents")),

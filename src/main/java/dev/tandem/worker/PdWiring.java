@@ -92,8 +92,14 @@ final class PdWiring implements AutoCloseable {
             String hostPort = cfg.advertisedHost() + ":" + pd.bootstrapPort();
             bus.serveBootstrap(hostPort, senders);
             own(bus);
+            dev.tandem.hicache.HiCache hi = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.modelName(),
+                    kv.pool());
+            if (hi != null) {
+                own(hi); // closed before the pool it copies from
+                progress.accept("hierarchical cache: " + hi.describe());
+            }
             scheduler = new PrefillScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc, senders,
-                    aux, observer);
+                    aux, observer, hi);
             progress.accept("prefill worker " + id + ": bootstrap on " + BusAddresses.bootstrap(hostPort)
                     + ", transfer transport " + pd.transferTransport());
         }
