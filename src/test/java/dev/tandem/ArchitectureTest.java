@@ -36,7 +36,7 @@ class ArchitectureTest {
             Map.entry("kvevents", Set.of()),
             Map.entry("api", Set.of("config", "engine", "scheduler", "tokenizer", "transfer", "grammar")),
             Map.entry("bus", Set.of("config", "metrics", "transfer", "kvevents")),
-            Map.entry("metrics", Set.of("scheduler", "transfer")),
+            Map.entry("metrics", Set.of("scheduler", "transfer", "hicache")),
             Map.entry("worker", Set.of("api", "bus", "config", "engine", "grammar", "kvcache", "kvevents", "metrics",
                     "hicache",
                     "scheduler", "tokenizer", "transfer")),

@@ -37,6 +37,7 @@ final class PdWiring implements AutoCloseable {
     private final List<AutoCloseable> owned = new ArrayList<>();
     private Scheduler scheduler;
     private PagedKvCache kv;
+    private dev.tandem.hicache.HiCache hiCache; // prefill workers with --enable-hierarchical-cache, else null
 
     static PdWiring build(WorkerConfig cfg, Vertx vertx, Model model, TextTokenizer tok, SchedulerConfig sc,
                           SchedulerObserver observer, Consumer<String> progress) {
@@ -94,6 +95,7 @@ final class PdWiring implements AutoCloseable {
             own(bus);
             dev.tandem.hicache.HiCache hi = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.modelName(),
                     kv.pool());
+            hiCache = hi;
             if (hi != null) {
                 own(hi); // closed before the pool it copies from
                 progress.accept("hierarchical cache: " + hi.describe());
@@ -111,6 +113,11 @@ final class PdWiring implements AutoCloseable {
 
     PagedKvCache kv() {
         return kv;
+    }
+
+    /** The prefill worker's hierarchical cache, or null. */
+    dev.tandem.hicache.HiCache hiCache() {
+        return hiCache;
     }
 
     @Override

@@ -33,6 +33,9 @@ public final class SchedulerVerticle extends VerticleBase {
         return vertx.executeBlocking(() -> WorkerEngine.start(config, vertx, metrics, msg -> LOG.info("{}", msg)))
                 .onSuccess(e -> {
                     engine = e;
+                    if (e.hiCache() != null) {
+                        dev.tandem.metrics.HiCacheMeters.register(MetricsSetup.registry(), id, e.hiCache());
+                    }
                     LOG.info("scheduler thread '{}' running", e.loop().threadName());
                 });
     }

@@ -142,6 +142,11 @@ public final class WorkerEngine implements AutoCloseable {
         return kv;
     }
 
+    /** The tiers behind the prefix cache (colocated or prefill worker), or null. */
+    public HiCache hiCache() {
+        return pd != null ? pd.hiCache() : hiCache;
+    }
+
     /** Where the prefix cache's events go; an {@code eventbus} publisher is bound once the HTTP port is known. */
     public EventPublisher events() {
         return events;

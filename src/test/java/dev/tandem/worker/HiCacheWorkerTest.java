@@ -70,6 +70,13 @@ class HiCacheWorkerTest {
             JsonNode r = w.generate(req);
             assertEquals(9 * PAGE, r.get("meta_info").get("cached_tokens").asInt(), r.toString());
             assertEquals(expected, ids(r.get("output_ids")), "identical output from storage pages");
+            String metrics = w.get("/metrics").body();
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith("tandem_hicache_hit_pages_total{")
+                    && l.contains("tier=\"l3\"") && l.endsWith(" 9.0")), "9 pages read from storage:\n"
+                    + metrics.lines().filter(l -> l.startsWith("tandem_hicache")).toList());
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith("tandem_hicache_storage_bytes_read")
+                    && l.endsWith(" " + 9.0 * 2 * 4 * PAGE * 256)), "9 pages of 32 KiB:\n"
+                    + metrics.lines().filter(l -> l.startsWith("tandem_hicache")).toList());
             w.awaitIdle();
             assertEquals(200, w.post("/flush_cache", "").status());
             JsonNode st = w.get("/get_server_info").json().get("internal_states").get(0);
