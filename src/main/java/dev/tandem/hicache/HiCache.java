@@ -2,6 +2,8 @@ package dev.tandem.hicache;
 
 import dev.tandem.config.HiCacheConfig;
 import dev.tandem.kvcache.KvPool;
+import dev.tandem.kvevents.KvEvent;
+import dev.tandem.kvevents.TupleHash;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
@@ -32,6 +34,9 @@ public final class HiCache implements AutoCloseable {
     private final ExecutorService io;
     private final AtomicInteger pendingWrites = new AtomicInteger();
     private final HiCacheStats.Counters counters = new HiCacheStats.Counters();
+    /** Host-memory block events, queued by both threads in the host tier's order; the scheduler takes them. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<KvEvent> events =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     public HiCache(HiCacheConfig cfg, KvLayout layout, KvPool pool, HostTier host, HiCacheStorage storage) {
         if (layout.pageBytes() != 2L * pool.numLayers() * pool.pageBytes() || layout.pageBytes() != host.pageBytes()) {
@@ -43,6 +48,21 @@ public final class HiCache implements AutoCloseable {
         this.pool = pool;
         this.host = host;
         this.storage = storage;
+        host.setListener(new HostTier.Listener() {
+            @Override
+            public void published(Object tag) {
+                if (tag instanceof KvEvent.BlockStored s) {
+                    events.add(s);
+                }
+            }
+
+            @Override
+            public void dropped(Object tag) {
+                if (tag instanceof KvEvent.BlockStored s) {
+                    events.add(new KvEvent.BlockRemoved(s.blockHashes(), KvEvent.HOST));
+                }
+            }
+        });
         this.io = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "tandem-hicache-io");
             t.setDaemon(true);
@@ -114,15 +134,16 @@ public final class HiCache implements AutoCloseable {
      * storage lacks (later pages are useless without it). Pages already in host memory are skipped. Null when
      * there is no storage.
      */
-    public Prefetch prefetch(List<String> keys, int from) {
+    public Prefetch prefetch(int[] tokens, List<String> keys, int from) {
         if (storage == null || from >= keys.size() || host.leadingHits(keys, from) == keys.size() - from) {
             return null;
         }
         Prefetch p = new Prefetch();
         List<String> ks = List.copyOf(keys);
+        int[] ts = tokens.clone();
         io.execute(() -> {
             try {
-                readAhead(p, ks, from);
+                readAhead(p, ts, ks, from);
             } finally {
                 p.done = true;
             }
@@ -130,7 +151,7 @@ public final class HiCache implements AutoCloseable {
         return p;
     }
 
-    private void readAhead(Prefetch p, List<String> keys, int from) {
+    private void readAhead(Prefetch p, int[] tokens, List<String> keys, int from) {
         int i = from + host.leadingHits(keys, from);
         int exist = storage.batchExists(keys.subList(i, keys.size()));
         for (int end = i + exist; i < end && !p.cancelled; i++) {
@@ -138,7 +159,7 @@ public final class HiCache implements AutoCloseable {
             if (host.contains(key)) {
                 continue;
             }
-            int slot = host.reserve(key);
+            int slot = host.reserve(key, stored(tokens, i));
             if (slot < 0) {
                 break; // every host slot is busy
             }
@@ -222,10 +243,10 @@ public final class HiCache implements AutoCloseable {
      * Copies pool pages {@code src} (holding {@code keys[from..]}) that host memory lacks into it, and queues them
      * for storage. A page host memory cannot take now (every slot busy) is skipped: a backup, not a promise.
      */
-    public void backup(List<String> keys, int from, int[] src) {
+    public void backup(int[] tokens, List<String> keys, int from, int[] src) {
         for (int i = 0; i < src.length; i++) {
             String key = keys.get(from + i);
-            int slot = host.reserve(key);
+            int slot = host.reserve(key, stored(tokens, from + i));
             if (slot < 0) {
                 continue; // already there, or no slot free
             }
@@ -234,6 +255,38 @@ public final class HiCache implements AutoCloseable {
             counters.l2Writes.incrementAndGet();
             store(key);
         }
+    }
+
+    /** The event for page {@code page} of {@code tokens} entering host memory (hashes as the radix tree's). */
+    private KvEvent.BlockStored stored(int[] tokens, int page) {
+        int ps = layout.pageSize();
+        long h = TupleHash.hash(tokens, page * ps, (page + 1) * ps);
+        Long parent = page == 0 ? null : TupleHash.hash(tokens, (page - 1) * ps, page * ps);
+        List<Integer> ids = new java.util.ArrayList<>(ps);
+        for (int t = page * ps; t < (page + 1) * ps; t++) {
+            ids.add(tokens[t]);
+        }
+        return new KvEvent.BlockStored(List.of(h), parent, ids, ps, null, KvEvent.HOST);
+    }
+
+    /** Host-memory events since the last call, oldest first ({@code medium} {@link KvEvent#HOST}). */
+    public List<KvEvent> takeEvents() {
+        List<KvEvent> out = new java.util.ArrayList<>();
+        for (KvEvent e; (e = events.poll()) != null; ) {
+            out.add(e);
+        }
+        return out;
+    }
+
+    /** A {@code BlockStored} per page host memory holds now: the host part of a snapshot. */
+    public List<KvEvent> snapshot() {
+        List<KvEvent> out = new java.util.ArrayList<>();
+        for (Object tag : host.tags()) {
+            if (tag instanceof KvEvent.BlockStored s) {
+                out.add(s);
+            }
+        }
+        return out;
     }
 
     /** Queues host page {@code key} for storage (off the scheduler thread). */

@@ -24,17 +24,31 @@ public final class HostTier implements AutoCloseable {
     private final ArrayDeque<Integer> free = new ArrayDeque<>();
     private final LinkedHashMap<String, Entry> visible = new LinkedHashMap<>(16, 0.75f, true); // LRU first
     private final Map<Integer, Entry> bySlot = new HashMap<>();
+    private Listener listener = new Listener() {
+    };
+
+    /** Told, under the tier's lock (so in order), when a page becomes visible and when it is dropped. */
+    public interface Listener {
+        /** @param tag what the page's writer attached to it ({@link #reserve(String, Object)}) */
+        default void published(Object tag) {
+        }
+
+        default void dropped(Object tag) {
+        }
+    }
 
     /** A slot and its key; {@code pins} counts readers and writers at work on it. */
     private static final class Entry {
         final String key;
         final int slot;
+        final Object tag;
         int pins;
         boolean live; // published and not dropped
 
-        Entry(String key, int slot) {
+        Entry(String key, int slot, Object tag) {
             this.key = key;
             this.slot = slot;
+            this.tag = tag;
         }
     }
 
@@ -49,6 +63,20 @@ public final class HostTier implements AutoCloseable {
         for (int i = 0; i < capacity; i++) {
             free.add(i);
         }
+    }
+
+    /** Set once, before any page is stored. */
+    public synchronized void setListener(Listener listener) {
+        this.listener = listener;
+    }
+
+    /** The tags of every visible page, least recently used first. */
+    public synchronized List<Object> tags() {
+        List<Object> out = new java.util.ArrayList<>();
+        for (Entry e : visible.values()) {
+            out.add(e.tag);
+        }
+        return out;
     }
 
     /** The bytes of {@code slot}. */
@@ -94,6 +122,11 @@ public final class HostTier implements AutoCloseable {
      * -1 when the key is already here or every slot is pinned. Fill it, then {@link #publish} or {@link #unpin}.
      */
     public synchronized int reserve(String key) {
+        return reserve(key, null);
+    }
+
+    /** As {@link #reserve(String)}, with {@code tag} handed to the {@link Listener} when published and dropped. */
+    public synchronized int reserve(String key, Object tag) {
         if (visible.containsKey(key)) {
             return -1;
         }
@@ -104,6 +137,7 @@ public final class HostTier implements AutoCloseable {
                     it.remove();
                     e.live = false;
                     release(e);
+                    listener.dropped(e.tag);
                     break;
                 }
             }
@@ -112,7 +146,7 @@ public final class HostTier implements AutoCloseable {
         if (slot == null) {
             return -1;
         }
-        Entry e = new Entry(key, slot);
+        Entry e = new Entry(key, slot, tag);
         e.pins = 1;
         bySlot.put(slot, e);
         return slot;
@@ -133,6 +167,7 @@ public final class HostTier implements AutoCloseable {
         }
         e.live = true;
         visible.put(e.key, e);
+        listener.published(e.tag);
         unpin(slot);
     }
 
@@ -148,6 +183,7 @@ public final class HostTier implements AutoCloseable {
             if (e.pins == 0) {
                 release(e);
             }
+            listener.dropped(e.tag);
         }
         visible.clear();
     }

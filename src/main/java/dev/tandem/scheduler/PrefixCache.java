@@ -51,7 +51,7 @@ final class PrefixCache {
             // SGLang's selective policy drops what it did not back up; the others keep evicted pages in host memory
             tree.setEvictionListener((path, pages) -> {
                 int total = path.length / c.pageSize;
-                hi.backup(hi.keys(path, total), total - pages.length, pages);
+                hi.backup(path, hi.keys(path, total), total - pages.length, pages);
             });
         }
         return c;
@@ -88,7 +88,7 @@ final class PrefixCache {
         }
         int[] want = s.fillSlice(0, limit);
         RadixCache.Match m = tree.match(want);
-        s.prefetch = hi.prefetch(hi.keys(want, limit / pageSize), m.tokens() / pageSize);
+        s.prefetch = hi.prefetch(want, hi.keys(want, limit / pageSize), m.tokens() / pageSize);
     }
 
     /** Whether {@code s}'s prefetch lets it be admitted now (see {@link HiCache#ready}). */
@@ -136,7 +136,7 @@ final class PrefixCache {
         hi.l1Hit(inPool);
         List<String> keys = hi.keys(want, total);
         if (hi.writePolicy() == HiCacheConfig.WritePolicy.WRITE_THROUGH_SELECTIVE && inPool > 0) {
-            hi.backup(keys, 0, m.pages()); // reused: now worth a host copy
+            hi.backup(want, keys, 0, m.pages()); // reused: now worth a host copy
         }
         int n = hi.hostHits(keys, inPool);
         int loaded = 0;
@@ -184,7 +184,7 @@ final class PrefixCache {
                 // memory lacks while the pool still holds them.
                 RadixCache.Match m = tree.match(tokens);
                 int whole = m.tokens() / pageSize;
-                hi.backup(hi.keys(tokens, whole), 0, m.pages());
+                hi.backup(tokens, hi.keys(tokens, whole), 0, m.pages());
             }
         } else {
             kv.release(s.row);
@@ -227,11 +227,32 @@ final class PrefixCache {
         return hi == null ? null : hi.stats();
     }
 
+    /**
+     * The pool's events, then host memory's ({@code medium} "CPU"). The two queues are not interleaved in time;
+     * a consumer keeps one set of tiers per block, so only a flush racing a storage prefetch can leave it a block
+     * host memory no longer holds.
+     */
     List<KvEvent> takeEvents() {
-        return tree == null ? List.of() : tree.takeEvents();
+        if (tree == null) {
+            return List.of();
+        }
+        List<KvEvent> ev = tree.takeEvents();
+        if (hi == null) {
+            return ev;
+        }
+        List<KvEvent> all = new java.util.ArrayList<>(ev);
+        all.addAll(hi.takeEvents());
+        return all;
     }
 
     List<KvEvent> snapshot() {
-        return tree == null ? List.of(new KvEvent.AllBlocksCleared()) : tree.snapshot();
+        if (tree == null) {
+            return List.of(new KvEvent.AllBlocksCleared());
+        }
+        List<KvEvent> all = new java.util.ArrayList<>(tree.snapshot());
+        if (hi != null) {
+            all.addAll(hi.snapshot());
+        }
+        return all;
     }
 }

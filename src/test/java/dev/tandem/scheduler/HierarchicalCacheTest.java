@@ -12,6 +12,8 @@ import dev.tandem.hicache.HiCacheStats;
 import dev.tandem.hicache.KvLayout;
 import dev.tandem.hicache.PageKeys;
 import dev.tandem.kvcache.PagedKvCache;
+import dev.tandem.gateway.policy.PrefixIndex;
+import dev.tandem.kvevents.KvEventBatch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -119,10 +121,18 @@ class HierarchicalCacheTest {
             ColocatedScheduler s = scheduler(kv, true, hi);
             int[][] history = {prompt(1, 90), prompt(2, 95), prompt(3, 100)};
             int cachedTotal = 0;
+            // A router's view built from the scheduler's KV events (pool and host memory blocks alike).
+            PrefixIndex view = new PrefixIndex();
             for (int turn = 0; turn < 3; turn++) {
                 for (int c = 0; c < 3; c++) {
                     int[] p = history[c];
+                    view.apply("w", new KvEventBatch(0, s.takeKvEvents(), 0));
+                    int predicted = Math.min(view.matchedTokens("w", p), (p.length - 1) / PAGE * PAGE);
                     Run r = run(s, p, 6);
+                    if (policy != WritePolicy.WRITE_THROUGH_SELECTIVE) {
+                        assertEquals(predicted, r.cached(), policy + ": the events foretold the hit, conversation "
+                                + c + " turn " + turn);
+                    }
                     assertEquals(Arrays.toString(reference(p, 6)), Arrays.toString(r.ids()),
                             policy + ": conversation " + c + " turn " + turn);
                     cachedTotal += r.cached();
