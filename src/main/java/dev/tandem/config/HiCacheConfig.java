@@ -20,17 +20,19 @@ import java.util.Set;
  * @param prefetchPolicy     {@code --hicache-storage-prefetch-policy}
  * @param prefetchTimeoutS   {@code --hicache-storage-prefetch-timeout}: how long a request waits for its L3
  *                           prefetch under the {@code timeout} policy (Tandem's; SGLang's is in its extra config)
+ * @param backupCount        {@code --hicache-storage-backup-count}: copies of each page on other members for the
+ *                           {@code cluster} backend (Tandem's)
  */
 public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WritePolicy writePolicy,
                             StorageBackend storageBackend, Path storageDir, double storageMaxGb,
-                            PrefetchPolicy prefetchPolicy, double prefetchTimeoutS) {
+                            PrefetchPolicy prefetchPolicy, double prefetchTimeoutS, int backupCount) {
     /** Config-file keys this record reads (snake_case). */
     public static final Set<String> KEYS = Set.of("enable_hierarchical_cache", "hicache_ratio", "hicache_size",
             "hicache_write_policy", "hicache_storage_backend", "hicache_storage_dir", "hicache_storage_max_size",
-            "hicache_storage_prefetch_policy", "hicache_storage_prefetch_timeout");
+            "hicache_storage_prefetch_policy", "hicache_storage_prefetch_timeout", "hicache_storage_backup_count");
 
     public static final HiCacheConfig OFF = new HiCacheConfig(false, 2.0, 0, WritePolicy.WRITE_THROUGH,
-            StorageBackend.NONE, null, 10, PrefetchPolicy.BEST_EFFORT, 1.0);
+            StorageBackend.NONE, null, 10, PrefetchPolicy.BEST_EFFORT, 1.0, 1);
 
     /** When a page cached in the KV pool is copied to host memory (and from there to storage). */
     public enum WritePolicy {
@@ -54,7 +56,10 @@ public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WriteP
 
     public enum StorageBackend {
         NONE,
-        FILE
+        /** one file per page under {@code storageDir} */
+        FILE,
+        /** a distributed map on the worker's Hazelcast cluster (needs {@code --cluster}) */
+        CLUSTER
     }
 
     public HiCacheConfig {
@@ -69,6 +74,9 @@ public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WriteP
         }
         if (!(prefetchTimeoutS > 0) || prefetchTimeoutS > 600) {
             throw new ConfigException("hicache_storage_prefetch_timeout", prefetchTimeoutS, "in (0, 600] seconds");
+        }
+        if (backupCount < 0 || backupCount > 6) {
+            throw new ConfigException("hicache_storage_backup_count", backupCount, "in [0, 6] (Hazelcast's limit)");
         }
         if (storageBackend == StorageBackend.FILE && storageDir == null) {
             throw new ConfigException("missing hicache_storage_dir (--hicache-storage-dir DIR): the file storage "
@@ -112,7 +120,8 @@ public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WriteP
                         str(json, cli, "hicache_storage_prefetch_policy", "hicache-storage-prefetch-policy",
                                 "best_effort")),
                 num(json, cli, "hicache_storage_prefetch_timeout", "hicache-storage-prefetch-timeout",
-                        OFF.prefetchTimeoutS));
+                        OFF.prefetchTimeoutS),
+                (int) num(json, cli, "hicache_storage_backup_count", "hicache-storage-backup-count", OFF.backupCount));
     }
 
     private static <E extends Enum<E>> E choice(Class<E> type, String field, String value) {

@@ -130,6 +130,10 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             throw new ConfigException("enable_hierarchical_cache", true, "false on a decode worker (its KV "
                     + "arrives by transfer and it keeps no prefix cache; decode offload is not built yet)");
         }
+        if (hiCache.storageBackend() == HiCacheConfig.StorageBackend.CLUSTER && !pd.cluster()) {
+            throw new ConfigException("hicache_storage_backend", "cluster", "a clustered worker (--cluster): the "
+                    + "pages live in the Hazelcast cluster's distributed map");
+        }
         if (hiCache.enabled() && !radixCache) {
             throw new ConfigException("enable_hierarchical_cache", true, "false together with "
                     + "disable_radix_cache (the tiers extend the radix cache)");

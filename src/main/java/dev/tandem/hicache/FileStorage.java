@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -23,7 +22,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
-import java.util.zip.CRC32C;
 
 /**
  * The {@code file} L3 backend: one file per key under a directory (NIXL's POSIX file plugin, one file per key),
@@ -35,7 +33,6 @@ import java.util.zip.CRC32C;
  * not across them. No fsync: a page lost in a power cut is a miss, and a torn one fails its checksum.
  */
 public final class FileStorage implements HiCacheStorage {
-    private static final int MAGIC = 0x31434854; // "THC1" little-endian
     private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}_[A-Za-z0-9.-]{1,120}");
     private static final String TMP = ".tmp";
     /** Temporary files older than this belong to a writer that died; younger ones may be in flight. */
@@ -96,14 +93,10 @@ public final class FileStorage implements HiCacheStorage {
         }
     }
 
-    private static void checkKey(String key) {
+    static void checkKey(String key) {
         if (key == null || !KEY.matcher(key).matches()) {
             throw new IllegalArgumentException("storage key '" + key + "' is not <sha256 hex>_<layout suffix>");
         }
-    }
-
-    private static int headerBytes(byte[] key) {
-        return 4 + 2 + key.length + 8 + 4;
     }
 
     @Override
@@ -111,35 +104,22 @@ public final class FileStorage implements HiCacheStorage {
         checkKey(key);
         Path f = dir.resolve(key);
         byte[] k = key.getBytes(StandardCharsets.US_ASCII);
-        int hb = headerBytes(k);
+        int hb = PageCodec.headerBytes(k);
         long size;
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
             size = ch.size();
             if (size != hb + target.byteSize()) {
                 return damaged(key, f);
             }
-            ByteBuffer h = ByteBuffer.allocate(hb).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer h = ByteBuffer.allocate(hb);
             if (!readFully(ch, h, 0)) {
                 return damaged(key, f);
             }
-            h.flip();
-            if (h.getInt() != MAGIC || h.getShort() != k.length) {
+            Integer crc = PageCodec.checkHeader(h.flip(), k, target.byteSize());
+            if (crc == null) {
                 return damaged(key, f);
             }
-            byte[] stored = new byte[k.length];
-            h.get(stored);
-            long len = h.getLong();
-            int crc = h.getInt();
-            if (!java.util.Arrays.equals(stored, k) || len != target.byteSize()) {
-                return damaged(key, f);
-            }
-            ByteBuffer body = target.asByteBuffer();
-            if (!readFully(ch, body, hb)) {
-                return damaged(key, f);
-            }
-            CRC32C c = new CRC32C();
-            c.update(target.asByteBuffer());
-            if ((int) c.getValue() != crc) {
+            if (!readFully(ch, target.asByteBuffer(), hb) || PageCodec.crc(target) != crc) {
                 return damaged(key, f);
             }
         } catch (NoSuchFileException e) {
@@ -193,15 +173,11 @@ public final class FileStorage implements HiCacheStorage {
     public boolean set(String key, MemorySegment value) {
         checkKey(key);
         byte[] k = key.getBytes(StandardCharsets.US_ASCII);
-        long size = headerBytes(k) + value.byteSize();
+        long size = PageCodec.headerBytes(k) + value.byteSize();
         if (size > maxBytes) {
             return false;
         }
-        CRC32C c = new CRC32C();
-        c.update(value.asByteBuffer());
-        ByteBuffer h = ByteBuffer.allocate(headerBytes(k)).order(ByteOrder.LITTLE_ENDIAN);
-        h.putInt(MAGIC).putShort((short) k.length).put(k).putLong(value.byteSize()).putInt((int) c.getValue());
-        h.flip();
+        ByteBuffer h = PageCodec.header(k, value);
         Path tmp = dir.resolve("." + key + "." + UUID.randomUUID().toString().substring(0, 8) + TMP);
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {

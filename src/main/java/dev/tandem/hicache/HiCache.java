@@ -75,6 +75,14 @@ public final class HiCache implements AutoCloseable {
      * {@code --hicache-size} GB or {@code --hicache-ratio} times the pool, and the storage backend.
      */
     public static HiCache create(HiCacheConfig cfg, String model, KvPool pool) {
+        return create(cfg, model, pool, () -> {
+            throw new IllegalStateException("hicache_storage_backend cluster needs a clustered worker (--cluster)");
+        });
+    }
+
+    /** As above; {@code clusterMap} gives the cluster's page map when the backend is {@code cluster}. */
+    public static HiCache create(HiCacheConfig cfg, String model, KvPool pool,
+                                 java.util.function.Supplier<PageMap> clusterMap) {
         if (!cfg.enabled()) {
             return null;
         }
@@ -82,6 +90,7 @@ public final class HiCache implements AutoCloseable {
         HiCacheStorage storage = switch (cfg.storageBackend()) {
             case NONE -> null;
             case FILE -> new FileStorage(cfg.storageDir(), cfg.storageMaxBytes());
+            case CLUSTER -> new MapStorage(clusterMap.get(), layout.pageBytes());
         };
         HostTier host;
         try {
@@ -99,7 +108,8 @@ public final class HiCache implements AutoCloseable {
     public String describe() {
         return String.format("host %d pages (%.1f MB), storage %s, write %s, prefetch %s", host.capacity(),
                 host.capacity() * (double) host.pageBytes() / 1e6,
-                storage == null ? "none" : cfg.storageBackend().name().toLowerCase() + " " + cfg.storageDir(),
+                storage == null ? "none" : cfg.storageBackend() == HiCacheConfig.StorageBackend.FILE
+                        ? "file " + cfg.storageDir() : "cluster map (" + cfg.backupCount() + " backups)",
                 cfg.writePolicy().name().toLowerCase(), cfg.prefetchPolicy().name().toLowerCase());
     }
 

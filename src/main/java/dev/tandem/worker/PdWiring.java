@@ -94,7 +94,7 @@ final class PdWiring implements AutoCloseable {
             bus.serveBootstrap(hostPort, senders);
             own(bus);
             dev.tandem.hicache.HiCache hi = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.modelName(),
-                    kv.pool());
+                    kv.pool(), () -> ClusterPageMap.of(vertx, cfg.hiCache()));
             hiCache = hi;
             if (hi != null) {
                 own(hi); // closed before the pool it copies from

@@ -72,7 +72,8 @@ public final class WorkerEngine implements AutoCloseable {
             Scheduler scheduler;
             if (cfg.mode().equals("null")) {
                 kv = model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), context);
-                hi = HiCache.create(cfg.hiCache(), cfg.modelName(), kv.pool());
+                hi = HiCache.create(cfg.hiCache(), cfg.modelName(), kv.pool(),
+                        () -> ClusterPageMap.of(vertx, cfg.hiCache()));
                 if (hi != null) {
                     progress.accept("hierarchical cache: " + hi.describe());
                 }

@@ -43,6 +43,27 @@ class HiCacheConfigTest {
         assertEquals(30, json.hostPages(10, 4096));
     }
 
+    private static String workerError(String... flags) {
+        java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("--model",
+                dev.tandem.TestModels.tiny().toString()));
+        argv.addAll(java.util.List.of(flags));
+        return assertThrows(ConfigException.class, () -> WorkerConfig.from(Map.of(), Args.parse(
+                argv.toArray(String[]::new), Set.of("enable-hierarchical-cache", "disable-radix-cache", "cluster"))))
+                .getMessage();
+    }
+
+    @Test
+    void theWorkerRefusesCombinationsItCannotServe() {
+        assertTrue(workerError("--enable-hierarchical-cache", "--mode", "decode")
+                .contains("enable_hierarchical_cache"));
+        assertTrue(workerError("--enable-hierarchical-cache", "--disable-radix-cache")
+                .contains("disable_radix_cache"));
+        assertTrue(workerError("--enable-hierarchical-cache", "--hicache-storage-backend", "cluster")
+                .contains("--cluster"));
+        assertTrue(workerError("--enable-hierarchical-cache", "--hicache-storage-backup-count", "9")
+                .contains("hicache_storage_backup_count"));
+    }
+
     @Test
     void badValuesNameTheFlag() {
         assertTrue(error("--hicache-write-policy", "write_sometimes").contains("hicache_write_policy"));
