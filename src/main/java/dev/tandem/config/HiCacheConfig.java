@@ -22,17 +22,22 @@ import java.util.Set;
  *                           prefetch under the {@code timeout} policy (Tandem's; SGLang's is in its extra config)
  * @param backupCount        {@code --hicache-storage-backup-count}: copies of each page on other members for the
  *                           {@code cluster} backend (Tandem's)
+ * @param decodeOffload      {@code --disaggregation-decode-enable-offload-kvcache}: a decode worker writes each
+ *                           finished request's KV (prompt and output) to storage, so the next turn's prefill loads
+ *                           it instead of computing it
  */
 public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WritePolicy writePolicy,
                             StorageBackend storageBackend, Path storageDir, double storageMaxGb,
-                            PrefetchPolicy prefetchPolicy, double prefetchTimeoutS, int backupCount) {
+                            PrefetchPolicy prefetchPolicy, double prefetchTimeoutS, int backupCount,
+                            boolean decodeOffload) {
     /** Config-file keys this record reads (snake_case). */
     public static final Set<String> KEYS = Set.of("enable_hierarchical_cache", "hicache_ratio", "hicache_size",
             "hicache_write_policy", "hicache_storage_backend", "hicache_storage_dir", "hicache_storage_max_size",
-            "hicache_storage_prefetch_policy", "hicache_storage_prefetch_timeout", "hicache_storage_backup_count");
+            "hicache_storage_prefetch_policy", "hicache_storage_prefetch_timeout", "hicache_storage_backup_count",
+            "disaggregation_decode_enable_offload_kvcache");
 
     public static final HiCacheConfig OFF = new HiCacheConfig(false, 2.0, 0, WritePolicy.WRITE_THROUGH,
-            StorageBackend.NONE, null, 10, PrefetchPolicy.BEST_EFFORT, 1.0, 1);
+            StorageBackend.NONE, null, 10, PrefetchPolicy.BEST_EFFORT, 1.0, 1, false);
 
     /** When a page cached in the KV pool is copied to host memory (and from there to storage). */
     public enum WritePolicy {
@@ -82,6 +87,10 @@ public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WriteP
             throw new ConfigException("missing hicache_storage_dir (--hicache-storage-dir DIR): the file storage "
                     + "backend needs a directory");
         }
+        if (decodeOffload && (!enabled || storageBackend == StorageBackend.NONE)) {
+            throw new ConfigException("disaggregation_decode_enable_offload_kvcache", true, "false unless "
+                    + "--enable-hierarchical-cache and a --hicache-storage-backend are set (the KV goes to storage)");
+        }
         if (storageBackend != StorageBackend.NONE && !enabled) {
             throw new ConfigException("hicache_storage_backend", storageBackend.name().toLowerCase(Locale.ROOT),
                     "none unless --enable-hierarchical-cache is set");
@@ -121,7 +130,9 @@ public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WriteP
                                 "best_effort")),
                 num(json, cli, "hicache_storage_prefetch_timeout", "hicache-storage-prefetch-timeout",
                         OFF.prefetchTimeoutS),
-                (int) num(json, cli, "hicache_storage_backup_count", "hicache-storage-backup-count", OFF.backupCount));
+                (int) num(json, cli, "hicache_storage_backup_count", "hicache-storage-backup-count", OFF.backupCount),
+                bool(json, cli, "disaggregation_decode_enable_offload_kvcache",
+                        "disaggregation-decode-enable-offload-kvcache"));
     }
 
     private static <E extends Enum<E>> E choice(Class<E> type, String field, String value) {

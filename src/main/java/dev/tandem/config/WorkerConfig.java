@@ -126,15 +126,19 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
         if (hiCache == null) {
             throw new ConfigException("missing hicache settings");
         }
-        if (hiCache.enabled() && mode.equals("decode")) {
-            throw new ConfigException("enable_hierarchical_cache", true, "false on a decode worker (its KV "
-                    + "arrives by transfer and it keeps no prefix cache; decode offload is not built yet)");
+        if (hiCache.enabled() && mode.equals("decode") && !hiCache.decodeOffload()) {
+            throw new ConfigException("enable_hierarchical_cache", true, "false on a decode worker unless "
+                    + "--disaggregation-decode-enable-offload-kvcache (it keeps no prefix cache of its own)");
+        }
+        if (hiCache.decodeOffload() && !mode.equals("decode")) {
+            throw new ConfigException("disaggregation_decode_enable_offload_kvcache", true, "false except on a "
+                    + "decode worker (--mode decode)");
         }
         if (hiCache.storageBackend() == HiCacheConfig.StorageBackend.CLUSTER && !pd.cluster()) {
             throw new ConfigException("hicache_storage_backend", "cluster", "a clustered worker (--cluster): the "
                     + "pages live in the Hazelcast cluster's distributed map");
         }
-        if (hiCache.enabled() && !radixCache) {
+        if (hiCache.enabled() && !radixCache && !mode.equals("decode")) {
             throw new ConfigException("enable_hierarchical_cache", true, "false together with "
                     + "disable_radix_cache (the tiers extend the radix cache)");
         }

@@ -55,7 +55,8 @@ public final class ColocatedScheduler implements Scheduler {
         this.cfg = cfg;
         this.observer = observer;
         this.tokens = new TokenProcessor(eosIds, observer);
-        this.prefix = cfg.radixCache() ? PrefixCache.radix(kv, hiCache) : PrefixCache.disabled(kv);
+        this.prefix = cfg.radixCache() ? PrefixCache.radix(kv, hiCache)
+                : hiCache != null ? PrefixCache.offloadOnly(kv, hiCache) : PrefixCache.disabled(kv);
     }
 
     /** Queues {@code r}, or finishes it at once with a 400 when it can never fit. */

@@ -61,6 +61,15 @@ final class PrefixCache {
         return new PrefixCache(kv, null, null);
     }
 
+    /**
+     * No prefix cache, but each finished request's KV (its whole pages) is copied to host memory and from there
+     * to storage: a decode worker's offload (SGLang's {@code --disaggregation-decode-enable-offload-kvcache}), so
+     * the next turn's prefill finds the whole conversation in storage.
+     */
+    static PrefixCache offloadOnly(PagedKvCache kv, HiCache hi) {
+        return new PrefixCache(kv, null, hi);
+    }
+
     boolean enabled() {
         return tree != null;
     }
@@ -175,6 +184,11 @@ final class PrefixCache {
         if (s.row < 0) {
             return;
         }
+        if (tree == null && hi != null && keep && s.computed >= pageSize) {
+            int[] tokens = s.fillSlice(0, s.computed);
+            int whole = s.computed / pageSize;
+            hi.backup(tokens, hi.keys(tokens, whole), 0, Arrays.copyOf(kv.pagesOf(s.row), whole));
+        }
         if (tree != null && keep && s.computed > 0) {
             int[] pages = kv.detach(s.row);
             int[] tokens = s.fillSlice(0, s.computed);
@@ -234,6 +248,9 @@ final class PrefixCache {
      */
     List<KvEvent> takeEvents() {
         if (tree == null) {
+            if (hi != null) {
+                hi.takeEvents(); // a decode worker's host copies only stage its offload: no cache to announce
+            }
             return List.of();
         }
         List<KvEvent> ev = tree.takeEvents();

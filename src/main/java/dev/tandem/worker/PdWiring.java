@@ -82,8 +82,15 @@ final class PdWiring implements AutoCloseable {
             var receivers = new KvReceiverManager(reg, bus, (long) (pd.waitingTimeoutS() * 1e9), pd.failureProb());
             bus.serveTransferStatus(id, receivers, (long) (pd.heartbeatIntervalS() * 1000), pd.heartbeatMaxFailures());
             own(bus);
+            dev.tandem.hicache.HiCache offload = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.modelName(),
+                    kv.pool(), () -> ClusterPageMap.of(vertx, cfg.hiCache()));
+            hiCache = offload;
+            if (offload != null) {
+                own(offload); // closed before the pool it copies from
+                progress.accept("decode offload to storage: " + offload.describe());
+            }
             scheduler = new DecodeScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc, receivers,
-                    aux, pd.numReservedDecodeTokens(), pd.bootstrapPort(), observer);
+                    aux, pd.numReservedDecodeTokens(), pd.bootstrapPort(), observer, offload);
             progress.accept("decode worker " + id + ": KV pool in " + kv.pool().file() + ", transfer status on "
                     + BusAddresses.transfer(id));
         } else {

@@ -48,7 +48,8 @@ class HiCacheConfigTest {
                 dev.tandem.TestModels.tiny().toString()));
         argv.addAll(java.util.List.of(flags));
         return assertThrows(ConfigException.class, () -> WorkerConfig.from(Map.of(), Args.parse(
-                argv.toArray(String[]::new), Set.of("enable-hierarchical-cache", "disable-radix-cache", "cluster"))))
+                argv.toArray(String[]::new), Set.of("enable-hierarchical-cache", "disable-radix-cache", "cluster",
+                        "disaggregation-decode-enable-offload-kvcache"))))
                 .getMessage();
     }
 
@@ -62,6 +63,11 @@ class HiCacheConfigTest {
                 .contains("--cluster"));
         assertTrue(workerError("--enable-hierarchical-cache", "--hicache-storage-backup-count", "9")
                 .contains("hicache_storage_backup_count"));
+        assertTrue(workerError("--mode", "decode", "--enable-hierarchical-cache",
+                "--disaggregation-decode-enable-offload-kvcache").contains("--hicache-storage-backend"));
+        assertTrue(workerError("--enable-hierarchical-cache", "--hicache-storage-backend", "file",
+                "--hicache-storage-dir", "d", "--disaggregation-decode-enable-offload-kvcache")
+                .contains("--mode decode"));
     }
 
     @Test

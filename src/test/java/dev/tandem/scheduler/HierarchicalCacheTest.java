@@ -101,7 +101,7 @@ class HierarchicalCacheTest {
 
     private static HiCacheConfig cfg(WritePolicy write, Path dir, PrefetchPolicy prefetch) {
         return new HiCacheConfig(true, 4.0, 0, write, dir == null ? StorageBackend.NONE : StorageBackend.FILE, dir,
-                1.0, prefetch, 5.0, 1);
+                1.0, prefetch, 5.0, 1, false);
     }
 
     /** What a worker without any prefix cache answers. */

@@ -87,6 +87,50 @@ class HiCacheWorkerTest {
     }
 
     @Test
+    void withDecodeOffloadTheNextTurnFindsTheWholeConversationInStorage(Vertx vertx, @TempDir Path dir)
+            throws Exception {
+        int port = 21000 + (int) (System.nanoTime() % 5000);
+        int[] p = prompt(11, 70);
+        try (WorkerFixture prefill = new WorkerFixture(vertx, hicache(dir, "--mode", "prefill", "--bootstrap-port",
+                String.valueOf(port)));
+             WorkerFixture decode = new WorkerFixture(vertx, hicache(dir, "--mode", "decode",
+                     "--disaggregation-decode-enable-offload-kvcache"));
+             WorkerFixture ref = new WorkerFixture(vertx, "--disable-radix-cache")) {
+            int[] turn = p;
+            List<Integer> out = List.of();
+            for (int round = 0; round < 2; round++) {
+                String plain = body(turn, 30);
+                List<Integer> expected = ids(ref.generate(plain).get("output_ids"));
+                String withRoom = DisaggregationTest.withRoom(plain.substring(0, plain.length() - 1), port,
+                        9000L + round);
+                var d = decode.client.post("/generate").sendBuffer(Buffer.buffer(withRoom));
+                var pr = prefill.client.post("/generate").sendBuffer(Buffer.buffer(withRoom));
+                JsonNode dj = WorkerFixture.JSON.readTree(d.await().bodyAsString());
+                JsonNode pj = WorkerFixture.JSON.readTree(pr.await().bodyAsString());
+                out = ids(dj.get("output_ids"));
+                assertEquals(expected, out, "round " + round);
+                if (round == 1) {
+                    // 70 prompt + 29 decoded tokens had KV on the decode worker: 6 whole pages, where the
+                    // prefill worker's own cache holds the prompt's 4.
+                    assertEquals(6 * PAGE, pj.get("meta_info").get("cached_tokens").asInt(), pj.toString());
+                    assertEquals(6 * PAGE, dj.get("meta_info").get("cached_tokens").asInt());
+                }
+                decode.awaitIdle();
+                for (int i = 0; i < 200 && files(dir) < 6; i++) {
+                    Thread.sleep(25); // the decode worker's writes run on its I/O thread
+                }
+                int[] next = Arrays.copyOf(turn, turn.length + out.size() + 10);
+                for (int i = 0; i < out.size(); i++) {
+                    next[turn.length + i] = out.get(i);
+                }
+                System.arraycopy(prompt(12, 10), 0, next, turn.length + out.size(), 10);
+                turn = next;
+            }
+            prefill.awaitIdle();
+        }
+    }
+
+    @Test
     void aPromptPrefilledByOnePrefillWorkerIsAStorageHitOnAnother(Vertx vertx, @TempDir Path dir) throws Exception {
         int portA = 21000 + (int) (System.nanoTime() % 5000);
         int portB = portA + 1;
