@@ -249,8 +249,7 @@ public final class ColocatedScheduler implements Scheduler {
             }
             int n = Math.min(s.fillLen() - cached, budget);
             if (!kv.ensureCapacity(row, cached + n)) {
-                releaseKv(s, false);
-                s.computed = 0;
+                prefix.undoAttach(s);
                 break;
             }
             if (s.offloaded != null) {

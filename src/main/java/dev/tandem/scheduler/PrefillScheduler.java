@@ -227,8 +227,7 @@ public final class PrefillScheduler implements Scheduler {
             e.s.row = row;
             prefix.attach(e.s);
             if (!kv.ensureCapacity(row, e.s.promptLen)) {
-                prefix.release(e.s, false);
-                e.s.computed = 0;
+                prefix.undoAttach(e.s);
                 break;
             }
             waiting.pollFirst();

@@ -210,6 +210,18 @@ final class PrefixCache {
         }
     }
 
+    /**
+     * Takes back an {@link #attach} whose request could not be admitted after all (pages ran short): its row and
+     * lock go, and its hit is not counted, since the next attempt attaches again.
+     */
+    void undoAttach(RequestState s) {
+        int hit = s.prefix == null ? 0 : s.prefix.tokens();
+        release(s, false);
+        s.cachedTokens -= hit;
+        hitTokens -= hit;
+        s.computed = 0;
+    }
+
     /** Drops every cached page, in the pool and in host memory (storage keeps its pages); false while busy. */
     boolean flush() {
         if (tree == null) {

@@ -150,6 +150,41 @@ class HierarchicalCacheTest {
         }
     }
 
+    @Test
+    void requestsQueuedForPagesCountTheirHitOnceWithOutputUnchanged() {
+        int[][] prompts = {prompt(21, 120), prompt(22, 120), prompt(23, 120), prompt(24, 120)};
+        try (PagedKvCache kv = model.newKvCache(PAGE, 12 * PAGE, 4, 2048);
+             HiCache hi = HiCache.create(cfg(WritePolicy.WRITE_THROUGH, null, PrefetchPolicy.BEST_EFFORT), "tiny",
+                     kv.pool())) {
+            ColocatedScheduler s = scheduler(kv, true, hi);
+            for (int[] p : prompts) {
+                run(s, p, 4); // one at a time: each fits, and goes to host memory
+            }
+            // All at once: 4 x 8 pages into 12; later ones wait for pages, attaching (and loading) again each step.
+            List<List<RequestOutput>> outs = new ArrayList<>();
+            for (int[] p : prompts) {
+                List<RequestOutput> o = new ArrayList<>();
+                outs.add(o);
+                s.submit(new SchedulerRequest("r", p, greedy(4), false, -1, 0, List.of(), o::add, null));
+            }
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (s.hasWork()) {
+                assertTrue(System.nanoTime() < deadline);
+                s.step();
+            }
+            for (int i = 0; i < prompts.length; i++) {
+                RequestOutput last = outs.get(i).getLast();
+                assertEquals("length", last.finish().type());
+                assertEquals(7 * PAGE, last.cachedTokens(), "request " + i + ": its 7 whole pages, counted once");
+                List<Integer> ids = new ArrayList<>();
+                outs.get(i).forEach(o -> Arrays.stream(o.newIds()).forEach(ids::add));
+                assertEquals(Arrays.toString(reference(prompts[i], 4)), ids.toString(), "request " + i);
+            }
+            assertTrue(s.flushCache());
+            assertEquals(0, kv.allocator().usedPages());
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = WritePolicy.class, names = {"WRITE_THROUGH", "WRITE_BACK"})
     void aRestartedWorkerReadsAPromptsPagesFromStorage(WritePolicy policy, @TempDir Path dir) throws IOException {
