@@ -7,22 +7,17 @@ import dev.tandem.kvevents.TupleHash;
 
 import java.lang.foreign.MemorySegment;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The tiers behind the KV pool (L1): host memory (L2, {@link HostTier}) and optional storage (L3,
  * {@link HiCacheStorage}), all keyed by {@link PageKeys}. The scheduler thread copies pages between the pool and
- * host memory (memory copies, synchronous); everything that touches storage runs on one I/O thread of this
- * object: writing host pages to storage and prefetching a waiting request's pages from storage into host memory.
+ * host memory (memory copies, synchronous); everything that touches storage runs on one I/O thread
+ * ({@link StorageIo}): writing host pages to storage and prefetching a waiting request's pages into host memory.
  * A request's admission waits for its prefetch only as {@link HiCacheConfig.PrefetchPolicy} says, and never on
  * the scheduler thread. Owns the I/O thread, the host region and the storage; {@link #close()} frees them.
  */
 public final class HiCache implements AutoCloseable {
-    /** Queued storage writes past this are dropped (a backup, not a promise): the I/O thread cannot keep up. */
-    private static final int MAX_PENDING_WRITES = 4096;
     /** Even {@code wait_complete} gives up on a prefetch after this long (every wait has a deadline). */
     private static final long WAIT_COMPLETE_CAP_NANOS = TimeUnit.SECONDS.toNanos(60);
 
@@ -30,10 +25,8 @@ public final class HiCache implements AutoCloseable {
     private final KvLayout layout;
     private final KvPool pool;
     private final HostTier host;
-    private final HiCacheStorage storage; // null: L2 only
-    private final ExecutorService io;
-    private final AtomicInteger pendingWrites = new AtomicInteger();
     private final HiCacheStats.Counters counters = new HiCacheStats.Counters();
+    private final StorageIo io; // null: L2 only
     /** Host-memory block events, queued by both threads in the host tier's order; the scheduler takes them. */
     private final java.util.concurrent.ConcurrentLinkedQueue<KvEvent> events =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -47,7 +40,7 @@ public final class HiCache implements AutoCloseable {
         this.layout = layout;
         this.pool = pool;
         this.host = host;
-        this.storage = storage;
+        this.io = storage == null ? null : new StorageIo(host, storage, layout.pageBytes(), counters);
         host.setListener(new HostTier.Listener() {
             @Override
             public void published(Object tag) {
@@ -62,11 +55,6 @@ public final class HiCache implements AutoCloseable {
                     events.add(new KvEvent.BlockRemoved(s.blockHashes(), KvEvent.HOST));
                 }
             }
-        });
-        this.io = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "tandem-hicache-io");
-            t.setDaemon(true);
-            return t;
         });
     }
 
@@ -108,7 +96,7 @@ public final class HiCache implements AutoCloseable {
     public String describe() {
         return String.format("host %d pages (%.1f MB), storage %s, write %s, prefetch %s", host.capacity(),
                 host.capacity() * (double) host.pageBytes() / 1e6,
-                storage == null ? "none" : cfg.storageBackend() == HiCacheConfig.StorageBackend.FILE
+                io == null ? "none" : cfg.storageBackend() == HiCacheConfig.StorageBackend.FILE
                         ? "file " + cfg.storageDir() : "cluster map (" + cfg.backupCount() + " backups)",
                 cfg.writePolicy().name().toLowerCase(), cfg.prefetchPolicy().name().toLowerCase());
     }
@@ -122,70 +110,17 @@ public final class HiCache implements AutoCloseable {
         return PageKeys.keys(tokens, layout.pageSize(), pages, layout.suffix());
     }
 
-    /** A request's L3 prefetch: pages read into host memory so far, and whether it is over. */
-    public static final class Prefetch {
-        final long startNanos = System.nanoTime();
-        volatile boolean done;
-        volatile boolean cancelled;
-        volatile int pages;
-
-        public boolean done() {
-            return done;
-        }
-
-        /** Pages this prefetch brought from storage into host memory. */
-        public int pages() {
-            return pages;
-        }
-    }
-
     /**
      * Starts reading {@code keys[from..]} from storage into host memory, in order, stopping at the first page
      * storage lacks (later pages are useless without it). Pages already in host memory are skipped. Null when
      * there is no storage.
      */
     public Prefetch prefetch(int[] tokens, List<String> keys, int from) {
-        if (storage == null || from >= keys.size() || host.leadingHits(keys, from) == keys.size() - from) {
+        if (io == null || from >= keys.size() || host.leadingHits(keys, from) == keys.size() - from) {
             return null;
         }
-        Prefetch p = new Prefetch();
-        List<String> ks = List.copyOf(keys);
         int[] ts = tokens.clone();
-        io.execute(() -> {
-            try {
-                readAhead(p, ts, ks, from);
-            } finally {
-                p.done = true;
-            }
-        });
-        return p;
-    }
-
-    private void readAhead(Prefetch p, int[] tokens, List<String> keys, int from) {
-        int i = from + host.leadingHits(keys, from);
-        int exist = storage.batchExists(keys.subList(i, keys.size()));
-        for (int end = i + exist; i < end && !p.cancelled; i++) {
-            String key = keys.get(i);
-            if (host.contains(key)) {
-                continue;
-            }
-            int slot = host.reserve(key, stored(tokens, i));
-            if (slot < 0) {
-                break; // every host slot is busy
-            }
-            if (!storage.get(key, host.slot(slot))) {
-                host.unpin(slot);
-                counters.l3Misses.incrementAndGet();
-                break;
-            }
-            host.publish(slot);
-            p.pages++;
-            counters.l3Hits.incrementAndGet();
-            counters.l3BytesRead.addAndGet(layout.pageBytes());
-        }
-        if (i < keys.size() && !p.cancelled) {
-            counters.l3Misses.incrementAndGet();
-        }
+        return io.prefetch(keys, from, page -> stored(ts, page));
     }
 
     /**
@@ -263,7 +198,9 @@ public final class HiCache implements AutoCloseable {
             copy(host.slot(slot), src[i], true);
             host.publish(slot);
             counters.l2Writes.incrementAndGet();
-            store(key);
+            if (io != null) {
+                io.store(key);
+            }
         }
     }
 
@@ -299,40 +236,6 @@ public final class HiCache implements AutoCloseable {
         return out;
     }
 
-    /** Queues host page {@code key} for storage (off the scheduler thread). */
-    private void store(String key) {
-        if (storage == null) {
-            return;
-        }
-        if (pendingWrites.incrementAndGet() > MAX_PENDING_WRITES) {
-            pendingWrites.decrementAndGet();
-            counters.l3WritesDropped.incrementAndGet();
-            return;
-        }
-        io.execute(() -> {
-            try {
-                int slot = host.pin(key);
-                if (slot < 0) {
-                    counters.l3WritesDropped.incrementAndGet(); // evicted from host memory before its turn
-                    return;
-                }
-                try {
-                    if (!storage.exists(key)) {
-                        if (storage.set(key, host.slot(slot))) {
-                            counters.l3BytesWritten.addAndGet(layout.pageBytes());
-                        } else {
-                            counters.l3WritesDropped.incrementAndGet();
-                        }
-                    }
-                } finally {
-                    host.unpin(slot);
-                }
-            } finally {
-                pendingWrites.decrementAndGet();
-            }
-        });
-    }
-
     /**
      * Pool page {@code page} (every layer's K and V) to or from {@code hostPage}, laid out
      * {@code [2 * layers, regionPageBytes]} with layer l's K at row 2l and V at row 2l+1.
@@ -359,46 +262,36 @@ public final class HiCache implements AutoCloseable {
 
     /** Removes every page from storage too (when asked: other workers may share it). Waits for queued I/O first. */
     public void clearStorage() {
-        drain();
-        if (storage != null) {
-            storage.clear();
+        if (io != null) {
+            io.clear();
         }
     }
 
     /** Waits (at most 60 s) until every queued storage write and prefetch has run. */
     public void drain() {
-        try {
-            io.submit(() -> { }).get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException("hicache: I/O did not drain in 60 s", e);
+        if (io != null) {
+            io.drain();
         }
     }
 
     public HiCacheStats stats() {
-        HiCacheStorage.Usage u = storage == null ? new HiCacheStorage.Usage(0, 0) : storage.usage();
+        HiCacheStorage.Usage u = io == null ? new HiCacheStorage.Usage(0, 0) : io.storage().usage();
         return counters.snapshot(host.pages(), host.capacity(), u);
     }
 
     public boolean hasStorage() {
-        return storage != null;
+        return io != null;
     }
 
-    /** Lets queued writes finish (bounded), then frees the thread, the host region and the storage. */
+    /** Lets queued writes finish (bounded), then frees the thread, the storage and the host region. */
     @Override
     public void close() {
-        io.shutdown();
         try {
-            if (!io.awaitTermination(30, TimeUnit.SECONDS)) {
-                io.shutdownNow();
-                io.awaitTermination(5, TimeUnit.SECONDS);
+            if (io != null) {
+                io.close();
             }
-        } catch (InterruptedException e) {
-            io.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
-        host.close();
-        if (storage != null) {
-            storage.close();
+        } finally {
+            host.close();
         }
     }
 }

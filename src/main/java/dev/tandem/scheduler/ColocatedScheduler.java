@@ -327,7 +327,12 @@ public final class ColocatedScheduler implements Scheduler {
     /** SGLang's flush_cache: only when no request is queued or running; drops every cached prefix. */
     @Override
     public boolean flushCache() {
-        return !hasWork() && prefix.flush();
+        return flushCache(false);
+    }
+
+    @Override
+    public boolean flushCache(boolean storage) {
+        return !hasWork() && prefix.flush(storage);
     }
 
     @Override

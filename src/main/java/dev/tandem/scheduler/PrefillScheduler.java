@@ -339,7 +339,12 @@ public final class PrefillScheduler implements Scheduler {
 
     @Override
     public boolean flushCache() {
-        return !hasWork() && prefix.flush();
+        return flushCache(false);
+    }
+
+    @Override
+    public boolean flushCache(boolean storage) {
+        return !hasWork() && prefix.flush(storage);
     }
 
     @Override

@@ -223,13 +223,13 @@ final class PrefixCache {
     }
 
     /** Drops every cached page, in the pool and in host memory (storage keeps its pages); false while busy. */
-    boolean flush() {
-        if (tree == null) {
-            return true;
-        }
-        boolean done = tree.reset();
+    boolean flush(boolean storage) {
+        boolean done = tree == null || tree.reset();
         if (done && hi != null) {
             hi.clearHost();
+            if (storage) {
+                hi.clearStorage(); // after the queued writes (bounded wait): nothing lands after the clear
+            }
         }
         return done;
     }

@@ -42,7 +42,7 @@ final class RequestState {
     /** Prompt tokens whose KV came from the prefix cache (SGLang's {@code cached_tokens}). */
     int cachedTokens;
     /** Its storage prefetch (hierarchical cache), from queueing until admission, or null. */
-    dev.tandem.hicache.HiCache.Prefetch prefetch;
+    dev.tandem.hicache.Prefetch prefetch;
     /** The KV copied to host memory when a decode worker retracted this request, or null. */
     dev.tandem.kvcache.HostKv offloaded;
 

@@ -82,8 +82,14 @@ class HiCacheWorkerTest {
             JsonNode st = w.get("/get_server_info").json().get("internal_states").get(0);
             assertEquals(0, st.get("prefix_cache_pages").asInt());
             assertEquals(0, st.get("kv_pages_used").asInt());
+            assertEquals(9, files(dir), "flush_cache leaves storage alone");
+            WorkerFixture.Reply bad = w.post("/flush_cache?storage=yes", "");
+            assertEquals(400, bad.status());
+            assertTrue(bad.body().contains("storage: yes"), bad.body());
+            assertEquals(9, files(dir));
+            assertEquals(200, w.post("/flush_cache?storage=true", "").status());
+            assertEquals(0, files(dir), "asked: storage is emptied too");
         }
-        assertEquals(9, files(dir), "flush_cache leaves storage alone");
     }
 
     @Test
