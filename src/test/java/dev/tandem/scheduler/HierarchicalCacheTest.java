@@ -217,6 +217,34 @@ class HierarchicalCacheTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(PrefetchPolicy.class)
+    void everyPrefetchPolicyGivesTheSameOutputAndTheWaitingOnesTheWholePrompt(PrefetchPolicy policy,
+                                                                              @TempDir Path dir) {
+        int[] p = prompt(77, 100);
+        int[] expected = reference(p, 8);
+        try (PagedKvCache kv = model.newKvCache(PAGE, 12 * PAGE, 4, 2048);
+             HiCache hi = HiCache.create(cfg(WritePolicy.WRITE_THROUGH, dir, policy), "tiny", kv.pool())) {
+            run(scheduler(kv, true, hi), p, 8);
+        }
+        try (PagedKvCache kv = model.newKvCache(PAGE, 12 * PAGE, 4, 2048);
+             HiCache hi = HiCache.create(cfg(WritePolicy.WRITE_THROUGH, dir, policy), "tiny", kv.pool())) {
+            ColocatedScheduler s = scheduler(kv, true, hi);
+            Run r = run(s, p, 8);
+            assertEquals(Arrays.toString(expected), Arrays.toString(r.ids()), policy.name());
+            if (policy == PrefetchPolicy.BEST_EFFORT) {
+                // admitted at once: it takes whatever the prefetch had read by then
+                assertTrue(r.cached() % PAGE == 0 && r.cached() <= 6 * PAGE, "cached " + r.cached());
+            } else {
+                assertEquals(6 * PAGE, r.cached(), policy + " waits for the prefetch (timeout 5 s)");
+            }
+            assertEquals(1, s.tierStats().prefetches());
+            hi.drain();
+            assertTrue(s.flushCache());
+            assertEquals(0, kv.allocator().usedPages());
+        }
+    }
+
     @Test
     void aDamagedOrMissingPageFileEndsTheHitThereAndTheOutputStaysTheSame(@TempDir Path dir) throws IOException {
         int[] p = prompt(7, 100);
