@@ -27,6 +27,8 @@ public final class HiCache implements AutoCloseable {
     private final HostTier host;
     private final HiCacheStats.Counters counters = new HiCacheStats.Counters();
     private final StorageIo io; // null: L2 only
+    private volatile HiCacheStorage.Usage lastUsage = new HiCacheStorage.Usage(0, 0);
+    private volatile boolean closed;
     /** Host-memory block events, queued by both threads in the host tier's order; the scheduler takes them. */
     private final java.util.concurrent.ConcurrentLinkedQueue<KvEvent> events =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -274,9 +276,16 @@ public final class HiCache implements AutoCloseable {
         }
     }
 
+    /** The counters and what each tier holds; never throws (a scrape after close or a cluster outage). */
     public HiCacheStats stats() {
-        HiCacheStorage.Usage u = io == null ? new HiCacheStorage.Usage(0, 0) : io.storage().usage();
-        return counters.snapshot(host.pages(), host.capacity(), u);
+        if (io != null && !closed) {
+            try {
+                lastUsage = io.storage().usage();
+            } catch (RuntimeException e) {
+                // the cluster is unreachable or shutting down: report what was last known
+            }
+        }
+        return counters.snapshot(host.pages(), host.capacity(), lastUsage);
     }
 
     public boolean hasStorage() {
@@ -286,6 +295,7 @@ public final class HiCache implements AutoCloseable {
     /** Lets queued writes finish (bounded), then frees the thread, the storage and the host region. */
     @Override
     public void close() {
+        closed = true;
         try {
             if (io != null) {
                 io.close();

@@ -5,8 +5,11 @@ import dev.tandem.hicache.HiCacheStats;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
@@ -19,8 +22,24 @@ public final class HiCacheMeters {
     private HiCacheMeters() {
     }
 
-    /** Registers the meters of {@code hi} under {@code worker}'s tag. */
-    public static void register(MeterRegistry registry, String worker, HiCache hi) {
+    /** Registers the meters of {@code hi} under {@code worker}'s tag; remove them when the worker stops. */
+    public static List<Meter> register(MeterRegistry registry, String worker, HiCache hi) {
+        registerAll(registry, worker, hi);
+        List<Meter> meters = new ArrayList<>();
+        for (Meter m : registry.getMeters()) {
+            if (worker.equals(m.getId().getTag("worker")) && m.getId().getName().startsWith("tandem.hicache.")) {
+                meters.add(m);
+            }
+        }
+        return meters;
+    }
+
+    /** Removes what {@link #register} added. */
+    public static void remove(MeterRegistry registry, List<Meter> meters) {
+        meters.forEach(registry::remove);
+    }
+
+    private static void registerAll(MeterRegistry registry, String worker, HiCache hi) {
         counter(registry, worker, Meters.HICACHE_HIT_PAGES, "l1", "prompt pages found in the KV pool", hi,
                 HiCacheStats::l1HitPages);
         counter(registry, worker, Meters.HICACHE_HIT_PAGES, "l2", "prompt pages copied back from host memory", hi,

@@ -24,7 +24,7 @@ class MapStorageTest {
     private final Arena arena = Arena.ofAuto();
 
     /** A {@link PageMap} over a {@link ConcurrentHashMap}. */
-    static final class LocalMap implements PageMap {
+    static class LocalMap implements PageMap {
         final ConcurrentHashMap<String, byte[]> m = new ConcurrentHashMap<>();
 
         @Override
@@ -64,6 +64,21 @@ class MapStorageTest {
             s.set(ValueLayout.JAVA_BYTE, i, (byte) (seed * 17 + i));
         }
         return s;
+    }
+
+    @Test
+    void statsNeverThrowWhenTheClusterIsGone() {
+        LocalMap gone = new LocalMap() {
+            @Override
+            public long size() {
+                throw new IllegalStateException("Hazelcast instance is not active");
+            }
+        };
+        try (var pool = new dev.tandem.kvcache.KvPool(1, 2, 4, 1, 4);
+             HiCache hi = new HiCache(dev.tandem.config.HiCacheConfig.OFF, new KvLayout("m", 1, 4, 16), pool,
+                     new HostTier(2L * 4 * 16, 4), new MapStorage(gone, 2L * 4 * 16))) {
+            assertEquals(0, hi.stats().storagePages(), "the last known usage, no exception");
+        }
     }
 
     @Test

@@ -74,6 +74,8 @@ class HiCacheWorkerTest {
             assertTrue(metrics.lines().anyMatch(l -> l.startsWith("tandem_hicache_hit_pages_total{")
                     && l.contains("tier=\"l3\"") && l.endsWith(" 9.0")), "9 pages read from storage:\n"
                     + metrics.lines().filter(l -> l.startsWith("tandem_hicache")).toList());
+            assertEquals(1, metrics.lines().filter(l -> l.startsWith("tandem_hicache_hit_pages_total{")
+                    && l.contains("tier=\"l3\"")).count(), "the stopped worker's meters went with it");
             assertTrue(metrics.lines().anyMatch(l -> l.startsWith("tandem_hicache_storage_bytes_read")
                     && l.endsWith(" " + 9.0 * 2 * 4 * PAGE * 256)), "9 pages of 32 KiB:\n"
                     + metrics.lines().filter(l -> l.startsWith("tandem_hicache")).toList());
