@@ -67,6 +67,15 @@ public final class DecodeScheduler implements Scheduler {
     public DecodeScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
                            SchedulerConfig cfg, KvReceiverManager receivers, AuxBuffers aux,
                            int reservedDecodeTokens, int defaultBootstrapPort, SchedulerObserver observer) {
+        this(model, kv, tokenizer, eosIds, cfg, receivers, aux, reservedDecodeTokens, defaultBootstrapPort, observer,
+                null);
+    }
+
+    /** @param offload where finished requests' KV goes (decode offload to storage), or null */
+    public DecodeScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
+                           SchedulerConfig cfg, KvReceiverManager receivers, AuxBuffers aux,
+                           int reservedDecodeTokens, int defaultBootstrapPort, SchedulerObserver observer,
+                           dev.tandem.hicache.HiCache offload) {
         this.kv = kv;
         this.tokenizer = tokenizer;
         this.eosIds = List.copyOf(eosIds);
@@ -77,7 +86,8 @@ public final class DecodeScheduler implements Scheduler {
         this.defaultBootstrapPort = defaultBootstrapPort;
         this.tokens = new TokenProcessor(eosIds, observer);
         this.observer = observer;
-        this.running = new ColocatedScheduler(model, kv, tokenizer, eosIds, cfg.withoutRadixCache(), observer);
+        this.running = new ColocatedScheduler(model, kv, tokenizer, eosIds, cfg.withoutRadixCache(), observer,
+                offload);
         running.offloadOnRetract(true);
         for (int i = 0; i < aux.slots(); i++) {
             freeAuxSlots.add(i);

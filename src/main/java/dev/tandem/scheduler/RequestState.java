@@ -41,6 +41,8 @@ final class RequestState {
     dev.tandem.kvcache.RadixCache.Match prefix;
     /** Prompt tokens whose KV came from the prefix cache (SGLang's {@code cached_tokens}). */
     int cachedTokens;
+    /** Its storage prefetch (hierarchical cache), from queueing until admission, or null. */
+    dev.tandem.hicache.Prefetch prefetch;
     /** The KV copied to host memory when a decode worker retracted this request, or null. */
     dev.tandem.kvcache.HostKv offloaded;
 
