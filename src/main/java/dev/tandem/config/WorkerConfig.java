@@ -46,7 +46,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
     /**
      * Prefill/decode settings (SGLang's names and defaults).
      *
-     * @param transferBackend   "mooncake" (shm/tcp transfer engine) or "fake" (no transfer)
+     * @param transferBackend   "mooncake" (shm/tcp transfer engine), "nixl" (over UCX) or "fake" (no transfer)
      * @param transferTransport "auto" (shm on one host, else tcp), "shm" or "tcp"
      * @param failureProb       chance that a transfer poll reports FAILED (tests; SGLang's
      *                          DISAGGREGATION_TEST_FAILURE_PROB)
@@ -62,8 +62,8 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             if (bootstrapPort < 1 || bootstrapPort > 65535) {
                 throw new ConfigException("bootstrap_port", bootstrapPort, "in [1, 65535]");
             }
-            if (!Set.of("mooncake", "fake").contains(transferBackend)) {
-                throw new ConfigException("transfer_backend", transferBackend, "mooncake or fake");
+            if (!Set.of("mooncake", "nixl", "fake").contains(transferBackend)) {
+                throw new ConfigException("transfer_backend", transferBackend, "mooncake, nixl or fake");
             }
             if (!Set.of("auto", "shm", "tcp").contains(transferTransport)) {
                 throw new ConfigException("transfer_transport", transferTransport, "auto, shm or tcp");

@@ -8,7 +8,8 @@ public final class TransferEngines {
     }
 
     /**
-     * @param backend   "mooncake" (shm/tcp transfer engine) or "fake" (moves nothing)
+     * @param backend   "mooncake" (shm/tcp transfer engine), "nixl" (UCX agents; fails naming what is missing
+     *                  when UCX cannot load) or "fake" (moves nothing)
      * @param transport for mooncake: "auto", "shm" or "tcp"
      * @param host      the address the TCP transport binds and advertises
      * @param secret    the cluster secret: TCP peers must prove they hold it before they may write
@@ -33,8 +34,9 @@ public final class TransferEngines {
             case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), bindHost,
                     advertiseHost, secret, rejections);
             case "fake" -> new FakeTransferEngine();
+            case "nixl" -> new dev.tandem.transfer.nixl.NixlTransferEngine(advertiseHost, secret);
             default -> throw new IllegalArgumentException("transfer_backend: unknown backend '" + backend
-                    + "' (choose mooncake or fake)");
+                    + "' (choose mooncake, nixl or fake)");
         };
     }
 }

@@ -79,6 +79,9 @@ final class PdWiring implements AutoCloseable {
                     new KvLayout(kv.pool().numLayers(), kv.pool().regionOffset(1, false), kv.pool().pageBytes()),
                     auxDesc, auxSlots, 0, 1, java.util.UUID.randomUUID().toString());
             var receivers = new KvReceiverManager(reg, bus, (long) (pd.waitingTimeoutS() * 1e9), pd.failureProb());
+            // nixl: the peer's notifications say when a room's KV and aux row all landed (others report over the bus)
+            engine.onDelivered(room -> receivers.onStatus(new Messages.TransferStatus(room,
+                    dev.tandem.transfer.KvPoll.SUCCESS, 0, null)));
             bus.serveTransferStatus(id, receivers, (long) (pd.heartbeatIntervalS() * 1000), pd.heartbeatMaxFailures());
             own(bus);
             scheduler = new DecodeScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc, receivers,
