@@ -121,6 +121,7 @@ public final class NixlAgent implements AutoCloseable {
     }
 
     private final String name;
+    private final boolean peerErrors;
     private final ClusterSecret secret;
     private final Consumer<String> notifications;
     private final UcpContext context;
@@ -142,11 +143,29 @@ public final class NixlAgent implements AutoCloseable {
      * @param notifications hears each verified notification, on the agent thread (keep it short)
      */
     public NixlAgent(String name, ClusterSecret secret, Consumer<String> notifications) {
+        this(name, secret, notifications, null, true);
+    }
+
+    /**
+     * @param tls UCX's transport list for this agent's context ({@code UCX_TLS} syntax, e.g. {@code "tcp"} or
+     *            {@code "sm"}), or null for UCX's own choice (which the {@code UCX_TLS} environment variable narrows)
+     * @param peerErrors UCX's peer error handling on this agent's connections: a dead peer fails its transfers at
+     *            once. UCX 1.13's shared-memory transports (posix, sysv) cannot honour it, so with it UCX carries even
+     *            same-host transfers over tcp; without it (benchmarks) same-host transfers use sysv/posix and cma,
+     *            and a dead peer is noticed only by the transfer deadline
+     */
+    public NixlAgent(String name, ClusterSecret secret, Consumer<String> notifications, String tls,
+                     boolean peerErrors) {
         Ucx.require();
+        this.peerErrors = peerErrors;
         this.name = name;
         this.secret = secret;
         this.notifications = notifications;
-        this.context = new UcpContext(new UcpParams().requestRmaFeature().requestAmFeature());
+        UcpParams params = new UcpParams().requestRmaFeature().requestAmFeature();
+        if (tls != null) {
+            params.setConfig("TLS", tls);
+        }
+        this.context = new UcpContext(params);
         Live.CONTEXTS.incrementAndGet();
         try {
             this.worker = context.newWorker(new UcpWorkerParams());
@@ -263,9 +282,12 @@ public final class NixlAgent implements AutoCloseable {
         }
         byte[] address = Base64.getDecoder().decode(remote.workerAddress());
         Peer[] self = new Peer[1];
-        UcpEndpoint ep = worker.newEndpoint(new UcpEndpointParams().setUcpAddress(direct(address))
-                .setPeerErrorHandlingMode().setName("tandem-nixl-" + remote.agent())
-                .setErrorHandler((e, status, msg) -> {
+        UcpEndpointParams params = new UcpEndpointParams().setUcpAddress(direct(address))
+                .setName("tandem-nixl-" + remote.agent());
+        if (peerErrors) {
+            params.setPeerErrorHandlingMode();
+        }
+        UcpEndpoint ep = worker.newEndpoint(params.setErrorHandler((e, status, msg) -> {
                     // on the agent thread, inside progress: fail its transfers now, release the endpoint later
                     String why = "connection to agent " + remote.agent() + " failed: " + msg + " (" + status + ")";
                     if (self[0] != null) {
@@ -302,7 +324,11 @@ public final class NixlAgent implements AutoCloseable {
             Live.REMOTE_KEYS.decrementAndGet();
         }
         p.rkeys.clear();
-        closing.add(p.endpoint.closeNonBlockingForce());
+        try { // a forced close (cancels what is in flight) needs peer error handling; else flush, bounded by close()
+            closing.add(peerErrors ? p.endpoint.closeNonBlockingForce() : p.endpoint.closeNonBlockingFlush());
+        } catch (RuntimeException e) {
+            LOG.warn("nixl agent {}: closing the connection to {}: {}", name, p.agent, e.toString());
+        }
         Live.ENDPOINTS.decrementAndGet();
     }
 

@@ -45,12 +45,21 @@ public final class NixlTransferEngine implements TransferEngine {
     }
 
     public NixlTransferEngine(String advertiseHost, ClusterSecret secret, long deadlineNanos) {
+        this(advertiseHost, secret, deadlineNanos, null, true);
+    }
+
+    /**
+     * @param tls        UCX transports for this engine's agent ({@code UCX_TLS} syntax), or null for UCX's choice
+     * @param peerErrors UCX peer error handling (workers: on; see {@link NixlAgent})
+     */
+    public NixlTransferEngine(String advertiseHost, ClusterSecret secret, long deadlineNanos, String tls,
+                              boolean peerErrors) {
         this.host = advertiseHost;
         this.deadlineNanos = deadlineNanos;
-        this.agent = new NixlAgent("agent-" + UUID.randomUUID(), secret, notifications::on);
+        this.agent = new NixlAgent("agent-" + UUID.randomUUID(), secret, notifications::on, tls, peerErrors);
         org.slf4j.LoggerFactory.getLogger(NixlTransferEngine.class).info(
                 "KV transfer (nixl over UCX): agent {}, UCX_TLS={}", agent.name(),
-                System.getenv().getOrDefault("UCX_TLS", "(UCX's choice)"));
+                tls != null ? tls : System.getenv().getOrDefault("UCX_TLS", "(UCX's choice)"));
     }
 
     public NixlAgent agent() {
