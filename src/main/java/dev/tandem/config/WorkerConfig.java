@@ -30,7 +30,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
     public static final Set<String> MODES = Set.of("null", "prefill", "decode");
     private static final Set<String> KEYS = Set.of("mode", "model_path", "host", "port", "served_model_name",
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
-            "context_length", "bootstrap_port", "transfer_backend", "transfer_transport",
+            "context_length", "bootstrap_port", "transfer_backend", "transfer_transport", "nixl_mode",
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
             "heartbeat_max_failures", "failure_prob", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
             "kv_events_config", "advertise_host");
@@ -53,12 +53,17 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
      * @param workerId          this worker's name on the event bus
      * @param cluster           join the Hazelcast cluster (workers in other JVMs)
      * @param gatewayUrl        a gateway to {@code POST /register} with once ready (SGLang's --pdlb-url), or null
+     * @param nixlMode          nixl only: "push" (the prefill writes, SGLang's choreography) or "pull" (the decode
+     *                          reads once told the pages are ready, vLLM's); the prefill's setting decides
      */
     public record PdConfig(int bootstrapPort, String transferBackend, String transferTransport,
                            int numReservedDecodeTokens, double bootstrapTimeoutS, double waitingTimeoutS,
                            double heartbeatIntervalS, int heartbeatMaxFailures, double failureProb, String workerId,
-                           boolean cluster, String gatewayUrl) {
+                           boolean cluster, String gatewayUrl, String nixlMode) {
         public PdConfig {
+            if (!Set.of("push", "pull").contains(nixlMode)) {
+                throw new ConfigException("nixl_mode", nixlMode, "push or pull");
+            }
             if (bootstrapPort < 1 || bootstrapPort > 65535) {
                 throw new ConfigException("bootstrap_port", bootstrapPort, "in [1, 65535]");
             }
@@ -175,7 +180,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.integer("heartbeat_max_failures", "heartbeat-max-failures", 2),
                 v.number("failure_prob", "failure-prob", envProb == null ? 0 : Double.parseDouble(envProb)),
                 v.string("worker_id", "worker-id", defaultWorkerId(v)), v.bool("cluster", "cluster", false),
-                v.string("gateway_url", "gateway-url", null));
+                v.string("gateway_url", "gateway-url", null), v.string("nixl_mode", "nixl-mode", "push"));
     }
 
     /** This worker's name on the event bus: the configured id, else {@code advertisedHost:port}. */

@@ -30,11 +30,20 @@ public final class TransferEngines {
     /** As above, binding {@code bindHost} (a wildcard binds every interface) and advertising {@code advertiseHost}. */
     public static TransferEngine create(String backend, String transport, String bindHost, String advertiseHost,
                                         ClusterSecret secret, TcpRejection.Listener rejections) {
+        return create(backend, transport, "push", bindHost, advertiseHost, secret, rejections);
+    }
+
+    /** As above; {@code nixlMode} for nixl: "push" (the prefill writes, SGLang) or "pull" (the decode reads, vLLM). */
+    public static TransferEngine create(String backend, String transport, String nixlMode, String bindHost,
+                                        String advertiseHost, ClusterSecret secret, TcpRejection.Listener rejections) {
         return switch (backend) {
             case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), bindHost,
                     advertiseHost, secret, rejections);
             case "fake" -> new FakeTransferEngine();
-            case "nixl" -> new dev.tandem.transfer.nixl.NixlTransferEngine(advertiseHost, secret);
+            case "nixl" -> new dev.tandem.transfer.nixl.NixlTransferEngine(advertiseHost, secret,
+                    dev.tandem.transfer.nixl.NixlTransferEngine.DEFAULT_DEADLINE_NANOS, null, true,
+                    dev.tandem.transfer.nixl.NixlTransferEngine.Mode.valueOf(nixlMode.toUpperCase(
+                            java.util.Locale.ROOT)));
             default -> throw new IllegalArgumentException("transfer_backend: unknown backend '" + backend
                     + "' (choose mooncake, nixl or fake)");
         };

@@ -63,8 +63,8 @@ final class PdWiring implements AutoCloseable {
         // The decode worker's pool is written by prefill workers: on this host through /dev/shm.
         kv = own(model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), sc.contextLength(),
                 decode ? ShmFile.fresh(id, "kv") : null));
-        var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), cfg.host(),
-                cfg.advertisedHost(), cfg.security().secret(), r -> Counter.builder(Meters.TCP_PEERS_REJECTED)
+        var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), pd.nixlMode(),
+                cfg.host(), cfg.advertisedHost(), cfg.security().secret(), r -> Counter.builder(Meters.TCP_PEERS_REJECTED)
                         .description("TCP KV-writer connections dropped before or while writing, by reason")
                         .tag("reason", r.tag()).register(MetricsSetup.registry()).increment()));
         int auxSlots = sc.maxRunningRequests();

@@ -76,14 +76,14 @@ class NixlDisaggregationTest {
         return 21000 + (int) (ROOMS.incrementAndGet() % 9000);
     }
 
-    @ParameterizedTest(name = "page size {0}")
-    @CsvSource({"16", "1"})
-    void decodeOutputEqualsColocatedOutputOverNixl(int pageSize, Vertx vertx) throws Exception {
+    @ParameterizedTest(name = "{0}, page size {1}")
+    @CsvSource({"push, 16", "push, 1", "pull, 16", "pull, 1"})
+    void decodeOutputEqualsColocatedOutputOverNixl(String mode, int pageSize, Vertx vertx) throws Exception {
         Live.Counts before = Live.now();
         int port = bootstrapPort();
         try (WorkerFixture prefill = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port",
-                String.valueOf(port), "--transfer-backend", "nixl", "--page-size", String.valueOf(pageSize),
-                "--chunked-prefill-size", "32");
+                String.valueOf(port), "--transfer-backend", "nixl", "--nixl-mode", mode, "--page-size",
+                String.valueOf(pageSize), "--chunked-prefill-size", "32");
              WorkerFixture decode = new WorkerFixture(vertx, "--mode", "decode", "--transfer-backend", "nixl",
                      "--page-size", String.valueOf(pageSize))) {
             List<Future<HttpResponse<Buffer>>> dResp = new ArrayList<>();

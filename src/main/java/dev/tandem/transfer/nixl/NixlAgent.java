@@ -5,6 +5,7 @@ import dev.tandem.transfer.AgentMemory;
 import org.openucx.jucx.UcxCallback;
 import org.openucx.jucx.UcxUtils;
 import org.openucx.jucx.ucp.UcpAmData;
+import org.openucx.jucx.ucp.UcpConstants;
 import org.openucx.jucx.ucp.UcpContext;
 import org.openucx.jucx.ucp.UcpEndpoint;
 import org.openucx.jucx.ucp.UcpEndpointParams;
@@ -19,6 +20,7 @@ import org.openucx.jucx.ucs.UcsConstants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -51,6 +53,8 @@ import java.util.function.Consumer;
 public final class NixlAgent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NixlAgent.class);
     static final int NOTIF_AM_ID = 0x4e;
+    static final int READ_AM_ID = 0x4f;
+    static final int DONE_AM_ID = 0x50;
     private static final int MAC_BYTES = 32;
     private static final int MAX_NOTIF_BYTES = 256;
     private static final long CLOSE_WAIT_NANOS = 2_000_000_000L;
@@ -64,7 +68,8 @@ public final class NixlAgent implements AutoCloseable {
         private final CompletableFuture<Void> done = new CompletableFuture<>();
         private volatile XferState state = XferState.PROC;
         private volatile String error;
-        private ByteBuffer header; // the notification, held until UCX is done with it
+        private ByteBuffer header; // the notification (or READ request), held until UCX is done with it
+        private Runnable cleanup = () -> { };
 
         private Xfer(Peer peer) {
             this.peer = peer;
@@ -103,6 +108,7 @@ public final class NixlAgent implements AutoCloseable {
         private void finish() {
             peer.inflight.remove(this);
             header = null;
+            cleanup.run();
             Live.TRANSFERS.decrementAndGet();
         }
     }
@@ -136,6 +142,10 @@ public final class NixlAgent implements AutoCloseable {
     private final Map<String, UcpMemory> registrations = new HashMap<>();
     private final Map<String, Peer> peers = new HashMap<>();
     private final List<UcpRequest> closing = new ArrayList<>();
+    private final Map<Long, Xfer> pendingReads = new HashMap<>();
+    /** Answers being sent, with the buffers UCX reads them from. */
+    private final Map<UcpRequest, ByteBuffer> replies = new HashMap<>();
+    private long nextReadId;
 
     /**
      * @param name          unique per start (NIXL uses a uuid4)
@@ -172,6 +182,10 @@ public final class NixlAgent implements AutoCloseable {
             Live.WORKERS.incrementAndGet();
             this.workerAddress = Base64.getEncoder().encodeToString(bytes(worker.getAddress()));
             worker.setAmRecvHandler(NOTIF_AM_ID, this::onNotification);
+            worker.setAmRecvHandler(READ_AM_ID, (h, hs, data, ep) -> onMessage(data, this::serveRead),
+                    UcpConstants.UCP_AM_FLAG_WHOLE_MSG);
+            worker.setAmRecvHandler(DONE_AM_ID, (h, hs, data, ep) -> onMessage(data, this::onReadDone),
+                    UcpConstants.UCP_AM_FLAG_WHOLE_MSG);
         } catch (RuntimeException e) {
             context.close();
             Live.CONTEXTS.decrementAndGet();
@@ -245,6 +259,122 @@ public final class NixlAgent implements AutoCloseable {
             }));
             return x;
         });
+    }
+
+    /**
+     * Asks the agent that owns {@code reader} to READ (NIXL's pull, vLLM's choreography): descriptor i is
+     * {@code lengths[i]} bytes from this agent's region {@code src} at {@code srcOffsets[i]} into the reader's region
+     * {@code readerRegion} at {@code dstOffsets[i]}. The reader checks its bounds, posts the gets, flushes, delivers
+     * the notification to itself and answers; the transfer is DONE when that answer says the data landed.
+     */
+    public CompletableFuture<Xfer> askToRead(AgentMemory reader, String readerRegion, AgentMemory src,
+                                             long[] srcOffsets, long[] dstOffsets, long[] lengths,
+                                             String notification) {
+        if (lengths.length > ReadMessages.MAX_DESCRIPTORS) {
+            throw new IllegalArgumentException("nixl: " + lengths.length + " descriptors in one READ");
+        }
+        return call(() -> {
+            Peer p = peer(reader);
+            Xfer x = new Xfer(p);
+            Live.TRANSFERS.incrementAndGet();
+            p.inflight.add(x);
+            long id = ++nextReadId;
+            pendingReads.put(id, x);
+            x.cleanup = () -> pendingReads.remove(id);
+            x.header = direct(ReadMessages.encode(secret, reader.agent(), new ReadMessages.Request(id,
+                    notification == null ? "" : notification, readerRegion, src, srcOffsets, dstOffsets, lengths)));
+            p.endpoint.sendAmNonBlocking(READ_AM_ID, 0, 0, UcxUtils.getAddress(x.header), x.header.remaining(),
+                    UcpConstants.UCP_AM_SEND_FLAG_EAGER, callback(x, sent -> { })); // DONE comes with the answer
+            return x;
+        });
+    }
+
+    /** Reader side: a signed READ request, run as a task (not inside UCX's callback). */
+    private void serveRead(byte[] msg) {
+        ReadMessages.Request r;
+        try {
+            r = ReadMessages.request(secret, name, msg);
+        } catch (IOException | RuntimeException e) {
+            rejectedNotifications.incrementAndGet();
+            LOG.warn("nixl agent {}: dropped a READ request: {}", name, e.getMessage());
+            return;
+        }
+        Peer p = peer(r.src());
+        UcpMemory region = registrations.get(r.dstRegion());
+        String refusal = region == null ? "no region '" + r.dstRegion() + "' registered" : null;
+        for (int i = 0; refusal == null && i < r.lengths().length; i++) {
+            if (r.dstOffsets()[i] + r.lengths()[i] > region.getLength() || r.dstOffsets()[i] + r.lengths()[i] < 0) {
+                refusal = "descriptor " + i + " outside region '" + r.dstRegion() + "'";
+            }
+        }
+        if (refusal != null) {
+            reply(p, new ReadMessages.Done(r.id(), refusal));
+            return;
+        }
+        UcpRemoteKey rkey = rkey(p, r.src().rkey());
+        for (int i = 0; i < r.lengths().length; i++) {
+            p.endpoint.getNonBlockingImplicit(r.src().address() + r.srcOffsets()[i], rkey,
+                    region.getAddress() + r.dstOffsets()[i], r.lengths()[i]);
+        }
+        p.endpoint.flushNonBlocking(new UcxCallback() {
+            @Override
+            public void onSuccess(UcpRequest request) {
+                if (!r.notification().isEmpty()) {
+                    notifications.accept(r.notification()); // the data is here: the room's notif, to ourselves
+                }
+                reply(p, new ReadMessages.Done(r.id(), ""));
+            }
+
+            @Override
+            public void onError(int status, String message) {
+                reply(p, new ReadMessages.Done(r.id(), "READ failed: UCX error " + status + ": " + message));
+            }
+        });
+    }
+
+    private void reply(Peer p, ReadMessages.Done d) {
+        if (peers.get(p.agent) != p) {
+            return; // the connection was dropped meanwhile
+        }
+        ByteBuffer b = direct(ReadMessages.encode(secret, p.agent, d));
+        try {
+            replies.put(p.endpoint.sendAmNonBlocking(DONE_AM_ID, 0, 0, UcxUtils.getAddress(b), b.remaining(),
+                    UcpConstants.UCP_AM_SEND_FLAG_EAGER, null), b);
+        } catch (RuntimeException e) {
+            LOG.warn("nixl agent {}: answering READ {} of {}: {}", name, d.id(), p.agent, e.toString());
+        }
+    }
+
+    /** Requester side: the reader's answer. */
+    private void onReadDone(byte[] msg) {
+        ReadMessages.Done d;
+        try {
+            d = ReadMessages.done(secret, name, msg);
+        } catch (IOException | RuntimeException e) {
+            rejectedNotifications.incrementAndGet();
+            LOG.warn("nixl agent {}: dropped a READ answer: {}", name, e.getMessage());
+            return;
+        }
+        Xfer x = pendingReads.get(d.id());
+        if (x == null) {
+            return; // failed or aborted meanwhile
+        }
+        if (d.error().isEmpty()) {
+            x.succeed();
+        } else {
+            x.fail("READ by agent " + x.peer.agent + ": " + d.error());
+        }
+    }
+
+    /** A whole-message active message: its bytes are copied and handled as a task, after UCX's callback. */
+    private int onMessage(UcpAmData data, Consumer<byte[]> handler) {
+        if (data.isDataValid() && data.getLength() <= ReadMessages.MAX_DESCRIPTORS * 24L + 4096) {
+            byte[] msg = bytes(UcxUtils.getByteBufferView(data.getDataAddress(), data.getLength()));
+            tasks.add(() -> handler.accept(msg));
+        } else {
+            rejectedNotifications.incrementAndGet();
+        }
+        return UcsConstants.STATUS.UCS_OK;
     }
 
     /**
@@ -413,6 +543,7 @@ public final class NixlAgent implements AutoCloseable {
                     busy = true;
                 }
                 closing.removeIf(UcpRequest::isCompleted);
+                replies.keySet().removeIf(UcpRequest::isCompleted);
                 if (busy) {
                     idle = 0;
                 } else if (++idle > 200) {
@@ -445,7 +576,10 @@ public final class NixlAgent implements AutoCloseable {
             Live.REGISTRATIONS.decrementAndGet();
         }
         registrations.clear();
+        replies.clear();
         worker.removeAmRecvHandler(NOTIF_AM_ID);
+        worker.removeAmRecvHandler(READ_AM_ID);
+        worker.removeAmRecvHandler(DONE_AM_ID);
         worker.close();
         Live.WORKERS.decrementAndGet();
         context.close();

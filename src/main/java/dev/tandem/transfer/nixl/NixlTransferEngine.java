@@ -30,8 +30,15 @@ public final class NixlTransferEngine implements TransferEngine {
     public static final long DEFAULT_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final long STALE_NOTIFICATIONS_NANOS = TimeUnit.MINUTES.toNanos(10);
 
+    /** Who moves the bytes: the prefill writes (SGLang's choreography) or the decode reads (vLLM's). */
+    public enum Mode { PUSH, PULL }
+
     private final NixlAgent agent;
+    private final Mode mode;
     private final String host;
+    /** This engine's registrations by name: where they are, for finding a READ's source region. */
+    private final java.util.Map<String, AgentMemory> regions = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<String, Long> regionBytes = new java.util.concurrent.ConcurrentHashMap<>();
     private final long deadlineNanos;
     private final Notifications notifications = new Notifications(STALE_NOTIFICATIONS_NANOS);
     private volatile String lastError = "";
@@ -45,7 +52,7 @@ public final class NixlTransferEngine implements TransferEngine {
     }
 
     public NixlTransferEngine(String advertiseHost, ClusterSecret secret, long deadlineNanos) {
-        this(advertiseHost, secret, deadlineNanos, null, true);
+        this(advertiseHost, secret, deadlineNanos, null, true, Mode.PUSH);
     }
 
     /**
@@ -54,11 +61,19 @@ public final class NixlTransferEngine implements TransferEngine {
      */
     public NixlTransferEngine(String advertiseHost, ClusterSecret secret, long deadlineNanos, String tls,
                               boolean peerErrors) {
+        this(advertiseHost, secret, deadlineNanos, tls, peerErrors, Mode.PUSH);
+    }
+
+    /** @param mode PUSH: this engine writes into peers; PULL: it asks them to read (peers serve either) */
+    public NixlTransferEngine(String advertiseHost, ClusterSecret secret, long deadlineNanos, String tls,
+                              boolean peerErrors, Mode mode) {
+        this.mode = mode;
         this.host = advertiseHost;
         this.deadlineNanos = deadlineNanos;
         this.agent = new NixlAgent("agent-" + UUID.randomUUID(), secret, notifications::on, tls, peerErrors);
         org.slf4j.LoggerFactory.getLogger(NixlTransferEngine.class).info(
-                "KV transfer (nixl over UCX): agent {}, UCX_TLS={}", agent.name(),
+                "KV transfer (nixl over UCX, {}): agent {}, UCX_TLS={}", mode.name().toLowerCase(java.util.Locale.ROOT),
+                agent.name(),
                 tls != null ? tls : System.getenv().getOrDefault("UCX_TLS", "(UCX's choice)"));
     }
 
@@ -69,6 +84,8 @@ public final class NixlTransferEngine implements TransferEngine {
     @Override
     public SegmentDescriptor register(String name, MemorySegment segment, Path backingFile) {
         AgentMemory m = await(agent.register(name, segment), "register '" + name + "'");
+        regions.put(name, m);
+        regionBytes.put(name, segment.byteSize());
         // no shm file and no TCP server: the host fields are informational, UCX reaches the agent by its address
         return new SegmentDescriptor(name, "nixl:" + host, null, host, 0, segment.byteSize(), null, m);
     }
@@ -93,7 +110,7 @@ public final class NixlTransferEngine implements TransferEngine {
         for (int i = 0; i < n; i++) {
             WriteOp op = ops.get(i);
             if (!op.src().isNative() || op.dstOffset() + op.length() > remote.bytes()) {
-                lastError = "nixl WRITE to '" + remote.name() + "': descriptor " + i + " (" + op.dstOffset() + "+"
+                lastError = "nixl " + verb() + " '" + remote.name() + "': descriptor " + i + " (" + op.dstOffset() + "+"
                         + op.length() + ") outside its " + remote.bytes() + " bytes, or not native memory";
                 return -1;
             }
@@ -104,22 +121,77 @@ public final class NixlTransferEngine implements TransferEngine {
         NixlAgent.Xfer x;
         long t0 = System.nanoTime();
         try {
-            x = agent.write(dst, src, to, len, notification).get(deadlineNanos, TimeUnit.NANOSECONDS);
+            CompletableFuture<NixlAgent.Xfer> posted;
+            if (mode == Mode.PUSH) {
+                posted = agent.write(dst, src, to, len, notification);
+            } else {
+                AgentMemory from;
+                try {
+                    from = regionOf(ops);
+                } catch (RuntimeException e) {
+                    lastError = "nixl READ by agent " + dst.agent() + ": registering the source: " + e.getMessage();
+                    return -1;
+                }
+                if (from == null) {
+                    lastError = "nixl READ by agent " + dst.agent() + ": the source is not one registered region";
+                    return -1;
+                }
+                long[] srcOff = new long[n];
+                long[] dstOff = new long[n];
+                for (int i = 0; i < n; i++) {
+                    srcOff[i] = src[i] - from.address();
+                    dstOff[i] = ops.get(i).dstOffset();
+                }
+                posted = agent.askToRead(dst, remote.name(), from, srcOff, dstOff, len, notification);
+            }
+            x = posted.get(deadlineNanos, TimeUnit.NANOSECONDS);
             x.done().get(Math.max(0, deadlineNanos - (System.nanoTime() - t0)), TimeUnit.NANOSECONDS);
             return 0;
         } catch (TimeoutException e) {
-            lastError = "nixl WRITE to agent " + dst.agent() + " timed out after " + deadlineNanos / 1_000_000 + " ms";
+            lastError = "nixl " + verb() + " agent " + dst.agent() + " timed out after " + deadlineNanos / 1_000_000
+                    + " ms";
             abortAll(dst);
             return -1;
         } catch (ExecutionException e) {
-            lastError = "nixl WRITE to agent " + dst.agent() + " failed: " + e.getCause().getMessage();
+            lastError = "nixl " + verb() + " agent " + dst.agent() + " failed: " + e.getCause().getMessage();
             return -1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            lastError = "nixl WRITE to agent " + dst.agent() + " interrupted";
+            lastError = "nixl " + verb() + " agent " + dst.agent() + " interrupted";
             abortAll(dst);
+            return -1;        } catch (RuntimeException e) { // a refusal before posting: never an exception out of the SPI
+            lastError = "nixl " + verb() + " agent " + dst.agent() + ": " + e.getMessage();
             return -1;
         }
+    }
+
+    /**
+     * The registered region holding every op's source (PULL: the reader reads from it), or null. A source segment
+     * not registered yet (a prefill worker registers nothing for push) is registered whole on first use.
+     */
+    private AgentMemory regionOf(List<WriteOp> ops) {
+        if (!ops.isEmpty()) {
+            MemorySegment seg = ops.getFirst().src();
+            String name = "src@" + Long.toHexString(seg.address()) + "+" + seg.byteSize();
+            synchronized (regions) {
+                if (!regions.containsKey(name)) {
+                    register(name, seg, null);
+                }
+            }
+        }
+        for (var e : regions.entrySet()) {
+            long base = e.getValue().address();
+            long end = base + regionBytes.get(e.getKey());
+            boolean all = true;
+            for (WriteOp op : ops) {
+                long a = op.src().address() + op.srcOffset();
+                all &= a >= base && a + op.length() <= end;
+            }
+            if (all) {
+                return e.getValue();
+            }
+        }
+        return ops.isEmpty() && !regions.isEmpty() ? regions.values().iterator().next() : null;
     }
 
     /** A WRITE past its deadline: drop the connection so nothing of it still lands in the peer's memory. */
@@ -129,6 +201,10 @@ public final class NixlTransferEngine implements TransferEngine {
         } catch (ExecutionException | TimeoutException | InterruptedException e) {
             lastError += " (and closing the connection failed: " + e + ")";
         }
+    }
+
+    private String verb() {
+        return mode == Mode.PUSH ? "WRITE to" : "READ by";
     }
 
     @Override

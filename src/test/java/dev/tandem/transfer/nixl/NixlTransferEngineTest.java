@@ -109,6 +109,40 @@ class NixlTransferEngineTest {
     }
 
     @Test
+    void pullModeTheDecodeAgentReadsTheDescriptorListAndNotifiesItself() throws Exception {
+        Live.Counts before = Live.now();
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment src = pattern(arena, 1 << 20, 11);
+            MemorySegment dst = arena.allocate(1 << 20, 4096);
+            MemorySegment srcAux = pattern(arena, 4096, 12);
+            MemorySegment dstAux = arena.allocate(4096, 64);
+            List<Long> delivered = new CopyOnWriteArrayList<>();
+            try (NixlTransferEngine prefill = new NixlTransferEngine("127.0.0.1", SECRET,
+                    NixlTransferEngine.DEFAULT_DEADLINE_NANOS, null, true, NixlTransferEngine.Mode.PULL);
+                 NixlTransferEngine decode = new NixlTransferEngine("127.0.0.1", SECRET)) {
+                decode.onDelivered(delivered::add);
+                SegmentDescriptor kv = decode.register("kv", dst, null);
+                SegmentDescriptor aux = decode.register("aux", dstAux, null);
+                assertEquals(0, prefill.batchWrite(kv, List.of(new WriteOp(src, 8192, 0, 4096),
+                        new WriteOp(src, 100_000, 200_000, 50_000)), "9_kv_0_0"), prefill.lastError());
+                assertEquals(0, prefill.batchWrite(kv, List.of(), "9_kv_1_1"), prefill.lastError());
+                assertEquals(0, prefill.batchWrite(aux, List.of(new WriteOp(srcAux, 0, 64, 64)), "9_aux"));
+                awaitTrue(() -> delivered.equals(List.of(9L)), "room 9 delivered");
+                assertEquals(-1, dst.asSlice(0, 4096).mismatch(src.asSlice(8192, 4096)));
+                assertEquals(-1, dst.asSlice(200_000, 50_000).mismatch(src.asSlice(100_000, 50_000)));
+                assertEquals(0L, dst.get(ValueLayout.JAVA_LONG, 4096), "bytes outside the descriptors are untouched");
+                assertEquals(-1, dstAux.asSlice(64, 64).mismatch(srcAux.asSlice(0, 64)));
+                // the reader refuses a descriptor outside its region, and the requester hears why
+                assertEquals(-1, prefill.batchWrite(new SegmentDescriptor("kv", "h", null, "127.0.0.1", 0, 1L << 30,
+                        null, kv.nixl()), List.of(new WriteOp(src, 0, (1 << 20) - 8, 64)), "10_kv_0_1"));
+                assertTrue(prefill.lastError().contains("outside region 'kv'"), prefill.lastError());
+                assertEquals(before.transfers(), Live.now().transfers(), "no transfer left in flight");
+            }
+            assertEquals(before, Live.now(), "closing both agents released every native object");
+        }
+    }
+
+    @Test
     void notificationsSignedWithAnotherSecretAreDroppedAndOutOfBoundsWritesRefused() throws Exception {
         try (Arena arena = Arena.ofShared();
              NixlTransferEngine decode = new NixlTransferEngine("127.0.0.1", SECRET);
