@@ -59,73 +59,6 @@ public final class NixlAgent implements AutoCloseable {
     private static final int MAX_NOTIF_BYTES = 256;
     private static final long CLOSE_WAIT_NANOS = 2_000_000_000L;
 
-    /** NIXL's {@code check_xfer_state} answers. */
-    public enum XferState { PROC, DONE, ERR }
-
-    /** One transfer: its state is polled; {@link #done()} completes when it is DONE or ERR. */
-    public static final class Xfer {
-        private final Peer peer;
-        private final CompletableFuture<Void> done = new CompletableFuture<>();
-        private volatile XferState state = XferState.PROC;
-        private volatile String error;
-        private ByteBuffer header; // the notification (or READ request), held until UCX is done with it
-        private Runnable cleanup = () -> { };
-
-        private Xfer(Peer peer) {
-            this.peer = peer;
-        }
-
-        public XferState state() {
-            return state;
-        }
-
-        /** Why it failed (ERR), else null. */
-        public String error() {
-            return error;
-        }
-
-        public CompletableFuture<Void> done() {
-            return done;
-        }
-
-        private void succeed() {
-            if (state == XferState.PROC) {
-                state = XferState.DONE;
-                finish();
-                done.complete(null);
-            }
-        }
-
-        private void fail(String why) {
-            if (state == XferState.PROC) {
-                error = why;
-                state = XferState.ERR;
-                finish();
-                done.completeExceptionally(new IllegalStateException(why));
-            }
-        }
-
-        private void finish() {
-            peer.inflight.remove(this);
-            header = null;
-            cleanup.run();
-            Live.TRANSFERS.decrementAndGet();
-        }
-    }
-
-    /** A connection to a peer agent (agent thread only). */
-    private static final class Peer {
-        final String agent;
-        final UcpEndpoint endpoint;
-        final Map<String, UcpRemoteKey> rkeys = new HashMap<>();
-        final Set<Xfer> inflight = new LinkedHashSet<>();
-
-        Peer(String agent, UcpEndpoint endpoint) {
-            this.agent = agent;
-            this.endpoint = endpoint;
-        }
-    }
-
     private final String name;
     private final boolean peerErrors;
     private final ClusterSecret secret;
@@ -496,7 +429,7 @@ public final class NixlAgent implements AutoCloseable {
         return new UcxCallback() {
             @Override
             public void onSuccess(UcpRequest request) {
-                if (x.state() == XferState.PROC) {
+                if (x.state() == Xfer.State.PROC) {
                     onSuccess.accept(request);
                 }
             }

@@ -118,10 +118,10 @@ public final class NixlTransferEngine implements TransferEngine {
             to[i] = dst.address() + op.dstOffset();
             len[i] = op.length();
         }
-        NixlAgent.Xfer x;
+        Xfer x;
         long t0 = System.nanoTime();
         try {
-            CompletableFuture<NixlAgent.Xfer> posted;
+            CompletableFuture<Xfer> posted;
             if (mode == Mode.PUSH) {
                 posted = agent.write(dst, src, to, len, notification);
             } else {
