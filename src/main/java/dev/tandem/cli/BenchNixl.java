@@ -22,11 +22,20 @@ final class BenchNixl {
      * push ends with its notification, as a real chunk does.
      */
     static double push(String tls, boolean peerErrors, MemorySegment dst, List<WriteOp> ops, long bytes, int reps) {
+        return run(NixlTransferEngine.Mode.PUSH, tls, peerErrors, dst, ops, bytes, reps);
+    }
+
+    /** As {@link #push}, but the decode agent READs the descriptor list (vLLM's choreography). */
+    static double pull(String tls, boolean peerErrors, MemorySegment dst, List<WriteOp> ops, long bytes, int reps) {
+        return run(NixlTransferEngine.Mode.PULL, tls, peerErrors, dst, ops, bytes, reps);
+    }
+
+    private static double run(NixlTransferEngine.Mode mode, String tls, boolean peerErrors, MemorySegment dst,
+                              List<WriteOp> ops, long bytes, int reps) {
         try (NixlTransferEngine sender = new NixlTransferEngine("127.0.0.1", SECRET,
-                NixlTransferEngine.DEFAULT_DEADLINE_NANOS, tls, peerErrors);
+                NixlTransferEngine.DEFAULT_DEADLINE_NANOS, tls, peerErrors, mode);
              NixlTransferEngine receiver = new NixlTransferEngine("127.0.0.1", SECRET,
                      NixlTransferEngine.DEFAULT_DEADLINE_NANOS, tls, peerErrors)) {
-            sender.register("kv", ops.getFirst().src(), null);
             SegmentDescriptor d = receiver.register("kv", dst, null);
             double best = 0;
             for (int r = 0; r <= reps; r++) {

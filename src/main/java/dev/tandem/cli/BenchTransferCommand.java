@@ -77,6 +77,11 @@ public final class BenchTransferCommand {
                     System.out.printf("%6s nixl push: as workers run it (tcp/lo) %5.2f GB/s vs socket (%3.0f%%)   "
                                     + "UCX_TLS=%s %6.2f GB/s vs memcpy (%3.0f%%)%n", "", nixlWorker / 1e9,
                             100 * nixlWorker / socket, NIXL_SHM_TLS, nixlShm / 1e9, 100 * nixlShm / memcpy);
+                    double pullWorker = BenchNixl.pull(null, true, dst.segment(), ops, bytes, reps);
+                    double pullShm = BenchNixl.pull(NIXL_SHM_TLS, false, dst.segment(), ops, bytes, reps);
+                    System.out.printf("%6s nixl pull: as workers run it (tcp/lo) %5.2f GB/s vs socket (%3.0f%%)   "
+                                    + "UCX_TLS=%s %6.2f GB/s vs memcpy (%3.0f%%)%n", "", pullWorker / 1e9,
+                            100 * pullWorker / socket, NIXL_SHM_TLS, pullShm / 1e9, 100 * pullShm / memcpy);
                 }
             }
         }

@@ -77,7 +77,11 @@ public final class NixlAgent implements AutoCloseable {
     private final List<UcpRequest> closing = new ArrayList<>();
     private final Map<Long, Xfer> pendingReads = new HashMap<>();
     /** Answers being sent, with the buffers UCX reads them from. */
-    private final Map<UcpRequest, ByteBuffer> replies = new HashMap<>();
+    private final List<Sending> replies = new ArrayList<>();
+
+    /** A send in flight and the buffer UCX reads it from (UcpRequest cannot be a map key: it may have no id). */
+    private record Sending(UcpRequest request, ByteBuffer buffer) {
+    }
     private long nextReadId;
 
     /**
@@ -271,8 +275,8 @@ public final class NixlAgent implements AutoCloseable {
         }
         ByteBuffer b = direct(ReadMessages.encode(secret, p.agent, d));
         try {
-            replies.put(p.endpoint.sendAmNonBlocking(DONE_AM_ID, 0, 0, UcxUtils.getAddress(b), b.remaining(),
-                    UcpConstants.UCP_AM_SEND_FLAG_EAGER, null), b);
+            replies.add(new Sending(p.endpoint.sendAmNonBlocking(DONE_AM_ID, 0, 0, UcxUtils.getAddress(b),
+                    b.remaining(), UcpConstants.UCP_AM_SEND_FLAG_EAGER, null), b));
         } catch (RuntimeException e) {
             LOG.warn("nixl agent {}: answering READ {} of {}: {}", name, d.id(), p.agent, e.toString());
         }
@@ -476,7 +480,7 @@ public final class NixlAgent implements AutoCloseable {
                     busy = true;
                 }
                 closing.removeIf(UcpRequest::isCompleted);
-                replies.keySet().removeIf(UcpRequest::isCompleted);
+                replies.removeIf(r -> r.request().isCompleted());
                 if (busy) {
                     idle = 0;
                 } else if (++idle > 200) {
