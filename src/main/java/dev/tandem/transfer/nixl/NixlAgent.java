@@ -58,6 +58,7 @@ public final class NixlAgent implements AutoCloseable {
     private static final int MAC_BYTES = 32;
     private static final int MAX_NOTIF_BYTES = 256;
     private static final long CLOSE_WAIT_NANOS = 2_000_000_000L;
+    private static final String TCP_SEGMENT = "1m";
 
     private final String name;
     private final boolean peerErrors;
@@ -111,6 +112,13 @@ public final class NixlAgent implements AutoCloseable {
         UcpParams params = new UcpParams().requestRmaFeature().requestAmFeature();
         if (tls != null) {
             params.setConfig("TLS", tls);
+        }
+        // UCX 1.13 emulates RMA over tcp with 8 KB segments; 1 MB segments move KV 3-5x faster (bench-transfer).
+        // UCX_TCP_TX_SEG_SIZE / UCX_TCP_RX_SEG_SIZE in the environment still win.
+        for (String seg : new String[] {"TX_SEG_SIZE", "RX_SEG_SIZE"}) {
+            if (System.getenv("UCX_TCP_" + seg) == null && (tls == null || tls.contains("tcp"))) {
+                params.setConfig(seg, TCP_SEGMENT);
+            }
         }
         this.context = new UcpContext(params);
         Live.CONTEXTS.incrementAndGet();
