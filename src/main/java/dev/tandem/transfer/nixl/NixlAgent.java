@@ -28,10 +28,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -59,6 +57,8 @@ public final class NixlAgent implements AutoCloseable {
     private static final int MAX_NOTIF_BYTES = 256;
     private static final long CLOSE_WAIT_NANOS = 2_000_000_000L;
     private static final String TCP_SEGMENT = "1m";
+    /** Shorter than the requester's deadline (30 s), so a READ is cancelled here before the room fails there. */
+    static final long SERVE_DEADLINE_NANOS = 20_000_000_000L;
 
     private final String name;
     private final boolean peerErrors;
@@ -79,6 +79,12 @@ public final class NixlAgent implements AutoCloseable {
     private final Map<Long, Xfer> pendingReads = new HashMap<>();
     /** Answers being sent, with the buffers UCX reads them from. */
     private final List<Sending> replies = new ArrayList<>();
+    /** READs this agent is serving (gets in flight into its memory), with when each began. */
+    private final Map<Long, Serving> serving = new HashMap<>();
+    private long nextServing;
+
+    private record Serving(Peer peer, long startNanos) {
+    }
 
     /** A send in flight and the buffer UCX reads it from (UcpRequest cannot be a map key: it may have no id). */
     private record Sending(UcpRequest request, ByteBuffer buffer) {
@@ -257,6 +263,8 @@ public final class NixlAgent implements AutoCloseable {
             return;
         }
         UcpRemoteKey rkey = rkey(p, r.src().rkey());
+        long key = ++nextServing;
+        serving.put(key, new Serving(p, System.nanoTime()));
         for (int i = 0; i < r.lengths().length; i++) {
             p.endpoint.getNonBlockingImplicit(r.src().address() + r.srcOffsets()[i], rkey,
                     region.getAddress() + r.dstOffsets()[i], r.lengths()[i]);
@@ -264,6 +272,9 @@ public final class NixlAgent implements AutoCloseable {
         p.endpoint.flushNonBlocking(new UcxCallback() {
             @Override
             public void onSuccess(UcpRequest request) {
+                if (serving.remove(key) == null) {
+                    return; // given up on (its connection was closed): the requester hears of it by its deadline
+                }
                 if (!r.notification().isEmpty()) {
                     notifications.accept(r.notification()); // the data is here: the room's notif, to ourselves
                 }
@@ -272,6 +283,7 @@ public final class NixlAgent implements AutoCloseable {
 
             @Override
             public void onError(int status, String message) {
+                serving.remove(key);
                 reply(p, new ReadMessages.Done(r.id(), "READ failed: UCX error " + status + ": " + message));
             }
         });
@@ -308,6 +320,23 @@ public final class NixlAgent implements AutoCloseable {
             x.succeed();
         } else {
             x.fail("READ by agent " + x.peer.agent + ": " + d.error());
+        }
+    }
+
+    /**
+     * A READ still running after {@link #SERVE_DEADLINE_NANOS}: its connection is closed with force, which cancels
+     * the gets, so nothing lands in this worker's pages after the requester (whose deadline is later) fails the room
+     * and this worker frees them.
+     */
+    private void giveUpSlowReads() {
+        long now = System.nanoTime();
+        for (var it = serving.values().iterator(); it.hasNext(); ) {
+            Serving sv = it.next();
+            if (now - sv.startNanos() > SERVE_DEADLINE_NANOS) {
+                it.remove();
+                dropPeer(sv.peer(), "a READ from agent " + sv.peer().agent + " took over "
+                        + SERVE_DEADLINE_NANOS / 1_000_000_000 + " s");
+            }
         }
     }
 
@@ -489,6 +518,9 @@ public final class NixlAgent implements AutoCloseable {
                 }
                 closing.removeIf(UcpRequest::isCompleted);
                 replies.removeIf(r -> r.request().isCompleted());
+                if (!serving.isEmpty()) {
+                    giveUpSlowReads();
+                }
                 if (busy) {
                     idle = 0;
                 } else if (++idle > 200) {

@@ -159,7 +159,8 @@ public final class NixlTransferEngine implements TransferEngine {
             Thread.currentThread().interrupt();
             lastError = "nixl " + verb() + " agent " + dst.agent() + " interrupted";
             abortAll(dst);
-            return -1;        } catch (RuntimeException e) { // a refusal before posting: never an exception out of the SPI
+            return -1;
+        } catch (RuntimeException e) { // a refusal before posting: never an exception out of the SPI
             lastError = "nixl " + verb() + " agent " + dst.agent() + ": " + e.getMessage();
             return -1;
         }
