@@ -57,8 +57,6 @@ public final class NixlAgent implements AutoCloseable {
     private static final int MAX_NOTIF_BYTES = 256;
     private static final long CLOSE_WAIT_NANOS = 2_000_000_000L;
     private static final String TCP_SEGMENT = "1m";
-    /** Shorter than the requester's deadline (30 s), so a READ is cancelled here before the room fails there. */
-    static final long SERVE_DEADLINE_NANOS = 20_000_000_000L;
 
     private final String name;
     private final boolean peerErrors;
@@ -77,18 +75,7 @@ public final class NixlAgent implements AutoCloseable {
     private final Map<String, Peer> peers = new HashMap<>();
     private final List<UcpRequest> closing = new ArrayList<>();
     private final Map<Long, Xfer> pendingReads = new HashMap<>();
-    /** Answers being sent, with the buffers UCX reads them from. */
-    private final List<Sending> replies = new ArrayList<>();
-    /** READs this agent is serving (gets in flight into its memory), with when each began. */
-    private final Map<Long, Serving> serving = new HashMap<>();
-    private long nextServing;
-
-    private record Serving(Peer peer, long startNanos) {
-    }
-
-    /** A send in flight and the buffer UCX reads it from (UcpRequest cannot be a map key: it may have no id). */
-    private record Sending(UcpRequest request, ByteBuffer buffer) {
-    }
+    private final ReadServer reads = new ReadServer(this);
     private long nextReadId;
 
     /**
@@ -133,7 +120,7 @@ public final class NixlAgent implements AutoCloseable {
             Live.WORKERS.incrementAndGet();
             this.workerAddress = Base64.getEncoder().encodeToString(bytes(worker.getAddress()));
             worker.setAmRecvHandler(NOTIF_AM_ID, this::onNotification);
-            worker.setAmRecvHandler(READ_AM_ID, (h, hs, data, ep) -> onMessage(data, this::serveRead),
+            worker.setAmRecvHandler(READ_AM_ID, (h, hs, data, ep) -> onMessage(data, reads::serve),
                     UcpConstants.UCP_AM_FLAG_WHOLE_MSG);
             worker.setAmRecvHandler(DONE_AM_ID, (h, hs, data, ep) -> onMessage(data, this::onReadDone),
                     UcpConstants.UCP_AM_FLAG_WHOLE_MSG);
@@ -153,6 +140,27 @@ public final class NixlAgent implements AutoCloseable {
     /** This agent's UCX worker address, base64: the part of its metadata every region shares. */
     public String workerAddress() {
         return workerAddress;
+    }
+
+    // for ReadServer, on the agent thread
+    ClusterSecret secret() {
+        return secret;
+    }
+
+    UcpMemory registration(String region) {
+        return registrations.get(region);
+    }
+
+    boolean connected(Peer p) {
+        return peers.get(p.agent) == p;
+    }
+
+    void notifySelf(String notification) {
+        notifications.accept(notification);
+    }
+
+    void rejected() {
+        rejectedNotifications.incrementAndGet();
     }
 
     /** Notifications dropped because their signature was wrong or they were malformed. */
@@ -240,68 +248,6 @@ public final class NixlAgent implements AutoCloseable {
         });
     }
 
-    /** Reader side: a signed READ request, run as a task (not inside UCX's callback). */
-    private void serveRead(byte[] msg) {
-        ReadMessages.Request r;
-        try {
-            r = ReadMessages.request(secret, name, msg);
-        } catch (IOException | RuntimeException e) {
-            rejectedNotifications.incrementAndGet();
-            LOG.warn("nixl agent {}: dropped a READ request: {}", name, e.getMessage());
-            return;
-        }
-        Peer p = peer(r.src());
-        UcpMemory region = registrations.get(r.dstRegion());
-        String refusal = region == null ? "no region '" + r.dstRegion() + "' registered" : null;
-        for (int i = 0; refusal == null && i < r.lengths().length; i++) {
-            if (r.dstOffsets()[i] + r.lengths()[i] > region.getLength() || r.dstOffsets()[i] + r.lengths()[i] < 0) {
-                refusal = "descriptor " + i + " outside region '" + r.dstRegion() + "'";
-            }
-        }
-        if (refusal != null) {
-            reply(p, new ReadMessages.Done(r.id(), refusal));
-            return;
-        }
-        UcpRemoteKey rkey = rkey(p, r.src().rkey());
-        long key = ++nextServing;
-        serving.put(key, new Serving(p, System.nanoTime()));
-        for (int i = 0; i < r.lengths().length; i++) {
-            p.endpoint.getNonBlockingImplicit(r.src().address() + r.srcOffsets()[i], rkey,
-                    region.getAddress() + r.dstOffsets()[i], r.lengths()[i]);
-        }
-        p.endpoint.flushNonBlocking(new UcxCallback() {
-            @Override
-            public void onSuccess(UcpRequest request) {
-                if (serving.remove(key) == null) {
-                    return; // given up on (its connection was closed): the requester hears of it by its deadline
-                }
-                if (!r.notification().isEmpty()) {
-                    notifications.accept(r.notification()); // the data is here: the room's notif, to ourselves
-                }
-                reply(p, new ReadMessages.Done(r.id(), ""));
-            }
-
-            @Override
-            public void onError(int status, String message) {
-                serving.remove(key);
-                reply(p, new ReadMessages.Done(r.id(), "READ failed: UCX error " + status + ": " + message));
-            }
-        });
-    }
-
-    private void reply(Peer p, ReadMessages.Done d) {
-        if (peers.get(p.agent) != p) {
-            return; // the connection was dropped meanwhile
-        }
-        ByteBuffer b = direct(ReadMessages.encode(secret, p.agent, d));
-        try {
-            replies.add(new Sending(p.endpoint.sendAmNonBlocking(DONE_AM_ID, 0, 0, UcxUtils.getAddress(b),
-                    b.remaining(), UcpConstants.UCP_AM_SEND_FLAG_EAGER, null), b));
-        } catch (RuntimeException e) {
-            LOG.warn("nixl agent {}: answering READ {} of {}: {}", name, d.id(), p.agent, e.toString());
-        }
-    }
-
     /** Requester side: the reader's answer. */
     private void onReadDone(byte[] msg) {
         ReadMessages.Done d;
@@ -323,23 +269,6 @@ public final class NixlAgent implements AutoCloseable {
         }
     }
 
-    /**
-     * A READ still running after {@link #SERVE_DEADLINE_NANOS}: its connection is closed with force, which cancels
-     * the gets, so nothing lands in this worker's pages after the requester (whose deadline is later) fails the room
-     * and this worker frees them.
-     */
-    private void giveUpSlowReads() {
-        long now = System.nanoTime();
-        for (var it = serving.values().iterator(); it.hasNext(); ) {
-            Serving sv = it.next();
-            if (now - sv.startNanos() > SERVE_DEADLINE_NANOS) {
-                it.remove();
-                dropPeer(sv.peer(), "a READ from agent " + sv.peer().agent + " took over "
-                        + SERVE_DEADLINE_NANOS / 1_000_000_000 + " s");
-            }
-        }
-    }
-
     /** A whole-message active message: its bytes are copied and handled as a task, after UCX's callback. */
     private int onMessage(UcpAmData data, Consumer<byte[]> handler) {
         if (data.isDataValid() && data.getLength() <= ReadMessages.MAX_DESCRIPTORS * 24L + 4096) {
@@ -349,18 +278,6 @@ public final class NixlAgent implements AutoCloseable {
             rejectedNotifications.incrementAndGet();
         }
         return UcsConstants.STATUS.UCS_OK;
-    }
-
-    /**
-     * Gives up on a transfer (its deadline passed): it fails, and the peer's connection is closed with force so
-     * that nothing of it still writes into the peer's memory; the next transfer reconnects.
-     */
-    public CompletableFuture<Void> abort(Xfer x, String why) {
-        return call(() -> {
-            x.fail(why);
-            dropPeer(x.peer, why);
-            return null;
-        });
     }
 
     /** Forgets a peer agent (it left or restarted): its transfers fail, its connection and keys are released. */
@@ -379,7 +296,7 @@ public final class NixlAgent implements AutoCloseable {
         return call(peers::size);
     }
 
-    private Peer peer(AgentMemory remote) {
+    Peer peer(AgentMemory remote) {
         Peer p = peers.get(remote.agent());
         if (p != null) {
             return p;
@@ -407,7 +324,7 @@ public final class NixlAgent implements AutoCloseable {
         return p;
     }
 
-    private UcpRemoteKey rkey(Peer p, String packed) {
+    UcpRemoteKey rkey(Peer p, String packed) {
         UcpRemoteKey k = p.rkeys.get(packed);
         if (k == null) {
             k = p.endpoint.unpackRemoteKey(direct(Base64.getDecoder().decode(packed)));
@@ -417,7 +334,7 @@ public final class NixlAgent implements AutoCloseable {
         return k;
     }
 
-    private void dropPeer(Peer p, String why) {
+    void dropPeer(Peer p, String why) {
         if (peers.get(p.agent) != p) {
             return; // already dropped
         }
@@ -503,7 +420,7 @@ public final class NixlAgent implements AutoCloseable {
         return f;
     }
 
-    /** Runs tasks and UCX progress; spins while busy, then parks a little longer each idle round (up to 1 ms). */
+    /** Runs tasks and UCX progress; spins while busy, then naps 50 µs, and 1 ms after a longer idle spell. */
     private void loop() {
         int idle = 0;
         try {
@@ -517,10 +434,7 @@ public final class NixlAgent implements AutoCloseable {
                     busy = true;
                 }
                 closing.removeIf(UcpRequest::isCompleted);
-                replies.removeIf(r -> r.request().isCompleted());
-                if (!serving.isEmpty()) {
-                    giveUpSlowReads();
-                }
+                reads.tick();
                 if (busy) {
                     idle = 0;
                 } else if (++idle > 200) {
@@ -553,7 +467,7 @@ public final class NixlAgent implements AutoCloseable {
             Live.REGISTRATIONS.decrementAndGet();
         }
         registrations.clear();
-        replies.clear();
+        reads.clear();
         worker.removeAmRecvHandler(NOTIF_AM_ID);
         worker.removeAmRecvHandler(READ_AM_ID);
         worker.removeAmRecvHandler(DONE_AM_ID);
@@ -587,7 +501,7 @@ public final class NixlAgent implements AutoCloseable {
         return out;
     }
 
-    private static ByteBuffer direct(byte[]... parts) {
+    static ByteBuffer direct(byte[]... parts) {
         int n = 0;
         for (byte[] p : parts) {
             n += p.length;
