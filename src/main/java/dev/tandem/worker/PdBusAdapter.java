@@ -151,15 +151,35 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
                 .map(reply -> Boolean.TRUE.equals(reply.getValue("quiet"))).toCompletionStage();
     }
 
-    /** Completes with the prefill worker's incarnation. */
+    /**
+     * Completes with the prefill worker's incarnation. A prefill worker not (yet) known to this member's view of the
+     * cluster (it is starting, or the two members are still joining or merging) is asked again every 250 ms for up
+     * to {@value #UNKNOWN_PEER_PATIENCE_MS} ms, as SGLang's decode side keeps polling a bootstrap server that is not
+     * up yet; every other failure is final.
+     */
     private CompletionStage<String> request(String address, JsonObject body) {
-        return call(address, body, REQUEST_TIMEOUT_MS).map(reply -> {
+        return patiently(() -> call(address, body, REQUEST_TIMEOUT_MS), System.nanoTime()
+                + UNKNOWN_PEER_PATIENCE_MS * 1_000_000).map(reply -> {
             Object inc = reply.getValue("incarnation");
             if (!(inc instanceof String s) || s.isEmpty() || s.length() > 64) {
                 throw new IllegalStateException("bootstrap reply without an incarnation");
             }
             return s;
         }).toCompletionStage();
+    }
+
+    private static final long UNKNOWN_PEER_PATIENCE_MS = 10_000;
+
+    private Future<JsonObject> patiently(java.util.function.Supplier<Future<JsonObject>> call, long endNanos) {
+        return call.get().recover(err -> {
+            if (err instanceof io.vertx.core.eventbus.ReplyException re
+                    && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS
+                    && System.nanoTime() + 250_000_000L < endNanos) {
+                return Future.<Void>future(p -> vertx.setTimer(250, t -> p.complete()))
+                        .compose(v -> patiently(call, endNanos));
+            }
+            return Future.failedFuture(err);
+        });
     }
 
     /** A sealed request to a prefill worker's bootstrap service; the reply is believed only if sealed to it. */
