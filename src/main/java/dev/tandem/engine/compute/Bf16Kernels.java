@@ -30,10 +30,13 @@ final class Bf16Kernels {
     private Bf16Kernels() {
     }
 
-    /** {@code out[t, o] = w[o, :] · x[t, :]} for output rows {@code [o0, o1)} and every token. */
-    static void block(MemorySegment w, int in, float[] xp, int rows, int o0, int o1, float[] out, int outF) {
+    /**
+     * {@code out[t, o] = w[o, :] · x[t, :]} for output rows {@code [o0, o1)} and every token; {@code red} is the
+     * calling worker's scratch of {@code 8 * L} floats for k2x4's horizontal sums.
+     */
+    static void block(MemorySegment w, int in, float[] xp, int rows, int o0, int o1, float[] out, int outF,
+                      float[] red) {
         long rowBytes = 2L * in;
-        float[] red = new float[8 * L]; // lane scratch for k2x4's horizontal sums
         int t = 0;
         for (; t + 4 <= rows; t += 4) {
             int o = o0;

@@ -58,9 +58,14 @@ public final class Logprobs {
 
     /** Index of the largest entry (the lowest index among equals). */
     public static int argmax(float[] v) {
+        return argmax(v, 0, v.length);
+    }
+
+    /** Index (relative to {@code from}) of the largest of {@code v[from .. from + len)}, lowest among equals. */
+    public static int argmax(float[] v, int from, int len) {
         int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
+        for (int i = 1; i < len; i++) {
+            if (v[from + i] > v[from + best]) {
                 best = i;
             }
         }
