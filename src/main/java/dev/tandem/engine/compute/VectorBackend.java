@@ -28,7 +28,6 @@ public final class VectorBackend implements ComputeBackend {
 
     private final ParallelFor parallel;
     // Per-worker scratch (index 0 is the calling thread), sized once or grown rarely, never per call.
-    private final float[][] laneScratch;   // (worker) -> 8 * L, k2x4's horizontal sums
     private final float[][] rowScratch;    // (worker) -> one widened F16 weight row
     private final float[][] scoreScratch;  // (worker) -> attention scores of one head, >= longest context seen
     private final float[][] accScratch;    // (worker) -> one head's output accumulator
@@ -39,7 +38,6 @@ public final class VectorBackend implements ComputeBackend {
 
     public VectorBackend(int threads) {
         this.parallel = new ParallelFor(threads);
-        this.laneScratch = new float[threads][8 * L];
         this.rowScratch = new float[threads][0];
         this.scoreScratch = new float[threads][1024];
         this.accScratch = new float[threads][0];
@@ -139,7 +137,7 @@ public final class VectorBackend implements ComputeBackend {
                 int o0 = (b - blockStart[wi]) * ROW_BLOCK;
                 int o1 = Math.min(o0 + ROW_BLOCK, w.rows());
                 if (w.dtype() == DType.BF16 && xp != null) {
-                    Bf16Kernels.block(w.data(), in, xp, rows, o0, o1, outs[wi], w.rows(), laneScratch[worker]);
+                    Bf16Kernels.block(w.data(), in, xp, rows, o0, o1, outs[wi], w.rows());
                 } else {
                     for (int o = o0; o < o1; o++) {
                         floatRow(w, o, x, rows, in, outs[wi], w.rows(), worker);
