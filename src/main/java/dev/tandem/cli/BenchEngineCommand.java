@@ -4,6 +4,7 @@ import dev.tandem.config.Args;
 import dev.tandem.config.EngineConfig;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
+import dev.tandem.engine.compute.Quantization;
 import dev.tandem.engine.compute.Probes;
 import dev.tandem.engine.model.Model;
 import dev.tandem.engine.model.Transformer;
@@ -41,7 +42,8 @@ public final class BenchEngineCommand {
             throw new IllegalArgumentException("--probe-mb must be at least 1, got " + probeMb);
         }
 
-        try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads());
+        try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads(),
+                Quantization.parse(engine.quantization()));
              Model model = Model.load(dir, backend, msg -> System.err.println("[load] " + msg))) {
             EngineBench.Plan plan = EngineBench.plan(promptLen, batches, steps, runs, engine.pageSize(),
                     model.config().maxPositions());

@@ -7,8 +7,12 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
  * SIMD kernels through the Vector API, spread over every core. Weights are read in their stored dtype: BF16 rows are
@@ -25,22 +29,33 @@ public final class VectorBackend implements ComputeBackend {
     private static final int ROW_BLOCK = 16; // output rows per parallel work unit
 
     private static final int MAX_FUSED = 8; // weights one matmulAll call may cover
+    private static final int PANELS_PER_UNIT = 2; // BF16 panels per parallel work unit (one k2x4 tile wide)
 
     private final ParallelFor parallel;
     // Per-worker scratch (index 0 is the calling thread), sized once or grown rarely, never per call.
     private final float[][] rowScratch;    // (worker) -> one widened F16 weight row
     private final float[][] scoreScratch;  // (worker) -> attention scores of one head, >= longest context seen
     private final float[][] accScratch;    // (worker) -> one head's output accumulator
+    private final float[][] tailScratch;   // (worker) -> L floats, a partial last panel's outputs
+    private final Arena packArena = Arena.ofShared(); // BF16 panels made by prepare(), freed by close()
+    private final Map<Tensor, PanelWeight> panels = Collections.synchronizedMap(new IdentityHashMap<>());
+    private final Quantization quantization;
     private float[] evenOdd = new float[0]; // activations rearranged for the BF16 kernels (caller-owned)
     private final MatmulJob matmulJob = new MatmulJob();
     private final AttentionJob attentionJob = new AttentionJob();
     private final SwigluJob swigluJob = new SwigluJob();
 
     public VectorBackend(int threads) {
+        this(threads, Quantization.NONE);
+    }
+
+    public VectorBackend(int threads, Quantization quantization) {
+        this.quantization = quantization;
         this.parallel = new ParallelFor(threads);
         this.rowScratch = new float[threads][0];
         this.scoreScratch = new float[threads][1024];
         this.accScratch = new float[threads][0];
+        this.tailScratch = new float[threads][L];
     }
 
     @Override
@@ -65,6 +80,37 @@ public final class VectorBackend implements ComputeBackend {
     /** Runs {@code body} over {@code [0, n)} on this backend's compute threads (for probes measured on them). */
     void parallelRun(int n, int grain, ParallelFor.RangeBody body) {
         parallel.run(n, grain, body);
+    }
+
+    public Quantization quantization() {
+        return quantization;
+    }
+
+    /**
+     * With int8 quantization every matrix becomes {@link Int8Panels}; otherwise BF16 matrices are repacked into
+     * {@link Bf16Panels} and other dtypes are read as stored.
+     */
+    @Override
+    public void prepare(Tensor w) {
+        if (panels.containsKey(w)) {
+            return;
+        }
+        if (quantization == Quantization.INT8 && Int8Panels.quantizable(w)) {
+            panels.put(w, Int8Panels.quantize(w, packArena));
+        } else if (Bf16Panels.packable(w)) {
+            panels.put(w, Bf16Panels.pack(w, packArena));
+        }
+    }
+
+    @Override
+    public long streamedBytes(Tensor w) {
+        PanelWeight p = panels.get(w);
+        return p != null ? p.bytes() : w.data().byteSize();
+    }
+
+    /** Whether {@link #prepare} repacked {@code w} (tests check the panel kernels are the ones running). */
+    boolean packed(Tensor w) {
+        return panels.containsKey(w);
     }
 
     @Override
@@ -99,8 +145,11 @@ public final class VectorBackend implements ComputeBackend {
             if (j.ws[i].cols() != in) {
                 throw new IllegalArgumentException("matmulAll needs one input width; " + j.ws[i] + " vs " + in);
             }
-            anyBf16 |= j.ws[i].dtype() == DType.BF16;
-            j.blockStart[i + 1] = j.blockStart[i] + (j.ws[i].rows() + ROW_BLOCK - 1) / ROW_BLOCK;
+            PanelWeight p = panels.get(j.ws[i]);
+            j.panels[i] = p;
+            anyBf16 |= p == null && j.ws[i].dtype() == DType.BF16;
+            j.blockStart[i + 1] = j.blockStart[i] + (p != null ? (p.panelCount() + PANELS_PER_UNIT - 1) / PANELS_PER_UNIT
+                    : (j.ws[i].rows() + ROW_BLOCK - 1) / ROW_BLOCK);
         }
         j.x = x;
         j.rows = rows;
@@ -110,6 +159,7 @@ public final class VectorBackend implements ComputeBackend {
             parallel.run(j.blockStart[j.count], 1, j);
         } finally {
             java.util.Arrays.fill(j.ws, null);
+            java.util.Arrays.fill(j.panels, null);
             java.util.Arrays.fill(j.outs, null);
             j.x = null;
         }
@@ -119,6 +169,7 @@ public final class VectorBackend implements ComputeBackend {
     private final class MatmulJob implements ParallelFor.RangeBody {
         final Tensor[] ws = new Tensor[MAX_FUSED];
         final float[][] outs = new float[MAX_FUSED][];
+        final PanelWeight[] panels = new PanelWeight[MAX_FUSED];
         final int[] blockStart = new int[MAX_FUSED + 1];
         int count;
         float[] x;
@@ -134,6 +185,13 @@ public final class VectorBackend implements ComputeBackend {
                     wi++;
                 }
                 Tensor w = ws[wi];
+                PanelWeight packed = panels[wi];
+                if (packed != null) {
+                    int p0 = (b - blockStart[wi]) * PANELS_PER_UNIT;
+                    packed.block(x, rows, p0, Math.min(p0 + PANELS_PER_UNIT, packed.panelCount()), outs[wi], w.rows(),
+                            tailScratch[worker]);
+                    continue;
+                }
                 int o0 = (b - blockStart[wi]) * ROW_BLOCK;
                 int o1 = Math.min(o0 + ROW_BLOCK, w.rows());
                 if (w.dtype() == DType.BF16 && xp != null) {
@@ -317,5 +375,7 @@ public final class VectorBackend implements ComputeBackend {
     @Override
     public void close() {
         parallel.close();
+        panels.clear();
+        packArena.close();
     }
 }

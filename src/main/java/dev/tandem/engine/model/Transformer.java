@@ -78,6 +78,17 @@ public final class Transformer {
                     w.require(p + "mlp.up_proj.weight", cfg.intermediateSize(), dim),
                     w.require(p + "mlp.down_proj.weight", dim, cfg.intermediateSize()));
         }
+        prepareWeights();
+    }
+
+    /** Lets the backend repack every linear weight once, now, instead of on the hot path. */
+    private void prepareWeights() {
+        backend.prepare(lmHead);
+        for (Layer l : layers) {
+            for (Tensor t : new Tensor[] {l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown}) {
+                backend.prepare(t);
+            }
+        }
     }
 
     public ModelConfig config() {
@@ -90,10 +101,11 @@ public final class Transformer {
 
     /** Bytes of weights read by one decode step (every linear layer plus the LM head; embeddings are a lookup). */
     public long bytesReadPerStep() {
-        long b = lmHead.data().byteSize();
+        long b = backend.streamedBytes(lmHead);
         for (Layer l : layers) {
-            b += l.wq.data().byteSize() + l.wk.data().byteSize() + l.wv.data().byteSize() + l.wo.data().byteSize()
-                    + l.wGate.data().byteSize() + l.wUp.data().byteSize() + l.wDown.data().byteSize();
+            for (Tensor t : new Tensor[] {l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown}) {
+                b += backend.streamedBytes(t);
+            }
         }
         return b;
     }
