@@ -52,23 +52,25 @@ final class Bf16Panels implements PanelWeight {
         return w.dtype() == DType.BF16 && w.shape().length == 2 && w.cols() % 2 == 0;
     }
 
-    /** Copies {@code w} into panels allocated in {@code arena}. */
-    static Bf16Panels pack(Tensor w, Arena arena) {
+    /** Copies {@code w} into panels allocated in {@code arena}, rows spread over {@code pool}'s threads. */
+    static Bf16Panels pack(Tensor w, Arena arena, ParallelFor pool) {
         int rows = w.rows();
         int in = w.cols();
         int pairs = in / 2;
         int panels = (rows + L - 1) / L;
         MemorySegment dst = arena.allocate((long) panels * pairs * PAIR_BYTES, 64);
         MemorySegment src = w.data();
-        for (int o = 0; o < rows; o++) {
-            long from = (long) o * pairs * Integer.BYTES;
-            long to = (long) (o / L) * pairs * PAIR_BYTES + (long) (o % L) * Integer.BYTES;
-            for (int j = 0; j < pairs; j++) {
-                // Little-endian: the int at 4j holds element 2j in its low half and 2j+1 in its high half.
-                int pair = src.get(I32, from + 4L * j);
-                dst.set(I32, to + j * PAIR_BYTES, pair);
+        pool.run(rows, 64, (first, end, worker) -> {
+            for (int o = first; o < end; o++) {
+                long from = (long) o * pairs * Integer.BYTES;
+                long to = (long) (o / L) * pairs * PAIR_BYTES + (long) (o % L) * Integer.BYTES;
+                for (int j = 0; j < pairs; j++) {
+                    // Little-endian: the int at 4j holds element 2j in its low half and 2j+1 in its high half.
+                    int pair = src.get(I32, from + 4L * j);
+                    dst.set(I32, to + j * PAIR_BYTES, pair);
+                }
             }
-        }
+        });
         return new Bf16Panels(dst, rows, in);
     }
 

@@ -64,20 +64,23 @@ final class Int8Panels implements PanelWeight {
         return (byte) Math.max(-127, Math.min(127, Math.rint(value / scale)));
     }
 
-    static Int8Panels quantize(Tensor w, Arena arena) {
+    /** Quantizes {@code w} into panels allocated in {@code arena}, rows spread over {@code pool}'s threads. */
+    static Int8Panels quantize(Tensor w, Arena arena, ParallelFor pool) {
         int rows = w.rows();
         int in = w.cols();
         int panels = (rows + L - 1) / L;
         MemorySegment dst = arena.allocate((long) panels * in * L, 64);
         float[] scales = new float[panels * L];
-        for (int o = 0; o < rows; o++) {
-            float s = scaleOf(w, o);
-            scales[o] = s;
-            long base = (long) (o / L) * in * L + o % L;
-            for (int k = 0; k < in; k++) {
-                dst.set(ValueLayout.JAVA_BYTE, base + (long) k * L, code(w.get((long) o * in + k), s));
+        pool.run(rows, 64, (first, end, worker) -> {
+            for (int o = first; o < end; o++) {
+                float s = scaleOf(w, o);
+                scales[o] = s;
+                long base = (long) (o / L) * in * L + o % L;
+                for (int k = 0; k < in; k++) {
+                    dst.set(ValueLayout.JAVA_BYTE, base + (long) k * L, code(w.get((long) o * in + k), s));
+                }
             }
-        }
+        });
         return new Int8Panels(dst, scales, rows, in);
     }
 

@@ -96,9 +96,9 @@ public final class VectorBackend implements ComputeBackend {
             return;
         }
         if (quantization == Quantization.INT8 && Int8Panels.quantizable(w)) {
-            panels.put(w, Int8Panels.quantize(w, packArena));
+            panels.put(w, Int8Panels.quantize(w, packArena, parallel));
         } else if (Bf16Panels.packable(w)) {
-            panels.put(w, Bf16Panels.pack(w, packArena));
+            panels.put(w, Bf16Panels.pack(w, packArena, parallel));
         }
     }
 

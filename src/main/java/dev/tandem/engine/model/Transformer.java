@@ -8,6 +8,7 @@ import dev.tandem.kvcache.KvPool;
 import dev.tandem.kvcache.PagedKvCache;
 
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The decoder of Llama, Mistral and Qwen2 (pre-norm, RMSNorm, RoPE, GQA, SwiGLU, optional q/k/v bias, optional tied
@@ -23,6 +24,7 @@ public final class Transformer {
     private final float[] finalNorm; // (dim)
     private final Layer[] layers;
     private final Workspace workspace;
+    private final AtomicBoolean inForward = new AtomicBoolean();
 
     /** One block's weights; linear layers are (out, in) as Hugging Face stores them. */
     private record Layer(float[] attnNorm, // (dim)
@@ -143,6 +145,19 @@ public final class Transformer {
      * nothing once the workspace has grown to the largest batch seen.
      */
     public ForwardOutput forward(List<SequenceChunk> batch, PagedKvCache kv) {
+        // The workspace and the backend's pool serve one caller at a time: a second thread is a bug, made loud.
+        if (!inForward.compareAndSet(false, true)) {
+            throw new IllegalStateException("Transformer.forward called from two threads at once (one caller at a "
+                    + "time: its workspace and the compute pool are shared)");
+        }
+        try {
+            return forwardAlone(batch, kv);
+        } finally {
+            inForward.set(false);
+        }
+    }
+
+    private ForwardOutput forwardAlone(List<SequenceChunk> batch, PagedKvCache kv) {
         int dim = cfg.hiddenSize();
         int qDim = cfg.qDim();
         int kvDim = cfg.kvDim();
