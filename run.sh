@@ -43,6 +43,20 @@ JVM_FLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED
   -XX:+UseParallelGC)
 JAR=target/tandem.jar
 
+# Serving settings for the subcommands that run the model (see README, "JVM settings for serving"): a fixed heap
+# (-Xms = -Xmx, TANDEM_HEAP, default 2g), so the collector never grows the young generation onto fresh pages mid-run
+# (that first touch stalled decode for 1-3 s); ParallelGC (set above) because the engine's hot path allocates nothing
+# and what little the rest allocates dies young. The benchmarks also touch the whole heap once at start-up
+# (-XX:+AlwaysPreTouch) so no first touch lands inside a timed run; workers skip it (it cost 15-19 s of start-up for
+# 2 GB on a slow-faulting VM) unless TANDEM_JAVA_OPTS adds it.
+SERVING_FLAGS=(-Xms"${TANDEM_HEAP:-2g}" -Xmx"${TANDEM_HEAP:-2g}")
+serving_flags() {
+  case "$1" in
+    ""|worker|quickstart|generate) echo "${SERVING_FLAGS[@]}" ;;
+    bench-engine|bench-pd) echo "${SERVING_FLAGS[@]}" -XX:+AlwaysPreTouch ;;
+  esac
+}
+
 needs_build() {
   [[ ! -f "$JAR" ]] && return 0
   [[ -n "$(find pom.xml src/main -newer "$JAR" -print -quit)" ]]
@@ -96,13 +110,13 @@ case "$cmd" in
     if [[ ! -f "$MODEL/config.json" ]]; then
       java "${JVM_FLAGS[@]}" -jar "$JAR" make-tiny-model --out "$MODEL" --preset tiny
     fi
-    exec java "${JVM_FLAGS[@]}" ${TANDEM_JAVA_OPTS:-} -jar "$JAR" quickstart --model "$MODEL"
+    exec java "${JVM_FLAGS[@]}" $(serving_flags quickstart) ${TANDEM_JAVA_OPTS:-} -jar "$JAR" quickstart --model "$MODEL"
     ;;
   *)
     needs_build && build
     if [[ " $* " == *" nixl "* || " $* " == *"--transfer-backend=nixl"* ]]; then
       ensure_ucx || exit 1
     fi
-    exec java "${JVM_FLAGS[@]}" ${TANDEM_JAVA_OPTS:-} -jar "$JAR" "$@"
+    exec java "${JVM_FLAGS[@]}" $(serving_flags "$cmd") ${TANDEM_JAVA_OPTS:-} -jar "$JAR" "$@"
     ;;
 esac

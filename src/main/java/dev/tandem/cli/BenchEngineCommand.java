@@ -4,26 +4,27 @@ import dev.tandem.config.Args;
 import dev.tandem.config.EngineConfig;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
-import dev.tandem.engine.model.ForwardOutput;
+import dev.tandem.engine.compute.Quantization;
+import dev.tandem.engine.compute.Probes;
 import dev.tandem.engine.model.Model;
-import dev.tandem.engine.model.SequenceChunk;
-import dev.tandem.engine.sampling.Logprobs;
+import dev.tandem.engine.model.Transformer;
 import dev.tandem.kvcache.PagedKvCache;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.SplittableRandom;
 import java.util.Set;
-import java.util.stream.IntStream;
 
 /**
- * {@code bench-engine --model DIR}: prefill tokens/s for one long prompt, decode tokens/s at several batch sizes, and
- * the memory-bandwidth floor for batch-1 decode (weight bytes read per step ÷ the copy bandwidth measured here).
+ * {@code bench-engine --model DIR}: prefill and decode speed, each line next to the limit it is bounded by, both
+ * limits measured in the same run on the engine's own compute threads: batch-1 decode streams the weights, so it is
+ * judged against a read-only reduction over {@code --probe-mb} (≥ 1 GB, far beyond any cache); prefill and batched
+ * decode are judged against the FMA peak of a register-resident kernel. Every figure is the median of
+ * {@code --runs} runs after a warm-up, with the spread shown: on a shared machine only same-run ratios mean much.
  */
 public final class BenchEngineCommand {
+    private static final int PROBE_RUNS = 5;
+
     private BenchEngineCommand() {
     }
 
@@ -32,128 +33,103 @@ public final class BenchEngineCommand {
         Path dir = Path.of(a.required("model"));
         int promptLen = a.integer("prompt-len", 512);
         int[] batches = a.has("batches") ? a.intList("batches") : new int[] {1, 8, 32};
-        int steps = a.integer("steps", 32);
+        int steps = a.integer("steps", 128);
+        int runs = a.integer("runs", 3);
+        int probeMb = a.integer("probe-mb", 1024);
         EngineConfig engine = a.engine(0);
         a.rejectUnknown();
+        if (probeMb < 1) {
+            throw new IllegalArgumentException("--probe-mb must be at least 1, got " + probeMb);
+        }
 
-        try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads());
+        try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads(),
+                Quantization.parse(engine.quantization()));
              Model model = Model.load(dir, backend, msg -> System.err.println("[load] " + msg))) {
-            int threads = engine.threads() > 0 ? engine.threads() : Runtime.getRuntime().availableProcessors();
+            EngineBench.Plan plan = EngineBench.plan(promptLen, batches, steps, runs, engine.pageSize(),
+                    model.config().maxPositions());
             System.out.printf("model: %s, %d layers, hidden %d; backend: %s%n", dir, model.config().numLayers(),
                     model.config().hiddenSize(), ComputeBackends.describe(backend));
-            int maxBatch = IntStream.of(batches).max().orElse(1);
-            int context = Math.max(promptLen, DECODE_PROMPT + MAX_WARMUP + steps + 1) + 1;
-            int poolTokens = Math.max(promptLen + 1, maxBatch * context) + 64;
-            try (PagedKvCache kv = model.newKvCache(engine.pageSize(), poolTokens, Math.max(maxBatch, 1), context)) {
-                prefill(model, kv, promptLen);
+            double readBw = readFloor(backend, probeMb);
+            double peak = fmaPeak(backend);
+            System.out.printf("limits (same run, compute threads, median of %d): read %.2f GB/s (read-only reduction"
+                    + " over %d MB); FMA peak %.1f GFLOP/s%n", PROBE_RUNS, readBw / 1e9, probeMb, peak / 1e9);
+            Transformer tf = model.transformer();
+            try (PagedKvCache kv = EngineBench.newCache(model, plan)) {
+                double[] secs = EngineBench.prefill(model, kv, plan);
+                double prefillFlops = 2.0 * (promptLen * (double) tf.linearMacsPerToken() + tf.lmHeadMacs());
+                for (int p = 0; p < promptLen; p++) {
+                    prefillFlops += 2.0 * tf.attentionMacs(p);
+                }
+                double[] tpsPrefill = new double[secs.length];
+                for (int i = 0; i < secs.length; i++) {
+                    tpsPrefill[i] = promptLen / secs[i];
+                }
+                double sPrefill = EngineBench.median(secs);
+                System.out.printf("prefill %d tokens   : %8.1f tokens/s %s; %.1f GFLOP/s = %.0f%% of FMA peak%n",
+                        promptLen, promptLen / sPrefill, spread(tpsPrefill), prefillFlops / sPrefill / 1e9,
+                        100 * prefillFlops / sPrefill / peak);
                 double batch1 = 0;
                 for (int b : batches) {
-                    double tps = decode(model, kv, b, steps);
+                    double[] tps = EngineBench.decode(model, kv, plan, b);
+                    double med = EngineBench.median(tps);
+                    // Mean position over the timed steps, for the attention FLOPs and the K/V bytes they read.
+                    int midPos = EngineBench.DECODE_PROMPT + EngineBench.WARMUP_STEPS + runs * plan.stepsFor(b) / 2;
+                    String head = String.format("decode batch %-3d    : %8.1f tokens/s %s (%d steps x %d runs)", b,
+                            med, spread(tps), plan.stepsFor(b), runs);
                     if (b == 1) {
-                        batch1 = tps;
+                        batch1 = med;
+                        long bytes = tf.bytesReadPerStep() + tf.kvBytesRead(midPos);
+                        double floor = readBw / bytes;
+                        System.out.printf("%s; %.0f%% of the read floor (%.1f tokens/s = %.2f GB/s / %.1f MB a step)%n",
+                                head, 100 * med / floor, floor, readBw / 1e9, bytes / 1e6);
+                    } else {
+                        double flopsPerToken = 2.0 * (tf.linearMacsPerToken() + tf.lmHeadMacs() + tf.attentionMacs(midPos));
+                        System.out.printf("%s; %.1f GFLOP/s = %.0f%% of FMA peak%s%n", head, med * flopsPerToken / 1e9,
+                                100 * med * flopsPerToken / peak,
+                                batch1 > 0 ? String.format("; %.1fx batch 1", med / batch1) : "");
                     }
-                    System.out.printf("decode batch %-3d: %8.1f tokens/s%s%n", b, tps,
-                            batch1 > 0 && b > 1 ? String.format("  (%.1fx batch 1)", tps / batch1) : "");
                 }
-                long bytes = model.transformer().bytesReadPerStep();
-                double bw = copyBandwidth(threads);
-                double floorTps = bw / bytes;
-                System.out.printf("weights read per decode step: %.1f MB; copy bandwidth (read+write, %d threads): "
-                        + "%.2f GB/s%n", bytes / 1e6, threads, bw / 1e9);
-                System.out.printf("batch-1 decode floor: %.1f tokens/s; measured batch 1 is %.0f%% of it%n", floorTps,
-                        100 * batch1 / floorTps);
             }
         }
         return 0;
     }
 
-    private static void prefill(Model model, PagedKvCache kv, int n) {
-        int[] prompt = randomTokens(n, model.config().vocabSize(), 1);
-        for (int warm = 0; warm < 2; warm++) {
-            int row = kv.allocateRow();
-            kv.ensureCapacity(row, n);
-            long t0 = System.nanoTime();
-            model.transformer().forward(List.of(SequenceChunk.lastLogits(row, 0, prompt)), kv);
-            double s = (System.nanoTime() - t0) / 1e9;
-            kv.release(row);
-            if (warm == 1) {
-                System.out.printf("prefill %d tokens : %8.1f tokens/s (%.0f ms)%n", n, n / s, s * 1e3);
-            }
+    /** "(min–max)" of the runs, so a reader sees how much the median can be trusted. */
+    private static String spread(double[] v) {
+        double lo = Double.MAX_VALUE;
+        double hi = 0;
+        for (double x : v) {
+            lo = Math.min(lo, x);
+            hi = Math.max(hi, x);
         }
+        return String.format("(runs %.1f-%.1f)", lo, hi);
     }
 
-    private static final int DECODE_PROMPT = 16;
-    private static final int MAX_WARMUP = 64;
-
-    /**
-     * Prefills {@code batch} short prompts, warms up (at least 8 steps and 3 s, at most {@value #MAX_WARMUP} steps:
-     * small batches reach the optimizing JIT late), then times {@code steps} greedy decode steps of the whole batch.
-     */
-    private static double decode(Model model, PagedKvCache kv, int batch, int steps) {
-        int[] rows = new int[batch];
-        List<SequenceChunk> chunks = new ArrayList<>();
-        for (int i = 0; i < batch; i++) {
-            rows[i] = kv.allocateRow();
-            kv.ensureCapacity(rows[i], DECODE_PROMPT + MAX_WARMUP + steps + 1);
-            chunks.add(SequenceChunk.lastLogits(rows[i], 0, randomTokens(DECODE_PROMPT, model.config().vocabSize(), i)));
-        }
-        ForwardOutput out = model.transformer().forward(chunks, kv);
-        int[] next = new int[batch];
-        for (int i = 0; i < batch; i++) {
-            next[i] = Logprobs.argmax(out.last(i));
-        }
-        int pos = DECODE_PROMPT;
-        long warmStart = System.nanoTime();
-        while (pos - DECODE_PROMPT < MAX_WARMUP
-                && (pos - DECODE_PROMPT < 8 || System.nanoTime() - warmStart < 3_000_000_000L)) {
-            step(model, kv, rows, next, pos++);
-        }
-        long t0 = System.nanoTime();
-        for (int s = 0; s < steps; s++) {
-            step(model, kv, rows, next, pos++);
-        }
-        double secs = (System.nanoTime() - t0) / 1e9;
-        for (int r : rows) {
-            kv.release(r);
-        }
-        return batch * steps / secs;
-    }
-
-    /** One greedy decode step of every row; {@code next} holds the tokens to feed and receives the next ones. */
-    private static void step(Model model, PagedKvCache kv, int[] rows, int[] next, int pos) {
-        List<SequenceChunk> step = new ArrayList<>(rows.length);
-        for (int i = 0; i < rows.length; i++) {
-            step.add(SequenceChunk.lastLogits(rows[i], pos, next[i]));
-        }
-        ForwardOutput out = model.transformer().forward(step, kv);
-        for (int i = 0; i < rows.length; i++) {
-            next[i] = Logprobs.argmax(out.last(i));
-        }
-    }
-
-    private static int[] randomTokens(int n, int vocab, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        return IntStream.range(0, n).map(i -> r.nextInt(vocab)).toArray();
-    }
-
-    /** Bytes moved per second (read + written) by a parallel copy of 512 MB, best of 5. */
-    private static double copyBandwidth(int threads) {
-        long size = 256L << 20;
+    /** Median bytes/s of read-only passes over {@code mb} MB of pre-touched native memory, after one warm pass. */
+    private static double readFloor(ComputeBackend backend, int mb) {
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment src = arena.allocate(size, 64);
-            MemorySegment dst = arena.allocate(size, 64);
-            src.fill((byte) 1);
-            dst.fill((byte) 2);
-            double best = 0;
-            long part = size / threads;
-            for (int rep = 0; rep < 5; rep++) {
-                long t0 = System.nanoTime();
-                IntStream.range(0, threads).parallel().forEach(t -> MemorySegment.copy(src, t * part, dst, t * part,
-                        part));
-                double s = (System.nanoTime() - t0) / 1e9;
-                best = Math.max(best, 2.0 * size / s);
+            MemorySegment data = arena.allocate((long) mb << 20, 4096);
+            for (long at = 0; at < data.byteSize(); at += 4) {
+                data.set(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at, (at & 0xFFFF) * 1e-6f);
             }
-            return best;
+            double[] bw = new double[PROBE_RUNS];
+            Probes.readBytesPerSecond(backend, data);
+            for (int i = 0; i < PROBE_RUNS; i++) {
+                bw[i] = Probes.readBytesPerSecond(backend, data);
+            }
+            return EngineBench.median(bw);
         }
+    }
+
+    /** Median FLOP/s of the register-resident FMA kernel on every compute thread, after warm-up. */
+    private static double fmaPeak(ComputeBackend backend) {
+        for (int i = 0; i < 3; i++) {
+            Probes.fmaFlopsPerSecond(backend, 2_000_000);
+        }
+        double[] f = new double[PROBE_RUNS];
+        for (int i = 0; i < PROBE_RUNS; i++) {
+            f[i] = Probes.fmaFlopsPerSecond(backend, 50_000_000);
+        }
+        return EngineBench.median(f);
     }
 }

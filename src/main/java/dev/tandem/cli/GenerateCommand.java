@@ -8,6 +8,7 @@ import dev.tandem.config.EngineConfig;
 import dev.tandem.engine.Generator;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
+import dev.tandem.engine.compute.Quantization;
 import dev.tandem.engine.model.Model;
 import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.kvcache.PagedKvCache;
@@ -46,7 +47,8 @@ public final class GenerateCommand {
         a.rejectUnknown();
 
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads());
+        try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads(),
+                Quantization.parse(engine.quantization()));
              Model model = Model.load(dir, backend, msg -> System.err.println("[load] " + msg));
              TextTokenizer tok = TextTokenizer.load(dir)) {
             System.err.println("[engine] compute backend: " + ComputeBackends.describe(backend));

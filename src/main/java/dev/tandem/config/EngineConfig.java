@@ -10,9 +10,12 @@ import java.util.Set;
  * @param threads        compute threads, 0 = one per core
  * @param pageSize       tokens per KV page (≥ 1)
  * @param maxTotalTokens KV pool size in tokens, 0 = sized by the caller for the job at hand
+ * @param quantization   how linear weights are held: "none" (as stored) or "int8" (weight-only, per output channel;
+ *                       vector backend only)
  */
-public record EngineConfig(String backend, int threads, int pageSize, int maxTotalTokens) {
+public record EngineConfig(String backend, int threads, int pageSize, int maxTotalTokens, String quantization) {
     public static final Set<String> BACKENDS = Set.of("vector", "scalar");
+    public static final Set<String> QUANTIZATIONS = Set.of("none", "int8");
 
     public EngineConfig {
         if (!BACKENDS.contains(backend)) {
@@ -27,6 +30,17 @@ public record EngineConfig(String backend, int threads, int pageSize, int maxTot
         if (maxTotalTokens < 0) {
             throw new ConfigException("max-total-tokens", maxTotalTokens, ">= 0");
         }
+        if (!QUANTIZATIONS.contains(quantization)) {
+            throw new ConfigException("quantization", quantization, "one of " + QUANTIZATIONS);
+        }
+        if (!quantization.equals("none") && !backend.equals("vector")) {
+            throw new ConfigException("quantization", quantization, "the vector backend (backend is " + backend + ")");
+        }
+    }
+
+    /** Weights as stored. */
+    public EngineConfig(String backend, int threads, int pageSize, int maxTotalTokens) {
+        this(backend, threads, pageSize, maxTotalTokens, "none");
     }
 
     public static EngineConfig defaults() {

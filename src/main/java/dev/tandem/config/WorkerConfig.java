@@ -34,8 +34,8 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
             "context_length", "bootstrap_port", "transfer_backend", "transfer_transport", "nixl_mode",
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
-            "heartbeat_max_failures", "failure_prob", "transfer_io_timeout", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
-            "kv_events_config", "advertise_host");
+            "heartbeat_max_failures", "failure_prob", "transfer_io_timeout", "worker_id", "cluster", "gateway_url",
+            "disable_radix_cache", "kv_events_config", "advertise_host", "quantization");
     private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS,
             HiCacheConfig.KEYS);
 
@@ -169,7 +169,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.string("host", "host", "127.0.0.1"), v.integer("port", "port", 30000),
                 v.string("served_model_name", "served-model-name", null),
                 new EngineConfig(v.string("backend", "backend", "vector"), v.integer("threads", "threads", 0),
-                        v.integer("page_size", "page-size", 16), 0),
+                        v.integer("page_size", "page-size", 16), 0, v.string("quantization", "quantization", "none")),
                 v.integer("max_total_tokens", "max-total-tokens", 8192),
                 v.integer("max_running_requests", "max-running-requests", 32),
                 v.integer("chunked_prefill_size", "chunked-prefill-size", 512),

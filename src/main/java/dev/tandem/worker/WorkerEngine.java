@@ -4,6 +4,7 @@ import dev.tandem.config.SchedulerConfig;
 import dev.tandem.config.WorkerConfig;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
+import dev.tandem.engine.compute.Quantization;
 import dev.tandem.engine.model.Model;
 import dev.tandem.hicache.HiCache;
 import dev.tandem.kvcache.PagedKvCache;
@@ -53,7 +54,8 @@ public final class WorkerEngine implements AutoCloseable {
     /** Loads the model (reporting progress) and starts the scheduler thread. Blocking. */
     public static WorkerEngine start(WorkerConfig cfg, Vertx vertx, SchedulerObserver observer,
                                      Consumer<String> progress) {
-        ComputeBackend backend = ComputeBackends.create(cfg.engine().backend(), cfg.engine().threads());
+        ComputeBackend backend = ComputeBackends.create(cfg.engine().backend(), cfg.engine().threads(),
+                Quantization.parse(cfg.engine().quantization()));
         progress.accept("compute backend: " + ComputeBackends.describe(backend));
         Model model = null;
         TextTokenizer tok = null;

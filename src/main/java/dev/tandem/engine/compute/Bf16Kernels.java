@@ -30,15 +30,16 @@ final class Bf16Kernels {
     private Bf16Kernels() {
     }
 
-    /** {@code out[t, o] = w[o, :] · x[t, :]} for output rows {@code [o0, o1)} and every token. */
+    /**
+     * {@code out[t, o] = w[o, :] · x[t, :]} for output rows {@code [o0, o1)} and every token.
+     */
     static void block(MemorySegment w, int in, float[] xp, int rows, int o0, int o1, float[] out, int outF) {
         long rowBytes = 2L * in;
-        float[] red = new float[8 * L]; // lane scratch for k2x4's horizontal sums
         int t = 0;
         for (; t + 4 <= rows; t += 4) {
             int o = o0;
             for (; o + 2 <= o1; o += 2) {
-                k2x4(w, o * rowBytes, rowBytes, in, xp, t * in, out, t * outF + o, outF, red);
+                k2x4(w, o * rowBytes, rowBytes, in, xp, t * in, out, t * outF + o, outF);
             }
             for (; o < o1; o++) {
                 for (int tt = t; tt < t + 4; tt++) {
@@ -76,7 +77,7 @@ final class Bf16Kernels {
 
     /** Two weight rows against four tokens; token {@code j}'s results go to {@code out[outOff + j*outF ..]}. */
     private static void k2x4(MemorySegment w, long wOff, long rowBytes, int in, float[] xp, int xOff, float[] out,
-                             int outOff, int outF, float[] red) {
+                             int outOff, int outF) {
         FloatVector e00 = FloatVector.zero(FS), d00 = FloatVector.zero(FS); // row 0, token 0
         FloatVector e01 = FloatVector.zero(FS), d01 = FloatVector.zero(FS);
         FloatVector e02 = FloatVector.zero(FS), d02 = FloatVector.zero(FS);
@@ -118,21 +119,15 @@ final class Bf16Kernels {
             e13 = xe.fma(we1, e13);
             d13 = xo.fma(wo1, d13);
         }
-        e00.add(d00).intoArray(red, 0);
-        e10.add(d10).intoArray(red, L);
-        e01.add(d01).intoArray(red, 2 * L);
-        e11.add(d11).intoArray(red, 3 * L);
-        e02.add(d02).intoArray(red, 4 * L);
-        e12.add(d12).intoArray(red, 5 * L);
-        e03.add(d03).intoArray(red, 6 * L);
-        e13.add(d13).intoArray(red, 7 * L);
-        out[outOff] = Lanes.sum(red, 0, L);
-        out[outOff + 1] = Lanes.sum(red, L, L);
-        out[outOff + outF] = Lanes.sum(red, 2 * L, L);
-        out[outOff + outF + 1] = Lanes.sum(red, 3 * L, L);
-        out[outOff + 2 * outF] = Lanes.sum(red, 4 * L, L);
-        out[outOff + 2 * outF + 1] = Lanes.sum(red, 5 * L, L);
-        out[outOff + 3 * outF] = Lanes.sum(red, 6 * L, L);
-        out[outOff + 3 * outF + 1] = Lanes.sum(red, 7 * L, L);
+        // Horizontal sums as register butterflies (Lanes.sum: the same pairwise order, so the same bits as k1x1);
+        // going through memory lane by lane cost more than the FMAs for rows of a few hundred columns.
+        out[outOff] = Lanes.sum(e00.add(d00));
+        out[outOff + 1] = Lanes.sum(e10.add(d10));
+        out[outOff + outF] = Lanes.sum(e01.add(d01));
+        out[outOff + outF + 1] = Lanes.sum(e11.add(d11));
+        out[outOff + 2 * outF] = Lanes.sum(e02.add(d02));
+        out[outOff + 2 * outF + 1] = Lanes.sum(e12.add(d12));
+        out[outOff + 3 * outF] = Lanes.sum(e03.add(d03));
+        out[outOff + 3 * outF + 1] = Lanes.sum(e13.add(d13));
     }
 }

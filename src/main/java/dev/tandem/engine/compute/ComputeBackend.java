@@ -21,6 +21,18 @@ public interface ComputeBackend extends AutoCloseable {
      */
     void matmul(Tensor w, float[] x, int rows, float[] out);
 
+    /**
+     * Called once per linear weight at load, before any {@link #matmul} with it: a backend may keep a copy in the
+     * layout its kernels stream best (owned by the backend, freed by {@link #close()}). Default: nothing.
+     */
+    default void prepare(Tensor w) {
+    }
+
+    /** Bytes a matmul with {@code w} streams from memory (its prepared form's size). Default: as stored. */
+    default long streamedBytes(Tensor w) {
+        return w.data().byteSize();
+    }
+
     /** Several linear layers over the same input ({@code q/k/v}, {@code gate/up}); {@code outs[i]} is for {@code ws[i]}. */
     default void matmulAll(Tensor[] ws, float[] x, int rows, float[][] outs) {
         for (int i = 0; i < ws.length; i++) {

@@ -15,9 +15,18 @@ public final class ComputeBackends {
      * @param threads compute threads for the vector backend; 0 means one per available core
      */
     public static ComputeBackend create(String name, int threads) {
+        return create(name, threads, Quantization.NONE);
+    }
+
+    /** As above, holding linear weights as {@code quantization} says (the vector backend only). */
+    public static ComputeBackend create(String name, int threads, Quantization quantization) {
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        if (quantization != Quantization.NONE && !name.equalsIgnoreCase("vector")) {
+            throw new IllegalArgumentException("quantization: " + quantization.name().toLowerCase(Locale.ROOT)
+                    + " needs the vector backend, not '" + name + "'");
+        }
         return switch (name.toLowerCase(Locale.ROOT)) {
-            case "vector" -> new VectorBackend(n);
+            case "vector" -> new VectorBackend(n, quantization);
             case "scalar" -> new ScalarBackend();
             default -> throw new IllegalArgumentException("backend: unknown compute backend '" + name
                     + "' (choose " + NAMES + ")");
@@ -27,7 +36,8 @@ public final class ComputeBackends {
     /** A one-line description for the start-up log. */
     public static String describe(ComputeBackend b) {
         if (b instanceof VectorBackend v) {
-            return "vector (" + VectorBackend.lanes() * 32 + "-bit SIMD, " + v.threads() + " threads)";
+            return "vector (" + VectorBackend.lanes() * 32 + "-bit SIMD, " + v.threads() + " threads"
+                    + (v.quantization() == Quantization.NONE ? "" : ", int8 weights") + ")";
         }
         return b.name();
     }

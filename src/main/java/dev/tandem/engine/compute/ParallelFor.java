@@ -2,35 +2,42 @@ package dev.tandem.engine.compute;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Splits an index range over the calling thread plus {@code threads - 1} named helper threads. A decode step makes
- * over a hundred short parallel calls, so waking parked threads each time (tens of microseconds in a VM) would cost
- * more than the work: helpers spin for a short while after each call and park only when calls stop coming.
- * Owned by its backend; {@link #close()} stops the helpers.
+ * The compute pool: splits an index range over the calling thread (worker 0) plus {@code threads - 1} named helper
+ * threads (workers 1..). A decode step makes over a hundred short fork/joins (a few per layer), so each one must be
+ * cheap: nothing is allocated per call (the state below is reused, generation-stamped), and helpers spin for a short
+ * while after each call and park only when calls stop coming (waking a parked thread costs tens of microseconds in a
+ * VM, more than a small matmul). Pieces are claimed dynamically, so a core stolen by another process slows its
+ * share only. Owned by its backend; {@link #close()} stops the helpers.
  */
 final class ParallelFor implements AutoCloseable {
-    /** Body of a parallel loop over {@code [from, to)}. */
+    /** Body of a parallel loop over {@code [from, to)}; {@code worker} indexes per-thread scratch. */
     @FunctionalInterface
     interface RangeBody {
-        void run(int from, int to);
+        void run(int from, int to, int worker);
     }
 
     private static final long SPIN_NANOS = 2_000_000; // keep spinning this long after the last call
     private static final AtomicInteger POOLS = new AtomicInteger();
 
-    /** One call's work; a helper that wakes late finds its pieces all claimed and does nothing. */
-    private record Job(RangeBody body, int n, int pieces, AtomicInteger next, AtomicInteger done,
-                       AtomicReference<Throwable> failure) {
-    }
-
     private final int threads;
     private final Thread[] helpers;
     private final AtomicIntegerArray parked;
     private volatile boolean closed;
-    private volatile Job job;
+
+    // The current call. Written by the caller before it publishes gen; read by helpers after they read gen.
+    private RangeBody body;
+    private int n;
+    private int pieces;
+    private volatile int gen;
+    /** (generation << 32) | next unclaimed piece: a helper still on an old call can never claim a new call's piece. */
+    private final AtomicLong claim = new AtomicLong();
+    private final AtomicInteger done = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
     ParallelFor(int threads) {
         this.threads = threads;
@@ -48,6 +55,11 @@ final class ParallelFor implements AutoCloseable {
         return threads;
     }
 
+    /** The helper threads (worker 1..), for tests that account what they allocate. */
+    Thread[] helperThreads() {
+        return helpers.clone();
+    }
+
     /**
      * Runs {@code body} over {@code [0, n)} in pieces of at least {@code grain} indices and returns when all are
      * done. Not reentrant: one caller (the scheduler thread) at a time.
@@ -58,22 +70,30 @@ final class ParallelFor implements AutoCloseable {
         }
         int p = Math.max(1, Math.min(threads * 4, (n + grain - 1) / grain));
         if (p == 1 || threads == 1) {
-            body.run(0, n);
+            body.run(0, n, 0);
             return;
         }
-        Job j = new Job(body, n, p, new AtomicInteger(), new AtomicInteger(), new AtomicReference<>());
-        job = j;
+        this.body = body;
+        this.n = n;
+        this.pieces = p;
+        done.set(0);
+        failure.set(null);
+        int g = gen + 1;
+        claim.set((long) g << 32);
+        gen = g; // publishes the fields above
         for (int i = 0; i < helpers.length; i++) {
             if (parked.get(i) == 1) {
                 LockSupport.unpark(helpers[i]);
             }
         }
-        work(j);
-        while (j.done().get() < p) {
+        work(g, 0);
+        while (done.get() < p) {
             Thread.onSpinWait();
         }
-        Throwable t = j.failure().get();
+        this.body = null;
+        Throwable t = failure.get();
         if (t != null) {
+            failure.set(null);
             if (t instanceof RuntimeException re) {
                 throw re;
             }
@@ -84,37 +104,48 @@ final class ParallelFor implements AutoCloseable {
         }
     }
 
-    private static void work(Job j) {
-        int total = j.pieces();
-        int piece;
-        while ((piece = j.next().getAndIncrement()) < total) {
+    private void work(int g, int worker) {
+        while (true) {
+            long c = claim.get();
+            if ((int) (c >>> 32) != g) {
+                return; // that call is over
+            }
+            int piece = (int) c;
+            int total = pieces;
+            if (piece >= total) {
+                return;
+            }
+            if (!claim.compareAndSet(c, c + 1)) {
+                continue;
+            }
+            // The claimed piece keeps the caller waiting, so body/n/pieces still belong to generation g.
             try {
-                if (j.failure().get() == null) {
-                    j.body().run((int) ((long) j.n() * piece / total), (int) ((long) j.n() * (piece + 1) / total));
+                if (failure.get() == null) {
+                    body.run((int) ((long) n * piece / total), (int) ((long) n * (piece + 1) / total), worker);
                 }
             } catch (Throwable t) {
-                j.failure().compareAndSet(null, t);
+                failure.compareAndSet(null, t);
             } finally {
-                j.done().incrementAndGet();
+                done.incrementAndGet();
             }
         }
     }
 
     private void helperLoop(int idx) {
-        Job seen = null;
+        int seen = gen;
         long lastWork = System.nanoTime();
         while (!closed) {
-            Job j = job;
-            if (j != seen) {
-                seen = j;
-                work(j);
+            int g = gen;
+            if (g != seen) {
+                seen = g;
+                work(g, idx + 1);
                 lastWork = System.nanoTime();
             } else if (System.nanoTime() - lastWork < SPIN_NANOS) {
                 Thread.onSpinWait();
             } else {
                 parked.set(idx, 1);
                 // Re-check after announcing: a caller that published before seeing the flag will not unpark us.
-                if (job == seen && !closed) {
+                if (gen == seen && !closed) {
                     LockSupport.park(this);
                 }
                 parked.set(idx, 0);

@@ -2,6 +2,9 @@
  * Compute backends: the heavy kernels (matmul over stored-dtype weights, paged GQA attention) behind
  * {@link dev.tandem.engine.compute.ComputeBackend}, chosen once by {@link dev.tandem.engine.compute.ComputeBackends}.
  * {@code scalar} is the single-threaded reference every other backend is tested against; {@code vector} uses the
- * Vector API on every core.
+ * Vector API on every core through its compute pool ({@code ParallelFor}), with weights prepared at load into
+ * panels ({@code Bf16Panels}, or {@code Int8Panels} under {@link dev.tandem.engine.compute.Quantization#INT8}).
+ * {@link dev.tandem.engine.compute.Probes} measures the limits kernels are judged against (read bandwidth, FMA
+ * peak) on the same threads. Nothing here allocates per call on the hot path: scratch is per worker.
  */
 package dev.tandem.engine.compute;

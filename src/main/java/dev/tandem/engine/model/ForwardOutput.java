@@ -3,7 +3,8 @@ package dev.tandem.engine.model;
 import java.util.Arrays;
 
 /**
- * Logits of one forward pass: {@code logits} is {@code [rows, vocab]}; chunk {@code i} of the batch owns rows
+ * Logits of one forward pass: {@code logits} is {@code [rows, vocab]} (possibly longer: the arrays are the
+ * transformer's reused workspace, valid until its next forward call); chunk {@code i} of the batch owns rows
  * {@code firstRow[i] .. firstRow[i] + rowCount[i]}, in token order.
  */
 public record ForwardOutput(float[] logits, int vocab, int[] firstRow, int[] rowCount) {
@@ -15,6 +16,14 @@ public record ForwardOutput(float[] logits, int vocab, int[] firstRow, int[] row
         }
         int from = (firstRow[chunk] + j) * vocab;
         return Arrays.copyOfRange(logits, from, from + vocab);
+    }
+
+    /** Where row {@code j} of chunk {@code chunk} starts in {@link #logits()}, to read it in place without a copy. */
+    public int offset(int chunk, int j) {
+        if (j < 0 || j >= rowCount[chunk]) {
+            throw new IndexOutOfBoundsException("chunk " + chunk + " has " + rowCount[chunk] + " logit rows, asked " + j);
+        }
+        return (firstRow[chunk] + j) * vocab;
     }
 
     /** Logits after the last token of chunk {@code chunk}. */

@@ -8,6 +8,7 @@ import dev.tandem.kvcache.KvPool;
 import dev.tandem.kvcache.PagedKvCache;
 
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The decoder of Llama, Mistral and Qwen2 (pre-norm, RMSNorm, RoPE, GQA, SwiGLU, optional q/k/v bias, optional tied
@@ -22,6 +23,8 @@ public final class Transformer {
     private final Tensor lmHead;    // (vocab, dim), the embedding when tied
     private final float[] finalNorm; // (dim)
     private final Layer[] layers;
+    private final Workspace workspace;
+    private final AtomicBoolean inForward = new AtomicBoolean();
 
     /** One block's weights; linear layers are (out, in) as Hugging Face stores them. */
     private record Layer(float[] attnNorm, // (dim)
@@ -35,7 +38,14 @@ public final class Transformer {
                          float[] ffnNorm,  // (dim)
                          Tensor wGate,     // (hidden, dim)
                          Tensor wUp,       // (hidden, dim)
-                         Tensor wDown) {   // (dim, hidden)
+                         Tensor wDown,     // (dim, hidden)
+                         Tensor[] qkv,     // {wq, wk, wv}, fused in one parallel call
+                         Tensor[] gateUp) { // {wGate, wUp}
+        Layer(float[] attnNorm, Tensor wq, Tensor wk, Tensor wv, float[] bq, float[] bk, float[] bv, Tensor wo,
+              float[] ffnNorm, Tensor wGate, Tensor wUp, Tensor wDown) {
+            this(attnNorm, wq, wk, wv, bq, bk, bv, wo, ffnNorm, wGate, wUp, wDown, new Tensor[] {wq, wk, wv},
+                    new Tensor[] {wGate, wUp});
+        }
     }
 
     public Transformer(ModelConfig cfg, WeightStore w, ComputeBackend backend) {
@@ -50,6 +60,7 @@ public final class Transformer {
             this.lmHead = embed;
         }
         this.finalNorm = w.require("model.norm.weight", dim).toFloatArray();
+        this.workspace = new Workspace(cfg);
         this.layers = new Layer[cfg.numLayers()];
         for (int l = 0; l < cfg.numLayers(); l++) {
             String p = "model.layers." + l + ".";
@@ -69,6 +80,17 @@ public final class Transformer {
                     w.require(p + "mlp.up_proj.weight", cfg.intermediateSize(), dim),
                     w.require(p + "mlp.down_proj.weight", dim, cfg.intermediateSize()));
         }
+        prepareWeights();
+    }
+
+    /** Lets the backend repack every linear weight once, now, instead of on the hot path. */
+    private void prepareWeights() {
+        backend.prepare(lmHead);
+        for (Layer l : layers) {
+            for (Tensor t : new Tensor[] {l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown}) {
+                backend.prepare(t);
+            }
+        }
     }
 
     public ModelConfig config() {
@@ -81,19 +103,61 @@ public final class Transformer {
 
     /** Bytes of weights read by one decode step (every linear layer plus the LM head; embeddings are a lookup). */
     public long bytesReadPerStep() {
-        long b = lmHead.data().byteSize();
+        long b = backend.streamedBytes(lmHead);
         for (Layer l : layers) {
-            b += l.wq.data().byteSize() + l.wk.data().byteSize() + l.wv.data().byteSize() + l.wo.data().byteSize()
-                    + l.wGate.data().byteSize() + l.wUp.data().byteSize() + l.wDown.data().byteSize();
+            for (Tensor t : new Tensor[] {l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown}) {
+                b += backend.streamedBytes(t);
+            }
         }
         return b;
     }
 
+    /** Multiply-adds of every linear layer for one token, the LM head excluded. */
+    public long linearMacsPerToken() {
+        long m = 0;
+        for (Layer l : layers) {
+            for (Tensor t : new Tensor[] {l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown}) {
+                m += (long) t.rows() * t.cols();
+            }
+        }
+        return m;
+    }
+
+    /** Multiply-adds of the LM head for one logits row. */
+    public long lmHeadMacs() {
+        return (long) lmHead.rows() * lmHead.cols();
+    }
+
+    /** Multiply-adds of attention (scores and weighted values) for one token at {@code position}. */
+    public long attentionMacs(int position) {
+        return 2L * layers.length * cfg.numHeads() * cfg.headDim() * (position + 1);
+    }
+
+    /** Bytes of K/V (F32) one token at {@code position} reads. */
+    public long kvBytesRead(int position) {
+        return 2L * layers.length * cfg.kvDim() * Float.BYTES * (position + 1);
+    }
+
     /**
      * Runs every chunk of {@code batch} through the model, writing their K/V into {@code kv} and returning the
-     * logits each chunk asked for.
+     * logits each chunk asked for. The result lives in this transformer's workspace: it is valid until the next
+     * call (copy rows out with {@link ForwardOutput#row}). One caller at a time, like the backend. A step allocates
+     * nothing once the workspace has grown to the largest batch seen.
      */
     public ForwardOutput forward(List<SequenceChunk> batch, PagedKvCache kv) {
+        // The workspace and the backend's pool serve one caller at a time: a second thread is a bug, made loud.
+        if (!inForward.compareAndSet(false, true)) {
+            throw new IllegalStateException("Transformer.forward called from two threads at once (one caller at a "
+                    + "time: its workspace and the compute pool are shared)");
+        }
+        try {
+            return forwardAlone(batch, kv);
+        } finally {
+            inForward.set(false);
+        }
+    }
+
+    private ForwardOutput forwardAlone(List<SequenceChunk> batch, PagedKvCache kv) {
         int dim = cfg.hiddenSize();
         int qDim = cfg.qDim();
         int kvDim = cfg.kvDim();
@@ -102,17 +166,21 @@ public final class Transformer {
 
         // Flatten the ragged batch: token t belongs to some chunk at absolute position positions[t].
         int total = 0;
-        for (SequenceChunk c : batch) {
-            total += c.tokens().length;
+        int logitRows = 0;
+        for (int c = 0; c < batch.size(); c++) {
+            total += batch.get(c).tokens().length;
+            logitRows += batch.get(c).logitRows();
         }
-        int[] positions = new int[total];
-        int[] tableOffsets = new int[total];
-        int[] slots = new int[total];
-        float[] x = new float[total * dim];           // (T, dim) residual stream
-        float[] cos = new float[total * half];         // (T, headDim/2)
-        float[] sin = new float[total * half];
+        Workspace ws = workspace.ensure(total, batch.size(), logitRows);
+        int[] positions = ws.positions;
+        int[] tableOffsets = ws.tableOffsets;
+        int[] slots = ws.slots;
+        float[] x = ws.x;           // (T, dim) residual stream
+        float[] cos = ws.cos;       // (T, headDim/2)
+        float[] sin = ws.sin;
         int t = 0;
-        for (SequenceChunk c : batch) {
+        for (int ci = 0; ci < batch.size(); ci++) {
+            SequenceChunk c = batch.get(ci);
             if (c.endPos() > cfg.maxPositions()) {
                 throw new IllegalArgumentException("position " + (c.endPos() - 1) + " exceeds max_position_embeddings "
                         + cfg.maxPositions());
@@ -135,22 +203,24 @@ public final class Transformer {
             }
         }
 
-        float[] xb = new float[total * dim];          // (T, dim) normed input of a sub-block
-        float[] q = new float[total * qDim];          // (T, heads * headDim)
-        float[] k = new float[total * kvDim];         // (T, kvHeads * headDim)
-        float[] v = new float[total * kvDim];         // (T, kvHeads * headDim)
-        float[] att = new float[total * qDim];        // (T, heads * headDim)
-        float[] proj = new float[total * dim];        // (T, dim) output of o_proj / down_proj
-        float[] gate = new float[total * cfg.intermediateSize()]; // (T, hidden)
-        float[] up = new float[total * cfg.intermediateSize()];   // (T, hidden)
+        float[] xb = ws.xb;         // (T, dim) normed input of a sub-block
+        float[] q = ws.q;           // (T, heads * headDim)
+        float[] k = ws.k;           // (T, kvHeads * headDim)
+        float[] v = ws.v;           // (T, kvHeads * headDim)
+        float[] att = ws.att;       // (T, heads * headDim)
+        float[] proj = ws.proj;     // (T, dim) output of o_proj / down_proj
+        float[] gate = ws.gate;     // (T, hidden)
+        float[] up = ws.up;         // (T, hidden)
         float scale = (float) (1.0 / Math.sqrt(cfg.headDim()));
+        AttentionBatch attention = ws.attention.set(q, att, total, positions, tableOffsets, kv.table(),
+                cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), scale);
 
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
             // attention rmsnorm
             rmsnorm(x, w.attnNorm, xb, total, dim);
             // qkv matmuls (+ Qwen2 bias)
-            backend.matmulAll(new Tensor[] {w.wq, w.wk, w.wv}, xb, total, new float[][] {q, k, v});
+            backend.matmulAll(w.qkv, xb, total, ws.qkvOut);
             if (w.bq != null) {
                 addBias(q, w.bq, total);
                 addBias(k, w.bk, total);
@@ -163,48 +233,48 @@ public final class Transformer {
                 pool.write(l, slots[i], k, i * kvDim, v, i * kvDim);
             }
             // attention over each request's cached positions 0..pos (causal)
-            backend.attention(new AttentionBatch(q, att, total, positions, tableOffsets, kv.table(),
-                    pool.keys(l), pool.values(l), cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), scale));
+            backend.attention(attention.layer(pool.keys(l), pool.values(l)));
             // output projection and residual
             backend.matmul(w.wo, att, total, proj);
-            addInPlace(x, proj);
+            addInPlace(x, proj, total * dim);
             // ffn rmsnorm
             rmsnorm(x, w.ffnNorm, xb, total, dim);
             // SwiGLU: down(silu(gate(x)) * up(x)) and residual
-            backend.matmulAll(new Tensor[] {w.wGate, w.wUp}, xb, total, new float[][] {gate, up});
-            backend.swiglu(gate, up, gate.length);
+            backend.matmulAll(w.gateUp, xb, total, ws.gateUpOut);
+            backend.swiglu(gate, up, total * cfg.intermediateSize());
             backend.matmul(w.wDown, gate, total, proj);
-            addInPlace(x, proj);
+            addInPlace(x, proj, total * dim);
         }
-        return logits(batch, x, dim);
+        attention.layer(null, null);
+        return logits(batch, x, dim, ws);
     }
 
     /** Final norm and LM head, only on the rows the chunks asked for. */
-    private ForwardOutput logits(List<SequenceChunk> batch, float[] x, int dim) {
-        int[] firstRow = new int[batch.size()];
-        int[] rowCount = new int[batch.size()];
+    private ForwardOutput logits(List<SequenceChunk> batch, float[] x, int dim, Workspace ws) {
+        int[] firstRow = ws.firstRow;
+        int[] rowCount = ws.rowCount;
         int rows = 0;
         for (int i = 0; i < batch.size(); i++) {
             firstRow[i] = rows;
             rowCount[i] = batch.get(i).logitRows();
             rows += rowCount[i];
         }
-        float[] picked = new float[rows * dim];  // (rows, dim)
+        float[] picked = ws.picked;  // (rows, dim)
         int r = 0;
         int tokenBase = 0;
-        for (SequenceChunk c : batch) {
+        for (int ci = 0; ci < batch.size(); ci++) {
+            SequenceChunk c = batch.get(ci);
             for (int i = c.logitsFrom(); i < c.tokens().length; i++, r++) {
                 System.arraycopy(x, (tokenBase + i) * dim, picked, r * dim, dim);
             }
             tokenBase += c.tokens().length;
         }
-        float[] normed = new float[rows * dim];
+        float[] normed = ws.normed;
         rmsnorm(picked, finalNorm, normed, rows, dim);
-        float[] logits = new float[rows * cfg.vocabSize()]; // (rows, vocab)
         if (rows > 0) {
-            backend.matmul(lmHead, normed, rows, logits);
+            backend.matmul(lmHead, normed, rows, ws.logits); // (rows, vocab)
         }
-        return new ForwardOutput(logits, cfg.vocabSize(), firstRow, rowCount);
+        return ws.output;
     }
 
     private void rmsnorm(float[] in, float[] weight, float[] out, int rows, int dim) {
@@ -230,8 +300,8 @@ public final class Transformer {
         }
     }
 
-    private static void addInPlace(float[] acc, float[] add) {
-        for (int i = 0; i < acc.length; i++) {
+    private static void addInPlace(float[] acc, float[] add, int n) {
+        for (int i = 0; i < n; i++) {
             acc[i] += add[i];
         }
     }

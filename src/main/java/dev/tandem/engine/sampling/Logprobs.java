@@ -10,6 +10,19 @@ public final class Logprobs {
 
     /** {@code log_softmax(logits)} in a new array, computed in double for a stable sum. */
     public static float[] logSoftmax(float[] logits) {
+        double logZ = logNormalizer(logits);
+        float[] out = new float[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            out[i] = (float) (logits[i] - logZ);
+        }
+        return out;
+    }
+
+    /**
+     * {@code log Σ exp(logits)}, computed as {@link #logSoftmax} does: {@code (float) (logits[i] - logNormalizer)} is
+     * bit for bit its entry {@code i}, without the array (greedy sampling needs one entry per token).
+     */
+    public static double logNormalizer(float[] logits) {
         float max = Float.NEGATIVE_INFINITY;
         for (float l : logits) {
             max = Math.max(max, l);
@@ -18,12 +31,7 @@ public final class Logprobs {
         for (float l : logits) {
             sum += Math.exp((double) l - max);
         }
-        double logZ = max + Math.log(sum);
-        float[] out = new float[logits.length];
-        for (int i = 0; i < logits.length; i++) {
-            out[i] = (float) (logits[i] - logZ);
-        }
-        return out;
+        return max + Math.log(sum);
     }
 
     /** The {@code k} largest entries, largest first; ties go to the lower token id. */
@@ -58,9 +66,14 @@ public final class Logprobs {
 
     /** Index of the largest entry (the lowest index among equals). */
     public static int argmax(float[] v) {
+        return argmax(v, 0, v.length);
+    }
+
+    /** Index (relative to {@code from}) of the largest of {@code v[from .. from + len)}, lowest among equals. */
+    public static int argmax(float[] v, int from, int len) {
         int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
+        for (int i = 1; i < len; i++) {
+            if (v[from + i] > v[from + best]) {
                 best = i;
             }
         }

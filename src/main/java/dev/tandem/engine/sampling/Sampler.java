@@ -85,6 +85,9 @@ public final class Sampler {
 
     private Sampled greedy(float[] l, int topN) {
         int id = Logprobs.argmax(l);
+        if (topN <= 0) { // the common case: one logprob, no vocab-sized array per token
+            return new Sampled(id, (float) (l[id] - Logprobs.logNormalizer(l)), List.of());
+        }
         float[] lp = Logprobs.logSoftmax(l);
         return new Sampled(id, lp[id], Logprobs.topK(lp, topN));
     }

@@ -1,0 +1,185 @@
+package dev.tandem.cli;
+
+import dev.tandem.engine.model.ForwardOutput;
+import dev.tandem.engine.model.Model;
+import dev.tandem.engine.model.SequenceChunk;
+import dev.tandem.engine.sampling.Logprobs;
+import dev.tandem.kvcache.PagedKvCache;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+
+/**
+ * The engine measurements behind {@code bench-engine}: a prefill of one prompt and greedy decode of whole batches,
+ * each timed over several runs after a warm-up. {@link #plan} sizes the KV pool from the page size and every row's
+ * longest position, so any argument combination fits; a row that still cannot get its pages is a clear error.
+ */
+final class EngineBench {
+    static final int DECODE_PROMPT = 16;
+    static final int WARMUP_STEPS = 32;     // at most; at least 8, stopping early after 2 s
+    static final int MIN_BATCH_STEPS = 16;
+
+    private EngineBench() {
+    }
+
+    /**
+     * What a bench run needs.
+     *
+     * @param steps timed decode steps per run at batch 1; larger batches time {@link #stepsFor} steps
+     * @param pages KV pages: the larger of the prefill row and {@code batch} decode rows of the largest plan
+     */
+    record Plan(int promptLen, int[] batches, int steps, int runs, int pageSize, int context, int pages) {
+        int stepsFor(int batch) {
+            return batch <= 1 ? steps : Math.max(MIN_BATCH_STEPS, steps / batch);
+        }
+
+        /** Positions one decode row of {@code batch} reaches: prompt, warm-up, every timed step, plus one. */
+        int decodeLength(int batch) {
+            return DECODE_PROMPT + WARMUP_STEPS + runs * stepsFor(batch) + 1;
+        }
+
+        int maxBatch() {
+            return IntStream.of(batches).max().orElse(1);
+        }
+    }
+
+    static Plan plan(int promptLen, int[] batches, int steps, int runs, int pageSize, int maxPositions) {
+        if (promptLen < 1) {
+            throw new IllegalArgumentException("--prompt-len must be at least 1, got " + promptLen);
+        }
+        if (steps < 1 || runs < 1) {
+            throw new IllegalArgumentException("--steps and --runs must be at least 1, got " + steps + " and " + runs);
+        }
+        if (batches.length == 0 || IntStream.of(batches).anyMatch(b -> b < 1)) {
+            throw new IllegalArgumentException("--batches must list sizes of at least 1, got " + Arrays.toString(batches));
+        }
+        Plan p = new Plan(promptLen, batches.clone(), steps, runs, pageSize, 0, 0);
+        int context = promptLen;
+        long pages = pagesFor(promptLen, pageSize); // the prefill row runs alone
+        for (int b : batches) {
+            int len = p.decodeLength(b);
+            context = Math.max(context, len);
+            pages = Math.max(pages, (long) b * pagesFor(len, pageSize)); // each row rounds up to whole pages
+        }
+        if (context > maxPositions) {
+            throw new IllegalArgumentException("--prompt-len " + promptLen + ", --steps " + steps + " and --runs "
+                    + runs + " need " + context + " positions; the model has " + maxPositions);
+        }
+        return new Plan(promptLen, p.batches(), steps, runs, pageSize, context, Math.toIntExact(pages));
+    }
+
+    private static int pagesFor(int tokens, int pageSize) {
+        return (tokens + pageSize - 1) / pageSize;
+    }
+
+    static PagedKvCache newCache(Model model, Plan p) {
+        return model.newKvCache(p.pageSize(), p.pages() * p.pageSize(), p.maxBatch(), p.context());
+    }
+
+    /** Seconds of each timed prefill of {@code promptLen} tokens, after one untimed. */
+    static double[] prefill(Model model, PagedKvCache kv, Plan p) {
+        int[] prompt = randomTokens(p.promptLen(), model.config().vocabSize(), 1);
+        double[] secs = new double[p.runs()];
+        for (int run = -1; run < p.runs(); run++) {
+            int row = reserve(kv, p.promptLen(), "the prefill row");
+            try {
+                long t0 = System.nanoTime();
+                model.transformer().forward(List.of(SequenceChunk.lastLogits(row, 0, prompt)), kv);
+                if (run >= 0) {
+                    secs[run] = (System.nanoTime() - t0) / 1e9;
+                }
+            } finally {
+                kv.release(row);
+            }
+        }
+        return secs;
+    }
+
+    /**
+     * Greedy decode of {@code batch} rows: short prompts, a warm-up, then {@code runs} timed stretches of
+     * {@link Plan#stepsFor} steps. Returns tokens/s of each stretch.
+     */
+    static double[] decode(Model model, PagedKvCache kv, Plan p, int batch) {
+        int[] rows = new int[batch];
+        Arrays.fill(rows, -1);
+        try {
+            List<SequenceChunk> chunks = new ArrayList<>();
+            for (int i = 0; i < batch; i++) {
+                rows[i] = reserve(kv, p.decodeLength(batch), "decode row " + i + " of batch " + batch);
+                chunks.add(SequenceChunk.lastLogits(rows[i], 0,
+                        randomTokens(DECODE_PROMPT, model.config().vocabSize(), i)));
+            }
+            int[] next = new int[batch];
+            pick(model.transformer().forward(chunks, kv), next);
+            int pos = DECODE_PROMPT;
+            long warmStart = System.nanoTime();
+            int warm = 0;
+            while (warm < WARMUP_STEPS && (warm < 8 || System.nanoTime() - warmStart < 2_000_000_000L)) {
+                step(model, kv, rows, next, pos++);
+                warm++;
+            }
+            int steps = p.stepsFor(batch);
+            double[] tps = new double[p.runs()];
+            for (int run = 0; run < p.runs(); run++) {
+                long t0 = System.nanoTime();
+                for (int s = 0; s < steps; s++) {
+                    step(model, kv, rows, next, pos++);
+                }
+                tps[run] = (double) batch * steps / ((System.nanoTime() - t0) / 1e9);
+            }
+            return tps;
+        } finally {
+            for (int r : rows) {
+                if (r >= 0) {
+                    kv.release(r);
+                }
+            }
+        }
+    }
+
+    /** A row with pages for {@code length} positions, or a clear error naming what did not fit. */
+    private static int reserve(PagedKvCache kv, int length, String what) {
+        int row = kv.allocateRow();
+        if (row < 0) {
+            throw new IllegalStateException("bench-engine: no free KV table row for " + what);
+        }
+        if (!kv.ensureCapacity(row, length)) {
+            int free = kv.allocator().freePages();
+            kv.release(row);
+            throw new IllegalStateException("bench-engine: the KV pool cannot hold " + what + ": " + length
+                    + " positions need " + kv.pagesFor(length) + " pages, " + free + " of "
+                    + kv.allocator().totalPages() + " are free");
+        }
+        return row;
+    }
+
+    /** One greedy decode step of every row; {@code next} holds the tokens to feed and receives the next ones. */
+    private static void step(Model model, PagedKvCache kv, int[] rows, int[] next, int pos) {
+        List<SequenceChunk> step = new ArrayList<>(rows.length);
+        for (int i = 0; i < rows.length; i++) {
+            step.add(SequenceChunk.lastLogits(rows[i], pos, next[i]));
+        }
+        pick(model.transformer().forward(step, kv), next);
+    }
+
+    private static void pick(ForwardOutput out, int[] next) {
+        for (int i = 0; i < next.length; i++) {
+            next[i] = Logprobs.argmax(out.logits(), out.offset(i, 0), out.vocab());
+        }
+    }
+
+    static int[] randomTokens(int n, int vocab, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        return IntStream.range(0, n).map(i -> r.nextInt(vocab)).toArray();
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+}

@@ -1,0 +1,196 @@
+package dev.tandem.engine.compute;
+
+import dev.tandem.engine.tensor.DType;
+import dev.tandem.engine.tensor.Tensor;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * A BF16 weight {@code [rows, in]} repacked once at load into panels of {@code L} output rows (L = float lanes):
+ * {@code [panels, in/2, L]} int32, where lane {@code r} of column pair {@code j} holds row {@code p*L + r}'s
+ * elements {@code 2j} (low half) and {@code 2j+1} (high half); rows past the end are zero. One int-vector load then
+ * yields, after a shift and a mask, the even and the odd column of L rows at once, so the kernels keep one output
+ * row per lane: no horizontal sums, and a register tile of 2 panels × 4 tokens reuses each widened weight vector
+ * for four tokens and each broadcast activation for 32 rows.
+ *
+ * <p>Every (row, token) output is computed the same way whatever tile covers it: an even-column and an odd-column
+ * accumulator, column pairs in ascending order, then {@code even + odd}. So an output never depends on how many
+ * tokens share the batch (the ragged-batch tests check this bit for bit).
+ */
+final class Bf16Panels implements PanelWeight {
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
+    private static final int L = FS.length();
+    private static final long PAIR_BYTES = (long) L * Integer.BYTES; // one column pair of one panel
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int HIGH = 0xFFFF0000;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    final MemorySegment data;
+    final int rows;
+    final int in;
+    final int panels;
+    private final long panelBytes;
+
+    private Bf16Panels(MemorySegment data, int rows, int in) {
+        this.data = data;
+        this.rows = rows;
+        this.in = in;
+        this.panels = (rows + L - 1) / L;
+        this.panelBytes = (long) in / 2 * PAIR_BYTES;
+    }
+
+    /** Whether {@link #pack} takes {@code w}: a 2-D BF16 matrix with an even number of columns. */
+    static boolean packable(Tensor w) {
+        return w.dtype() == DType.BF16 && w.shape().length == 2 && w.cols() % 2 == 0;
+    }
+
+    /** Copies {@code w} into panels allocated in {@code arena}, rows spread over {@code pool}'s threads. */
+    static Bf16Panels pack(Tensor w, Arena arena, ParallelFor pool) {
+        int rows = w.rows();
+        int in = w.cols();
+        int pairs = in / 2;
+        int panels = (rows + L - 1) / L;
+        MemorySegment dst = arena.allocate((long) panels * pairs * PAIR_BYTES, 64);
+        MemorySegment src = w.data();
+        pool.run(rows, 64, (first, end, worker) -> {
+            for (int o = first; o < end; o++) {
+                long from = (long) o * pairs * Integer.BYTES;
+                long to = (long) (o / L) * pairs * PAIR_BYTES + (long) (o % L) * Integer.BYTES;
+                for (int j = 0; j < pairs; j++) {
+                    // Little-endian: the int at 4j holds element 2j in its low half and 2j+1 in its high half.
+                    int pair = src.get(I32, from + 4L * j);
+                    dst.set(I32, to + j * PAIR_BYTES, pair);
+                }
+            }
+        });
+        return new Bf16Panels(dst, rows, in);
+    }
+
+    @Override
+    public long bytes() {
+        return data.byteSize();
+    }
+
+    @Override
+    public int panelCount() {
+        return panels;
+    }
+
+    @Override
+    public void block(float[] x, int tokens, int p0, int p1, float[] out, int outF, float[] tail) {
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            int p = p0;
+            for (; p + 2 <= p1; p += 2) {
+                k2x4(p, x, t, out, outF, tail);
+            }
+            for (; p < p1; p++) {
+                for (int tt = t; tt < t + 4; tt++) {
+                    k1x1(p, x, tt, out, outF, tail);
+                }
+            }
+        }
+        for (; t < tokens; t++) {
+            for (int p = p0; p < p1; p++) {
+                k1x1(p, x, t, out, outF, tail);
+            }
+        }
+    }
+
+    private static FloatVector even(IntVector pair) {
+        return pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private static FloatVector odd(IntVector pair) {
+        return pair.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats();
+    }
+
+    /** One panel, one token. */
+    private void k1x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+        FloatVector e = FloatVector.zero(FS);
+        FloatVector d = FloatVector.zero(FS);
+        long at = p * panelBytes;
+        int xi = t * in;
+        for (int k = 0; k < in; k += 2, at += PAIR_BYTES) {
+            IntVector w = IntVector.fromMemorySegment(IS, data, at, LE);
+            e = FloatVector.broadcast(FS, x[xi + k]).fma(even(w), e);
+            d = FloatVector.broadcast(FS, x[xi + k + 1]).fma(odd(w), d);
+        }
+        store(e.add(d), out, t * outF, p, tail);
+    }
+
+    /** Two panels (2L rows) by four tokens: 16 accumulators, each weight vector used four times. */
+    private void k2x4(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+        FloatVector e00 = FloatVector.zero(FS), d00 = FloatVector.zero(FS); // panel 0, token 0
+        FloatVector e01 = FloatVector.zero(FS), d01 = FloatVector.zero(FS);
+        FloatVector e02 = FloatVector.zero(FS), d02 = FloatVector.zero(FS);
+        FloatVector e03 = FloatVector.zero(FS), d03 = FloatVector.zero(FS);
+        FloatVector e10 = FloatVector.zero(FS), d10 = FloatVector.zero(FS); // panel 1, token 0
+        FloatVector e11 = FloatVector.zero(FS), d11 = FloatVector.zero(FS);
+        FloatVector e12 = FloatVector.zero(FS), d12 = FloatVector.zero(FS);
+        FloatVector e13 = FloatVector.zero(FS), d13 = FloatVector.zero(FS);
+        long a0 = p * panelBytes;
+        long a1 = a0 + panelBytes;
+        int x0 = t * in;
+        int x1 = x0 + in;
+        int x2 = x1 + in;
+        int x3 = x2 + in;
+        for (int k = 0; k < in; k += 2, a0 += PAIR_BYTES, a1 += PAIR_BYTES) {
+            IntVector w0 = IntVector.fromMemorySegment(IS, data, a0, LE);
+            IntVector w1 = IntVector.fromMemorySegment(IS, data, a1, LE);
+            FloatVector we0 = even(w0), wo0 = odd(w0), we1 = even(w1), wo1 = odd(w1);
+            FloatVector xe = FloatVector.broadcast(FS, x[x0 + k]);
+            FloatVector xo = FloatVector.broadcast(FS, x[x0 + k + 1]);
+            e00 = xe.fma(we0, e00);
+            d00 = xo.fma(wo0, d00);
+            e10 = xe.fma(we1, e10);
+            d10 = xo.fma(wo1, d10);
+            xe = FloatVector.broadcast(FS, x[x1 + k]);
+            xo = FloatVector.broadcast(FS, x[x1 + k + 1]);
+            e01 = xe.fma(we0, e01);
+            d01 = xo.fma(wo0, d01);
+            e11 = xe.fma(we1, e11);
+            d11 = xo.fma(wo1, d11);
+            xe = FloatVector.broadcast(FS, x[x2 + k]);
+            xo = FloatVector.broadcast(FS, x[x2 + k + 1]);
+            e02 = xe.fma(we0, e02);
+            d02 = xo.fma(wo0, d02);
+            e12 = xe.fma(we1, e12);
+            d12 = xo.fma(wo1, d12);
+            xe = FloatVector.broadcast(FS, x[x3 + k]);
+            xo = FloatVector.broadcast(FS, x[x3 + k + 1]);
+            e03 = xe.fma(we0, e03);
+            d03 = xo.fma(wo0, d03);
+            e13 = xe.fma(we1, e13);
+            d13 = xo.fma(wo1, d13);
+        }
+        int o0 = t * outF;
+        store(e00.add(d00), out, o0, p, tail);
+        store(e10.add(d10), out, o0, p + 1, tail);
+        store(e01.add(d01), out, o0 + outF, p, tail);
+        store(e11.add(d11), out, o0 + outF, p + 1, tail);
+        store(e02.add(d02), out, o0 + 2 * outF, p, tail);
+        store(e12.add(d12), out, o0 + 2 * outF, p + 1, tail);
+        store(e03.add(d03), out, o0 + 3 * outF, p, tail);
+        store(e13.add(d13), out, o0 + 3 * outF, p + 1, tail);
+    }
+
+    /** Panel {@code p}'s L outputs at {@code out[rowOff + p*L ..]}; a partial last panel goes through {@code tail}. */
+    private void store(FloatVector v, float[] out, int rowOff, int p, float[] tail) {
+        int o = p * L;
+        if (o + L <= rows) {
+            v.intoArray(out, rowOff + o);
+        } else {
+            v.intoArray(tail, 0);
+            System.arraycopy(tail, 0, out, rowOff + o, rows - o);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+package dev.tandem.engine.compute;
+
+import dev.tandem.engine.tensor.Tensor;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * A weight {@code [rows, in]} of any stored dtype quantized once at load to int8 with one scale per output row
+ * (weight-only, symmetric: {@code scale[o] = max_k |w[o, k]| / 127}, {@code q = rint(w / scale)}), laid out in
+ * panels of {@code L} rows, column-major inside a panel: {@code [panels, in, L]} bytes. A decode step reads half the
+ * bytes of BF16. Each output is {@code (Σ_even x·q + Σ_odd x·q) · scale[o]}, columns in ascending order in two
+ * accumulators, the same way whatever tile computes it, so results never depend on the batch.
+ */
+final class Int8Panels implements PanelWeight {
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final int L = FS.length();
+    private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    final MemorySegment data;
+    final float[] scales; // (panels * L), zero past the last row
+    final int rows;
+    final int in;
+    final int panels;
+    private final long panelBytes;
+
+    private Int8Panels(MemorySegment data, float[] scales, int rows, int in) {
+        this.data = data;
+        this.scales = scales;
+        this.rows = rows;
+        this.in = in;
+        this.panels = (rows + L - 1) / L;
+        this.panelBytes = (long) in * L;
+    }
+
+    /** Whether {@link #quantize} takes {@code w}: a 2-D matrix with an even number of columns. */
+    static boolean quantizable(Tensor w) {
+        return w.shape().length == 2 && w.cols() % 2 == 0;
+    }
+
+    /** The row's scale: its largest magnitude over 127 (0 for an all-zero row). */
+    static float scaleOf(Tensor w, int o) {
+        int in = w.cols();
+        float max = 0;
+        for (int k = 0; k < in; k++) {
+            max = Math.max(max, Math.abs(w.get((long) o * in + k)));
+        }
+        return max / 127f;
+    }
+
+    /** The int8 code of {@code value} in a row of scale {@code scale}. */
+    static byte code(float value, float scale) {
+        if (scale == 0f) {
+            return 0;
+        }
+        return (byte) Math.max(-127, Math.min(127, Math.rint(value / scale)));
+    }
+
+    /** Quantizes {@code w} into panels allocated in {@code arena}, rows spread over {@code pool}'s threads. */
+    static Int8Panels quantize(Tensor w, Arena arena, ParallelFor pool) {
+        int rows = w.rows();
+        int in = w.cols();
+        int panels = (rows + L - 1) / L;
+        MemorySegment dst = arena.allocate((long) panels * in * L, 64);
+        float[] scales = new float[panels * L];
+        pool.run(rows, 64, (first, end, worker) -> {
+            for (int o = first; o < end; o++) {
+                float s = scaleOf(w, o);
+                scales[o] = s;
+                long base = (long) (o / L) * in * L + o % L;
+                for (int k = 0; k < in; k++) {
+                    dst.set(ValueLayout.JAVA_BYTE, base + (long) k * L, code(w.get((long) o * in + k), s));
+                }
+            }
+        });
+        return new Int8Panels(dst, scales, rows, in);
+    }
+
+    @Override
+    public long bytes() {
+        return data.byteSize() + 4L * scales.length;
+    }
+
+    @Override
+    public int panelCount() {
+        return panels;
+    }
+
+    @Override
+    public void block(float[] x, int tokens, int p0, int p1, float[] out, int outF, float[] tail) {
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            int p = p0;
+            for (; p + 2 <= p1; p += 2) {
+                k2x4(p, x, t, out, outF, tail);
+            }
+            for (; p < p1; p++) {
+                for (int tt = t; tt < t + 4; tt++) {
+                    k1x1(p, x, tt, out, outF, tail);
+                }
+            }
+        }
+        for (; t < tokens; t++) {
+            for (int p = p0; p < p1; p++) {
+                k1x1(p, x, t, out, outF, tail);
+            }
+        }
+    }
+
+    private FloatVector column(long at) {
+        return (FloatVector) ByteVector.fromMemorySegment(BS, data, at, LE).convertShape(VectorOperators.B2F, FS, 0);
+    }
+
+    private void k1x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+        FloatVector e = FloatVector.zero(FS);
+        FloatVector d = FloatVector.zero(FS);
+        long at = p * panelBytes;
+        int xi = t * in;
+        for (int k = 0; k < in; k += 2, at += 2L * L) {
+            e = FloatVector.broadcast(FS, x[xi + k]).fma(column(at), e);
+            d = FloatVector.broadcast(FS, x[xi + k + 1]).fma(column(at + L), d);
+        }
+        store(e.add(d), out, t * outF, p, tail);
+    }
+
+    private void k2x4(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+        FloatVector e00 = FloatVector.zero(FS), d00 = FloatVector.zero(FS); // panel 0, token 0
+        FloatVector e01 = FloatVector.zero(FS), d01 = FloatVector.zero(FS);
+        FloatVector e02 = FloatVector.zero(FS), d02 = FloatVector.zero(FS);
+        FloatVector e03 = FloatVector.zero(FS), d03 = FloatVector.zero(FS);
+        FloatVector e10 = FloatVector.zero(FS), d10 = FloatVector.zero(FS); // panel 1, token 0
+        FloatVector e11 = FloatVector.zero(FS), d11 = FloatVector.zero(FS);
+        FloatVector e12 = FloatVector.zero(FS), d12 = FloatVector.zero(FS);
+        FloatVector e13 = FloatVector.zero(FS), d13 = FloatVector.zero(FS);
+        long a0 = p * panelBytes;
+        long a1 = a0 + panelBytes;
+        int x0 = t * in;
+        int x1 = x0 + in;
+        int x2 = x1 + in;
+        int x3 = x2 + in;
+        for (int k = 0; k < in; k += 2, a0 += 2L * L, a1 += 2L * L) {
+            FloatVector we0 = column(a0), wo0 = column(a0 + L), we1 = column(a1), wo1 = column(a1 + L);
+            FloatVector xe = FloatVector.broadcast(FS, x[x0 + k]);
+            FloatVector xo = FloatVector.broadcast(FS, x[x0 + k + 1]);
+            e00 = xe.fma(we0, e00);
+            d00 = xo.fma(wo0, d00);
+            e10 = xe.fma(we1, e10);
+            d10 = xo.fma(wo1, d10);
+            xe = FloatVector.broadcast(FS, x[x1 + k]);
+            xo = FloatVector.broadcast(FS, x[x1 + k + 1]);
+            e01 = xe.fma(we0, e01);
+            d01 = xo.fma(wo0, d01);
+            e11 = xe.fma(we1, e11);
+            d11 = xo.fma(wo1, d11);
+            xe = FloatVector.broadcast(FS, x[x2 + k]);
+            xo = FloatVector.broadcast(FS, x[x2 + k + 1]);
+            e02 = xe.fma(we0, e02);
+            d02 = xo.fma(wo0, d02);
+            e12 = xe.fma(we1, e12);
+            d12 = xo.fma(wo1, d12);
+            xe = FloatVector.broadcast(FS, x[x3 + k]);
+            xo = FloatVector.broadcast(FS, x[x3 + k + 1]);
+            e03 = xe.fma(we0, e03);
+            d03 = xo.fma(wo0, d03);
+            e13 = xe.fma(we1, e13);
+            d13 = xo.fma(wo1, d13);
+        }
+        int o0 = t * outF;
+        store(e00.add(d00), out, o0, p, tail);
+        store(e10.add(d10), out, o0, p + 1, tail);
+        store(e01.add(d01), out, o0 + outF, p, tail);
+        store(e11.add(d11), out, o0 + outF, p + 1, tail);
+        store(e02.add(d02), out, o0 + 2 * outF, p, tail);
+        store(e12.add(d12), out, o0 + 2 * outF, p + 1, tail);
+        store(e03.add(d03), out, o0 + 3 * outF, p, tail);
+        store(e13.add(d13), out, o0 + 3 * outF, p + 1, tail);
+    }
+
+    /** Scales panel {@code p}'s sums and writes them; a partial last panel goes through {@code tail}. */
+    private void store(FloatVector sum, float[] out, int rowOff, int p, float[] tail) {
+        int o = p * L;
+        FloatVector v = sum.mul(FloatVector.fromArray(FS, scales, o));
+        if (o + L <= rows) {
+            v.intoArray(out, rowOff + o);
+        } else {
+            v.intoArray(tail, 0);
+            System.arraycopy(tail, 0, out, rowOff + o, rows - o);
+        }
+    }
+}

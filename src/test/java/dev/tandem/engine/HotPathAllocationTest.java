@@ -1,0 +1,78 @@
+package dev.tandem.engine;
+
+import dev.tandem.engine.compute.VectorBackend;
+import dev.tandem.engine.model.ForwardOutput;
+import dev.tandem.engine.model.SequenceChunk;
+import dev.tandem.engine.sampling.Logprobs;
+import dev.tandem.kvcache.PagedKvCache;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A steady-state decode step allocates nothing on the threads that compute it: the scheduler-side caller (forward
+ * pass, in-place argmax) and every thread of the compute pool. Per-token garbage is what made the shipped engine
+ * stall (a young generation that keeps growing, first-touched pages), so this is accounted byte for byte.
+ */
+class HotPathAllocationTest {
+    private static final int PROMPT = 24;
+    private static final int CYCLE = 32; // decode positions PROMPT .. PROMPT + CYCLE, rewritten round after round
+
+    @Test
+    void batchOneDecodeStepAllocatesNothingOnComputeThreads() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot account allocation per thread");
+        mx.setThreadAllocatedMemoryEnabled(true);
+        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 256)) {
+            List<Thread> helpers = ((VectorBackend) f.backend).helperThreads();
+            assertEquals(1, helpers.size(), "a two-thread backend has one helper besides the caller");
+            long[] ids = helpers.stream().mapToLong(Thread::threadId).toArray();
+            int row = kv.allocateRow();
+            assertTrue(kv.ensureCapacity(row, PROMPT + CYCLE));
+            int vocab = f.model.config().vocabSize();
+            ForwardOutput prefill = f.model.transformer().forward(
+                    List.of(SequenceChunk.lastLogits(row, 0, EngineFixture.tokens(PROMPT, 11))), kv);
+            int first = Logprobs.argmax(prefill.logits(), prefill.offset(0, 0), vocab);
+            // The step inputs are built up front: what is measured is the engine's work, not the test's.
+            int[] fed = new int[CYCLE];
+            fed[0] = first;
+            for (int i = 1; i < CYCLE; i++) {
+                fed[i] = (first + 37 * i) % vocab;
+            }
+            @SuppressWarnings("unchecked")
+            List<SequenceChunk>[] steps = new List[CYCLE];
+            for (int i = 0; i < CYCLE; i++) {
+                steps[i] = List.of(SequenceChunk.lastLogits(row, PROMPT + i, fed[i]));
+            }
+            int checksum = 0;
+            for (int warm = 0; warm < 4000; warm++) { // until the kernels run C2-compiled (no boxed vectors)
+                checksum += step(f, kv, steps[warm % CYCLE], vocab);
+            }
+            long[] helpersBefore = mx.getThreadAllocatedBytes(ids);
+            long callerBefore = mx.getCurrentThreadAllocatedBytes();
+            for (int s = 0; s < CYCLE; s++) {
+                checksum += step(f, kv, steps[s], vocab);
+            }
+            long caller = mx.getCurrentThreadAllocatedBytes() - callerBefore;
+            long[] helpersAfter = mx.getThreadAllocatedBytes(ids);
+            kv.release(row);
+            assertEquals(0, caller, "bytes allocated by the calling thread over " + CYCLE + " decode steps");
+            for (int i = 0; i < ids.length; i++) {
+                assertEquals(0, helpersAfter[i] - helpersBefore[i],
+                        "bytes allocated by " + helpers.get(i).getName() + " over " + CYCLE + " decode steps");
+            }
+            assertTrue(checksum >= 0);
+            assertEquals(kv.allocator().totalPages(), kv.allocator().freePages());
+        }
+    }
+
+    /** One greedy batch-1 decode step; the token is read in place from the reused logits. */
+    private static int step(EngineFixture f, PagedKvCache kv, List<SequenceChunk> chunk, int vocab) {
+        ForwardOutput out = f.model.transformer().forward(chunk, kv);
+        return Logprobs.argmax(out.logits(), out.offset(0, 0), vocab);
+    }
+}
