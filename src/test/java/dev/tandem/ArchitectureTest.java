@@ -47,7 +47,7 @@ class ArchitectureTest {
     private static final Pattern COMMENTS = Pattern.compile("(?s)/\\*.*?\\*/|//[^\\n]*");
     private static final Path MAIN = Path.of("src/main/java/dev/tandem");
     private static final List<String> PURE = List.of("engine", "tokenizer", "kvcache", "scheduler", "transfer",
-            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench");
+            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench", "grammar");
 
     @Test
     void pureLayersDoNotImportVertx() throws IOException {
