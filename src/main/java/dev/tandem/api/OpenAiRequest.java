@@ -2,6 +2,7 @@ package dev.tandem.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.engine.sampling.SamplingParams;
+import dev.tandem.grammar.GrammarSpec;
 import dev.tandem.tokenizer.ChatTemplate;
 
 import java.util.ArrayList;
@@ -150,6 +151,7 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
             throw ApiException.badField("rid", "\"\"", "must be a non-empty string");
         }
         String id = rid != null ? rid : (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        GrammarSpec constraint = responseFormat(body.get("response_format"));
         List<GenerateInput> items = new ArrayList<>();
         var bootstrap = BootstrapFields.parse(body, 0, false);
         BootstrapFields.checkCopies(bootstrap, (long) prompts.size() * n);
@@ -159,12 +161,46 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
                 Object pr = prompts.get(p);
                 items.add(new GenerateInput(id + "-" + p + "-" + k, id, pr instanceof String s ? s : null,
                         pr instanceof int[] ids ? ids : null, pk, stop, logprobs, -1, logprobs ? top : 0, false,
-                        BootstrapFields.copy(bootstrap, p * n + k)));
+                        BootstrapFields.copy(bootstrap, p * n + k), constraint));
             }
         }
         boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
         return new OpenAiRequest(id, j.string("model", null), chat, List.copyOf(items), n, j.bool("stream", false),
                 includeUsage, logprobs, top);
+    }
+
+    /**
+     * OpenAI's {@code response_format}: {@code text} (no constraint), {@code json_object} (any JSON object) or
+     * {@code json_schema} ({@code {"json_schema": {"name", "schema", "strict"}}}); anything else is a 400.
+     */
+    static GrammarSpec responseFormat(JsonNode rf) {
+        if (rf == null || rf.isNull()) {
+            return null;
+        }
+        if (!rf.isObject()) {
+            throw ApiException.badField("response_format", rf, "must be an object with a type");
+        }
+        String type = rf.path("type").asText("");
+        return switch (type) {
+            case "text" -> null;
+            case "json_object" -> new GrammarSpec(GrammarSpec.Kind.JSON_OBJECT, "", "response_format");
+            case "json_schema" -> {
+                JsonNode js = rf.get("json_schema");
+                if (js == null || !js.isObject()) {
+                    throw ApiException.badField("response_format.json_schema", js,
+                            "must be an object with name and schema");
+                }
+                JsonNode schema = js.get("schema");
+                if (schema == null || !(schema.isObject() || schema.isBoolean())) {
+                    throw ApiException.badField("response_format.json_schema.schema", schema,
+                            "must be a JSON Schema object");
+                }
+                yield new GrammarSpec(GrammarSpec.Kind.JSON_SCHEMA, schema.toString(),
+                        "response_format.json_schema.schema");
+            }
+            default -> throw ApiException.badField("response_format.type", rf.get("type"),
+                    "must be text, json_object or json_schema");
+        };
     }
 
     private static Json requireObject(JsonNode body) {

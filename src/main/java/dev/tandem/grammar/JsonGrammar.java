@@ -17,6 +17,8 @@ import java.util.Set;
  * ({@code #}, {@code #/$defs/..}, {@code #/definitions/..}), and on strings {@code pattern}, {@code minLength},
  * {@code maxLength}. Any other constraining keyword is refused by name; recursive references are refused (a finite
  * automaton cannot nest without bound). {@code json_object} is any JSON object nested up to {@link #ANY_DEPTH}.
+ * Numbers have at most {@link #MAX_DIGITS} digits before and after the point (and 3 in the exponent): every output
+ * is still valid, and a model cannot run away in an endless number.
  */
 final class JsonGrammar {
     static final int ANY_DEPTH = 3;
@@ -31,13 +33,14 @@ final class JsonGrammar {
                     new int[] {'\\', '\\'}, new int[] {'/', '/'}, new int[] {'b', 'b'}, new int[] {'f', 'f'},
                     new int[] {'n', 'n'}, new int[] {'r', 'r'}, new int[] {'t', 't'})))),
             Rx.seq(Rx.literal("\\u"), new Rx.Repeat(new Rx.Chars(new int[] {'0', '9', 'A', 'F', 'a', 'f'}), 4, 4)));
-    static final Rx INTEGER = Rx.seq(Rx.optional(Rx.literal("-")),
-            Rx.alt(Rx.literal("0"), Rx.seq(new Rx.Chars(new int[] {'1', '9'}), Rx.star(new Rx.Chars(CharSets.DIGIT)))));
+    static final int MAX_DIGITS = 16;
+    static final Rx INTEGER = Rx.seq(Rx.optional(Rx.literal("-")), Rx.alt(Rx.literal("0"),
+            Rx.seq(new Rx.Chars(new int[] {'1', '9'}), new Rx.Repeat(new Rx.Chars(CharSets.DIGIT), 0, MAX_DIGITS - 1))));
     static final Rx NUMBER = Rx.seq(INTEGER,
-            Rx.optional(Rx.seq(Rx.literal("."), new Rx.Repeat(new Rx.Chars(CharSets.DIGIT), 1, -1))),
+            Rx.optional(Rx.seq(Rx.literal("."), new Rx.Repeat(new Rx.Chars(CharSets.DIGIT), 1, MAX_DIGITS))),
             Rx.optional(Rx.seq(new Rx.Chars(new int[] {'E', 'E', 'e', 'e'}),
                     Rx.optional(new Rx.Chars(new int[] {'+', '+', '-', '-'})),
-                    new Rx.Repeat(new Rx.Chars(CharSets.DIGIT), 1, -1))));
+                    new Rx.Repeat(new Rx.Chars(CharSets.DIGIT), 1, 3))));
     static final Rx STRING = Rx.seq(Rx.literal("\""), Rx.star(STRING_CHAR), Rx.literal("\""));
 
     private final JsonNode root;
