@@ -22,18 +22,29 @@ import java.util.Set;
  * @param advertisedHost  the address others reach this worker at: {@code --advertise-host}, else {@code host}, or
  *                        for a wildcard {@code host} (0.0.0.0) a detected one; every id and address built from the
  *                        host (worker id, bootstrap address, transfer endpoint, announced URL) uses it
+ * @param toolCallParser  how the model writes tool calls ({@code --tool-call-parser}), or null: chat requests with
+ *                        {@code tools} are then refused
  */
 public record WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                            EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
                            int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
-                           SecurityConfig security, InputLimits limits, String advertisedHost) {
+                           SecurityConfig security, InputLimits limits, String advertisedHost,
+                           ToolCallParser toolCallParser) {
+    public WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
+                        EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
+                        int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
+                        SecurityConfig security, InputLimits limits, String advertisedHost) {
+        this(mode, modelPath, host, port, servedModelName, engine, maxTotalTokens, maxRunningRequests,
+                chunkedPrefillSize, contextLength, pd, radixCache, kvEvents, security, limits, advertisedHost, null);
+    }
+
     public static final Set<String> MODES = Set.of("null", "prefill", "decode");
     private static final Set<String> KEYS = Set.of("mode", "model_path", "host", "port", "served_model_name",
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
             "context_length", "bootstrap_port", "transfer_backend", "transfer_transport",
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
             "heartbeat_max_failures", "failure_prob", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
-            "kv_events_config", "advertise_host");
+            "kv_events_config", "advertise_host", "tool_call_parser");
     private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS);
 
     private static Set<String> union(Set<String> a, Set<String> b, Set<String> c) {
@@ -141,7 +152,8 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.integer("chunked_prefill_size", "chunked-prefill-size", 512),
                 v.integer("context_length", "context-length", 0), pd(v),
                 !v.bool("disable_radix_cache", "disable-radix-cache", false), kvEvents(v),
-                SecurityConfig.from(m, cli), InputLimits.from(m, cli), advertised(v));
+                SecurityConfig.from(m, cli), InputLimits.from(m, cli), advertised(v),
+                ToolCallParser.parse(v.string("tool_call_parser", "tool-call-parser", null)));
     }
 
     /** {@code kv_events_config}: a JSON object in the config file, or its text (the flag, as SGLang's). */

@@ -8,7 +8,9 @@ package dev.tandem.grammar;
  */
 public record GrammarSpec(Kind kind, String source, String field) {
     public enum Kind {
-        REGEX, JSON_SCHEMA, JSON_OBJECT, EBNF
+        REGEX, JSON_SCHEMA, JSON_OBJECT, EBNF,
+        /** A tool call: {@code {"prefix": text, "schema": the call object's schema, "suffix": text}}. */
+        TOOL_CALL
     }
 
     public GrammarSpec {
@@ -24,6 +26,7 @@ public record GrammarSpec(Kind kind, String source, String field) {
             case JSON_SCHEMA -> JsonGrammar.schema(source);
             case JSON_OBJECT -> JsonGrammar.anyObject();
             case EBNF -> Ebnf.parse(source);
+            case TOOL_CALL -> JsonGrammar.wrapped(source);
         };
         return Dfa.compile(rx);
     }

@@ -64,6 +64,19 @@ final class JsonGrammar {
         return new JsonGrammar(node).value(node, "#");
     }
 
+    /** {@code {"prefix", "schema", "suffix"}}: a document valid under the schema, between two fixed texts. */
+    static Rx wrapped(String spec) {
+        JsonNode n;
+        try {
+            n = JSON.readTree(spec);
+        } catch (Exception e) {
+            throw new GrammarException("tool call spec is not valid JSON");
+        }
+        JsonNode schema = n.get("schema");
+        return Rx.seq(Rx.literal(n.path("prefix").asText("")), new JsonGrammar(schema).value(schema, "#"),
+                Rx.literal(n.path("suffix").asText("")));
+    }
+
     /** Any JSON object (OpenAI's {@code json_object}), nested up to {@link #ANY_DEPTH} levels. */
     static Rx anyObject() {
         return object(anyValue(ANY_DEPTH - 1));
