@@ -41,7 +41,8 @@ class ArchitectureTest {
             Map.entry("gateway.policy", Set.of("kvevents")),
             Map.entry("bench", Set.of("config")),
             Map.entry("modelgen", Set.of("engine", "tokenizer")),
-            Map.entry("cli", Set.of("api", "bench", "bus", "config", "engine", "gateway", "gateway.policy", "kvcache",
+            Map.entry("cli", Set.of("api", "bench", "bus", "config", "engine", "gateway", "gateway.policy", "grammar",
+                    "kvcache",
                     "kvevents", "metrics", "modelgen", "scheduler", "tokenizer", "transfer", "worker")));
     private static final Pattern USE = Pattern.compile("\\bdev\\.tandem\\.([a-z]+)(\\.policy)?\\b");
     private static final Pattern COMMENTS = Pattern.compile("(?s)/\\*.*?\\*/|//[^\\n]*");
