@@ -44,13 +44,19 @@ public final class GrammarMatcher {
             any |= bits != 0;
             int base = w << 6;
             int end = Math.min(base + 64, n);
-            if (bits == -1L) {
+            if (bits == -1L || base >= end) {
                 continue;
             }
-            for (int id = base; id < end; id++) {
-                if ((bits & (1L << id)) == 0) {
-                    logits[id] = Float.NEGATIVE_INFINITY;
+            if (bits == 0) {
+                java.util.Arrays.fill(logits, base, end, Float.NEGATIVE_INFINITY); // most words under a constraint
+                continue;
+            }
+            for (long off = ~bits; off != 0; off &= off - 1) {
+                int id = base + Long.numberOfTrailingZeros(off);
+                if (id >= end) {
+                    break;
                 }
+                logits[id] = Float.NEGATIVE_INFINITY;
             }
         }
         for (int id = n; id < logits.length; id++) {
