@@ -6,6 +6,8 @@
 #   scripts/testbed.sh down        remove everything it created
 #   scripts/testbed.sh run H CMD…  run CMD as host H: its namespace, its own hostname and a private /dev/shm
 #   scripts/testbed.sh cut H       take host H's link down (a partition); heal H brings it back
+#   scripts/testbed.sh cut-pair H G   silently drop every packet between hosts H and G only (their frames go to a
+#                                  MAC nobody has); heal-pair H G ends it
 #   scripts/testbed.sh addr H      print host H's address
 # Needs root and iproute2; exits 3 with a reason when namespaces cannot be made here.
 set -euo pipefail
@@ -69,6 +71,12 @@ case "${1:-}" in
   run) shift; run "$@" ;;
   cut) ip -n "$BR_NS" link set "${PREFIX}h${2#h}b" down ;;
   heal) ip -n "$BR_NS" link set "${PREFIX}h${2#h}b" up ;;
+  cut-pair)
+    ip -n "${PREFIX}-h${2#h}" neigh replace "$(addr "$3")" lladdr 02:00:00:00:de:ad nud permanent dev eth0
+    ip -n "${PREFIX}-h${3#h}" neigh replace "$(addr "$2")" lladdr 02:00:00:00:de:ad nud permanent dev eth0 ;;
+  heal-pair)
+    ip -n "${PREFIX}-h${2#h}" neigh del "$(addr "$3")" dev eth0 2>/dev/null || true
+    ip -n "${PREFIX}-h${3#h}" neigh del "$(addr "$2")" dev eth0 2>/dev/null || true ;;
   addr) addr "$2" ;;
-  *) sed -n '2,10p' "$0"; exit 2 ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
 esac

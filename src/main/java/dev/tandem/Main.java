@@ -5,6 +5,7 @@ import dev.tandem.cli.BenchGrammarCommand;
 import dev.tandem.cli.BenchGatewayCommand;
 import dev.tandem.cli.BenchServingCommand;
 import dev.tandem.cli.BenchTransferCommand;
+import dev.tandem.cli.ChaosCommand;
 import dev.tandem.cli.GatewayCommand;
 import dev.tandem.cli.GenerateCommand;
 import dev.tandem.cli.MakeTinyModelCommand;
@@ -36,6 +37,8 @@ public final class Main {
               gateway          --port 8000 --prefill URL [URL...] --prefill-bootstrap-ports B [B...] --decode URL
                                [URL...] [--timeout 600] [--policy random|round_robin|power_of_two] [--cluster]
               quickstart       gateway + prefill + decode in one clustered JVM on the tiny model ([--model DIR])
+              chaos            [--minutes 10] [--clients 4] [--seed 1] [--transport tcp|shm|auto] [--max-stop 10]
+                               soak: load through a gateway while workers are killed, stopped and restarted
               test             run the whole test suite
             """;
 
@@ -57,6 +60,7 @@ public final class Main {
                 case "worker" -> WorkerCommand.run(rest);
                 case "gateway" -> GatewayCommand.run(rest);
                 case "quickstart" -> QuickstartCommand.run(rest);
+                case "chaos" -> ChaosCommand.run(rest);
                 default -> {
                     System.err.println("unknown command '" + argv[0] + "'\n" + USAGE);
                     yield 2;

@@ -7,6 +7,8 @@ import dev.tandem.transfer.SegmentDescriptor;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
+import java.util.List;
+
 /**
  * The bootstrap messages as JSON on the event bus: plain JSON crosses the clustered bus without custom codecs and
  * reads well in logs. Each object has a {@code type}: register, info, abort, ping (to the prefill side), status (to
@@ -76,6 +78,57 @@ public final class PdCodec {
     public static Messages.TransferStatus status(JsonObject j) {
         return new Messages.TransferStatus(room(j), KvPoll.of(integer(j, "status", 0, 4)),
                 integer(j, "prefill_rank", 0, 1 << 16), j.getValue("reason") == null ? null : bounded(j.getValue("reason")));
+    }
+
+    /** The most rooms one heartbeat asks about (a decode worker's rooms in flight with one prefill worker). */
+    public static final int MAX_PING_ROOMS = 4096;
+
+    /** A heartbeat that also asks how the given rooms ended (frame C may have been lost on the way). */
+    public static JsonObject ping(List<Long> rooms) {
+        JsonArray a = new JsonArray();
+        rooms.stream().limit(MAX_PING_ROOMS).forEach(a::add);
+        return new JsonObject().put("type", "ping").put("rooms", a);
+    }
+
+    /** The rooms a heartbeat asks about (none for a plain ping). */
+    public static List<Long> pingRooms(JsonObject j) {
+        Object v = j.getValue("rooms");
+        if (v == null) {
+            return List.of();
+        }
+        if (!(v instanceof JsonArray a) || a.size() > MAX_PING_ROOMS) {
+            throw new IllegalArgumentException("rooms: expected an array of at most " + MAX_PING_ROOMS + " rooms");
+        }
+        List<Long> out = new java.util.ArrayList<>(a.size());
+        for (int k = 0; k < a.size(); k++) {
+            out.add(whole(new JsonObject().put("room", a.getValue(k)), "room", 0, Long.MAX_VALUE));
+        }
+        return out;
+    }
+
+    /** The outcomes a heartbeat reply reports, as frames C. */
+    public static JsonArray statuses(List<Messages.TransferStatus> statuses) {
+        JsonArray a = new JsonArray();
+        statuses.forEach(s -> a.add(status(s)));
+        return a;
+    }
+
+    public static List<Messages.TransferStatus> statuses(JsonObject reply) {
+        Object v = reply.getValue("statuses");
+        if (v == null) {
+            return List.of();
+        }
+        if (!(v instanceof JsonArray a) || a.size() > MAX_PING_ROOMS) {
+            throw new IllegalArgumentException("statuses: expected an array of at most " + MAX_PING_ROOMS);
+        }
+        List<Messages.TransferStatus> out = new java.util.ArrayList<>(a.size());
+        for (int k = 0; k < a.size(); k++) {
+            if (!(a.getValue(k) instanceof JsonObject o)) {
+                throw new IllegalArgumentException("statuses: expected objects");
+            }
+            out.add(status(o));
+        }
+        return out;
     }
 
     private static JsonObject segment(SegmentDescriptor d) {

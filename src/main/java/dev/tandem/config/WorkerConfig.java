@@ -43,7 +43,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
             "context_length", "bootstrap_port", "transfer_backend", "transfer_transport",
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
-            "heartbeat_max_failures", "failure_prob", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
+            "heartbeat_max_failures", "failure_prob", "transfer_io_timeout", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
             "kv_events_config", "advertise_host", "tool_call_parser");
     private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS);
 
@@ -64,11 +64,13 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
      * @param workerId          this worker's name on the event bus
      * @param cluster           join the Hazelcast cluster (workers in other JVMs)
      * @param gatewayUrl        a gateway to {@code POST /register} with once ready (SGLang's --pdlb-url), or null
+     * @param transferIoTimeoutS {@code --transfer-io-timeout}: the most a KV write or its acknowledgement may stall
+     *                          on a peer (TCP) before the room fails
      */
     public record PdConfig(int bootstrapPort, String transferBackend, String transferTransport,
                            int numReservedDecodeTokens, double bootstrapTimeoutS, double waitingTimeoutS,
                            double heartbeatIntervalS, int heartbeatMaxFailures, double failureProb, String workerId,
-                           boolean cluster, String gatewayUrl) {
+                           boolean cluster, String gatewayUrl, double transferIoTimeoutS) {
         public PdConfig {
             if (bootstrapPort < 1 || bootstrapPort > 65535) {
                 throw new ConfigException("bootstrap_port", bootstrapPort, "in [1, 65535]");
@@ -94,6 +96,9 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             }
             if (failureProb < 0 || failureProb > 1) {
                 throw new ConfigException("failure_prob", failureProb, "in [0, 1]");
+            }
+            if (!(transferIoTimeoutS >= 0.1) || transferIoTimeoutS > 3600) {
+                throw new ConfigException("transfer_io_timeout", transferIoTimeoutS, "0.1 to 3600 seconds");
             }
         }
     }
@@ -187,7 +192,8 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.integer("heartbeat_max_failures", "heartbeat-max-failures", 2),
                 v.number("failure_prob", "failure-prob", envProb == null ? 0 : Double.parseDouble(envProb)),
                 v.string("worker_id", "worker-id", defaultWorkerId(v)), v.bool("cluster", "cluster", false),
-                v.string("gateway_url", "gateway-url", null));
+                v.string("gateway_url", "gateway-url", null),
+                v.number("transfer_io_timeout", "transfer-io-timeout", 30));
     }
 
     /** This worker's name on the event bus: the configured id, else {@code advertisedHost:port}. */

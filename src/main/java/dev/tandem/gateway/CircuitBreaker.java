@@ -12,6 +12,7 @@ import java.util.function.LongSupplier;
  * requests fail (a wedged peer, a broken KV path) and reacts within a few requests. Pure; thread-safe.
  */
 final class CircuitBreaker {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(CircuitBreaker.class);
     /** The breaker's state for one worker. */
     enum State { CLOSED, OPEN, HALF_OPEN }
 
@@ -82,6 +83,7 @@ final class CircuitBreaker {
             if (e.state == State.HALF_OPEN) {
                 e.probing = false;
                 if (++e.successes >= successThreshold) {
+                    LOG.info("circuit closed for worker {}", url);
                     e.state = State.CLOSED;
                 }
             }
@@ -93,6 +95,10 @@ final class CircuitBreaker {
         synchronized (e) {
             e.probing = false;
             if (e.state == State.HALF_OPEN || ++e.failures >= failureThreshold) {
+                if (e.state != State.OPEN) {
+                    LOG.warn("circuit open for worker {} ({})", url, e.state == State.HALF_OPEN
+                            ? "its half-open probe failed" : failureThreshold + " consecutive failures");
+                }
                 e.state = State.OPEN;
                 e.openedAt = clockMs.getAsLong();
                 e.failures = 0;

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * This gateway's view of each worker's health and load. Every interval it asks each registered worker for
@@ -28,6 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * is exact for this gateway but blind to others'; adding them would count this gateway's requests twice.
  */
 final class WorkerHealth {
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerHealth.class);
     private static final long CHECK_TIMEOUT_MS = 2000;
     private static final long CONFIRM_TIMEOUT_MS = 5000;
     private static final int MAX_INFO_BYTES = 256 << 10;
@@ -46,6 +49,7 @@ final class WorkerHealth {
 
     private static final class State {
         volatile boolean healthy;
+        volatile String lastMiss;
         volatile int misses;
         volatile long load;
         volatile Info info;
@@ -92,9 +96,13 @@ final class WorkerHealth {
             JsonObject j = r.status() == 200 ? WorkerShapes.object(r.body()) : null;
             s.load = j != null && j.getValue("load") instanceof Number n ? Math.max(0, n.longValue()) : 0;
             s.misses = 0;
+            if (!s.healthy) {
+                LOG.info("worker {} is healthy", w.url());
+            }
             s.healthy = true;
             return (Void) null;
         }).recover(err -> {
+            s.lastMiss = err.getMessage();
             miss(w.url());
             return Future.succeededFuture();
         });
@@ -150,7 +158,7 @@ final class WorkerHealth {
         State s = state(url);
         s.misses++;
         if (s.misses >= failures) {
-            down(s);
+            down(url, s);
         }
     }
 
@@ -158,10 +166,14 @@ final class WorkerHealth {
     void down(String url) {
         State s = state(url);
         s.misses = Math.max(s.misses, failures);
-        down(s);
+        s.lastMiss = "refused a connection";
+        down(url, s);
     }
 
-    private static void down(State s) {
+    private static void down(String url, State s) {
+        if (s.healthy) {
+            LOG.warn("worker {} is unhealthy ({})", url, s.lastMiss);
+        }
         s.healthy = false;
         s.info = null; // confirm again before routing to whatever answers there next
     }

@@ -34,9 +34,18 @@ public final class KvReceiverManager {
     /** Per prefill address: our registration with it, completing with the incarnation that accepted it. */
     private final Map<String, CompletableFuture<String>> registered = new ConcurrentHashMap<>();
     private final Map<Long, KvReceiver> receivers = new ConcurrentHashMap<>();
+    /** Nanoseconds, as {@link System#nanoTime()}; tests drive timeouts with a clock of their own. */
+    private final java.util.function.LongSupplier clock;
 
     public KvReceiverManager(Messages.KvArgsRegistration self, BootstrapClient client, long waitingTimeoutNanos,
                              double failureProb) {
+        this(self, client, waitingTimeoutNanos, failureProb, System::nanoTime);
+    }
+
+    /** As above, judging the waiting timeout by {@code clock} (nanoseconds). */
+    public KvReceiverManager(Messages.KvArgsRegistration self, BootstrapClient client, long waitingTimeoutNanos,
+                             double failureProb, java.util.function.LongSupplier clock) {
+        this.clock = clock;
         this.self = self;
         this.client = client;
         this.waitingTimeoutNanos = waitingTimeoutNanos;
@@ -74,7 +83,7 @@ public final class KvReceiverManager {
 
     /** Hands the room's destination pages (in prompt order) and aux slot to the prefill side. */
     public void init(KvReceiver r, int[] dstPages, int auxSlot) {
-        r.initNanos = System.nanoTime();
+        r.initNanos = clock.getAsLong();
         if (r.fake) {
             r.update(KvPoll.SUCCESS, null);
             return;
@@ -87,9 +96,35 @@ public final class KvReceiverManager {
                                 + rootMessage(err));
                         r.quiet = true; // it never got our pages
                     } else {
-                        onPeerIncarnation(r.address, incarnation);
+                        onInfoAnswered(r, incarnation);
                     }
                 });
+    }
+
+    /**
+     * The prefill worker took the room's info as {@code incarnation}. If it restarted since our registration, the
+     * new process holds the info until we register with it (the room goes on), while the rooms of its previous life
+     * fail.
+     */
+    private void onInfoAnswered(KvReceiver r, String incarnation) {
+        CompletableFuture<String> known = r.peer;
+        if (known == null || !known.isDone() || known.isCompletedExceptionally() || incarnation == null
+                || known.join().equals(incarnation)) {
+            onPeerIncarnation(r.address, incarnation);
+            return;
+        }
+        r.peer = null; // not a room of the previous life
+        onPeerIncarnation(r.address, incarnation);
+        CompletableFuture<String> reg = registered.computeIfAbsent(r.address,
+                a -> client.register(a, self).toCompletableFuture());
+        r.peer = reg;
+        reg.whenComplete((v, err) -> {
+            if (err != null) {
+                registered.remove(r.address, reg);
+                abort(r, "cannot register again with restarted prefill worker at " + r.address + ": "
+                        + rootMessage(err));
+            }
+        });
     }
 
     /**
@@ -119,7 +154,7 @@ public final class KvReceiverManager {
     /** The receiver's status, applying the waiting timeout and the failure-injection knob. */
     public KvReceiver poll(KvReceiver r) {
         KvPoll st = r.status();
-        if (!r.quiet && !r.abortSent && r.initNanos > 0 && System.nanoTime() - r.initNanos > waitingTimeoutNanos) {
+        if (!r.quiet && !r.abortSent && r.initNanos > 0 && clock.getAsLong() - r.initNanos > waitingTimeoutNanos) {
             // Not quiet yet: the prefill side may still be pushing. It is told, and the pages stay reserved until it
             // confirms that nothing of this room is in flight (or cannot be reached).
             abort(r, "Request " + r.room + " timed out after " + waitingTimeoutNanos / 1_000_000_000
@@ -154,6 +189,17 @@ public final class KvReceiverManager {
                 r.quiet = true; // a dead peer writes nothing more
             }
         }
+    }
+
+    /** The rooms in flight with the prefill worker at {@code address} (a heartbeat asks how they ended). */
+    public java.util.List<Long> roomsInFlight(String address) {
+        java.util.List<Long> out = new java.util.ArrayList<>();
+        for (KvReceiver r : receivers.values()) {
+            if (!r.fake && r.address.equals(address) && !r.status().concluded()) {
+                out.add(r.room);
+            }
+        }
+        return out;
     }
 
     /** Prefill workers with rooms in flight (what the heartbeat watches). */

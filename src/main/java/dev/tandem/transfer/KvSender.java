@@ -18,10 +18,10 @@ public final class KvSender {
     volatile CompletableFuture<Void> tail = CompletableFuture.completedFuture(null); // pushes run in order
     int sentPages;
 
-    KvSender(long room, boolean fake) {
+    KvSender(long room, boolean fake, long createdNanos) {
         this.room = room;
         this.fake = fake;
-        this.createdNanos = System.nanoTime();
+        this.createdNanos = createdNanos;
     }
 
     public long room() {

@@ -51,12 +51,34 @@ public final class KvSenderManager implements AutoCloseable {
      */
     private final Object rooms = new Object();
     private final String incarnation = java.util.UUID.randomUUID().toString();
+    /**
+     * The last outcomes reported (frame C), by room, so a decode worker whose frame C was lost on the bus (a
+     * partition, a cluster view without it) learns them from its next heartbeat instead of its waiting timeout.
+     */
+    private final Map<Long, Messages.TransferStatus> reported = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(16, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Long, Messages.TransferStatus> eldest) {
+                    return size() > REPORTED_KEPT;
+                }
+            });
+    private static final int REPORTED_KEPT = 16384;
+    /** Nanoseconds, as {@link System#nanoTime()}; tests drive timeouts with a clock of their own. */
+    private final java.util.function.LongSupplier clock;
 
     /**
      * @param failureProb probability that a poll reports FAILED (SGLang's DISAGGREGATION_TEST_FAILURE_PROB)
      */
     public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
                            long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer) {
+        this(engine, pool, aux, notifier, bootstrapTimeoutNanos, failureProb, threads, observer, System::nanoTime);
+    }
+
+    /** As above, judging the bootstrap timeout by {@code clock} (nanoseconds). */
+    public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
+                           long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer,
+                           java.util.function.LongSupplier clock) {
+        this.clock = clock;
         this.observer = observer;
         this.engine = engine;
         this.pool = pool;
@@ -91,6 +113,13 @@ public final class KvSenderManager implements AutoCloseable {
             if (old != null && !old.incarnation().equals(reg.incarnation())) {
                 failRoomsOf(reg.decodeWorkerId(), old.incarnation(), "decode worker " + reg.decodeWorkerId()
                         + " restarted (incarnation " + old.incarnation() + " -> " + reg.incarnation() + ")");
+            }
+            for (KvSender s : senders.values()) { // rooms whose info came before this registration
+                Messages.TransferInfo info = s.info;
+                if (info != null && s.status() == KvPoll.BOOTSTRAPPING
+                        && info.decodeWorkerId().equals(reg.decodeWorkerId())) {
+                    attach(s, info);
+                }
             }
         }
         if (old != null) { // the worker restarted or moved: release what the engine holds for its old segments
@@ -128,11 +157,16 @@ public final class KvSenderManager implements AutoCloseable {
 
     private void attach(KvSender s, Messages.TransferInfo info) {
         Messages.KvArgsRegistration reg = registrations.get(info.decodeWorkerId());
-        if (reg == null || !reg.incarnation().equals(info.incarnation())) {
+        if (reg == null) {
+            // This worker restarted since the decode worker registered: our reply tells it so (the incarnation), it
+            // registers again, and the room goes on then (or fails at the bootstrap timeout if it never does).
+            s.info = info;
+            return;
+        }
+        if (!reg.incarnation().equals(info.incarnation())) {
             s.info = info; // so that the decode side hears the failure
-            fail(s, reg == null ? "transfer info for room " + info.room() + " from unregistered decode worker "
-                    + info.decodeWorkerId() : "transfer info for room " + info.room() + " from a previous incarnation ("
-                    + info.incarnation() + ") of decode worker " + info.decodeWorkerId());
+            fail(s, "transfer info for room " + info.room() + " from a previous incarnation (" + info.incarnation()
+                    + ") of decode worker " + info.decodeWorkerId());
             return;
         }
         s.info = info;
@@ -145,11 +179,11 @@ public final class KvSenderManager implements AutoCloseable {
      */
     public KvSender create(long room, boolean fake) {
         if (fake) {
-            KvSender s = new KvSender(room, true);
+            KvSender s = new KvSender(room, true, clock.getAsLong());
             s.update(KvPoll.WAITING_FOR_INPUT, null);
             return s;
         }
-        KvSender s = new KvSender(room, false);
+        KvSender s = new KvSender(room, false, clock.getAsLong());
         synchronized (rooms) {
             if (senders.putIfAbsent(room, s) != null) {
                 throw new IllegalStateException("room " + room + " is already in use on this prefill worker");
@@ -187,7 +221,7 @@ public final class KvSenderManager implements AutoCloseable {
     /** The sender's status, applying the bootstrap timeout and the failure-injection knob. */
     public KvPoll poll(KvSender s) {
         KvPoll st = s.status();
-        if (st == KvPoll.BOOTSTRAPPING && System.nanoTime() - s.createdNanos > bootstrapTimeoutNanos) {
+        if (st == KvPoll.BOOTSTRAPPING && clock.getAsLong() - s.createdNanos > bootstrapTimeoutNanos) {
             fail(s, "Request " + s.room + " timed out after " + bootstrapTimeoutNanos / 1_000_000_000
                     + "s in KVPoll.Bootstrapping");
         } else if (!st.concluded() && !s.fake && failureProb > 0
@@ -259,9 +293,23 @@ public final class KvSenderManager implements AutoCloseable {
     private void report(KvSender s) {
         Messages.TransferInfo info = s.info;
         if (info != null && !s.fake) {
-            notifier.notify(info.decodeWorkerId(), new Messages.TransferStatus(s.room, s.status(), 0,
-                    s.status() == KvPoll.FAILED ? s.failure() : null));
+            Messages.TransferStatus st = new Messages.TransferStatus(s.room, s.status(), 0,
+                    s.status() == KvPoll.FAILED ? s.failure() : null);
+            reported.put(s.room, st);
+            notifier.notify(info.decodeWorkerId(), st);
         }
+    }
+
+    /** How those of {@code rooms} that concluded here ended, as frame C said (a heartbeat asks; see above). */
+    public List<Messages.TransferStatus> reportedOutcomes(List<Long> rooms) {
+        List<Messages.TransferStatus> out = new ArrayList<>();
+        for (long room : rooms) {
+            Messages.TransferStatus st = reported.get(room);
+            if (st != null) {
+                out.add(st);
+            }
+        }
+        return out;
     }
 
     /**

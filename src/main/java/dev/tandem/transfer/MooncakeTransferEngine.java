@@ -58,8 +58,8 @@ public final class MooncakeTransferEngine implements TransferEngine {
         this(mode, bindHost, advertiseHost, secret, rejections, TcpLimits.DEFAULT);
     }
 
-    private MooncakeTransferEngine(Mode mode, String bindHost, String advertiseHost, ClusterSecret secret,
-                                   TcpRejection.Listener rejections, TcpLimits limits) {
+    MooncakeTransferEngine(Mode mode, String bindHost, String advertiseHost, ClusterSecret secret,
+                           TcpRejection.Listener rejections, TcpLimits limits) {
         this.mode = mode;
         this.host = advertiseHost;
         String host = bindHost;

@@ -15,6 +15,11 @@ record TcpLimits(int maxConnections, int maxUnauthenticated, int handlerThreads,
     static final TcpLimits DEFAULT = new TcpLimits(256, 64, 4, Duration.ofSeconds(5), Duration.ofSeconds(30),
             Duration.ofMinutes(5), Duration.ofSeconds(5));
 
+    TcpLimits withIoTimeout(Duration d) {
+        return new TcpLimits(maxConnections, maxUnauthenticated, handlerThreads, authTimeout, d, idleTimeout,
+                connectTimeout);
+    }
+
     TcpLimits {
         if (maxConnections < 1 || maxUnauthenticated < 1 || maxUnauthenticated > maxConnections
                 || handlerThreads < 1) {

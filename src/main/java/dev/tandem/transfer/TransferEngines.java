@@ -23,15 +23,19 @@ public final class TransferEngines {
      */
     public static TransferEngine create(String backend, String transport, String host, ClusterSecret secret,
                                         TcpRejection.Listener rejections) {
-        return create(backend, transport, host, host, secret, rejections);
+        return create(backend, transport, host, host, secret, rejections, TcpLimits.DEFAULT.ioTimeout());
     }
 
-    /** As above, binding {@code bindHost} (a wildcard binds every interface) and advertising {@code advertiseHost}. */
+    /**
+     * As above, binding {@code bindHost} (a wildcard binds every interface) and advertising {@code advertiseHost};
+     * a write or acknowledgement that stalls longer than {@code ioTimeout} on a peer fails.
+     */
     public static TransferEngine create(String backend, String transport, String bindHost, String advertiseHost,
-                                        ClusterSecret secret, TcpRejection.Listener rejections) {
+                                        ClusterSecret secret, TcpRejection.Listener rejections,
+                                        java.time.Duration ioTimeout) {
         return switch (backend) {
             case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), bindHost,
-                    advertiseHost, secret, rejections);
+                    advertiseHost, secret, rejections, TcpLimits.DEFAULT.withIoTimeout(ioTimeout));
             case "fake" -> new FakeTransferEngine();
             default -> throw new IllegalArgumentException("transfer_backend: unknown backend '" + backend
                     + "' (choose mooncake or fake)");

@@ -60,7 +60,8 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
                     case "register" -> senders.onRegistration(PdCodec.register(j));
                     case "info" -> senders.onTransferInfo(PdCodec.info(j));
                     case "abort" -> reply.put("quiet", senders.onAbortRoom(PdCodec.abort(j)));
-                    case "ping" -> { }
+                    case "ping" -> reply.put("statuses",
+                            PdCodec.statuses(senders.reportedOutcomes(PdCodec.pingRooms(j))));
                     default -> throw new IllegalArgumentException("unknown bootstrap message type " + j.getValue("type"));
                 }
                 msg.reply(signer.sealReply(msg.body(), reply));
@@ -85,10 +86,15 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
         });
         heartbeatTimer = vertx.setPeriodic(heartbeatMs, t -> {
             for (String addr : receivers.activeAddresses()) {
-                call(addr, new JsonObject().put("type", "ping"), Math.max(heartbeatMs, 1000)).onComplete(ar -> {
+                call(addr, PdCodec.ping(receivers.roomsInFlight(addr)), Math.max(heartbeatMs, 1000)).onComplete(ar -> {
                             if (ar.succeeded()) {
                                 missed.remove(addr);
                                 receivers.onPeerIncarnation(addr, ar.result().getString("incarnation"));
+                                try { // outcomes whose frame C never arrived
+                                    PdCodec.statuses(ar.result()).forEach(receivers::onStatus);
+                                } catch (RuntimeException e) {
+                                    LOG.warn("heartbeat reply from {}: malformed statuses ({})", addr, e.getMessage());
+                                }
                             } else if (missed.merge(addr, 1, Integer::sum) >= maxFailures) {
                                 missed.remove(addr);
                                 LOG.warn("prefill worker {} missed {} heartbeats; failing its rooms", addr, maxFailures);

@@ -66,7 +66,8 @@ final class PdWiring implements AutoCloseable {
         var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), cfg.host(),
                 cfg.advertisedHost(), cfg.security().secret(), r -> Counter.builder(Meters.TCP_PEERS_REJECTED)
                         .description("TCP KV-writer connections dropped before or while writing, by reason")
-                        .tag("reason", r.tag()).register(MetricsSetup.registry()).increment()));
+                        .tag("reason", r.tag()).register(MetricsSetup.registry()).increment(),
+                java.time.Duration.ofMillis((long) (pd.transferIoTimeoutS() * 1000))));
         int auxSlots = sc.maxRunningRequests();
         ShmFile auxFile = own(new ShmFile(ShmFile.fresh(id, "aux"), AuxBuffers.bytesFor(auxSlots)));
         AuxBuffers aux = new AuxBuffers(auxFile.segment(), auxSlots);

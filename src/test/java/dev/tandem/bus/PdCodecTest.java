@@ -8,6 +8,8 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -72,5 +74,23 @@ class PdCodecTest {
                 null)).put("status", 9)))).startsWith("status"));
         assertEquals(512, PdCodec.abort(wire(new JsonObject().put("room", 1).put("reason", "r".repeat(5000))))
                 .reason().length(), "a peer's reason text is bounded");
+    }
+
+    /** A heartbeat asks how its rooms ended; the reply carries frames C; both are refused when out of shape. */
+    @Test
+    void heartbeatsCarryRoomsAndOutcomes() {
+        assertEquals(List.of(7L, 9L), PdCodec.pingRooms(wire(PdCodec.ping(List.of(7L, 9L)))));
+        assertEquals(List.of(), PdCodec.pingRooms(new JsonObject().put("type", "ping")), "a plain ping");
+        List<Messages.TransferStatus> st = List.of(new Messages.TransferStatus(7, KvPoll.SUCCESS, 0, null),
+                new Messages.TransferStatus(9, KvPoll.FAILED, 0, "aborted"));
+        assertEquals(st, PdCodec.statuses(wire(new JsonObject().put("statuses", PdCodec.statuses(st)))));
+        assertTrue(refusal(() -> PdCodec.pingRooms(new JsonObject().put("rooms", new JsonArray()
+                .add("x")))).startsWith("room"));
+        JsonArray many = new JsonArray();
+        for (int k = 0; k <= PdCodec.MAX_PING_ROOMS; k++) {
+            many.add(k);
+        }
+        assertTrue(refusal(() -> PdCodec.pingRooms(new JsonObject().put("rooms", many))).startsWith("rooms"));
+        assertTrue(refusal(() -> PdCodec.statuses(new JsonObject().put("statuses", "x"))).startsWith("statuses"));
     }
 }

@@ -76,6 +76,25 @@ public final class TestBed implements AutoCloseable {
         return p;
     }
 
+    /** Runs {@code scripts/testbed.sh args…} (cut-pair, heal-pair, …) and fails if it does. */
+    public void script(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", SCRIPT.toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IllegalStateException("testbed.sh " + String.join(" ", args) + " failed: " + out);
+        }
+    }
+
+    /** Sends {@code SIGSTOP} or {@code SIGCONT} (or any signal) to a process {@link #launch} started. */
+    public static void signal(Process p, String sig) throws Exception {
+        Process k = new ProcessBuilder("kill", "-" + sig, String.valueOf(p.pid())).inheritIO().start();
+        if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0) {
+            throw new IllegalStateException("kill -" + sig + " " + p.pid() + " failed");
+        }
+    }
+
     /** The tiny test model, generated in the test JVM (the namespaces share the file system). */
     public static String model() {
         return TestModels.tiny().toAbsolutePath().toString();

@@ -80,14 +80,78 @@ class IncarnationTest {
     }
 
     @Test
-    void aTransferInfoAnsweredByAnotherIncarnationFailsTheRoom() {
+    void aTransferInfoAnsweredByANewIncarnationRegistersAgainAndTheRoomGoesOn() {
         FakePrefill prefill = new FakePrefill();
         KvReceiverManager m = new KvReceiverManager(self("d1"), prefill, HOUR, 0);
-        KvReceiver r = m.create(new Bootstrap("10.0.0.1", 8998, 1));
+        KvReceiver before = m.create(new Bootstrap("10.0.0.1", 8998, 1));
+        m.init(before, new int[] {0}, 0);
+        KvReceiver r = m.create(new Bootstrap("10.0.0.1", 8998, 2));
         prefill.incarnation.set("p2"); // restarted between our registration and this room's info
-        m.init(r, new int[] {0}, 0);
-        assertEquals(KvPoll.FAILED, r.status());
-        assertTrue(r.failure().contains("restarted"), r.failure());
+        m.init(r, new int[] {1}, 1);
+        assertEquals(KvPoll.FAILED, before.status(), "a room of the previous life is lost");
+        assertTrue(before.failure().contains("restarted"), before.failure());
+        assertEquals(KvPoll.WAITING_FOR_INPUT, r.status(), "the new process holds this room's info");
+        assertEquals(List.of("10.0.0.1:8998@p1", "10.0.0.1:8998@p2"), prefill.registrations, "registered again");
+        m.onPeerIncarnation("10.0.0.1:8998", "p2");
+        assertEquals(KvPoll.WAITING_FOR_INPUT, r.status());
+    }
+
+    /** A frame C lost on the bus: the decode side's next heartbeat asks how its rooms ended and hears it. */
+    @Test
+    void anOutcomeLostOnTheBusArrivesWithTheNextHeartbeat() throws Exception {
+        List<Messages.TransferStatus> dropped = new CopyOnWriteArrayList<>();
+        TransferEngine engine = new ScriptedTransferEngine((remote, ops) -> 0, () -> { });
+        try (Arena arena = Arena.ofConfined(); KvPool pool = new KvPool(1, 4, 2, 1, 4)) {
+            KvSenderManager senders = new KvSenderManager(engine, pool, new AuxBuffers(arena.allocate(
+                    AuxBuffers.bytesFor(4)), 4), (id, st) -> dropped.add(st), HOUR, 0, 1, TransferObserver.NONE);
+            try {
+                KvLayout layout = new KvLayout(1, pool.regionOffset(1, false), pool.pageBytes());
+                SegmentDescriptor d = new SegmentDescriptor("kv", "h", null, "127.0.0.1", 1, 1 << 20, null);
+                senders.onRegistration(new Messages.KvArgsRegistration("d0", d, layout, d, 4, 0, 1, "d1"));
+                KvSender s = senders.create(11, false);
+                senders.onTransferInfo(new Messages.TransferInfo(11, "d0", new int[] {1}, 0, 1, "d1"));
+                senders.send(s, new int[] {0}, 0, true, 0);
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (dropped.isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                assertEquals(KvPoll.SUCCESS, dropped.getFirst().status(), "frame C was sent (and lost)");
+
+                FakePrefill prefill = new FakePrefill();
+                KvReceiverManager m = new KvReceiverManager(self("d1"), prefill, HOUR, 0);
+                KvReceiver r = m.create(new Bootstrap("10.0.0.1", 8998, 11));
+                m.create(new Bootstrap("10.0.0.1", 8998, 12)); // still in flight there
+                m.init(r, new int[] {1}, 0);
+                assertEquals(List.of(11L, 12L), m.roomsInFlight("10.0.0.1:8998").stream().sorted().toList());
+                senders.reportedOutcomes(m.roomsInFlight("10.0.0.1:8998")).forEach(m::onStatus);
+                assertEquals(KvPoll.SUCCESS, r.status());
+                assertTrue(r.quiet());
+                assertEquals(List.of(12L), m.roomsInFlight("10.0.0.1:8998"), "an unfinished room is not reported");
+            } finally {
+                senders.close();
+            }
+        }
+    }
+
+    /** The prefill side of the same story: an info from a worker it does not know waits for that registration. */
+    @Test
+    void aTransferInfoBeforeItsRegistrationWaitsForIt() throws Exception {
+        TransferEngine engine = new ScriptedTransferEngine((remote, ops) -> 0, () -> { });
+        try (Arena arena = Arena.ofConfined(); KvPool pool = new KvPool(1, 4, 2, 1, 4)) {
+            KvSenderManager senders = new KvSenderManager(engine, pool, new AuxBuffers(arena.allocate(
+                    AuxBuffers.bytesFor(4)), 4), (id, st) -> { }, HOUR, 0, 1, TransferObserver.NONE);
+            try {
+                KvLayout layout = new KvLayout(1, pool.regionOffset(1, false), pool.pageBytes());
+                SegmentDescriptor d = new SegmentDescriptor("kv", "h", null, "127.0.0.1", 1, 1 << 20, null);
+                KvSender s = senders.create(4, false);
+                senders.onTransferInfo(new Messages.TransferInfo(4, "d0", new int[] {1}, 0, 1, "d1"));
+                assertEquals(KvPoll.BOOTSTRAPPING, senders.poll(s), "no registration yet: nothing to push into");
+                senders.onRegistration(new Messages.KvArgsRegistration("d0", d, layout, d, 4, 0, 1, "d1"));
+                assertEquals(KvPoll.WAITING_FOR_INPUT, senders.poll(s));
+            } finally {
+                senders.close();
+            }
+        }
     }
 
     @Test
