@@ -24,18 +24,20 @@ import java.util.Set;
  *                        host (worker id, bootstrap address, transfer endpoint, announced URL) uses it
  * @param toolCallParser  how the model writes tool calls ({@code --tool-call-parser}), or null: chat requests with
  *                        {@code tools} are then refused
+ * @param metricsNames    {@code --metrics-names}: Tandem's meter names, or SGLang's Prometheus names beside them
  */
 public record WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                            EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
                            int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
                            SecurityConfig security, InputLimits limits, String advertisedHost,
-                           ToolCallParser toolCallParser) {
+                           ToolCallParser toolCallParser, MetricsNames metricsNames) {
     public WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                         EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
                         int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
                         SecurityConfig security, InputLimits limits, String advertisedHost) {
         this(mode, modelPath, host, port, servedModelName, engine, maxTotalTokens, maxRunningRequests,
-                chunkedPrefillSize, contextLength, pd, radixCache, kvEvents, security, limits, advertisedHost, null);
+                chunkedPrefillSize, contextLength, pd, radixCache, kvEvents, security, limits, advertisedHost, null,
+                MetricsNames.TANDEM);
     }
 
     public static final Set<String> MODES = Set.of("null", "prefill", "decode");
@@ -44,7 +46,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             "context_length", "bootstrap_port", "transfer_backend", "transfer_transport",
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
             "heartbeat_max_failures", "failure_prob", "transfer_io_timeout", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
-            "kv_events_config", "advertise_host", "tool_call_parser");
+            "kv_events_config", "advertise_host", "tool_call_parser", "metrics_names");
     private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS);
 
     private static Set<String> union(Set<String> a, Set<String> b, Set<String> c) {
@@ -158,7 +160,8 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.integer("context_length", "context-length", 0), pd(v),
                 !v.bool("disable_radix_cache", "disable-radix-cache", false), kvEvents(v),
                 SecurityConfig.from(m, cli), InputLimits.from(m, cli), advertised(v),
-                ToolCallParser.parse(v.string("tool_call_parser", "tool-call-parser", null)));
+                ToolCallParser.parse(v.string("tool_call_parser", "tool-call-parser", null)),
+                MetricsNames.parse(v.string("metrics_names", "metrics-names", "tandem")));
     }
 
     /** {@code kv_events_config}: a JSON object in the config file, or its text (the flag, as SGLang's). */
