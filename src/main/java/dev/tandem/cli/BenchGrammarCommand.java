@@ -61,9 +61,17 @@ public final class BenchGrammarCommand {
             for (int b : batches) {
                 double[] plain = new double[runs];
                 double[] constrained = new double[runs];
+                medianStepMs(model, tok, engine, b, steps, null, runs); // warm-up (JIT), not counted
+                medianStepMs(model, tok, engine, b, steps, grammar, runs);
                 for (int r = 0; r < runs; r++) {
+                    // Alternate which goes first, so drift on a shared machine does not favour one side.
+                    if (r % 2 == 1) {
+                        constrained[r] = medianStepMs(model, tok, engine, b, steps, grammar, r);
+                    }
                     plain[r] = medianStepMs(model, tok, engine, b, steps, null, r);
-                    constrained[r] = medianStepMs(model, tok, engine, b, steps, grammar, r);
+                    if (r % 2 == 0) {
+                        constrained[r] = medianStepMs(model, tok, engine, b, steps, grammar, r);
+                    }
                 }
                 double p = median(plain);
                 double c = median(constrained);
