@@ -29,13 +29,16 @@ class ArchitectureTest {
             Map.entry("grammar", Set.of("tokenizer")),
             Map.entry("tokenizer", Set.of("config")),
             Map.entry("kvcache", Set.of("engine", "kvevents", "config")),
-            Map.entry("scheduler", Set.of("config", "engine", "kvcache", "kvevents", "tokenizer", "transfer", "grammar")),
+            Map.entry("scheduler", Set.of("config", "engine", "kvcache", "kvevents", "tokenizer", "transfer", "grammar",
+                    "hicache")),
+            Map.entry("hicache", Set.of("config", "kvcache", "kvevents")),
             Map.entry("transfer", Set.of("config", "kvcache", "metrics")),
             Map.entry("kvevents", Set.of()),
             Map.entry("api", Set.of("config", "engine", "scheduler", "tokenizer", "transfer", "grammar")),
             Map.entry("bus", Set.of("config", "metrics", "transfer", "kvevents")),
-            Map.entry("metrics", Set.of("scheduler", "transfer")),
+            Map.entry("metrics", Set.of("scheduler", "transfer", "hicache")),
             Map.entry("worker", Set.of("api", "bus", "config", "engine", "grammar", "kvcache", "kvevents", "metrics",
+                    "hicache",
                     "scheduler", "tokenizer", "transfer")),
             Map.entry("gateway", Set.of("api", "bus", "config", "gateway.policy", "kvevents", "metrics", "tokenizer")),
             Map.entry("gateway.policy", Set.of("kvevents")),
@@ -49,7 +52,7 @@ class ArchitectureTest {
     private static final Pattern COMMENTS = Pattern.compile("(?s)/\\*.*?\\*/|//[^\\n]*");
     private static final Path MAIN = Path.of("src/main/java/dev/tandem");
     private static final List<String> PURE = List.of("engine", "tokenizer", "kvcache", "scheduler", "transfer",
-            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench", "chaos", "grammar");
+            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench", "chaos", "hicache", "grammar");
 
     @Test
     void pureLayersDoNotImportVertx() throws IOException {

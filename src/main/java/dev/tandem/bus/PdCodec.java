@@ -83,6 +83,15 @@ public final class PdCodec {
     /** The most rooms one heartbeat asks about (a decode worker's rooms in flight with one prefill worker). */
     public static final int MAX_PING_ROOMS = 4096;
 
+    /** A prefill worker asks a decode worker for a write lease, naming its bootstrap address. */
+    public static JsonObject leaseRequest(String prefillBootstrapAddress) {
+        return new JsonObject().put("type", "lease").put("prefill", prefillBootstrapAddress);
+    }
+
+    public static String leaseRequester(JsonObject j) {
+        return text(j, "prefill");
+    }
+
     /** A heartbeat that also asks how the given rooms ended (frame C may have been lost on the way). */
     public static JsonObject ping(List<Long> rooms) {
         JsonArray a = new JsonArray();

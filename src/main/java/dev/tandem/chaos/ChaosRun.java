@@ -38,7 +38,11 @@ public final class ChaosRun {
                 clients.add(Thread.ofPlatform().name("chaos-client-" + c).start(() -> {
                     while (!stop.get()) {
                         int i = r.nextInt(prompts.size());
-                        during.record(i, http.post(generate, prompts.body(i), REQUEST_TIMEOUT), prompts.reference(i));
+                        Http.Reply reply = http.post(generate, prompts.body(i), REQUEST_TIMEOUT);
+                        during.record(i, reply, prompts.reference(i));
+                        if (reply.status() != 200) {
+                            pause(); // as a client backs off after an error, rather than spinning on 503s
+                        }
                     }
                 }));
             }
@@ -73,6 +77,14 @@ public final class ChaosRun {
                     during.answered.sum() + after.answered.sum(), during.mismatched.sum() + after.mismatched.sum(),
                     during.clearErrors.sum() + after.clearErrors.sum(), during.lost.sum() + after.lost.sum(), kinds,
                     lostAll, differs, leaked, prompts.size(), afterAnswered, List.copyOf(faults.timeline));
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

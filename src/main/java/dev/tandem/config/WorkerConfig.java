@@ -22,6 +22,7 @@ import java.util.Set;
  * @param advertisedHost  the address others reach this worker at: {@code --advertise-host}, else {@code host}, or
  *                        for a wildcard {@code host} (0.0.0.0) a detected one; every id and address built from the
  *                        host (worker id, bootstrap address, transfer endpoint, announced URL) uses it
+ * @param hiCache         the hierarchical prefix cache behind the KV pool (colocated and prefill workers)
  * @param toolCallParser  how the model writes tool calls ({@code --tool-call-parser}), or null: chat requests with
  *                        {@code tools} are then refused
  * @param metricsNames    {@code --metrics-names}: Tandem's meter names, or SGLang's Prometheus names beside them
@@ -30,14 +31,15 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                            EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
                            int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
                            SecurityConfig security, InputLimits limits, String advertisedHost,
-                           ToolCallParser toolCallParser, MetricsNames metricsNames) {
+                           HiCacheConfig hiCache, ToolCallParser toolCallParser, MetricsNames metricsNames) {
+    /** Without the tool-call parser and metrics names (none; Tandem's names). */
     public WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                         EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
                         int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
-                        SecurityConfig security, InputLimits limits, String advertisedHost) {
+                        SecurityConfig security, InputLimits limits, String advertisedHost, HiCacheConfig hiCache) {
         this(mode, modelPath, host, port, servedModelName, engine, maxTotalTokens, maxRunningRequests,
-                chunkedPrefillSize, contextLength, pd, radixCache, kvEvents, security, limits, advertisedHost, null,
-                MetricsNames.TANDEM);
+                chunkedPrefillSize, contextLength, pd, radixCache, kvEvents, security, limits, advertisedHost, hiCache,
+                null, MetricsNames.TANDEM);
     }
 
     public static final Set<String> MODES = Set.of("null", "prefill", "decode");
@@ -47,12 +49,15 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
             "heartbeat_max_failures", "failure_prob", "transfer_io_timeout", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
             "kv_events_config", "advertise_host", "tool_call_parser", "metrics_names");
-    private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS);
+    private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS,
+            HiCacheConfig.KEYS);
 
-    private static Set<String> union(Set<String> a, Set<String> b, Set<String> c) {
-        Set<String> all = new java.util.TreeSet<>(a);
-        all.addAll(b);
-        all.addAll(c);
+    @SafeVarargs
+    private static Set<String> union(Set<String>... sets) {
+        Set<String> all = new java.util.TreeSet<>();
+        for (Set<String> s : sets) {
+            all.addAll(s);
+        }
         return Set.copyOf(all);
     }
 
@@ -136,6 +141,25 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
         if (advertisedHost == null || HostAddress.wildcard(advertisedHost)) {
             throw new ConfigException("advertise_host", advertisedHost, "a routable address");
         }
+        if (hiCache == null) {
+            throw new ConfigException("missing hicache settings");
+        }
+        if (hiCache.enabled() && mode.equals("decode") && !hiCache.decodeOffload()) {
+            throw new ConfigException("enable_hierarchical_cache", true, "false on a decode worker unless "
+                    + "--disaggregation-decode-enable-offload-kvcache (it keeps no prefix cache of its own)");
+        }
+        if (hiCache.decodeOffload() && !mode.equals("decode")) {
+            throw new ConfigException("disaggregation_decode_enable_offload_kvcache", true, "false except on a "
+                    + "decode worker (--mode decode)");
+        }
+        if (hiCache.storageBackend() == HiCacheConfig.StorageBackend.CLUSTER && !pd.cluster()) {
+            throw new ConfigException("hicache_storage_backend", "cluster", "a clustered worker (--cluster): the "
+                    + "pages live in the Hazelcast cluster's distributed map");
+        }
+        if (hiCache.enabled() && !radixCache && !mode.equals("decode")) {
+            throw new ConfigException("enable_hierarchical_cache", true, "false together with "
+                    + "disable_radix_cache (the tiers extend the radix cache)");
+        }
     }
 
     /** {@code json} (may be empty) with {@code cli} flags overriding it. */
@@ -159,7 +183,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.integer("chunked_prefill_size", "chunked-prefill-size", 512),
                 v.integer("context_length", "context-length", 0), pd(v),
                 !v.bool("disable_radix_cache", "disable-radix-cache", false), kvEvents(v),
-                SecurityConfig.from(m, cli), InputLimits.from(m, cli), advertised(v),
+                SecurityConfig.from(m, cli), InputLimits.from(m, cli), advertised(v), HiCacheConfig.from(m, cli),
                 ToolCallParser.parse(v.string("tool_call_parser", "tool-call-parser", null)),
                 MetricsNames.parse(v.string("metrics_names", "metrics-names", "tandem")));
     }

@@ -29,6 +29,7 @@ public final class RadixCache {
     private final Node root = new Node(null, new int[0], new int[0]);
     private final List<KvEvent> events = new ArrayList<>();
     private long clock;
+    private EvictionListener evictionListener = (path, pages) -> { };
     private int cachedPages;
     private int lockedPages; // pages in nodes with lockRef > 0: not evictable
 
@@ -50,6 +51,21 @@ public final class RadixCache {
 
     /** What a lookup found: the cached pages of the longest page-aligned prefix, and the node to lock. */
     public record Match(int[] pages, int tokens, Object node) {
+    }
+
+    /** Told about each leaf that eviction is about to drop, while its pages still hold their KV (HiCache's L2). */
+    @FunctionalInterface
+    public interface EvictionListener {
+        /**
+         * @param path  every token from the root to the end of the leaf (whole pages)
+         * @param pages the leaf's pages: the KV of the last {@code pages.length} pages of {@code path}
+         */
+        void evicting(int[] path, int[] pages);
+    }
+
+    /** Set once at start-up by whoever keeps evicted pages elsewhere (the hierarchical cache). */
+    public void setEvictionListener(EvictionListener listener) {
+        this.evictionListener = listener;
     }
 
     /** @param freePage called for each page the cache lets go of (eviction, reset, duplicate inserts) */
@@ -189,6 +205,7 @@ public final class RadixCache {
         while (freed < pages && !heap.isEmpty()) {
             Node victim = heap.poll();
             events.add(new KvEvent.BlockRemoved(hashes(victim.key)));
+            evictionListener.evicting(path(victim), victim.pages);
             for (int p : victim.pages) {
                 freePage.accept(p);
             }
@@ -201,6 +218,20 @@ public final class RadixCache {
             }
         }
         return freed;
+    }
+
+    /** The tokens from the root to the end of {@code n}. */
+    private int[] path(Node n) {
+        int len = 0;
+        for (Node a = n; a != root; a = a.parent) {
+            len += a.key.length;
+        }
+        int[] out = new int[len];
+        for (Node a = n; a != root; a = a.parent) {
+            len -= a.key.length;
+            System.arraycopy(a.key, 0, out, len, a.key.length);
+        }
+        return out;
     }
 
     private List<Node> leaves(Node n, List<Node> out) {

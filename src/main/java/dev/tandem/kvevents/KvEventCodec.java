@@ -54,16 +54,23 @@ public final class KvEventCodec {
     private static void sglangEvent(MessageBufferPacker p, KvEvent e) throws IOException {
         switch (e) {
             case KvEvent.BlockStored s -> {
-                p.packArrayHeader(6).packString("BlockStored");
+                // medium, vLLM's trailing field, only off the device pool: device events stay SGLang's six fields
+                p.packArrayHeader(s.medium() == null ? 6 : 7).packString("BlockStored");
                 longs(p, s.blockHashes());
                 packNullable(p, s.parentBlockHash());
                 ints(p, s.tokenIds());
                 p.packInt(s.blockSize());
                 packNullable(p, s.loraId());
+                if (s.medium() != null) {
+                    p.packString(s.medium());
+                }
             }
             case KvEvent.BlockRemoved r -> {
-                p.packArrayHeader(2).packString("BlockRemoved");
+                p.packArrayHeader(r.medium() == null ? 2 : 3).packString("BlockRemoved");
                 longs(p, r.blockHashes());
+                if (r.medium() != null) {
+                    p.packString(r.medium());
+                }
             }
             case KvEvent.AllBlocksCleared c -> p.packArrayHeader(1).packString("AllBlocksCleared");
         }
@@ -82,13 +89,13 @@ public final class KvEventCodec {
                 p.packString("block_size").packInt(s.blockSize());
                 p.packString("lora_id");
                 packNullable(p, s.loraId());
-                p.packString("medium").packString("GPU");
+                p.packString("medium").packString(s.medium() == null ? "GPU" : s.medium());
             }
             case KvEvent.BlockRemoved r -> {
                 p.packMapHeader(3).packString("type").packString("BlockRemoved");
                 p.packString("block_hashes");
                 longs(p, r.blockHashes());
-                p.packString("medium").packString("GPU");
+                p.packString("medium").packString(r.medium() == null ? "GPU" : r.medium());
             }
             case KvEvent.AllBlocksCleared c -> p.packMapHeader(1).packString("type").packString("AllBlocksCleared");
         }

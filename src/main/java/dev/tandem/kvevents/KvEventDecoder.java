@@ -33,14 +33,15 @@ final class KvEventDecoder {
         KvEvent e = switch (tag) {
             case "BlockStored" -> new KvEvent.BlockStored(n > 1 ? KvEventCodec.readLongs(u) : List.of(),
                     n > 2 ? KvEventCodec.readNullableLong(u) : null, n > 3 ? KvEventCodec.readInts(u) : List.of(),
-                    n > 4 ? u.unpackInt() : 0, n > 5 ? nullableInt(u) : null);
-            case "BlockRemoved" -> new KvEvent.BlockRemoved(n > 1 ? KvEventCodec.readLongs(u) : List.of());
+                    n > 4 ? u.unpackInt() : 0, n > 5 ? nullableInt(u) : null, n > 6 ? nullableString(u) : null);
+            case "BlockRemoved" -> new KvEvent.BlockRemoved(n > 1 ? KvEventCodec.readLongs(u) : List.of(),
+                    n > 2 ? nullableString(u) : null);
             case "AllBlocksCleared" -> new KvEvent.AllBlocksCleared();
             default -> throw new IOException("unknown event tag '" + tag + "'");
         };
         int used = switch (tag) {
-            case "BlockStored" -> 6;
-            case "BlockRemoved" -> 2;
+            case "BlockStored" -> 7;
+            case "BlockRemoved" -> 3;
             default -> 1;
         };
         for (int i = used; i < n; i++) {
@@ -78,6 +79,7 @@ final class KvEventDecoder {
         List<Integer> tokens = List.of();
         int blockSize = 0;
         Integer lora = null;
+        String medium = null;
         for (int i = 0; i < n; i++) {
             switch (u.unpackString()) {
                 case "type" -> type = u.unpackString();
@@ -86,6 +88,7 @@ final class KvEventDecoder {
                 case "token_ids" -> tokens = KvEventCodec.readInts(u);
                 case "block_size" -> blockSize = u.unpackInt();
                 case "lora_id" -> lora = nullableInt(u);
+                case "medium" -> medium = nullableString(u);
                 default -> u.skipValue();
             }
         }
@@ -93,11 +96,19 @@ final class KvEventDecoder {
             throw new IOException("event map without a 'type'");
         }
         return switch (type) {
-            case "BlockStored" -> new KvEvent.BlockStored(hashes, parent, tokens, blockSize, lora);
-            case "BlockRemoved" -> new KvEvent.BlockRemoved(hashes);
+            case "BlockStored" -> new KvEvent.BlockStored(hashes, parent, tokens, blockSize, lora, medium);
+            case "BlockRemoved" -> new KvEvent.BlockRemoved(hashes, medium);
             case "AllBlocksCleared" -> new KvEvent.AllBlocksCleared();
             default -> throw new IOException("unknown event type '" + type + "'");
         };
+    }
+
+    private static String nullableString(MessageUnpacker u) throws IOException {
+        if (u.getNextFormat().getValueType() == ValueType.NIL) {
+            u.unpackNil();
+            return null;
+        }
+        return u.unpackString();
     }
 
     private static Integer nullableInt(MessageUnpacker u) throws IOException {

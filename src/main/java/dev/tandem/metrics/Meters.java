@@ -44,4 +44,15 @@ public final class Meters {
     public static final String GATEWAY_REQUESTS = "tandem.gateway.pd.requests";
     public static final String GATEWAY_DISPATCHED = "tandem.gateway.pd.dispatched";
     public static final String GATEWAY_DURATION = "tandem.gateway.pd.request.duration";
+
+    // Hierarchical cache (HiCache): per tier, tag "tier" = l1 (the KV pool), l2 (host memory), l3 (storage)
+    public static final String HICACHE_HIT_PAGES = "tandem.hicache.hit.pages";
+    public static final String HICACHE_MISS_PAGES = "tandem.hicache.miss.pages";
+    public static final String HICACHE_HOST_WRITTEN_PAGES = "tandem.hicache.host.written.pages";
+    public static final String HICACHE_STORAGE_BYTES_READ = "tandem.hicache.storage.bytes.read";
+    public static final String HICACHE_STORAGE_BYTES_WRITTEN = "tandem.hicache.storage.bytes.written";
+    public static final String HICACHE_STORAGE_WRITES_DROPPED = "tandem.hicache.storage.writes.dropped";
+    public static final String HICACHE_PREFETCH_WAIT = "tandem.hicache.prefetch.wait";
+    public static final String HICACHE_PAGES = "tandem.hicache.pages";
+    public static final String HICACHE_STORAGE_BYTES = "tandem.hicache.storage.bytes";
 }

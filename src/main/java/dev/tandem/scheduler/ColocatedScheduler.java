@@ -5,6 +5,7 @@ import dev.tandem.engine.model.ForwardOutput;
 import dev.tandem.engine.model.SequenceChunk;
 import dev.tandem.engine.model.Transformer;
 import dev.tandem.engine.sampling.Sampler;
+import dev.tandem.hicache.HiCache;
 import dev.tandem.kvcache.PagedKvCache;
 import dev.tandem.tokenizer.TextTokenizer;
 
@@ -41,6 +42,12 @@ public final class ColocatedScheduler implements Scheduler {
 
     public ColocatedScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
                               SchedulerConfig cfg, SchedulerObserver observer) {
+        this(model, kv, tokenizer, eosIds, cfg, observer, null);
+    }
+
+    /** @param hiCache the tiers behind the prefix cache (host memory, storage), or null for none */
+    public ColocatedScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
+                              SchedulerConfig cfg, SchedulerObserver observer, HiCache hiCache) {
         this.model = model;
         this.kv = kv;
         this.tokenizer = tokenizer;
@@ -48,7 +55,8 @@ public final class ColocatedScheduler implements Scheduler {
         this.cfg = cfg;
         this.observer = observer;
         this.tokens = new TokenProcessor(eosIds, observer);
-        this.prefix = cfg.radixCache() ? PrefixCache.radix(kv) : PrefixCache.disabled(kv);
+        this.prefix = cfg.radixCache() ? PrefixCache.radix(kv, hiCache)
+                : hiCache != null ? PrefixCache.offloadOnly(kv, hiCache) : PrefixCache.disabled(kv);
     }
 
     /** Queues {@code r}, or finishes it at once with a 400 when it can never fit. */
@@ -62,6 +70,7 @@ public final class ColocatedScheduler implements Scheduler {
             return;
         }
         waiting.addLast(s);
+        prefix.queued(s);
     }
 
     /**
@@ -223,6 +232,9 @@ public final class ColocatedScheduler implements Scheduler {
     private int admit(List<RequestState> batch, List<SequenceChunk> chunks, int budget) {
         while (!waiting.isEmpty() && running.size() < cfg.maxRunningRequests() && budget > 0) {
             RequestState s = waiting.peekFirst();
+            if (s.offloaded == null && !prefix.ready(s)) {
+                break; // its pages are still coming from storage; the running batch goes on meanwhile
+            }
             int row = kv.allocateRow();
             if (row < 0) {
                 break;
@@ -237,8 +249,7 @@ public final class ColocatedScheduler implements Scheduler {
             }
             int n = Math.min(s.fillLen() - cached, budget);
             if (!kv.ensureCapacity(row, cached + n)) {
-                releaseKv(s, false);
-                s.computed = 0;
+                prefix.undoAttach(s);
                 break;
             }
             if (s.offloaded != null) {
@@ -298,7 +309,8 @@ public final class ColocatedScheduler implements Scheduler {
      * transfer hold pages outside this batch): the head can never be served.
      */
     private void failStuckHead() {
-        if (running.isEmpty() && !waiting.isEmpty()
+        // A head still holding its prefetch was never tried (admission waits for storage), so it is not stuck.
+        if (running.isEmpty() && !waiting.isEmpty() && waiting.peekFirst().prefetch == null
                 && kv.allocator().usedPages() - prefix.evictablePages() == 0) {
             RequestState s = waiting.pollFirst();
             s.finish = FinishReason.abort("request " + s.rid() + " does not fit in an empty KV pool of "
@@ -315,7 +327,12 @@ public final class ColocatedScheduler implements Scheduler {
     /** SGLang's flush_cache: only when no request is queued or running; drops every cached prefix. */
     @Override
     public boolean flushCache() {
-        return !hasWork() && prefix.flush();
+        return flushCache(false);
+    }
+
+    @Override
+    public boolean flushCache(boolean storage) {
+        return !hasWork() && prefix.flush(storage);
     }
 
     @Override
@@ -330,6 +347,11 @@ public final class ColocatedScheduler implements Scheduler {
 
     private void publish() {
         observer.onStep(stats());
+    }
+
+    /** The hierarchical cache's counters, or null without one. */
+    public dev.tandem.hicache.HiCacheStats tierStats() {
+        return prefix.tierStats();
     }
 
     @Override

@@ -55,6 +55,8 @@ public final class DecodeScheduler implements Scheduler {
         final KvReceiver receiver;
         int auxSlot = -1;
         FinishReason pendingAbort;
+        /** The client has its answer; the entry stays only until its pages may be freed. */
+        boolean answered;
 
         Entry(RequestState s, KvReceiver receiver) {
             this.s = s;
@@ -65,6 +67,15 @@ public final class DecodeScheduler implements Scheduler {
     public DecodeScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
                            SchedulerConfig cfg, KvReceiverManager receivers, AuxBuffers aux,
                            int reservedDecodeTokens, int defaultBootstrapPort, SchedulerObserver observer) {
+        this(model, kv, tokenizer, eosIds, cfg, receivers, aux, reservedDecodeTokens, defaultBootstrapPort, observer,
+                null);
+    }
+
+    /** @param offload where finished requests' KV goes (decode offload to storage), or null */
+    public DecodeScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
+                           SchedulerConfig cfg, KvReceiverManager receivers, AuxBuffers aux,
+                           int reservedDecodeTokens, int defaultBootstrapPort, SchedulerObserver observer,
+                           dev.tandem.hicache.HiCache offload) {
         this.kv = kv;
         this.tokenizer = tokenizer;
         this.eosIds = List.copyOf(eosIds);
@@ -75,7 +86,8 @@ public final class DecodeScheduler implements Scheduler {
         this.defaultBootstrapPort = defaultBootstrapPort;
         this.tokens = new TokenProcessor(eosIds, observer);
         this.observer = observer;
-        this.running = new ColocatedScheduler(model, kv, tokenizer, eosIds, cfg.withoutRadixCache(), observer);
+        this.running = new ColocatedScheduler(model, kv, tokenizer, eosIds, cfg.withoutRadixCache(), observer,
+                offload);
         running.offloadOnRetract(true);
         for (int i = 0; i < aux.slots(); i++) {
             freeAuxSlots.add(i);
@@ -133,15 +145,22 @@ public final class DecodeScheduler implements Scheduler {
         running.pause(scope, paused);
     }
 
-    /** Shutdown or an engine failure: everything ends now (a push still running lands in pages nobody reads). */
+    /**
+     * Shutdown, {@code abort_all} or an engine failure: every client is answered now; a room whose pages a push may
+     * still reach keeps them until the prefill side confirms (or its leases ran out), as with any failed room.
+     */
     @Override
     public void abortAll(String message, int statusCode) {
         for (List<Entry> q : List.of(prealloc, transferring)) {
-            for (Entry e : new ArrayList<>(q)) {
+            for (Iterator<Entry> it = q.iterator(); it.hasNext(); ) {
+                Entry e = it.next();
                 receivers.abort(e.receiver, message);
-                finish(e, FinishReason.abort(message, statusCode));
+                answer(e, FinishReason.abort(message, statusCode));
+                if (e.receiver.quiet()) {
+                    release(e);
+                    it.remove();
+                }
             }
-            q.clear();
         }
         running.abortAll(message, statusCode);
     }
@@ -215,16 +234,20 @@ public final class DecodeScheduler implements Scheduler {
         for (Iterator<Entry> it = transferring.iterator(); it.hasNext(); ) {
             Entry e = it.next();
             KvPoll st = receivers.poll(e.receiver).status();
-            if (!st.concluded() || (st == KvPoll.FAILED && !e.receiver.quiet())) {
-                continue; // a failed room keeps its pages until the prefill side can no longer write into them
+            if (st == KvPoll.FAILED && !e.receiver.quiet()) {
+                // The client hears now; the pages stay reserved until the prefill side can no longer write them.
+                answer(e, failure(e));
+                continue;
+            }
+            if (!st.concluded()) {
+                continue;
             }
             it.remove();
             moved = true;
-            if (e.pendingAbort != null) {
-                finish(e, e.pendingAbort);
-            } else if (st == KvPoll.FAILED) {
-                transferFailed++;
-                finish(e, FinishReason.abort("Decode transfer failed: " + e.receiver.failure(), 500));
+            if (e.answered) {
+                release(e);
+            } else if (st == KvPoll.FAILED || e.pendingAbort != null) {
+                finish(e, failure(e));
             } else {
                 prebuilt(e);
             }
@@ -260,14 +283,36 @@ public final class DecodeScheduler implements Scheduler {
     }
 
     private void finish(Entry e, FinishReason reason) {
+        release(e);
+        answer(e, reason);
+    }
+
+    /** Why a room that failed (or was aborted by its client) ends; counted once. */
+    private FinishReason failure(Entry e) {
+        if (e.pendingAbort != null) {
+            return e.pendingAbort;
+        }
+        if (!e.answered) {
+            transferFailed++;
+        }
+        return FinishReason.abort("Decode transfer failed: " + e.receiver.failure(), 500);
+    }
+
+    private void answer(Entry e, FinishReason reason) {
+        if (!e.answered) {
+            e.answered = true;
+            e.s.finish = reason;
+            tokens.emit(e.s);
+        }
+    }
+
+    private void release(Entry e) {
         if (e.s.row >= 0) {
             kv.release(e.s.row);
             e.s.row = -1;
         }
         releaseAux(e);
         receivers.clear(e.receiver);
-        e.s.finish = reason;
-        tokens.emit(e.s);
     }
 
     private void releaseAux(Entry e) {

@@ -68,6 +68,13 @@ public final class PrefillScheduler implements Scheduler {
 
     public PrefillScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
                             SchedulerConfig cfg, KvSenderManager senders, AuxBuffers aux, SchedulerObserver observer) {
+        this(model, kv, tokenizer, eosIds, cfg, senders, aux, observer, null);
+    }
+
+    /** @param hiCache the tiers behind the prefix cache (host memory, storage), or null for none */
+    public PrefillScheduler(Transformer model, PagedKvCache kv, TextTokenizer tokenizer, List<Integer> eosIds,
+                            SchedulerConfig cfg, KvSenderManager senders, AuxBuffers aux, SchedulerObserver observer,
+                            dev.tandem.hicache.HiCache hiCache) {
         this.model = model;
         this.kv = kv;
         this.tokenizer = tokenizer;
@@ -76,7 +83,7 @@ public final class PrefillScheduler implements Scheduler {
         this.senders = senders;
         this.aux = aux;
         this.tokens = new TokenProcessor(eosIds, observer);
-        this.prefix = cfg.radixCache() ? PrefixCache.radix(kv) : PrefixCache.disabled(kv);
+        this.prefix = cfg.radixCache() ? PrefixCache.radix(kv, hiCache) : PrefixCache.disabled(kv);
     }
 
     @Override
@@ -101,6 +108,7 @@ public final class PrefillScheduler implements Scheduler {
             return;
         }
         bootstrapping.add(new Entry(s, sender));
+        prefix.queued(s); // storage reads overlap the bootstrap
     }
 
     @Override
@@ -208,6 +216,9 @@ public final class PrefillScheduler implements Scheduler {
         }
         while (!waiting.isEmpty() && budget > 0 && prefilling.size() + inflight.size() < cfg.maxRunningRequests()) {
             Entry e = waiting.peekFirst();
+            if (!prefix.ready(e.s)) {
+                break; // its pages are still coming from storage
+            }
             int row = kv.allocateRow();
             if (row < 0) {
                 break;
@@ -217,8 +228,7 @@ public final class PrefillScheduler implements Scheduler {
             e.s.row = row;
             prefix.attach(e.s);
             if (!kv.ensureCapacity(row, e.s.promptLen)) {
-                prefix.release(e.s, false);
-                e.s.computed = 0;
+                prefix.undoAttach(e.s);
                 break;
             }
             waiting.pollFirst();
@@ -330,7 +340,12 @@ public final class PrefillScheduler implements Scheduler {
 
     @Override
     public boolean flushCache() {
-        return !hasWork() && prefix.flush();
+        return flushCache(false);
+    }
+
+    @Override
+    public boolean flushCache(boolean storage) {
+        return !hasWork() && prefix.flush(storage);
     }
 
     @Override

@@ -43,6 +43,8 @@ final class RequestState {
     int cachedTokens;
     /** Where the output stands in the request's structured-output constraint, or null when it has none. */
     final dev.tandem.grammar.GrammarMatcher grammar;
+    /** Its storage prefetch (hierarchical cache), from queueing until admission, or null. */
+    dev.tandem.hicache.Prefetch prefetch;
     /** The KV copied to host memory when a decode worker retracted this request, or null. */
     dev.tandem.kvcache.HostKv offloaded;
 

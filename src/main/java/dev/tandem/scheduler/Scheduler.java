@@ -38,6 +38,14 @@ public interface Scheduler {
         return !hasWork();
     }
 
+    /**
+     * As {@link #flushCache()}; with {@code storage}, a hierarchical cache's storage tier (shared with other workers)
+     * is emptied too. Schedulers without one ignore it.
+     */
+    default boolean flushCache(boolean storage) {
+        return flushCache();
+    }
+
     /** The prefix cache's events since the last call, oldest first (none without a prefix cache). */
     default List<KvEvent> takeKvEvents() {
         return List.of();

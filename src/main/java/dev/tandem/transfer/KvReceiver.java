@@ -16,7 +16,14 @@ public final class KvReceiver {
     volatile String failure;
     /** False from {@code init} until the prefill side can no longer write into our pages. */
     volatile boolean quiet = true;
+    /**
+     * Given up on without word from the prefill side (it seemed dead or could not be reached): quiet once every
+     * write lease granted to that peer has run out, or when it acknowledges an abort.
+     */
+    volatile boolean fenced;
     volatile boolean abortSent;
+    /** A fenced room whose abort has not reached the prefill side: sent again when that peer asks for a lease. */
+    volatile boolean abortAgain;
     /** The registration this room's transfer relies on (its peer's incarnation); null for fake rooms. */
     volatile java.util.concurrent.CompletableFuture<String> peer;
 
@@ -38,15 +45,16 @@ public final class KvReceiver {
         return status.get();
     }
 
-    /**
-     * True when no write into this room's pages can still arrive: before {@code init}, after the prefill side
-     * reported the room, after it was declared dead, or after the waiting timeout. Pages are freed only then.
-     */
-    /** When the destination pages were handed over ({@code init}), in {@link System#nanoTime()} terms. */
+    /** When the destination pages were handed over ({@code init}), in the manager's clock. */
     public long initNanos() {
         return initNanos;
     }
 
+    /**
+     * True when no write into this room's pages can still arrive: before {@code init}, after the prefill side
+     * reported the room or acknowledged its abort, after it restarted, or (given up on without word from it) once
+     * its write leases ran out. Pages are freed only then.
+     */
     public boolean quiet() {
         return quiet;
     }

@@ -27,7 +27,14 @@ public final class KvReceiverManager {
         CompletionStage<Boolean> abortRoom(String bootstrapAddress, Messages.AbortRoom abort);
     }
 
+    /** How long a write lease lets a prefill worker write into our pages, counted from before it asked. */
+    public static final long LEASE_NANOS = 10_000_000_000L;
+
     private final Messages.KvArgsRegistration self;
+    /** Per prefill bootstrap address: when (clock) we last granted it a write lease. */
+    private final Map<String, Long> lastGrant = new ConcurrentHashMap<>();
+    /** A write begun under a lease ends (or fails) within the transfer deadline: fenced pages wait that too. */
+    private final long writeDeadlineNanos;
     private final BootstrapClient client;
     private final long waitingTimeoutNanos;
     private final double failureProb;
@@ -45,6 +52,13 @@ public final class KvReceiverManager {
     /** As above, judging the waiting timeout by {@code clock} (nanoseconds). */
     public KvReceiverManager(Messages.KvArgsRegistration self, BootstrapClient client, long waitingTimeoutNanos,
                              double failureProb, java.util.function.LongSupplier clock) {
+        this(self, client, waitingTimeoutNanos, failureProb, clock, 30_000_000_000L);
+    }
+
+    /** As above; {@code writeDeadlineNanos} is the transfer deadline ({@code --transfer-io-timeout}). */
+    public KvReceiverManager(Messages.KvArgsRegistration self, BootstrapClient client, long waitingTimeoutNanos,
+                             double failureProb, java.util.function.LongSupplier clock, long writeDeadlineNanos) {
+        this.writeDeadlineNanos = writeDeadlineNanos;
         this.clock = clock;
         this.self = self;
         this.client = client;
@@ -94,7 +108,7 @@ public final class KvReceiverManager {
                     if (err != null) {
                         r.update(KvPoll.FAILED, "cannot reach prefill worker at " + r.address + ": "
                                 + rootMessage(err));
-                        r.quiet = true; // it never got our pages
+                        r.fenced = true; // it may have got our pages all the same (a lost reply)
                     } else {
                         onInfoAnswered(r, incarnation);
                     }
@@ -151,8 +165,31 @@ public final class KvReceiverManager {
         }
     }
 
-    /** The receiver's status, applying the waiting timeout and the failure-injection knob. */
+    /**
+     * A prefill worker asks for a write lease (before pushing, whenever less than half of its last one is left).
+     * Granted always; the time is noted so rooms given up on without its word wait out the lease. A peer asking is a
+     * peer reachable again: rooms given up on while it was not are aborted properly, so their pages come back on
+     * its acknowledgement rather than at the lease's end.
+     */
+    public void onLeaseRequest(String address) {
+        lastGrant.merge(address, clock.getAsLong(), Math::max);
+        for (KvReceiver r : receivers.values()) {
+            if (r.address.equals(address) && r.fenced && !r.quiet && r.abortAgain) {
+                r.abortAgain = false;
+                r.abortSent = true;
+                sendAbort(r, r.failure());
+            }
+        }
+    }
+
+    /** The receiver's status, applying the waiting timeout, the end of a fence and the failure-injection knob. */
     public KvReceiver poll(KvReceiver r) {
+        if (r.fenced && !r.quiet) {
+            Long granted = lastGrant.get(r.address);
+            if (granted == null || clock.getAsLong() - granted > LEASE_NANOS + writeDeadlineNanos) {
+                r.quiet = true; // every lease it held has run out, and a write begun under one has ended
+            }
+        }
         KvPoll st = r.status();
         if (!r.quiet && !r.abortSent && r.initNanos > 0 && clock.getAsLong() - r.initNanos > waitingTimeoutNanos) {
             // Not quiet yet: the prefill side may still be pushing. It is told, and the pages stay reserved until it
@@ -186,7 +223,10 @@ public final class KvReceiverManager {
         for (KvReceiver r : receivers.values()) {
             if (r.address.equals(address) && r.status() != KvPoll.SUCCESS) {
                 r.update(KvPoll.FAILED, reason);
-                r.quiet = true; // a dead peer writes nothing more
+                if (!r.quiet) {
+                    r.fenced = true; // it may be frozen, not dead: its pages wait until its leases ran out
+                    r.abortAgain = true; // and it is told when it asks for a lease again
+                }
             }
         }
     }
@@ -195,7 +235,7 @@ public final class KvReceiverManager {
     public java.util.List<Long> roomsInFlight(String address) {
         java.util.List<Long> out = new java.util.ArrayList<>();
         for (KvReceiver r : receivers.values()) {
-            if (!r.fake && r.address.equals(address) && !r.status().concluded()) {
+            if (!r.fake && r.address.equals(address) && (!r.status().concluded() || !r.quiet)) {
                 out.add(r.room);
             }
         }
@@ -206,7 +246,7 @@ public final class KvReceiverManager {
     public Set<String> activeAddresses() {
         Set<String> out = ConcurrentHashMap.newKeySet();
         for (KvReceiver r : receivers.values()) {
-            if (!r.fake && !r.status().concluded()) {
+            if (!r.fake && (!r.status().concluded() || !r.quiet)) { // unfinished, or its pages not yet ours again
                 out.add(r.address);
             }
         }
@@ -219,8 +259,8 @@ public final class KvReceiverManager {
 
     /**
      * Gives up on the room at once. After {@code init} the prefill side is told, and the receiver turns
-     * {@link KvReceiver#quiet()} when it confirms (or is declared dead, or cannot be reached), so our pages are not
-     * freed under a push.
+     * {@link KvReceiver#quiet()} when it confirms (or, if it cannot be reached, once its write leases ran out), so
+     * our pages are not freed under a push.
      */
     public void abort(KvReceiver r, String reason) {
         r.update(KvPoll.FAILED, reason);
@@ -228,9 +268,16 @@ public final class KvReceiverManager {
             return;
         }
         r.abortSent = true;
+        sendAbort(r, reason);
+    }
+
+    private void sendAbort(KvReceiver r, String reason) {
         client.abortRoom(r.address, new Messages.AbortRoom(r.room, reason)).whenComplete((quietNow, err) -> {
-            if (err != null || Boolean.TRUE.equals(quietNow)) {
-                r.quiet = true; // unreachable, or it never started this room: nothing more will come
+            if (err != null) {
+                r.fenced = true; // unreachable (or only its answer was lost): wait out its leases, or ask again
+                r.abortAgain = true;
+            } else if (Boolean.TRUE.equals(quietNow)) {
+                r.quiet = true; // it never started this room: nothing will come
             }
         });
     }

@@ -63,6 +63,7 @@ public final class KvSenderManager implements AutoCloseable {
                 }
             });
     private static final int REPORTED_KEPT = 16384;
+    private final WriteLeases leases;
     /** Nanoseconds, as {@link System#nanoTime()}; tests drive timeouts with a clock of their own. */
     private final java.util.function.LongSupplier clock;
 
@@ -71,13 +72,23 @@ public final class KvSenderManager implements AutoCloseable {
      */
     public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
                            long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer) {
-        this(engine, pool, aux, notifier, bootstrapTimeoutNanos, failureProb, threads, observer, System::nanoTime);
+        this(engine, pool, aux, notifier, bootstrapTimeoutNanos, failureProb, threads, observer, System::nanoTime,
+                WriteLeases.Client.UNFENCED);
     }
 
     /** As above, judging the bootstrap timeout by {@code clock} (nanoseconds). */
     public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
                            long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer,
                            java.util.function.LongSupplier clock) {
+        this(engine, pool, aux, notifier, bootstrapTimeoutNanos, failureProb, threads, observer, clock,
+                WriteLeases.Client.UNFENCED);
+    }
+
+    /** As above, writing into a decode worker's pages only under a lease from it (see {@link WriteLeases}). */
+    public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
+                           long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer,
+                           java.util.function.LongSupplier clock, WriteLeases.Client leases) {
+        this.leases = new WriteLeases(leases, clock);
         this.clock = clock;
         this.observer = observer;
         this.engine = engine;
@@ -267,6 +278,11 @@ public final class KvSenderManager implements AutoCloseable {
             return;
         }
         List<WriteOp> ops = new ArrayList<>(PageCopyPlan.ops(pool.segment(), layout, srcPages, reg.kvLayout(), dst));
+        String noLease = ops.isEmpty() && !last ? null : leases.hold(info.decodeWorkerId());
+        if (noLease != null) {
+            conclude(s, KvPoll.FAILED, "room " + s.room + ": " + noLease);
+            return;
+        }
         if (!ops.isEmpty()) {
             long t0 = System.nanoTime();
             if (engine.batchWrite(reg.kv(), ops) != 0) {
@@ -276,6 +292,11 @@ public final class KvSenderManager implements AutoCloseable {
             observer.onKvSent(ops.stream().mapToLong(WriteOp::length).sum(), System.nanoTime() - t0);
         }
         if (last) {
+            String lapsed = leases.hold(info.decodeWorkerId()); // the KV may have taken a while
+            if (lapsed != null) {
+                conclude(s, KvPoll.FAILED, "room " + s.room + ": " + lapsed);
+                return;
+            }
             if (engine.batchWrite(reg.aux(), aux.copyOps(auxSlot, reg.auxSlots(), info.dstAuxIndex())) != 0) {
                 conclude(s, KvPoll.FAILED, "Failed to send aux of " + s.room + ": " + engine.lastError());
                 return;

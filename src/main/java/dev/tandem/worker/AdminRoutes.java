@@ -130,10 +130,17 @@ final class AdminRoutes {
 
     /**
      * SGLang's {@code /flush_cache}: drops the prefix cache (an {@code AllBlocksCleared} event) when the worker is
-     * idle; 400 while requests are queued or running, and then nothing changes.
+     * idle; 400 while requests are queued or running, and then nothing changes. {@code ?storage=true} also empties a
+     * hierarchical cache's storage (which other workers may share); without it storage keeps its pages.
      */
     void flushCache(RoutingContext ctx) {
-        engine.loop().run(s -> s.flushCache()).whenComplete((idle, err) -> ctx.vertx().runOnContext(v -> {
+        String storage = ctx.request().getParam("storage");
+        if (storage != null && !storage.equals("true") && !storage.equals("false")) {
+            ctx.response().setStatusCode(400).end("invalid storage: " + storage + " (expected true or false)\n");
+            return;
+        }
+        boolean all = "true".equals(storage);
+        engine.loop().run(s -> s.flushCache(all)).whenComplete((idle, err) -> ctx.vertx().runOnContext(v -> {
             if (err == null && idle) {
                 ctx.response().setStatusCode(200).end("Cache flushed.\n");
             } else {

@@ -6,6 +6,7 @@ import dev.tandem.bus.BusSigner;
 import dev.tandem.transfer.KvReceiverManager;
 import dev.tandem.transfer.KvSenderManager;
 import dev.tandem.transfer.Messages;
+import dev.tandem.transfer.WriteLeases;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -26,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * reply is sealed with the cluster secret ({@link BusSigner}); unsealed, stale or replayed ones are refused.
  */
 final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderManager.StatusNotifier,
+        WriteLeases.Client,
         AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PdBusAdapter.class);
     private static final long REQUEST_TIMEOUT_MS = 5_000;
@@ -34,6 +36,8 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
     private final BusSigner signer;
     private MessageConsumer<JsonObject> consumer;
     private long heartbeatTimer = -1;
+    /** Prefill side: our bootstrap address, named in lease requests (decode workers fence per address). */
+    private volatile String bootstrapHostPort;
     private final Map<String, Integer> missed = new ConcurrentHashMap<>();
 
     /** {@code signer}: every message is sealed with the cluster secret, and only sealed ones are believed. */
@@ -44,6 +48,7 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
 
     /** Prefill side: answer registrations, transfer infos, aborts and pings, from members holding the secret. */
     void serveBootstrap(String hostPort, KvSenderManager senders) {
+        this.bootstrapHostPort = hostPort;
         String address = BusAddresses.bootstrap(hostPort);
         consumer = vertx.eventBus().consumer(address, msg -> {
             JsonObject j;
@@ -69,7 +74,24 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
                 msg.fail(400, String.valueOf(e.getMessage()));
             }
         });
+        awaitRegistered(address);
         LOG.info("bootstrap service on event-bus address {}", address);
+    }
+
+    /**
+     * Blocks (a worker thread of the start-up) until the consumer is known cluster-wide, so that a worker reports
+     * itself healthy only once its peers can reach it: a restarted prefill worker whose bootstrap address is not yet
+     * registered would fail the handshakes of the decode workers the gateway already sends its way.
+     */
+    private void awaitRegistered(String address) {
+        try {
+            consumer.completion().toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while registering " + address);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot register event-bus address " + address + ": " + e, e);
+        }
     }
 
     /** Decode side: hear transfer outcomes, and watch the prefill workers with rooms in flight. */
@@ -77,13 +99,20 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
         String address = BusAddresses.transfer(workerId);
         consumer = vertx.eventBus().consumer(address, msg -> {
             try {
-                receivers.onStatus(PdCodec.status(signer.open(address, msg.body())));
+                JsonObject j = signer.open(address, msg.body());
+                if ("lease".equals(j.getValue("type"))) {
+                    receivers.onLeaseRequest(PdCodec.leaseRequester(j));
+                    msg.reply(signer.sealReply(msg.body(), new JsonObject().put("ok", true)));
+                } else {
+                    receivers.onStatus(PdCodec.status(j));
+                }
             } catch (BusSigner.Rejected e) {
                 LOG.warn("transfer status {}: {}", address, e.getMessage());
             } catch (RuntimeException e) {
                 LOG.warn("transfer status {}: malformed message ({})", address, e.getMessage());
             }
         });
+        awaitRegistered(address);
         heartbeatTimer = vertx.setPeriodic(heartbeatMs, t -> {
             for (String addr : receivers.activeAddresses()) {
                 call(addr, PdCodec.ping(receivers.roomsInFlight(addr)), Math.max(heartbeatMs, 1000)).onComplete(ar -> {
@@ -138,6 +167,18 @@ final class PdBusAdapter implements KvReceiverManager.BootstrapClient, KvSenderM
         JsonObject envelope = signer.seal(BusAddresses.bootstrap(hostPort), body);
         return vertx.eventBus().<JsonObject>request(BusAddresses.bootstrap(hostPort), envelope,
                 new DeliveryOptions().setSendTimeout(timeoutMs)).map(m -> signer.openReply(envelope, m.body()));
+    }
+
+    /** Prefill side: a write lease from a decode worker (see {@link WriteLeases.Client}). */
+    @Override
+    public CompletionStage<Void> lease(String decodeWorkerId) {
+        String address = BusAddresses.transfer(decodeWorkerId);
+        JsonObject envelope = signer.seal(address, PdCodec.leaseRequest(bootstrapHostPort));
+        return vertx.eventBus().<JsonObject>request(address, envelope, new DeliveryOptions().setSendTimeout(
+                REQUEST_TIMEOUT_MS)).map(m -> {
+                    signer.openReply(envelope, m.body());
+                    return (Void) null;
+                }).toCompletionStage();
     }
 
     @Override

@@ -37,6 +37,7 @@ final class PdWiring implements AutoCloseable {
     private final List<AutoCloseable> owned = new ArrayList<>();
     private Scheduler scheduler;
     private PagedKvCache kv;
+    private dev.tandem.hicache.HiCache hiCache; // prefill workers with --enable-hierarchical-cache, else null
 
     static PdWiring build(WorkerConfig cfg, Vertx vertx, Model model, TextTokenizer tok, SchedulerConfig sc,
                           SchedulerObserver observer, Consumer<String> progress) {
@@ -79,22 +80,37 @@ final class PdWiring implements AutoCloseable {
             var reg = new Messages.KvArgsRegistration(id, kvDesc,
                     new KvLayout(kv.pool().numLayers(), kv.pool().regionOffset(1, false), kv.pool().pageBytes()),
                     auxDesc, auxSlots, 0, 1, java.util.UUID.randomUUID().toString());
-            var receivers = new KvReceiverManager(reg, bus, (long) (pd.waitingTimeoutS() * 1e9), pd.failureProb());
+            var receivers = new KvReceiverManager(reg, bus, (long) (pd.waitingTimeoutS() * 1e9), pd.failureProb(),
+                    System::nanoTime, (long) (pd.transferIoTimeoutS() * 1e9));
             bus.serveTransferStatus(id, receivers, (long) (pd.heartbeatIntervalS() * 1000), pd.heartbeatMaxFailures());
             own(bus);
+            dev.tandem.hicache.HiCache offload = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.modelName(),
+                    kv.pool(), () -> ClusterPageMap.of(vertx, cfg.hiCache()));
+            hiCache = offload;
+            if (offload != null) {
+                own(offload); // closed before the pool it copies from
+                progress.accept("decode offload to storage: " + offload.describe());
+            }
             scheduler = new DecodeScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc, receivers,
-                    aux, pd.numReservedDecodeTokens(), pd.bootstrapPort(), observer);
+                    aux, pd.numReservedDecodeTokens(), pd.bootstrapPort(), observer, offload);
             progress.accept("decode worker " + id + ": KV pool in " + kv.pool().file() + ", transfer status on "
                     + BusAddresses.transfer(id));
         } else {
             var senders = own(new KvSenderManager(engine, kv.pool(), aux, bus, (long) (pd.bootstrapTimeoutS() * 1e9),
                     pd.failureProb(), 2, observer instanceof dev.tandem.transfer.TransferObserver t ? t
-                            : dev.tandem.transfer.TransferObserver.NONE));
+                            : dev.tandem.transfer.TransferObserver.NONE, System::nanoTime, bus));
             String hostPort = cfg.advertisedHost() + ":" + pd.bootstrapPort();
             bus.serveBootstrap(hostPort, senders);
             own(bus);
+            dev.tandem.hicache.HiCache hi = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.modelName(),
+                    kv.pool(), () -> ClusterPageMap.of(vertx, cfg.hiCache()));
+            hiCache = hi;
+            if (hi != null) {
+                own(hi); // closed before the pool it copies from
+                progress.accept("hierarchical cache: " + hi.describe());
+            }
             scheduler = new PrefillScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc, senders,
-                    aux, observer);
+                    aux, observer, hi);
             progress.accept("prefill worker " + id + ": bootstrap on " + BusAddresses.bootstrap(hostPort)
                     + ", transfer transport " + pd.transferTransport());
         }
@@ -106,6 +122,11 @@ final class PdWiring implements AutoCloseable {
 
     PagedKvCache kv() {
         return kv;
+    }
+
+    /** The prefill worker's hierarchical cache, or null. */
+    dev.tandem.hicache.HiCache hiCache() {
+        return hiCache;
     }
 
     @Override

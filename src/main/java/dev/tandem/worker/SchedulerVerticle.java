@@ -22,6 +22,8 @@ public final class SchedulerVerticle extends VerticleBase {
 
     private final WorkerConfig config;
     private volatile WorkerEngine engine;
+    /** The hierarchical cache's meters: they read the engine, so they go when it does. */
+    private volatile java.util.List<io.micrometer.core.instrument.Meter> hiCacheMeters = java.util.List.of();
 
     public SchedulerVerticle(WorkerConfig config) {
         this.config = config;
@@ -38,6 +40,10 @@ public final class SchedulerVerticle extends VerticleBase {
         return vertx.executeBlocking(() -> WorkerEngine.start(config, vertx, metrics, msg -> LOG.info("{}", msg)))
                 .onSuccess(e -> {
                     engine = e;
+                    if (e.hiCache() != null) {
+                        hiCacheMeters = dev.tandem.metrics.HiCacheMeters.register(MetricsSetup.registry(), id,
+                                e.hiCache());
+                    }
                     LOG.info("scheduler thread '{}' running", e.loop().threadName());
                 });
     }
@@ -51,6 +57,8 @@ public final class SchedulerVerticle extends VerticleBase {
     public Future<?> stop() {
         WorkerEngine e = engine;
         engine = null;
+        dev.tandem.metrics.HiCacheMeters.remove(MetricsSetup.registry(), hiCacheMeters);
+        hiCacheMeters = java.util.List.of();
         return e == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
             e.close();
             return null;

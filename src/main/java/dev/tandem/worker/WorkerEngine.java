@@ -8,6 +8,7 @@ import dev.tandem.engine.model.Model;
 import dev.tandem.grammar.GrammarCache;
 import dev.tandem.grammar.Vocabulary;
 import dev.tandem.tokenizer.TokenBytes;
+import dev.tandem.hicache.HiCache;
 import dev.tandem.kvcache.PagedKvCache;
 import dev.tandem.scheduler.ColocatedScheduler;
 import dev.tandem.scheduler.Scheduler;
@@ -39,6 +40,7 @@ public final class WorkerEngine implements AutoCloseable {
     private final PdWiring pd; // null for a colocated worker
     private final EventPublisher events;
     private final GrammarCache grammars;
+    private HiCache hiCache; // colocated workers' tiers, or null (a prefill worker's belong to its PdWiring)
 
     private WorkerEngine(WorkerConfig config, ComputeBackend backend, Model model, TextTokenizer tokenizer,
                          PagedKvCache kv, SchedulerConfig schedulerConfig, SchedulerLoop loop, PdWiring pd,
@@ -66,6 +68,7 @@ public final class WorkerEngine implements AutoCloseable {
         PagedKvCache kv = null;
         PdWiring pd = null;
         EventPublisher events = null;
+        HiCache hi = null;
         try {
             model = Model.load(cfg.modelPath(), backend, progress);
             tok = TextTokenizer.load(cfg.modelPath());
@@ -77,8 +80,13 @@ public final class WorkerEngine implements AutoCloseable {
             Scheduler scheduler;
             if (cfg.mode().equals("null")) {
                 kv = model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), context);
+                hi = HiCache.create(cfg.hiCache(), cfg.modelName(), kv.pool(),
+                        () -> ClusterPageMap.of(vertx, cfg.hiCache()));
+                if (hi != null) {
+                    progress.accept("hierarchical cache: " + hi.describe());
+                }
                 scheduler = new ColocatedScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc,
-                        observer);
+                        observer, hi);
             } else {
                 pd = PdWiring.build(cfg, vertx, model, tok, sc, observer, progress);
                 scheduler = pd.scheduler();
@@ -92,10 +100,15 @@ public final class WorkerEngine implements AutoCloseable {
             progress.accept("prefix cache: " + (sc.radixCache() ? "radix, KV events to '"
                     + cfg.kvEvents().publisher() + "'" : "off"));
             SchedulerLoop loop = new SchedulerLoop("tandem-scheduler-" + cfg.mode(), scheduler, events).start();
-            return new WorkerEngine(cfg, backend, model, tok, pool, sc, loop, pd, events);
+            WorkerEngine engine = new WorkerEngine(cfg, backend, model, tok, pool, sc, loop, pd, events);
+            engine.hiCache = hi;
+            return engine;
         } catch (RuntimeException e) {
             if (events != null) {
                 events.close();
+            }
+            if (hi != null) {
+                hi.close();
             }
             if (pd != null) {
                 pd.close();
@@ -143,6 +156,11 @@ public final class WorkerEngine implements AutoCloseable {
         return kv;
     }
 
+    /** The tiers behind the prefix cache (colocated or prefill worker), or null. */
+    public HiCache hiCache() {
+        return pd != null ? pd.hiCache() : hiCache;
+    }
+
     /** Where the prefix cache's events go; an {@code eventbus} publisher is bound once the HTTP port is known. */
     public EventPublisher events() {
         return events;
@@ -152,6 +170,9 @@ public final class WorkerEngine implements AutoCloseable {
     public void close() {
         loop.close();
         events.close(); // after the loop: its last events are queued by then
+        if (hiCache != null) {
+            hiCache.close(); // lets queued storage writes finish; before the pool it copies from
+        }
         if (pd != null) {
             pd.close(); // owns the KV cache in PD modes
         } else {

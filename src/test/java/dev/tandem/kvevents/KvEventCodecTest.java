@@ -48,6 +48,23 @@ class KvEventCodecTest {
     }
 
     @Test
+    void hostMemoryBlocksCarryTheirMediumInBothForms() {
+        KvEventBatch host = new KvEventBatch(3.0, List.of(
+                new KvEvent.BlockStored(List.of(9L), 8L, List.of(1, 2), 2, null, KvEvent.HOST),
+                new KvEvent.BlockRemoved(List.of(9L), KvEvent.HOST),
+                new KvEvent.BlockStored(List.of(10L), null, List.of(3, 4), 2, null, "GPU")), 0);
+        assertEquals(null, ((KvEvent.BlockStored) host.events().get(2)).medium(), "GPU is the device pool: null");
+        for (KvEventCodec.Format f : KvEventCodec.Format.values()) {
+            assertEquals(host, KvEventCodec.decode(KvEventCodec.encode(host, f)), f.name());
+        }
+        // SGLang's array form: the medium is a seventh (third) element, only off the device pool.
+        String hex = HexFormat.of().formatHex(KvEventCodec.encode(host, KvEventCodec.Format.SGLANG));
+        assertEquals(true, hex.contains("97ab" + ascii("BlockStored")) && hex.contains("93ac" + ascii("BlockRemoved"))
+                && hex.contains("96ab" + ascii("BlockStored")), hex);
+        assertEquals(true, hex.contains("a3" + ascii("CPU")));
+    }
+
+    @Test
     void tupleHashMatchesCpython() {
         assertEquals(-6650323075460941099L, TupleHash.hash(List.of(128000, 791, 6864, 3363, 315, 9822, 374)));
         assertEquals(-6650323075460941099L, TupleHash.hash(new int[] {0, 128000, 791, 6864, 3363, 315, 9822, 374}, 1, 8));

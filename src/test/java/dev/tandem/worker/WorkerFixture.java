@@ -30,7 +30,8 @@ final class WorkerFixture implements AutoCloseable {
                 "--host", "127.0.0.1"));
         argv.addAll(List.of(flags));
         WorkerConfig cfg = WorkerConfig.from(Map.of(), Args.parse(argv.toArray(String[]::new),
-                Set.of("disable-radix-cache")));
+                Set.of("disable-radix-cache", "enable-hierarchical-cache", "cluster",
+                        "disaggregation-decode-enable-offload-kvcache")));
         WorkerMainVerticle main = new WorkerMainVerticle(cfg);
         this.deployment = vertx.deployVerticle(main).await();
         this.port = main.port();

@@ -47,7 +47,13 @@ public final class PrefixIndex {
     private static final class Tree {
         final LinkedHashMap<Long, Long> blocks = new LinkedHashMap<>(16, 0.75f, true);
         final LinkedHashMap<Long, Pending> pending = new LinkedHashMap<>();
+        /** Block hash → the tiers holding it (bit 0 the device pool, bit 1 host memory), for {@code blocks}. */
+        final Map<Long, Integer> media = new HashMap<>();
         int blockSize;
+
+        private static int bit(String medium) {
+            return medium == null ? 1 : 2;
+        }
 
         void apply(KvEvent e) {
             switch (e) {
@@ -56,20 +62,30 @@ public final class PrefixIndex {
                     blockSize = Math.max(blockSize, s.blockSize());
                     Long parent = s.parentBlockHash();
                     for (Long h : s.blockHashes()) {
+                        boolean had = blocks.containsKey(h); // a first page's parent is null: ask for the key
                         blocks.remove(h); // re-stored: now the newest, with the latest parent
                         blocks.put(h, parent);
+                        media.put(h, (had ? media.getOrDefault(h, 0) : 0) | bit(s.medium()));
                         pending.remove(h);
                         parent = h;
                     }
                 }
                 case KvEvent.BlockRemoved r -> {
+                    // A block that left one tier (the pool) but is still in another (host memory) is still a hit.
                     for (Long h : r.blockHashes()) {
-                        blocks.remove(h);
-                        pending.remove(h);
+                        int left = media.getOrDefault(h, 0) & ~bit(r.medium());
+                        if (left == 0) {
+                            blocks.remove(h);
+                            media.remove(h);
+                            pending.remove(h);
+                        } else {
+                            media.put(h, left);
+                        }
                     }
                 }
                 case KvEvent.AllBlocksCleared c -> {
                     blocks.clear();
+                    media.clear();
                     pending.clear();
                 }
             }
@@ -268,7 +284,7 @@ public final class PrefixIndex {
                 }
             }
             Iterator<Long> it = largest.blocks.keySet().iterator();
-            it.next();
+            largest.media.remove(it.next());
             it.remove();
             total--;
             evictions++;

@@ -55,6 +55,32 @@ class PrefixIndexTest {
     }
 
     @Test
+    void aBlockLeavingThePoolForHostMemoryStaysMatchedUntilItLeavesBoth() {
+        PrefixIndex idx = new PrefixIndex();
+        int[] p = seq(100, 8);
+        List<KvEvent> gpu = stored(p, BS, 0, 2);
+        List<KvEvent> cpu = new ArrayList<>();
+        for (KvEvent e : gpu) {
+            KvEvent.BlockStored s = (KvEvent.BlockStored) e;
+            cpu.add(new KvEvent.BlockStored(s.blockHashes(), s.parentBlockHash(), s.tokenIds(), s.blockSize(), null,
+                    KvEvent.HOST));
+        }
+        idx.apply(A, batch(gpu.get(0), gpu.get(1), cpu.get(1)));
+        idx.apply(A, batch(new KvEvent.BlockRemoved(List.of(pageHash(p, BS, 1)))));
+        assertEquals(8, idx.matchedTokens(A, p), "page 1 left the pool but host memory has it");
+        idx.apply(A, batch(new KvEvent.BlockRemoved(List.of(pageHash(p, BS, 1)), KvEvent.HOST)));
+        assertEquals(4, idx.matchedTokens(A, p), "gone from both tiers");
+        idx.apply(A, batch(cpu.get(1), new KvEvent.BlockRemoved(List.of(pageHash(p, BS, 1)))));
+        assertEquals(8, idx.matchedTokens(A, p), "a pool removal does not take a host copy");
+        // a sequence's first page (parent null) back in the pool, then out of it: its host copy still counts
+        idx.apply(A, batch(cpu.get(0), gpu.get(0), new KvEvent.BlockRemoved(List.of(pageHash(p, BS, 0)))));
+        assertEquals(8, idx.matchedTokens(A, p));
+        idx.apply(A, batch(new KvEvent.AllBlocksCleared()));
+        assertEquals(0, idx.matchedTokens(A, p));
+        assertEquals(0, idx.size(A));
+    }
+
+    @Test
     void removalsAndClearsForgetBlocks() {
         PrefixIndex idx = new PrefixIndex();
         int[] p = seq(100, 16);
