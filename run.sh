@@ -2,6 +2,7 @@
 # Tandem launcher: finds a JDK 25, builds the jar when it is missing or stale, and runs a subcommand.
 #   ./run.sh                 quick start (see README)
 #   ./run.sh test            the whole test suite (mvn -B verify under JDK 25)
+#   ./run.sh setup-ucx       installs UCX (libucx0) for the nixl transfer backend, or says how
 #   ./run.sh <subcommand> …  worker | gateway | quickstart | generate | bench-* | make-tiny-model | help
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -52,10 +53,37 @@ build() {
   mvn -B -q -DskipTests package >&2
 }
 
+# UCX (Debian's libucx0) is what the nixl transfer backend runs on; mooncake and fake need nothing native.
+have_ucx() {
+  ldconfig -p 2>/dev/null | grep -q 'libucp\.so\.0 ' && ldconfig -p 2>/dev/null | grep -q 'libuct\.so\.0 '
+}
+
+# Installs libucx0 when it is missing and we may (root with apt-get); otherwise says how. Returns 1 if still missing.
+ensure_ucx() {
+  have_ucx && return 0
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "[run.sh] installing UCX (libucx0) for the nixl transfer backend" >&2
+    if (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libucx0) >&2; then
+      have_ucx && return 0
+    fi
+  fi
+  cat >&2 <<'MSG'
+[run.sh] UCX is not installed (libucp.so.0 / libuct.so.0 not found by ldconfig): the nixl transfer backend
+cannot load (mooncake and fake still work). Install it as root, e.g. on Debian/Ubuntu:
+    apt-get install libucx0          (or: sudo ./run.sh setup-ucx)
+MSG
+  return 1
+}
+
 cmd="${1:-}"
 case "$cmd" in
+  setup-ucx)
+    ensure_ucx
+    exit $?
+    ;;
   test)
     shift
+    ensure_ucx || true # the nixl tests say why they are skipped (CI sets TANDEM_REQUIRE_UCX=1: they fail instead)
     exec mvn -B verify "$@"
     ;;
   build)
@@ -72,6 +100,9 @@ case "$cmd" in
     ;;
   *)
     needs_build && build
+    if [[ " $* " == *" nixl "* || " $* " == *"--transfer-backend=nixl"* ]]; then
+      ensure_ucx || exit 1
+    fi
     exec java "${JVM_FLAGS[@]}" ${TANDEM_JAVA_OPTS:-} -jar "$JAR" "$@"
     ;;
 esac

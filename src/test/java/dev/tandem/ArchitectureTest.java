@@ -112,6 +112,21 @@ class ArchitectureTest {
         assertEquals(List.of(), offenders.stream().distinct().toList());
     }
 
+    /** UCX (jucx) is the nixl backend's business only: nothing else may load it. */
+    @Test
+    void onlyTheNixlBackendUsesUcx() throws IOException {
+        List<String> offenders = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(MAIN)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+                String code = COMMENTS.matcher(Files.readString(f)).replaceAll("");
+                if (code.contains("org.openucx") && !MAIN.relativize(f).startsWith(Path.of("transfer", "nixl"))) {
+                    offenders.add(MAIN.relativize(f).toString());
+                }
+            }
+        }
+        assertEquals(List.of(), offenders);
+    }
+
     /** The rule above must catch what it is for: gateway code naming a worker class. */
     @Test
     void theLayerRuleSeesImportsAndQualifiedNamesButNotComments() {

@@ -1,5 +1,6 @@
 package dev.tandem.bus;
 
+import dev.tandem.transfer.AgentMemory;
 import dev.tandem.transfer.KvLayout;
 import dev.tandem.transfer.KvPoll;
 import dev.tandem.transfer.Messages;
@@ -143,19 +144,42 @@ public final class PdCodec {
     private static JsonObject segment(SegmentDescriptor d) {
         return new JsonObject().put("name", d.name()).put("host_id", d.hostId()).put("shm_path", d.shmPath())
                 .put("tcp_host", d.tcpHost()).put("tcp_port", d.tcpPort()).put("bytes", d.bytes())
-                .put("file_id", d.fileId());
+                .put("file_id", d.fileId()).put("nixl", d.nixl() == null ? null : new JsonObject()
+                        .put("agent", d.nixl().agent()).put("worker_address", d.nixl().workerAddress())
+                        .put("address", d.nixl().address()).put("rkey", d.nixl().rkey()));
     }
 
     private static SegmentDescriptor segment(JsonObject j) {
         return new SegmentDescriptor(text(j, "name"), text(j, "host_id"), optionalText(j, "shm_path"),
                 text(j, "tcp_host"), integer(j, "tcp_port", 0, 65535), whole(j, "bytes", 1, Long.MAX_VALUE),
-                optionalText(j, "file_id"));
+                optionalText(j, "file_id"), j.getValue("nixl") == null ? null : agentMemory(object(j, "nixl")));
+    }
+
+    /** A nixl segment's agent metadata: the byte strings must be base64 of bounded length. */
+    private static AgentMemory agentMemory(JsonObject j) {
+        return new AgentMemory(text(j, "agent"), base64(j, "worker_address"), whole(j, "address", 1, Long.MAX_VALUE),
+                base64(j, "rkey"));
+    }
+
+    private static String base64(JsonObject j, String field) {
+        Object v = j.getValue(field);
+        if (!(v instanceof String s) || s.isEmpty() || s.length() > MAX_BLOB) {
+            throw new IllegalArgumentException(field + ": expected a base64 string of 1.." + MAX_BLOB + " characters");
+        }
+        try {
+            java.util.Base64.getDecoder().decode(s);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(field + ": not base64 (" + e.getMessage() + ")");
+        }
+        return s;
     }
 
     // Decoding is strict: these messages come from other processes, and a field of the wrong type or range is
     // refused with its name rather than failing later inside the transfer code.
     private static final int MAX_TEXT = 512;
     private static final int MAX_PAGES = 1 << 22;
+    /** UCX worker addresses and packed remote keys (base64): a few hundred bytes with tcp and shared memory. */
+    private static final int MAX_BLOB = 16384;
 
     private static long room(JsonObject j) {
         return whole(j, "room", 0, Long.MAX_VALUE);

@@ -34,15 +34,22 @@ public final class BenchTransferCommand {
     private static final int KV_HEADS = 3;
     private static final int HEAD_DIM = 64;
     private static final int PAGE = 16;
+    /** UCX's shared-memory transports (posix/sysv mapped memory, cma) with self for in-process peers. */
+    private static final String NIXL_SHM_TLS = "sm,self";
 
     private BenchTransferCommand() {
     }
 
     public static int run(String[] argv) {
-        Args a = Args.parse(argv, Set.of());
+        Args a = Args.parse(argv, Set.of("no-nixl"));
         int[] sizes = a.has("tokens") ? a.intList("tokens") : new int[] {1024, 8192, 32768};
         int reps = a.integer("reps", 3);
+        // the nixl rows when UCX loads (./run.sh setup-ucx installs it); --no-nixl leaves them out
+        boolean nixl = !a.has("no-nixl") && dev.tandem.transfer.nixl.Ucx.available();
         a.rejectUnknown();
+        if (!nixl && !a.has("no-nixl")) {
+            System.out.println("nixl rows left out: " + dev.tandem.transfer.nixl.Ucx.unavailableReason());
+        }
         System.out.printf("KV shape: %d layers x (K,V) x %d heads x %d dims, F32, page %d tokens (%.1f KB/token)%n",
                 LAYERS, KV_HEADS, HEAD_DIM, PAGE, 2.0 * LAYERS * KV_HEADS * HEAD_DIM * 4 / 1024);
         for (int tokens : sizes) {
@@ -62,6 +69,20 @@ public final class BenchTransferCommand {
                 System.out.printf("%6d tokens (%7.1f MB): shm %6.2f GB/s vs memcpy %6.2f GB/s (%3.0f%%)   "
                                 + "tcp %5.2f GB/s vs socket %5.2f GB/s (%3.0f%%)%n", tokens, bytes / 1e6, shm / 1e9,
                         memcpy / 1e9, 100 * shm / memcpy, tcp / 1e9, socket / 1e9, 100 * tcp / socket);
+                if (nixl) {
+                    // as workers run it (UCX's choice with peer error handling: tcp, even on one host, in UCX 1.13),
+                    // then UCX's shared-memory transports (possible only without peer error handling) vs memcpy
+                    double nixlWorker = BenchNixl.push(null, true, dst.segment(), ops, bytes, reps);
+                    double nixlShm = BenchNixl.push(NIXL_SHM_TLS, false, dst.segment(), ops, bytes, reps);
+                    System.out.printf("%6s nixl push: as workers run it (tcp/lo) %5.2f GB/s vs socket (%3.0f%%)   "
+                                    + "UCX_TLS=%s %6.2f GB/s vs memcpy (%3.0f%%)%n", "", nixlWorker / 1e9,
+                            100 * nixlWorker / socket, NIXL_SHM_TLS, nixlShm / 1e9, 100 * nixlShm / memcpy);
+                    double pullWorker = BenchNixl.pull(null, true, dst.segment(), ops, bytes, reps);
+                    double pullShm = BenchNixl.pull(NIXL_SHM_TLS, false, dst.segment(), ops, bytes, reps);
+                    System.out.printf("%6s nixl pull: as workers run it (tcp/lo) %5.2f GB/s vs socket (%3.0f%%)   "
+                                    + "UCX_TLS=%s %6.2f GB/s vs memcpy (%3.0f%%)%n", "", pullWorker / 1e9,
+                            100 * pullWorker / socket, NIXL_SHM_TLS, pullShm / 1e9, 100 * pullShm / memcpy);
+                }
             }
         }
         return 0;

@@ -45,7 +45,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
     public static final Set<String> MODES = Set.of("null", "prefill", "decode");
     private static final Set<String> KEYS = Set.of("mode", "model_path", "host", "port", "served_model_name",
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
-            "context_length", "bootstrap_port", "transfer_backend", "transfer_transport",
+            "context_length", "bootstrap_port", "transfer_backend", "transfer_transport", "nixl_mode",
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
             "heartbeat_max_failures", "failure_prob", "transfer_io_timeout", "worker_id", "cluster", "gateway_url", "disable_radix_cache",
             "kv_events_config", "advertise_host", "tool_call_parser", "metrics_names");
@@ -64,7 +64,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
     /**
      * Prefill/decode settings (SGLang's names and defaults).
      *
-     * @param transferBackend   "mooncake" (shm/tcp transfer engine) or "fake" (no transfer)
+     * @param transferBackend   "mooncake" (shm/tcp transfer engine), "nixl" (over UCX) or "fake" (no transfer)
      * @param transferTransport "auto" (shm on one host, else tcp), "shm" or "tcp"
      * @param failureProb       chance that a transfer poll reports FAILED (tests; SGLang's
      *                          DISAGGREGATION_TEST_FAILURE_PROB)
@@ -73,17 +73,22 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
      * @param gatewayUrl        a gateway to {@code POST /register} with once ready (SGLang's --pdlb-url), or null
      * @param transferIoTimeoutS {@code --transfer-io-timeout}: the most a KV write or its acknowledgement may stall
      *                          on a peer (TCP) before the room fails
+     * @param nixlMode          nixl only: "push" (the prefill writes, SGLang's choreography) or "pull" (the decode
+     *                          reads once told the pages are ready, vLLM's); the prefill's setting decides
      */
     public record PdConfig(int bootstrapPort, String transferBackend, String transferTransport,
                            int numReservedDecodeTokens, double bootstrapTimeoutS, double waitingTimeoutS,
                            double heartbeatIntervalS, int heartbeatMaxFailures, double failureProb, String workerId,
-                           boolean cluster, String gatewayUrl, double transferIoTimeoutS) {
+                           boolean cluster, String gatewayUrl, double transferIoTimeoutS, String nixlMode) {
         public PdConfig {
+            if (!Set.of("push", "pull").contains(nixlMode)) {
+                throw new ConfigException("nixl_mode", nixlMode, "push or pull");
+            }
             if (bootstrapPort < 1 || bootstrapPort > 65535) {
                 throw new ConfigException("bootstrap_port", bootstrapPort, "in [1, 65535]");
             }
-            if (!Set.of("mooncake", "fake").contains(transferBackend)) {
-                throw new ConfigException("transfer_backend", transferBackend, "mooncake or fake");
+            if (!Set.of("mooncake", "nixl", "fake").contains(transferBackend)) {
+                throw new ConfigException("transfer_backend", transferBackend, "mooncake, nixl or fake");
             }
             if (!Set.of("auto", "shm", "tcp").contains(transferTransport)) {
                 throw new ConfigException("transfer_transport", transferTransport, "auto, shm or tcp");
@@ -220,7 +225,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.number("failure_prob", "failure-prob", envProb == null ? 0 : Double.parseDouble(envProb)),
                 v.string("worker_id", "worker-id", defaultWorkerId(v)), v.bool("cluster", "cluster", false),
                 v.string("gateway_url", "gateway-url", null),
-                v.number("transfer_io_timeout", "transfer-io-timeout", 30));
+                v.number("transfer_io_timeout", "transfer-io-timeout", 30), v.string("nixl_mode", "nixl-mode", "push"));
     }
 
     /** This worker's name on the event bus: the configured id, else {@code advertisedHost:port}. */

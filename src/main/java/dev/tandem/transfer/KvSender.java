@@ -17,6 +17,8 @@ public final class KvSender {
     volatile String failure;
     volatile CompletableFuture<Void> tail = CompletableFuture.completedFuture(null); // pushes run in order
     int sentPages;
+    /** Chunks pushed so far: NIXL's {@code chunk_id} (touched only inside the room's push chain). */
+    int chunks;
 
     KvSender(long room, boolean fake, long createdNanos) {
         this.room = room;

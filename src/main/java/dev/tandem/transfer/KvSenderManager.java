@@ -114,6 +114,8 @@ public final class KvSenderManager implements AutoCloseable {
      * belong to a pool that no longer exists.
      */
     public void onRegistration(Messages.KvArgsRegistration reg) {
+        engine.accept(reg.kv()); // another backend's registration: refused with both backends named
+        engine.accept(reg.aux());
         if (reg.kvLayout().pageBytes() != layout.pageBytes() || reg.kvLayout().numLayers() != layout.numLayers()) {
             throw new IllegalArgumentException("decode worker " + reg.decodeWorkerId() + " has KV layout "
                     + reg.kvLayout() + ", this prefill worker " + layout + " (same model and page size needed)");
@@ -283,13 +285,16 @@ public final class KvSenderManager implements AutoCloseable {
             conclude(s, KvPoll.FAILED, "room " + s.room + ": " + noLease);
             return;
         }
-        if (!ops.isEmpty()) {
+        if (!ops.isEmpty() || last) {
             long t0 = System.nanoTime();
-            if (engine.batchWrite(reg.kv(), ops) != 0) {
+            // NIXL's notif for the chunk (backends without notifications ignore it, and skip an empty batch)
+            if (engine.batchWrite(reg.kv(), ops, s.room + "_kv_" + s.chunks++ + "_" + (last ? 1 : 0)) != 0) {
                 conclude(s, KvPoll.FAILED, "Failed to send kv chunk of " + s.room + ": " + engine.lastError());
                 return;
             }
-            observer.onKvSent(ops.stream().mapToLong(WriteOp::length).sum(), System.nanoTime() - t0);
+            if (!ops.isEmpty()) {
+                observer.onKvSent(ops.stream().mapToLong(WriteOp::length).sum(), System.nanoTime() - t0);
+            }
         }
         if (last) {
             String lapsed = leases.hold(info.decodeWorkerId()); // the KV may have taken a while
@@ -297,7 +302,8 @@ public final class KvSenderManager implements AutoCloseable {
                 conclude(s, KvPoll.FAILED, "room " + s.room + ": " + lapsed);
                 return;
             }
-            if (engine.batchWrite(reg.aux(), aux.copyOps(auxSlot, reg.auxSlots(), info.dstAuxIndex())) != 0) {
+            if (engine.batchWrite(reg.aux(), aux.copyOps(auxSlot, reg.auxSlots(), info.dstAuxIndex()),
+                    s.room + "_aux") != 0) {
                 conclude(s, KvPoll.FAILED, "Failed to send aux of " + s.room + ": " + engine.lastError());
                 return;
             }

@@ -142,6 +142,15 @@ public final class MooncakeTransferEngine implements TransferEngine {
     }
 
     @Override
+    public void accept(SegmentDescriptor remote) {
+        if (remote.nixl() != null) {
+            throw new IllegalArgumentException("transfer backend mismatch: segment '" + remote.name() + "' is "
+                    + "registered with transfer backend nixl, this worker uses mooncake (start both workers with the "
+                    + "same --transfer-backend)");
+        }
+    }
+
+    @Override
     public void forgetPeer(SegmentDescriptor remote) {
         shm.forget(remote);
         tcp.forget(remote);

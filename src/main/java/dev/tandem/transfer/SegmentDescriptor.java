@@ -13,9 +13,17 @@ package dev.tandem.transfer;
  * @param bytes   the segment's size (the file's size, when file-backed)
  * @param fileId  the backing file's identity at registration ({@code device:inode}), or null when not file-backed:
  *                a peer maps the file only while it is still that very file
+ * @param nixl    for the nixl backend, the owning agent's metadata and the segment's UCX registration; null for
+ *                every other backend (which is how a nixl engine and a mooncake one tell they cannot pair)
  */
 public record SegmentDescriptor(String name, String hostId, String shmPath, String tcpHost, int tcpPort,
-                                long bytes, String fileId) {
+                                long bytes, String fileId, AgentMemory nixl) {
+    /** A descriptor of a backend other than nixl. */
+    public SegmentDescriptor(String name, String hostId, String shmPath, String tcpHost, int tcpPort, long bytes,
+                             String fileId) {
+        this(name, hostId, shmPath, tcpHost, tcpPort, bytes, fileId, null);
+    }
+
     /** A descriptor without a file identity: peers will not map its file (they use TCP). */
     public SegmentDescriptor(String name, String hostId, String shmPath, String tcpHost, int tcpPort, long bytes) {
         this(name, hostId, shmPath, tcpHost, tcpPort, bytes, null);

@@ -21,6 +21,30 @@ public interface TransferEngine extends AutoCloseable {
     /** Writes every op into {@code remote}; 0 on success, negative on failure. */
     int batchWrite(SegmentDescriptor remote, List<WriteOp> ops);
 
+    /**
+     * Writes every op into {@code remote}, then, once the data is in the peer's memory, delivers
+     * {@code notification} to the peer (NIXL's notif: {@code "{room}_kv_{chunk}_{last}"}, {@code "{room}_aux"}).
+     * Backends without notifications (mooncake, fake) only write, and skip an empty batch; the nixl backend sends
+     * the notification even for an empty one (a last chunk may carry no page). 0 on success, negative on failure.
+     */
+    default int batchWrite(SegmentDescriptor remote, List<WriteOp> ops, String notification) {
+        return ops.isEmpty() ? 0 : batchWrite(remote, ops);
+    }
+
+    /**
+     * Refuses a peer registration this engine cannot write to (another backend's), with a message naming both
+     * backends; called when a decode worker registers.
+     */
+    default void accept(SegmentDescriptor remote) {
+    }
+
+    /**
+     * For backends whose peers notify delivery (nixl): {@code listener} hears each room whose KV chunks and aux row
+     * all landed in this worker's memory. Other backends never call it (their sender reports over the bus).
+     */
+    default void onDelivered(java.util.function.LongConsumer listener) {
+    }
+
     /** Which transport {@code batchWrite} uses for {@code remote}: "shm" or "tcp". */
     String transportFor(SegmentDescriptor remote);
 

@@ -8,7 +8,8 @@ public final class TransferEngines {
     }
 
     /**
-     * @param backend   "mooncake" (shm/tcp transfer engine) or "fake" (moves nothing)
+     * @param backend   "mooncake" (shm/tcp transfer engine), "nixl" (UCX agents; fails naming what is missing
+     *                  when UCX cannot load) or "fake" (moves nothing)
      * @param transport for mooncake: "auto", "shm" or "tcp"
      * @param host      the address the TCP transport binds and advertises
      * @param secret    the cluster secret: TCP peers must prove they hold it before they may write
@@ -23,22 +24,27 @@ public final class TransferEngines {
      */
     public static TransferEngine create(String backend, String transport, String host, ClusterSecret secret,
                                         TcpRejection.Listener rejections) {
-        return create(backend, transport, host, host, secret, rejections, TcpLimits.DEFAULT.ioTimeout());
+        return create(backend, transport, "push", host, host, secret, rejections, TcpLimits.DEFAULT.ioTimeout());
     }
 
     /**
      * As above, binding {@code bindHost} (a wildcard binds every interface) and advertising {@code advertiseHost};
-     * a write or acknowledgement that stalls longer than {@code ioTimeout} on a peer fails.
+     * {@code nixlMode} for nixl: "push" (the prefill writes, SGLang) or "pull" (the decode reads, vLLM); a mooncake
+     * write or acknowledgement that stalls longer than {@code ioTimeout} on a peer fails.
      */
-    public static TransferEngine create(String backend, String transport, String bindHost, String advertiseHost,
-                                        ClusterSecret secret, TcpRejection.Listener rejections,
+    public static TransferEngine create(String backend, String transport, String nixlMode, String bindHost,
+                                        String advertiseHost, ClusterSecret secret, TcpRejection.Listener rejections,
                                         java.time.Duration ioTimeout) {
         return switch (backend) {
             case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), bindHost,
                     advertiseHost, secret, rejections, TcpLimits.DEFAULT.withIoTimeout(ioTimeout));
             case "fake" -> new FakeTransferEngine();
+            case "nixl" -> new dev.tandem.transfer.nixl.NixlTransferEngine(advertiseHost, secret,
+                    dev.tandem.transfer.nixl.NixlTransferEngine.DEFAULT_DEADLINE_NANOS, null, true,
+                    dev.tandem.transfer.nixl.NixlTransferEngine.Mode.valueOf(nixlMode.toUpperCase(
+                            java.util.Locale.ROOT)));
             default -> throw new IllegalArgumentException("transfer_backend: unknown backend '" + backend
-                    + "' (choose mooncake or fake)");
+                    + "' (choose mooncake, nixl or fake)");
         };
     }
 }

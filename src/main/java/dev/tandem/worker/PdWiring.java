@@ -64,8 +64,9 @@ final class PdWiring implements AutoCloseable {
         // The decode worker's pool is written by prefill workers: on this host through /dev/shm.
         kv = own(model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), sc.contextLength(),
                 decode ? ShmFile.fresh(id, "kv") : null));
-        var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), cfg.host(),
-                cfg.advertisedHost(), cfg.security().secret(), r -> Counter.builder(Meters.TCP_PEERS_REJECTED)
+        var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), pd.nixlMode(),
+                cfg.host(), cfg.advertisedHost(), cfg.security().secret(), r -> Counter.builder(
+                        Meters.TCP_PEERS_REJECTED)
                         .description("TCP KV-writer connections dropped before or while writing, by reason")
                         .tag("reason", r.tag()).register(MetricsSetup.registry()).increment(),
                 java.time.Duration.ofMillis((long) (pd.transferIoTimeoutS() * 1000))));
@@ -82,6 +83,9 @@ final class PdWiring implements AutoCloseable {
                     auxDesc, auxSlots, 0, 1, java.util.UUID.randomUUID().toString());
             var receivers = new KvReceiverManager(reg, bus, (long) (pd.waitingTimeoutS() * 1e9), pd.failureProb(),
                     System::nanoTime, (long) (pd.transferIoTimeoutS() * 1e9));
+            // nixl: the peer's notifications say when a room's KV and aux row all landed (others report over the bus)
+            engine.onDelivered(room -> receivers.onStatus(new Messages.TransferStatus(room,
+                    dev.tandem.transfer.KvPoll.SUCCESS, 0, null)));
             bus.serveTransferStatus(id, receivers, (long) (pd.heartbeatIntervalS() * 1000), pd.heartbeatMaxFailures());
             own(bus);
             dev.tandem.hicache.HiCache offload = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.modelName(),

@@ -42,6 +42,26 @@ class PdCodecTest {
         assertEquals(ab, PdCodec.abort(wire(PdCodec.abort(ab))));
     }
 
+    @Test
+    void nixlAgentMetadataRoundTripsAndIsCheckedByName() {
+        var mem = new dev.tandem.transfer.AgentMemory("d1/7f3a", "AAECAw==", 0x7f00_0000_1000L, "BAUG");
+        var kv = new SegmentDescriptor("kv", "host-a", null, "10.0.0.2", 0, 1L << 20, null, mem);
+        var reg = new Messages.KvArgsRegistration("d1", kv, new KvLayout(4, 65536, 2048), AUX, 32, 0, 1, "inc-1");
+        assertEquals(reg, PdCodec.register(wire(PdCodec.register(reg))));
+        JsonObject j = PdCodec.register(reg);
+        JsonObject nixl = j.getJsonObject("kv").getJsonObject("nixl");
+        nixl.put("rkey", "not base64!");
+        assertTrue(refusal(() -> PdCodec.register(wire(j))).startsWith("rkey:"));
+        nixl.put("rkey", "A".repeat(20000));
+        assertTrue(refusal(() -> PdCodec.register(wire(j))).startsWith("rkey:"));
+        nixl.put("rkey", "BAUG").put("address", -1);
+        assertTrue(refusal(() -> PdCodec.register(wire(j))).startsWith("address:"));
+        nixl.put("address", 4096).remove("worker_address");
+        assertTrue(refusal(() -> PdCodec.register(wire(j))).startsWith("worker_address:"));
+        j.getJsonObject("kv").put("nixl", "agent");
+        assertTrue(refusal(() -> PdCodec.register(wire(j))).startsWith("nixl:"));
+    }
+
     private static String refusal(Runnable r) {
         return assertThrows(IllegalArgumentException.class, r::run).getMessage();
     }

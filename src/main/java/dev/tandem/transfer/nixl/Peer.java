@@ -1,0 +1,22 @@
+package dev.tandem.transfer.nixl;
+
+import org.openucx.jucx.ucp.UcpEndpoint;
+import org.openucx.jucx.ucp.UcpRemoteKey;
+
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/** A connection to a peer agent (agent thread only). */
+final class Peer {
+    final String agent;
+    final UcpEndpoint endpoint;
+    final Map<String, UcpRemoteKey> rkeys = new HashMap<>();
+    final Set<Xfer> inflight = new LinkedHashSet<>();
+
+    Peer(String agent, UcpEndpoint endpoint) {
+        this.agent = agent;
+        this.endpoint = endpoint;
+    }
+}

@@ -1,0 +1,13 @@
+/**
+ * The {@code nixl} KV transfer backend over UCX (jucx on the system's UCX), with NIXL's programming model: an
+ * {@link dev.tandem.transfer.nixl.NixlAgent} per worker owns a UCX context and worker, its memory registrations and
+ * its connections to peer agents; agent metadata (worker address, remote keys) travels in the signed KV-args
+ * registration as {@link dev.tandem.transfer.AgentMemory}; a transfer is a descriptor list posted as one-sided puts,
+ * then, after a flush, a notification {@code "{room}_kv_{chunk}_{last}"} / {@code "{room}_aux"} as a UCX active
+ * message signed with the cluster secret; with {@code --nixl-mode pull} the decode agent instead READs the list out
+ * of the prefill's registered memory when a signed request tells it to ({@link dev.tandem.transfer.nixl.ReadMessages}). {@link dev.tandem.transfer.nixl.NixlTransferEngine} puts it behind the
+ * transfer SPI, so timeouts, heartbeat and abort are the managers' as for mooncake. {@link
+ * dev.tandem.transfer.nixl.Ucx} probes the native libraries once; {@link dev.tandem.transfer.nixl.Live} counts
+ * native objects for tests.
+ */
+package dev.tandem.transfer.nixl;

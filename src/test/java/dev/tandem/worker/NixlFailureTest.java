@@ -1,0 +1,212 @@
+package dev.tandem.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tandem.transfer.nixl.UcxAssume;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.junit5.VertxExtension;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import static dev.tandem.worker.WorkerFixture.ids;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The mooncake backend's failure tests ({@link PdFailureTest}, {@link ClusteredPdTest}) against nixl: the managers'
+ * timeouts, heartbeat and abort work the same over UCX agents; every request is answered and every page returns.
+ */
+@ExtendWith(VertxExtension.class)
+class NixlFailureTest {
+
+    @BeforeEach
+    void ucx() {
+        UcxAssume.ucx();
+    }
+
+    private static String body(int len, int maxNew, int port, long room, String extra) {
+        StringBuilder ids = new StringBuilder("508");
+        for (int j = 1; j < len; j++) {
+            ids.append(',').append((j * 31 + (int) room) % 500);
+        }
+        return "{\"input_ids\": [" + ids + "], \"sampling_params\": {\"max_new_tokens\": " + maxNew
+                + ", \"temperature\": 0, \"ignore_eos\": true}, \"bootstrap_host\": \"127.0.0.1\", "
+                + "\"bootstrap_port\": " + port + ", \"bootstrap_room\": " + room + extra + "}";
+    }
+
+    @Test
+    void withFailureProbabilityEveryRequestGetsTokensOrAClearErrorAndNothingLeaks(Vertx vertx) throws Exception {
+        int port = 28201;
+        try (WorkerFixture p = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port", "" + port,
+                "--failure-prob", "0.05", "--transfer-backend", "nixl", "--chunked-prefill-size", "16");
+             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode", "--failure-prob", "0.05",
+                     "--transfer-backend", "nixl")) {
+            List<Future<HttpResponse<Buffer>>> pr = new ArrayList<>();
+            List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                String b = body(5 + i % 40, 4, port, 5000 + i, "");
+                dr.add(d.client.post("/generate").sendBuffer(Buffer.buffer(b)));
+                pr.add(p.client.post("/generate").sendBuffer(Buffer.buffer(b)));
+            }
+            int ok = 0;
+            int failed = 0;
+            for (int i = 0; i < 100; i++) {
+                for (var f : List.of(dr.get(i), pr.get(i))) {
+                    var r = f.await();
+                    JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
+                    if (r.statusCode() == 200) {
+                        ok++;
+                    } else {
+                        failed++;
+                        assertEquals(500, r.statusCode(), r.bodyAsString());
+                        assertTrue(j.get("detail").asText().matches(".*(failed|injected|Aborted|timed out).*"),
+                                r.bodyAsString());
+                    }
+                }
+            }
+            assertEquals(200, ok + failed);
+            assertTrue(failed > 0, "with p=0.05 some transfers must fail");
+            p.awaitIdle();
+            d.awaitIdle();
+            assertEquals(0, p.kvPagesUsed());
+            assertEquals(0, d.kvPagesUsed());
+            assertEquals(200, p.get("/health").status());
+            assertEquals(200, d.get("/health_generate").status());
+        }
+    }
+
+    @Test
+    void abortInEveryStateFreesEverythingOnBothSides(Vertx vertx) throws Exception {
+        int port = 28202;
+        try (WorkerFixture p = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port", "" + port,
+                "--transfer-backend", "nixl");
+             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode", "--transfer-backend", "nixl")) {
+            // only the decode worker has the request (bootstrapping)
+            var onlyD = d.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 1, ", \"rid\": \"a1\"")));
+            awaitState(d, st -> st.get("num_waiting_reqs").asInt() == 1);
+            assertEquals(200, d.post("/abort_request", "{\"rid\": \"a1\"}").status());
+            assertAborted(onlyD.await());
+
+            // only the prefill worker has the request (waiting for input)
+            var onlyP = p.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 2, ", \"rid\": \"a2\"")));
+            awaitState(p, st -> st.get("num_waiting_reqs").asInt() == 1);
+            assertEquals(200, p.post("/abort_request", "{\"rid\": \"a2\"}").status());
+            assertAborted(onlyP.await());
+
+            // decoding, after the transfer
+            String b = body(30, 1900, port, 3, ", \"rid\": \"a3\"");
+            var dec = d.client.post("/generate").sendBuffer(Buffer.buffer(b));
+            var pre = p.client.post("/generate").sendBuffer(Buffer.buffer(b));
+            assertEquals(200, pre.await().statusCode());
+            awaitState(d, st -> st.get("num_running_reqs").asInt() == 1);
+            assertEquals(200, d.post("/abort_request", "{\"rid\": \"a3\"}").status());
+            assertAborted(dec.await());
+
+            // transferring: the decode side gave its pages to a room the prefill worker has not run yet
+            String t = body(40, 8, port, 4, ", \"rid\": \"a4\"");
+            var dt = d.client.post("/generate").sendBuffer(Buffer.buffer(t));
+            awaitState(d, st -> st.get("kv_pages_used").asInt() > 0);
+            assertEquals(200, d.post("/abort_request", "{\"rid\": \"a4\"}").status());
+            assertAborted(dt.await());
+            var pt = p.client.post("/generate").sendBuffer(Buffer.buffer(t)).await();
+            assertEquals(500, pt.statusCode(), "the prefill side hears the abort: " + pt.bodyAsString());
+
+            p.awaitIdle();
+            d.awaitIdle();
+            assertEquals(0, p.kvPagesUsed());
+            assertEquals(0, d.kvPagesUsed());
+        }
+    }
+
+    /** Separate clustered JVMs over nixl: colocated output, then the prefill JVM is killed with rooms in flight. */
+    @Test
+    void separateJvmsGiveColocatedOutputAndSurviveTheDeathOfTheirPrefill(Vertx vertx) throws Exception {
+        int pPort = ClusteredPdTest.freePort();
+        int dPort = ClusteredPdTest.freePort();
+        int bootstrap = ClusteredPdTest.freePort();
+        Process prefill = ClusteredPdTest.launch("nixl-prefill", "--mode", "prefill", "--port", "" + pPort,
+                "--bootstrap-port", "" + bootstrap, "--transfer-backend", "nixl", "--chunked-prefill-size", "64");
+        Process decode = ClusteredPdTest.launch("nixl-decode", "--mode", "decode", "--port", "" + dPort,
+                "--heartbeat-interval", "1", "--heartbeat-max-failures", "2", "--transfer-backend", "nixl");
+        WebClient p = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(pPort));
+        WebClient d = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(dPort));
+        try (WorkerFixture colocated = new WorkerFixture(vertx)) {
+            ClusteredPdTest.awaitHealthy(p, prefill, "nixl-prefill");
+            ClusteredPdTest.awaitHealthy(d, decode, "nixl-decode");
+            List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
+            List<String> bodies = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                String b = ClusteredPdTest.body(1 + i * 9, 6, bootstrap, 300 + i);
+                bodies.add(b);
+                dr.add(d.post("/generate").sendBuffer(Buffer.buffer(b)));
+                p.post("/generate").sendBuffer(Buffer.buffer(b));
+            }
+            for (int i = 0; i < 20; i++) {
+                var r = dr.get(i).await();
+                assertEquals(200, r.statusCode(), r.bodyAsString());
+                String plain = bodies.get(i).replaceAll(", \"bootstrap_host.*\\}$", "}");
+                assertEquals(ids(colocated.generate(plain).get("output_ids")),
+                        ids(WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids")), "prompt " + i);
+            }
+            List<Future<HttpResponse<Buffer>>> doomed = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                String b = ClusteredPdTest.body(300, 8, bootstrap, 900 + i);
+                doomed.add(d.post("/generate").sendBuffer(Buffer.buffer(b)));
+                p.post("/generate").sendBuffer(Buffer.buffer(b));
+            }
+            Thread.sleep(300);
+            prefill.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            long t0 = System.nanoTime();
+            for (var f : doomed) {
+                var r = f.await(); // transferred before the kill (200, colocated tokens) or failed clearly (500)
+                if (r.statusCode() != 200) {
+                    assertEquals(500, r.statusCode(), r.bodyAsString());
+                    JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
+                    assertTrue(j.get("detail").asText().matches(
+                            ".*(prefill|Losing connection|unreachable|register).*"), r.bodyAsString());
+                }
+            }
+            double waited = (System.nanoTime() - t0) / 1e9;
+            assertTrue(waited < 30, "decode requests ended " + waited + " s after the prefill died");
+            JsonNode st = d.get("/get_server_info").send().await().bodyAsJson(JsonNode.class);
+            assertEquals(0, st.get("internal_states").get(0).get("kv_pages_used").asInt(), "decode leaked pages");
+            assertEquals(200, d.get("/health_generate").send().await().statusCode());
+        } finally {
+            for (Process proc : List.of(prefill, decode)) {
+                proc.destroy();
+                if (!proc.waitFor(15, TimeUnit.SECONDS)) {
+                    proc.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+            dev.tandem.kvcache.ShmFile.removeStale(java.time.Duration.ZERO); // the prefill JVM was killed on purpose
+            p.close();
+            d.close();
+        }
+    }
+
+    private static void assertAborted(HttpResponse<Buffer> r) throws Exception {
+        JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
+        assertEquals(200, r.statusCode(), r.bodyAsString());
+        assertEquals("abort", j.get("meta_info").get("finish_reason").get("type").asText(), r.bodyAsString());
+    }
+
+    private static void awaitState(WorkerFixture w, Predicate<JsonNode> ok) throws InterruptedException {
+        for (int i = 0; i < 400; i++) {
+            if (ok.test(w.get("/get_server_info").json().get("internal_states").get(0))) {
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("state not reached: " + w.get("/get_server_info").body());
+    }
+}
