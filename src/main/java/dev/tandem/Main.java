@@ -1,6 +1,7 @@
 package dev.tandem;
 
 import dev.tandem.cli.BenchEngineCommand;
+import dev.tandem.cli.BenchGrammarCommand;
 import dev.tandem.cli.BenchGatewayCommand;
 import dev.tandem.cli.BenchServingCommand;
 import dev.tandem.cli.BenchTransferCommand;
@@ -28,6 +29,7 @@ public final class Main {
                                [--seed 0] [--timeout 600] [--json]
               bench-transfer   [--tokens 1024,8192,32768] [--reps 3]   KV transfer GB/s per transport
               bench-gateway    [--requests 20000] [--concurrency 1,32]   gateway overhead vs a worker directly
+              bench-grammar    --model DIR [--batches 1,32] [--steps 16] [--runs 3]   structured-output step cost
               make-tiny-model  --out DIR [--preset tiny|bench] [--seed N] [--dtype bf16|f16|f32] [--shards N]
                                [--arch llama|qwen2]
               worker           --mode null --model DIR [--port 30000] [--host 127.0.0.1] [--conf conf/worker.json]
@@ -56,6 +58,7 @@ public final class Main {
                 case "bench-serving" -> BenchServingCommand.run(rest);
                 case "bench-transfer" -> BenchTransferCommand.run(rest);
                 case "make-tiny-model" -> MakeTinyModelCommand.run(rest);
+                case "bench-grammar" -> BenchGrammarCommand.run(rest);
                 case "worker" -> WorkerCommand.run(rest);
                 case "gateway" -> GatewayCommand.run(rest);
                 case "quickstart" -> QuickstartCommand.run(rest);

@@ -45,13 +45,14 @@ class ArchitectureTest {
             Map.entry("bench", Set.of("config")),
             Map.entry("chaos", Set.of("config")),
             Map.entry("modelgen", Set.of("engine", "tokenizer")),
-            Map.entry("cli", Set.of("api", "bench", "bus", "chaos", "config", "engine", "gateway", "gateway.policy", "kvcache",
+            Map.entry("cli", Set.of("api", "bench", "bus", "chaos", "config", "engine", "gateway", "gateway.policy", "grammar",
+                    "kvcache",
                     "kvevents", "metrics", "modelgen", "scheduler", "tokenizer", "transfer", "worker")));
     private static final Pattern USE = Pattern.compile("\\bdev\\.tandem\\.([a-z]+)(\\.policy)?\\b");
     private static final Pattern COMMENTS = Pattern.compile("(?s)/\\*.*?\\*/|//[^\\n]*");
     private static final Path MAIN = Path.of("src/main/java/dev/tandem");
     private static final List<String> PURE = List.of("engine", "tokenizer", "kvcache", "scheduler", "transfer",
-            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench", "chaos", "hicache");
+            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench", "chaos", "hicache", "grammar");
 
     @Test
     void pureLayersDoNotImportVertx() throws IOException {

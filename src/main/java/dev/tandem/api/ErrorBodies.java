@@ -15,7 +15,11 @@ public final class ErrorBodies {
         return o;
     }
 
-    /** OpenAI's shape as SGLang serves it: {@code {"object":"error","message","type","param","code"}}. */
+    /**
+     * OpenAI's shape as SGLang serves it, {@code {"object":"error","message","type","param","code"}}, plus the same
+     * four fields under {@code "error"}, where OpenAI puts them and where the official clients read the message
+     * from (the npm client otherwise reports "400 status code (no body)").
+     */
     public static ObjectNode openAiBody(int status, String message, String param) {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("object", "error");
@@ -33,6 +37,11 @@ public final class ErrorBodies {
             o.put("param", param);
         }
         o.put("code", status);
+        ObjectNode e = o.putObject("error");
+        e.put("message", message);
+        e.set("type", o.get("type"));
+        e.set("param", o.get("param"));
+        e.put("code", status);
         return o;
     }
 }

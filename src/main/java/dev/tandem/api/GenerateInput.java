@@ -1,6 +1,7 @@
 package dev.tandem.api;
 
 import dev.tandem.engine.sampling.SamplingParams;
+import dev.tandem.grammar.GrammarSpec;
 import dev.tandem.transfer.Bootstrap;
 
 import java.util.List;
@@ -13,10 +14,19 @@ import java.util.List;
  *              {@code n} copies of a native request, {@code id-p-k} for OpenAI prompt {@code p}, choice {@code k})
  * @param group the rid the client named and {@code rid} derives from (equal to {@code rid} when not derived):
  *              {@code /abort_request} with that rid reaches this item
+ * @param constraint the structured-output constraint (regex, JSON schema, EBNF, json_object), or null
  */
 public record GenerateInput(String rid, String group, String text, int[] inputIds, SamplingParams params,
                             List<String> stop, boolean returnLogprob, int logprobStartLen, int topLogprobsNum,
-                            boolean returnTextInLogprobs, Bootstrap bootstrap) {
+                            boolean returnTextInLogprobs, Bootstrap bootstrap, GrammarSpec constraint) {
+
+    /** An unconstrained item. */
+    public GenerateInput(String rid, String group, String text, int[] inputIds, SamplingParams params,
+                         List<String> stop, boolean returnLogprob, int logprobStartLen, int topLogprobsNum,
+                         boolean returnTextInLogprobs, Bootstrap bootstrap) {
+        this(rid, group, text, inputIds, params, stop, returnLogprob, logprobStartLen, topLogprobsNum,
+                returnTextInLogprobs, bootstrap, null);
+    }
 
     public GenerateInput {
         group = group == null ? rid : group;
@@ -25,6 +35,6 @@ public record GenerateInput(String rid, String group, String text, int[] inputId
 
     public GenerateInput withBootstrap(Bootstrap b) {
         return new GenerateInput(rid, group, text, inputIds, params, stop, returnLogprob, logprobStartLen,
-                topLogprobsNum, returnTextInLogprobs, b);
+                topLogprobsNum, returnTextInLogprobs, b, constraint);
     }
 }

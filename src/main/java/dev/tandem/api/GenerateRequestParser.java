@@ -111,7 +111,7 @@ public final class GenerateRequestParser {
                 String itemRid = sp.n() == 1 ? rid : rid + "-" + k;
                 items.add(new GenerateInput(itemRid, rid, text != null ? texts.get(i) : null,
                         text != null ? null : idLists.get(i), sp.params(), sp.stop(), lp, start, top, withText,
-                        BootstrapFields.copy(bootstrap, k)));
+                        BootstrapFields.copy(bootstrap, k), sp.constraint()));
             }
             expanded |= sp.n() > 1;
         }

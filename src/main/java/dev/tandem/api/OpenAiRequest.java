@@ -1,7 +1,9 @@
 package dev.tandem.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tandem.config.ToolCallParser;
 import dev.tandem.engine.sampling.SamplingParams;
+import dev.tandem.grammar.GrammarSpec;
 import dev.tandem.tokenizer.ChatTemplate;
 
 import java.util.ArrayList;
@@ -17,7 +19,12 @@ import java.util.UUID;
  * @param topLogprobs  alternatives per token
  */
 public record OpenAiRequest(String id, String model, boolean chat, List<GenerateInput> items, int n, boolean stream,
-                            boolean includeUsage, boolean logprobs, int topLogprobs) {
+                            boolean includeUsage, boolean logprobs, int topLogprobs, ChatTools tools) {
+
+    public OpenAiRequest(String id, String model, boolean chat, List<GenerateInput> items, int n, boolean stream,
+                         boolean includeUsage, boolean logprobs, int topLogprobs) {
+        this(id, model, chat, items, n, stream, includeUsage, logprobs, topLogprobs, null);
+    }
 
     public static OpenAiRequest completions(JsonNode body) {
         return completions(body, RequestLimits.DEFAULT);
@@ -56,7 +63,7 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
             throw ApiException.badField("logprobs", lp, "must be in [0, 20]");
         }
         boolean wantLp = body.has("logprobs") && !body.get("logprobs").isNull();
-        return build(body, j, prompts, false, 16, wantLp, lp, limits);
+        return build(body, j, prompts, false, 16, wantLp, lp, limits, null, null);
     }
 
     public static OpenAiRequest chat(JsonNode body, ChatTemplate template) {
@@ -65,6 +72,16 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
 
     /** {@code /v1/chat/completions}: {@code n} within {@code limits.maxBatchItems()}, stop strings bounded. */
     public static OpenAiRequest chat(JsonNode body, ChatTemplate template, RequestLimits limits) {
+        return chat(body, template, limits, null);
+    }
+
+    /**
+     * As {@link #chat(JsonNode, ChatTemplate, RequestLimits)}; with {@code tools}, calls are written in
+     * {@code parser}'s format ({@code tool_choice} required or named constrains the output to one), and without a
+     * parser tools are refused.
+     */
+    public static OpenAiRequest chat(JsonNode body, ChatTemplate template, RequestLimits limits,
+                                     ToolCallParser parser) {
         Json j = requireObject(body);
         JsonNode msgs = body.get("messages");
         if (msgs == null || !msgs.isArray() || msgs.isEmpty()) {
@@ -82,8 +99,15 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
         if (top < 0 || top > 20) {
             throw ApiException.badField("top_logprobs", top, "must be in [0, 20]");
         }
-        String text = template.render(messages, true);
-        return build(body, j, List.of(text), true, SamplingParamsParser.DEFAULT_MAX_NEW_TOKENS, wantLp, top, limits);
+        ChatTools tools = ChatTools.parse(body);
+        if (tools != null && tools.active() && parser == null) {
+            throw new ApiException(400, "tools: this worker parses no tool calls (start it with --tool-call-parser "
+                    + "llama3 or qwen25)", "tools");
+        }
+        boolean withTools = tools != null && tools.active();
+        String text = template.render(messages, true, withTools ? tools.forTemplate() : null);
+        return build(body, j, List.of(text), true, SamplingParamsParser.DEFAULT_MAX_NEW_TOKENS, wantLp, top, limits,
+                withTools ? tools : null, withTools ? tools.constraint(parser) : null);
     }
 
     private static ChatTemplate.Message message(JsonNode m, String where) {
@@ -114,7 +138,8 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
     }
 
     private static OpenAiRequest build(JsonNode body, Json j, List<Object> prompts, boolean chat, int defaultMax,
-                                       boolean logprobs, int top, RequestLimits limits) {
+                                       boolean logprobs, int top, RequestLimits limits, ChatTools tools,
+                                       GrammarSpec toolConstraint) {
         int n = j.integer("n", 1);
         if (n < 1 || n > 128) {
             throw ApiException.badField("n", n, "must be in [1, 128]");
@@ -150,6 +175,14 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
             throw ApiException.badField("rid", "\"\"", "must be a non-empty string");
         }
         String id = rid != null ? rid : (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", "");
+        GrammarSpec constraint = responseFormat(body.get("response_format"));
+        if (toolConstraint != null) {
+            if (constraint != null) {
+                throw ApiException.badField("response_format", body.get("response_format"),
+                        "cannot be combined with tool_choice required or a named function");
+            }
+            constraint = toolConstraint;
+        }
         List<GenerateInput> items = new ArrayList<>();
         var bootstrap = BootstrapFields.parse(body, 0, false);
         BootstrapFields.checkCopies(bootstrap, (long) prompts.size() * n);
@@ -159,12 +192,46 @@ public record OpenAiRequest(String id, String model, boolean chat, List<Generate
                 Object pr = prompts.get(p);
                 items.add(new GenerateInput(id + "-" + p + "-" + k, id, pr instanceof String s ? s : null,
                         pr instanceof int[] ids ? ids : null, pk, stop, logprobs, -1, logprobs ? top : 0, false,
-                        BootstrapFields.copy(bootstrap, p * n + k)));
+                        BootstrapFields.copy(bootstrap, p * n + k), constraint));
             }
         }
         boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
         return new OpenAiRequest(id, j.string("model", null), chat, List.copyOf(items), n, j.bool("stream", false),
-                includeUsage, logprobs, top);
+                includeUsage, logprobs, top, tools);
+    }
+
+    /**
+     * OpenAI's {@code response_format}: {@code text} (no constraint), {@code json_object} (any JSON object) or
+     * {@code json_schema} ({@code {"json_schema": {"name", "schema", "strict"}}}); anything else is a 400.
+     */
+    static GrammarSpec responseFormat(JsonNode rf) {
+        if (rf == null || rf.isNull()) {
+            return null;
+        }
+        if (!rf.isObject()) {
+            throw ApiException.badField("response_format", rf, "must be an object with a type");
+        }
+        String type = rf.path("type").asText("");
+        return switch (type) {
+            case "text" -> null;
+            case "json_object" -> new GrammarSpec(GrammarSpec.Kind.JSON_OBJECT, "", "response_format");
+            case "json_schema" -> {
+                JsonNode js = rf.get("json_schema");
+                if (js == null || !js.isObject()) {
+                    throw ApiException.badField("response_format.json_schema", js,
+                            "must be an object with name and schema");
+                }
+                JsonNode schema = js.get("schema");
+                if (schema == null || !(schema.isObject() || schema.isBoolean())) {
+                    throw ApiException.badField("response_format.json_schema.schema", schema,
+                            "must be a JSON Schema object");
+                }
+                yield new GrammarSpec(GrammarSpec.Kind.JSON_SCHEMA, schema.toString(),
+                        "response_format.json_schema.schema");
+            }
+            default -> throw ApiException.badField("response_format.type", rf.get("type"),
+                    "must be text, json_object or json_schema");
+        };
     }
 
     private static Json requireObject(JsonNode body) {

@@ -3,6 +3,7 @@ package dev.tandem.api;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.config.ToolCallParser;
 import dev.tandem.engine.sampling.Sampled;
 import dev.tandem.engine.sampling.TokenLogprob;
 import dev.tandem.scheduler.FinishReason;
@@ -19,11 +20,66 @@ public final class OpenAiResponses {
     private final String model;
     private final long created = System.currentTimeMillis() / 1000;
     private final IntFunction<String> tokenText;
+    private final ToolCallParser parser;
 
     public OpenAiResponses(OpenAiRequest req, String servedModel, IntFunction<String> tokenText) {
+        this(req, servedModel, tokenText, null);
+    }
+
+    /** With {@code parser} (may be null), a chat request's output is split into content and {@code tool_calls}. */
+    public OpenAiResponses(OpenAiRequest req, String servedModel, IntFunction<String> tokenText,
+                           ToolCallParser parser) {
         this.req = req;
         this.model = req.modelOr(servedModel);
         this.tokenText = tokenText;
+        this.parser = parser;
+    }
+
+    /** Whether outputs are parsed for tool calls (a stream then sends a choice's text when it finishes). */
+    public boolean parsesToolCalls() {
+        return req.chat() && req.tools() != null && req.tools().active() && parser != null;
+    }
+
+    private ToolCallParsing.Result toolCalls(String text) {
+        return ToolCallParsing.parse(parser, text, req.tools().tools().stream().map(ChatTools.Tool::name)
+                .collect(java.util.stream.Collectors.toSet()));
+    }
+
+    /** OpenAI's {@code tool_calls} list; with {@code indexed}, each carries its index (stream deltas). */
+    private ArrayNode toolCallsNode(List<ToolCallParsing.Call> calls, boolean indexed) {
+        ArrayNode a = F.arrayNode();
+        for (int k = 0; k < calls.size(); k++) {
+            ObjectNode c = a.addObject();
+            if (indexed) {
+                c.put("index", k);
+            }
+            c.put("id", "call_" + java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 24));
+            c.put("type", "function");
+            c.putObject("function").put("name", calls.get(k).name()).put("arguments", calls.get(k).arguments());
+        }
+        return a;
+    }
+
+    /** The finish reason of a choice that called tools: OpenAI says tool_calls, except for a named tool_choice. */
+    private String toolFinish() {
+        return req.tools().choice() == ChatTools.Choice.NAMED ? "stop" : "tool_calls";
+    }
+
+    /**
+     * The last chunk of a streamed choice whose text was held back for tool-call parsing: its content (if any),
+     * its {@code tool_calls} as one delta each, and the finish reason.
+     */
+    public ObjectNode toolChunk(int index, String text, boolean first, List<Sampled> newLogprobs, FinishReason f) {
+        ToolCallParsing.Result r = toolCalls(text);
+        ObjectNode o = chunk(index, r.calls().isEmpty() ? text : r.content(), first, newLogprobs, f);
+        if (!r.calls().isEmpty()) {
+            ObjectNode c = (ObjectNode) o.get("choices").get(0);
+            ((ObjectNode) c.get("delta")).set("tool_calls", toolCallsNode(r.calls(), true));
+            if (f.type().equals("stop")) {
+                c.put("finish_reason", toolFinish());
+            }
+        }
+        return o;
     }
 
     private ObjectNode envelope(boolean chunk) {
@@ -44,7 +100,16 @@ public final class OpenAiResponses {
             GenerationAccumulator a = accs.get(i);
             ObjectNode c = choices.addObject();
             c.put("index", i);
-            if (req.chat()) {
+            ToolCallParsing.Result calls = parsesToolCalls() ? toolCalls(a.text()) : null;
+            if (calls != null && !calls.calls().isEmpty()) {
+                ObjectNode m = c.putObject("message").put("role", "assistant");
+                if (calls.content().isEmpty()) {
+                    m.putNull("content");
+                } else {
+                    m.put("content", calls.content());
+                }
+                m.set("tool_calls", toolCallsNode(calls.calls(), false));
+            } else if (req.chat()) {
                 c.putObject("message").put("role", "assistant").put("content", a.text());
             } else {
                 c.put("text", a.text());
@@ -55,6 +120,9 @@ public final class OpenAiResponses {
                 c.putNull("logprobs");
             }
             finish(c, a.finish());
+            if (calls != null && !calls.calls().isEmpty() && a.finish().type().equals("stop")) {
+                c.put("finish_reason", toolFinish());
+            }
         }
         o.set("usage", usage(accs));
         return o;

@@ -39,7 +39,44 @@ public final class Args {
                 vals.add(argv[++i]);
             }
         }
+        a.sglangNames();
         return a;
+    }
+
+    /** SGLang's server flag names for what Tandem has under its own name. */
+    static final Map<String, String> SGLANG_ALIASES = Map.of(
+            "model-path", "model",
+            "disaggregation-mode", "mode",
+            "disaggregation-bootstrap-port", "bootstrap-port",
+            "disaggregation-transfer-backend", "transfer-backend");
+    /** SGLang's parallelism flags: Tandem runs one device per worker, so only 1 is accepted. */
+    static final Set<String> SINGLE_DEVICE = Set.of("tp-size", "dp-size", "pp-size", "ep-size");
+
+    /**
+     * Takes SGLang's flag names ({@code --model-path}, {@code --disaggregation-mode}, ...) as Tandem's, refusing both
+     * spellings at once, and accepts {@code --tp-size 1} (and dp/pp/ep) while refusing any other size by name.
+     */
+    private void sglangNames() {
+        for (Map.Entry<String, String> e : SGLANG_ALIASES.entrySet()) {
+            List<String> v = values.remove(e.getKey());
+            if (v == null) {
+                continue;
+            }
+            if (values.containsKey(e.getValue())) {
+                throw new ConfigException("--" + e.getKey() + " and --" + e.getValue() + " are the same flag; give one");
+            }
+            values.put(e.getValue(), v);
+        }
+        for (String f : SINGLE_DEVICE) {
+            List<String> v = values.get(f);
+            if (v == null) {
+                continue;
+            }
+            if (!v.equals(List.of("1"))) {
+                throw new ConfigException("--" + f, String.join(" ", v), "1 (Tandem runs one device per worker)");
+            }
+            used.add(f);
+        }
     }
 
     public boolean has(String name) {

@@ -273,7 +273,8 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
         }
         String policy = a.string("policy", str(json, "policy", "random"));
         // sgl-router's flag is --tokenizer-path; --model-path is accepted as it is on SGLang's servers.
-        String tokenizer = a.string("tokenizer-path", a.string("model-path", str(json, "tokenizer_path", null)));
+        // (Args reads SGLang's --model-path as --model, the workers' name for the same directory.)
+        String tokenizer = a.string("tokenizer-path", a.string("model", str(json, "tokenizer_path", null)));
         SecurityConfig security = SecurityConfig.from(json, a);
         // Workers of one deployment usually share the gateway's keys, so by default the gateway presents its own.
         String workerKey = a.string("worker-api-key", str(json, "worker_api_key", security.apiKey()));

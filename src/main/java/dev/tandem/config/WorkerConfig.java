@@ -23,19 +23,33 @@ import java.util.Set;
  *                        for a wildcard {@code host} (0.0.0.0) a detected one; every id and address built from the
  *                        host (worker id, bootstrap address, transfer endpoint, announced URL) uses it
  * @param hiCache         the hierarchical prefix cache behind the KV pool (colocated and prefill workers)
+ * @param toolCallParser  how the model writes tool calls ({@code --tool-call-parser}), or null: chat requests with
+ *                        {@code tools} are then refused
+ * @param metricsNames    {@code --metrics-names}: Tandem's meter names, or SGLang's Prometheus names beside them
  */
 public record WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                            EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
                            int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
                            SecurityConfig security, InputLimits limits, String advertisedHost,
-                           HiCacheConfig hiCache) {
+                           HiCacheConfig hiCache, ToolCallParser toolCallParser, MetricsNames metricsNames) {
+    /** Without the tool-call parser and metrics names (none; Tandem's names). */
+    public WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
+                        EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
+                        int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
+                        SecurityConfig security, InputLimits limits, String advertisedHost, HiCacheConfig hiCache) {
+        this(mode, modelPath, host, port, servedModelName, engine, maxTotalTokens, maxRunningRequests,
+                chunkedPrefillSize, contextLength, pd, radixCache, kvEvents, security, limits, advertisedHost, hiCache,
+                null, MetricsNames.TANDEM);
+    }
+
     public static final Set<String> MODES = Set.of("null", "prefill", "decode");
     private static final Set<String> KEYS = Set.of("mode", "model_path", "host", "port", "served_model_name",
             "backend", "threads", "page_size", "max_total_tokens", "max_running_requests", "chunked_prefill_size",
             "context_length", "bootstrap_port", "transfer_backend", "transfer_transport", "nixl_mode",
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
             "heartbeat_max_failures", "failure_prob", "transfer_io_timeout", "worker_id", "cluster", "gateway_url",
-            "disable_radix_cache", "kv_events_config", "advertise_host", "quantization");
+            "disable_radix_cache", "kv_events_config", "advertise_host", "quantization", "tool_call_parser",
+            "metrics_names");
     private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS,
             HiCacheConfig.KEYS);
 
@@ -175,7 +189,9 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.integer("chunked_prefill_size", "chunked-prefill-size", 512),
                 v.integer("context_length", "context-length", 0), pd(v),
                 !v.bool("disable_radix_cache", "disable-radix-cache", false), kvEvents(v),
-                SecurityConfig.from(m, cli), InputLimits.from(m, cli), advertised(v), HiCacheConfig.from(m, cli));
+                SecurityConfig.from(m, cli), InputLimits.from(m, cli), advertised(v), HiCacheConfig.from(m, cli),
+                ToolCallParser.parse(v.string("tool_call_parser", "tool-call-parser", null)),
+                MetricsNames.parse(v.string("metrics_names", "metrics-names", "tandem")));
     }
 
     /** {@code kv_events_config}: a JSON object in the config file, or its text (the flag, as SGLang's). */

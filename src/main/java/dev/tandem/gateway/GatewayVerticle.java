@@ -26,7 +26,7 @@ import java.util.function.Predicate;
 public final class GatewayVerticle extends VerticleBase {
     private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
 
-    private final GatewayConfig config;
+    private GatewayConfig config; // null until start() when deployed by the Vert.x launcher
     private final Predicate<String> loopback;
     private WorkerRegistry registry;
     private WorkerHealth health;
@@ -38,6 +38,14 @@ public final class GatewayVerticle extends VerticleBase {
         this(config, AccessRule::loopbackAddress);
     }
 
+    /**
+     * For the Vert.x launcher ({@code VertxApplication dev.tandem.gateway.GatewayVerticle -cluster -conf
+     * conf/gateway.json}): the config comes from {@code config()}, validated as the {@code gateway} command's is.
+     */
+    public GatewayVerticle() {
+        this(null, AccessRule::loopbackAddress);
+    }
+
     /** {@code loopback}: which caller addresses count as this host's (tests stand in for a remote caller). */
     GatewayVerticle(GatewayConfig config, Predicate<String> loopback) {
         this.config = config;
@@ -46,6 +54,10 @@ public final class GatewayVerticle extends VerticleBase {
 
     @Override
     public Future<?> start() {
+        if (config == null) {
+            config = GatewayConfig.from(config().getMap(), dev.tandem.config.Args.parse(new String[0],
+                    java.util.Set.of()));
+        }
         HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setConnectTimeout(2000),
                 new PoolOptions().setHttp1MaxSize(256));
         WorkerClient workers = new WorkerClient(vertx, http, config.workerKeys());

@@ -11,6 +11,33 @@ import io.vertx.micrometer.VertxPrometheusOptions;
 public final class MetricsSetup {
     private static final PrometheusMeterRegistry REGISTRY = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
+    static {
+        // SGLang's names keep their "sglang:" prefix (Prometheus allows colons; Micrometer's convention would turn it
+        // into "sglang_", and SGLang's dashboards would find nothing).
+        var prometheus = REGISTRY.config().namingConvention();
+        REGISTRY.config().namingConvention(new io.micrometer.core.instrument.config.NamingConvention() {
+            @Override
+            public String name(String name, io.micrometer.core.instrument.Meter.Type type, String baseUnit) {
+                return name.startsWith(SGLANG_PREFIX)
+                        ? SGLANG_PREFIX + prometheus.name(name.substring(SGLANG_PREFIX.length()), type, baseUnit)
+                        : prometheus.name(name, type, baseUnit);
+            }
+
+            @Override
+            public String tagKey(String key) {
+                return prometheus.tagKey(key);
+            }
+
+            @Override
+            public String tagValue(String value) {
+                return prometheus.tagValue(value);
+            }
+        });
+    }
+
+    /** Meter names with this prefix are SGLang's Prometheus names, exported as they are written. */
+    public static final String SGLANG_PREFIX = "sglang:";
+
     private MetricsSetup() {
     }
 

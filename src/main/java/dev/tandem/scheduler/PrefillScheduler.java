@@ -90,7 +90,8 @@ public final class PrefillScheduler implements Scheduler {
     public void submit(SchedulerRequest r) {
         // One token, no stop strings; the same sink, so an abort of the client's item (RequestScope.Exact) finds it.
         SchedulerRequest one = new SchedulerRequest(r.rid(), r.group(), r.inputIds(), r.params().withMaxNewTokens(1),
-                r.returnLogprob(), r.logprobStartLen(), r.topLogprobsNum(), StopStrings.NONE, r.sink(), r.bootstrap());
+                r.returnLogprob(), r.logprobStartLen(), r.topLogprobsNum(), StopStrings.NONE, r.sink(), r.bootstrap(),
+                r.grammar());
         RequestState s = new RequestState(one, new Sampler(one.params(), eosIds), tokenizer.incrementalDecoder(true),
                 System.nanoTime());
         String refusal = Admission.pdRejection(one, cfg, kv.allocator().totalPages() * kv.pool().pageSize());

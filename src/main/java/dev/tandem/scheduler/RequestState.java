@@ -41,6 +41,8 @@ final class RequestState {
     dev.tandem.kvcache.RadixCache.Match prefix;
     /** Prompt tokens whose KV came from the prefix cache (SGLang's {@code cached_tokens}). */
     int cachedTokens;
+    /** Where the output stands in the request's structured-output constraint, or null when it has none. */
+    final dev.tandem.grammar.GrammarMatcher grammar;
     /** Its storage prefetch (hierarchical cache), from queueing until admission, or null. */
     dev.tandem.hicache.Prefetch prefetch;
     /** The KV copied to host memory when a decode worker retracted this request, or null. */
@@ -64,6 +66,7 @@ final class RequestState {
         this.fill = Arrays.copyOf(req.inputIds(), promptLen + Math.min(req.params().maxNewTokens(), 64));
         this.fillLen = promptLen;
         this.inputLogprobsDone = !req.returnLogprob() || req.logprobStartLen() < 0;
+        this.grammar = req.grammar() != null ? req.grammar().matcher() : null;
     }
 
     String rid() {

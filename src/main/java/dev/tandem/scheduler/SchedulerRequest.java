@@ -1,6 +1,7 @@
 package dev.tandem.scheduler;
 
 import dev.tandem.engine.sampling.SamplingParams;
+import dev.tandem.grammar.TokenGrammar;
 import dev.tandem.transfer.Bootstrap;
 
 import java.util.List;
@@ -15,16 +16,24 @@ import java.util.List;
  * @param logprobStartLen first prompt position whose logprob is returned, -1 for none
  * @param stop            stop strings, matched on the decoded output and trimmed from the text
  * @param bootstrap       PD coordinates (prefill/decode workers only), or null
+ * @param grammar         the structured-output constraint every sampled token must keep to, or null
  */
 public record SchedulerRequest(String rid, String group, int[] inputIds, SamplingParams params, boolean returnLogprob,
                                int logprobStartLen, int topLogprobsNum, StopStrings stop, OutputSink sink,
-                               Bootstrap bootstrap) {
+                               Bootstrap bootstrap, TokenGrammar grammar) {
     public SchedulerRequest {
         group = group == null ? rid : group;
         stop = stop == null ? StopStrings.NONE : stop;
         if (inputIds.length == 0) {
             throw new IllegalArgumentException("input_ids: the prompt is empty");
         }
+    }
+
+    /** An unconstrained request. */
+    public SchedulerRequest(String rid, String group, int[] inputIds, SamplingParams params, boolean returnLogprob,
+                            int logprobStartLen, int topLogprobsNum, StopStrings stop, OutputSink sink,
+                            Bootstrap bootstrap) {
+        this(rid, group, inputIds, params, returnLogprob, logprobStartLen, topLogprobsNum, stop, sink, bootstrap, null);
     }
 
     /** A request that is its own group, its stop strings compiled here. */

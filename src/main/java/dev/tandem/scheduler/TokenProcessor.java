@@ -51,9 +51,23 @@ final class TokenProcessor {
         }
     }
 
-    /** Samples the next token of {@code s} from {@code logits}, then applies the stop rules. */
+    /**
+     * Samples the next token of {@code s} from {@code logits}, then applies the stop rules. This is the one place
+     * where logits become a token: a structured-output constraint masks what it does not allow first (greedy and
+     * sampled alike), and logprobs are those of the masked distribution.
+     */
     void sample(RequestState s, float[] logits, TextTokenizer tokenizer) {
-        accept(s, s.sampler.sample(logits, s.req.returnLogprob() ? s.req.topLogprobsNum() : 0));
+        float[] l = logits;
+        if (s.grammar != null) {
+            l = logits.clone();
+            if (!s.grammar.mask(l)) {
+                // The vocabulary cannot continue (no EOS where the constraint is complete): the output is whole.
+                s.finish = s.grammar.complete() ? new FinishReason("stop", 0, null, null, 0) : FinishReason.abort(
+                        "the structured-output constraint cannot be continued with this vocabulary", 500);
+                return;
+            }
+        }
+        accept(s, s.sampler.sample(l, s.req.returnLogprob() ? s.req.topLogprobsNum() : 0));
     }
 
     /**
@@ -61,6 +75,12 @@ final class TokenProcessor {
      * recorded it, then applies the same stop rules as to a sampled one.
      */
     void accept(RequestState s, Sampled t) {
+        if (s.grammar != null && !s.grammar.accept(t.tokenId())) {
+            // Only a token sampled elsewhere can get here (the PD prefill's first token under another constraint).
+            s.finish = FinishReason.abort("token " + t.tokenId() + " breaks the request's structured-output "
+                    + "constraint", 500);
+            return;
+        }
         s.append(t.tokenId());
         if (s.req.returnLogprob()) {
             s.pendingLogprobs.add(t);
@@ -80,6 +100,8 @@ final class TokenProcessor {
             s.finish = FinishReason.stopToken(t.tokenId());
         } else if (matchStopString(s, before)) {
             return;
+        } else if (s.grammar != null && s.grammar.terminated()) {
+            s.finish = FinishReason.stopToken(t.tokenId()); // EOS where the constraint is complete, even under ignore_eos
         } else if (s.outputs() >= p.maxNewTokens()) {
             s.finish = FinishReason.length(s.outputs());
         }

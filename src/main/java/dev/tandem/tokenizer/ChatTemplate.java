@@ -42,7 +42,18 @@ public final class ChatTemplate {
 
     /** The prompt text for {@code messages}; with {@code addGenerationPrompt} it ends where the assistant speaks. */
     public String render(List<Message> messages, boolean addGenerationPrompt) {
+        return render(messages, addGenerationPrompt, null);
+    }
+
+    /**
+     * As {@link #render(List, boolean)}, with the request's {@code tools} (OpenAI's list of function specs as maps)
+     * in the template's {@code tools} variable, where templates that support tool calling print them.
+     */
+    public String render(List<Message> messages, boolean addGenerationPrompt, List<Object> tools) {
         Map<String, Object> ctx = new HashMap<>();
+        if (tools != null) {
+            ctx.put("tools", tools);
+        }
         ctx.put("messages", messages.stream().map(m -> Map.of("role", m.role(), "content", m.content())).toList());
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bos == null ? "" : bos);

@@ -3,6 +3,9 @@ package dev.tandem.worker;
 import dev.tandem.api.ApiException;
 import dev.tandem.api.GenerateInput;
 import dev.tandem.api.GenerationAccumulator;
+import dev.tandem.grammar.GrammarException;
+import dev.tandem.grammar.GrammarSpec;
+import dev.tandem.grammar.TokenGrammar;
 import dev.tandem.scheduler.RequestScope;
 import dev.tandem.scheduler.FinishReason;
 import dev.tandem.scheduler.OutputSink;
@@ -138,6 +141,18 @@ final class Dispatcher {
         return running;
     }
 
+    /** The compiled constraint (from the worker's cache), or null; a constraint that cannot compile is a 400. */
+    private TokenGrammar grammar(GrammarSpec spec) {
+        if (spec == null) {
+            return null;
+        }
+        try {
+            return engine.grammars().get(spec);
+        } catch (GrammarException e) {
+            throw new ApiException(400, "Invalid " + spec.field() + ": " + e.getMessage(), spec.field());
+        }
+    }
+
     /** Tokenizes, checks ids and compiles stop strings (once per distinct list: n copies share theirs). */
     private List<SchedulerRequest> prepare(List<GenerateInput> items, List<OutputSink> sinks) {
         int vocab = engine.model().config().vocabSize();
@@ -156,7 +171,8 @@ final class Dispatcher {
             }
             StopStrings stop = compiled.computeIfAbsent(in.stop(), StopStrings::of);
             out.add(new SchedulerRequest(in.rid(), in.group(), ids, in.params(), in.returnLogprob(),
-                    in.logprobStartLen(), in.topLogprobsNum(), stop, sinks.get(i), in.bootstrap()));
+                    in.logprobStartLen(), in.topLogprobsNum(), stop, sinks.get(i), in.bootstrap(),
+                    grammar(in.constraint())));
         }
         return out;
     }

@@ -44,7 +44,8 @@ final class OpenAiRoutes {
         OpenAiRequest req;
         try {
             var body = Replies.body(ctx);
-            req = chat ? OpenAiRequest.chat(body, engine.tokenizer().chatTemplate(), requestLimits)
+            req = chat ? OpenAiRequest.chat(body, engine.tokenizer().chatTemplate(), requestLimits,
+                    engine.config().toolCallParser())
                     : OpenAiRequest.completions(body, requestLimits);
         } catch (ApiException e) {
             Replies.openAiError(ctx, e);
@@ -54,7 +55,8 @@ final class OpenAiRoutes {
             return;
         }
         OpenAiResponses out = new OpenAiResponses(req, engine.config().modelName(),
-                id -> engine.tokenizer().decode(new int[] {id}, false));
+                id -> engine.tokenizer().decode(new int[] {id}, false), engine.config().toolCallParser());
+        boolean holdText = out.parsesToolCalls(); // a call is parsed from the whole text: stream it at the end
         int items = req.items().size();
         GenerationAccumulator[] accs = new GenerationAccumulator[items];
         int[] sentChars = new int[items];
@@ -62,6 +64,18 @@ final class OpenAiRoutes {
         boolean[] started = new boolean[items];
         SseStream stream = !req.stream() ? null : new SseStream(ctx, limits, items, i -> {
             GenerationAccumulator acc = accs[i];
+            if (holdText) {
+                if (acc.finish() == null && started[i]) {
+                    return null;
+                }
+                boolean first = !started[i];
+                started[i] = true;
+                List<Sampled> lps = acc.outputLogprobs();
+                List<Sampled> newLps = new ArrayList<>(lps.subList(sentLogprobs[i], lps.size()));
+                sentLogprobs[i] = lps.size();
+                return acc.finish() == null ? out.chunk(i, "", true, newLps, null)
+                        : out.toolChunk(i, acc.text(), first, newLps, acc.finish());
+            }
             String text = acc.text();
             String delta = text.substring(Math.min(sentChars[i], text.length()));
             sentChars[i] = text.length();

@@ -2,7 +2,10 @@ package dev.tandem.worker;
 
 import dev.tandem.config.WorkerConfig;
 import dev.tandem.metrics.MetricsSetup;
+import dev.tandem.config.MetricsNames;
+import dev.tandem.metrics.SglangMetrics;
 import dev.tandem.metrics.WorkerMetrics;
+import dev.tandem.scheduler.SchedulerObserver;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import org.slf4j.Logger;
@@ -31,7 +34,9 @@ public final class SchedulerVerticle extends VerticleBase {
         LOG.info("loading {} (mode {})", config.modelPath(), config.mode());
         // Tag meters per worker: tests and the quick start run several workers in one JVM.
         String id = config.host() + ":" + config.port() + "#" + INSTANCES.incrementAndGet();
-        var metrics = new WorkerMetrics(MetricsSetup.registry(), id).mode(config.mode());
+        var own = new WorkerMetrics(MetricsSetup.registry(), id).mode(config.mode());
+        SchedulerObserver metrics = config.metricsNames() == MetricsNames.SGLANG
+                ? new SglangMetrics(MetricsSetup.registry(), id, config.modelName(), config.mode(), own) : own;
         return vertx.executeBlocking(() -> WorkerEngine.start(config, vertx, metrics, msg -> LOG.info("{}", msg)))
                 .onSuccess(e -> {
                     engine = e;

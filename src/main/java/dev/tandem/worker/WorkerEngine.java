@@ -6,6 +6,9 @@ import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
 import dev.tandem.engine.compute.Quantization;
 import dev.tandem.engine.model.Model;
+import dev.tandem.grammar.GrammarCache;
+import dev.tandem.grammar.Vocabulary;
+import dev.tandem.tokenizer.TokenBytes;
 import dev.tandem.hicache.HiCache;
 import dev.tandem.kvcache.PagedKvCache;
 import dev.tandem.scheduler.ColocatedScheduler;
@@ -26,6 +29,8 @@ import java.util.function.Consumer;
  * closed together (loop first, so nothing touches the pool after it is freed).
  */
 public final class WorkerEngine implements AutoCloseable {
+    /** Distinct constraints kept compiled (with their token masks); the least recently used go first. */
+    static final int GRAMMAR_CACHE_SIZE = 64;
     private final WorkerConfig config;
     private final ComputeBackend backend;
     private final Model model;
@@ -35,12 +40,15 @@ public final class WorkerEngine implements AutoCloseable {
     private final SchedulerLoop loop;
     private final PdWiring pd; // null for a colocated worker
     private final EventPublisher events;
+    private final GrammarCache grammars;
     private HiCache hiCache; // colocated workers' tiers, or null (a prefill worker's belong to its PdWiring)
 
     private WorkerEngine(WorkerConfig config, ComputeBackend backend, Model model, TextTokenizer tokenizer,
                          PagedKvCache kv, SchedulerConfig schedulerConfig, SchedulerLoop loop, PdWiring pd,
                          EventPublisher events) {
         this.events = events;
+        this.grammars = new GrammarCache(new Vocabulary(model.config().vocabSize(), TokenBytes.load(config.modelPath()),
+                model.config().eosTokenIds()), GRAMMAR_CACHE_SIZE);
         this.config = config;
         this.backend = backend;
         this.model = model;
@@ -119,6 +127,11 @@ public final class WorkerEngine implements AutoCloseable {
             backend.close();
             throw e;
         }
+    }
+
+    /** Compiled structured-output constraints over this model's vocabulary, shared by its requests. */
+    public GrammarCache grammars() {
+        return grammars;
     }
 
     public WorkerConfig config() {

@@ -51,8 +51,10 @@ class ApiKeysTest {
     }
 
     private static String openAiError(int code, String type, String message) {
-        return WorkerFixture.JSON.createObjectNode().put("object", "error").put("message", message).put("type", type)
-                .put("param", "Authorization").put("code", code).toString();
+        var o = WorkerFixture.JSON.createObjectNode().put("object", "error").put("message", message).put("type", type)
+                .put("param", "Authorization").put("code", code);
+        o.putObject("error").put("message", message).put("type", type).put("param", "Authorization").put("code", code);
+        return o.toString();
     }
 
     private static void assertReply(WorkerFixture.Reply r, int status, String body) {

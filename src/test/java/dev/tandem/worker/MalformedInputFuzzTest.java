@@ -26,7 +26,8 @@ class MalformedInputFuzzTest {
         "\"temperature\": \"hot\"", "\"top_p\": 0", "\"top_p\": 1.01", "\"top_p\": -3", "\"top_k\": 0",
         "\"top_k\": -4", "\"min_p\": 2", "\"repetition_penalty\": 0", "\"frequency_penalty\": 9",
         "\"presence_penalty\": -9", "\"stop\": 17", "\"stop\": [1, 2]", "\"stop_token_ids\": \"x\"",
-        "\"ignore_eos\": \"no\"", "\"n\": 0", "\"n\": 100000", "\"regex\": \"a+\"", "\"json_schema\": \"{}\"",
+        "\"ignore_eos\": \"no\"", "\"n\": 0", "\"n\": 100000", "\"regex\": \"(a\"", "\"regex\": 5",
+        "\"json_schema\": \"{\\\"minimum\\\": 1}\"", "\"json_schema\": \"not json\"", "\"ebnf\": \"root ::= root\"",
         "\"min_new_tokens\": -1", "\"sampling_seed\": \"s\"",
     };
     private static final String[] BAD_TOP = {

@@ -1,0 +1,172 @@
+package dev.tandem.cli;
+
+import dev.tandem.config.Args;
+import dev.tandem.config.EngineConfig;
+import dev.tandem.config.SchedulerConfig;
+import dev.tandem.engine.compute.ComputeBackend;
+import dev.tandem.engine.compute.ComputeBackends;
+import dev.tandem.engine.model.Model;
+import dev.tandem.engine.sampling.SamplingParams;
+import dev.tandem.grammar.GrammarSpec;
+import dev.tandem.grammar.TokenGrammar;
+import dev.tandem.grammar.Vocabulary;
+import dev.tandem.kvcache.PagedKvCache;
+import dev.tandem.scheduler.ColocatedScheduler;
+import dev.tandem.scheduler.SchedulerObserver;
+import dev.tandem.scheduler.SchedulerRequest;
+import dev.tandem.scheduler.StopStrings;
+import dev.tandem.tokenizer.TextTokenizer;
+import dev.tandem.tokenizer.TokenBytes;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * {@code bench-grammar --model DIR}: the cost of structured outputs per decode step. For each batch size, the
+ * median scheduler step (forward, masking, sampling) of requests under a JSON-shaped constraint against the same
+ * requests unconstrained, in the same run, several runs each; the constrained/unconstrained ratio is the figure.
+ * The constraint never completes and the bench's vocabulary lists no EOS, so every request runs every step.
+ */
+public final class BenchGrammarCommand {
+    /** JSON records one after another: a regex (never complete) so the batch stays whole for the whole run. */
+    static final String CONSTRAINT = "\\[(\\{\"name\":\"[a-z ]{1,16}\",\"age\":[0-9]{1,3},\"tags\":\\[\"[a-z]{1,8}\""
+            + "(,\"[a-z]{1,8}\"){0,3}\\]\\},)*";
+    private static final int WARM = 2;
+
+    private BenchGrammarCommand() {
+    }
+
+    public static int run(String[] argv) {
+        Args a = Args.parse(argv, Set.of());
+        Path dir = Path.of(a.required("model"));
+        int[] batches = a.has("batches") ? a.intList("batches") : new int[] {1, 32};
+        int steps = a.integer("steps", 16);
+        int runs = a.integer("runs", 3);
+        EngineConfig engine = a.engine(0);
+        a.rejectUnknown();
+        try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads());
+             Model model = Model.load(dir, backend, msg -> System.err.println("[load] " + msg));
+             TextTokenizer tok = TextTokenizer.load(dir)) {
+            int vocab = model.config().vocabSize();
+            Vocabulary v = new Vocabulary(vocab, TokenBytes.load(dir), List.of());
+            GrammarSpec spec = new GrammarSpec(GrammarSpec.Kind.REGEX, CONSTRAINT, "regex");
+            long c0 = System.nanoTime();
+            TokenGrammar grammar = new TokenGrammar(spec, spec.compile(), v);
+            System.out.printf("model: %s, vocab %d; backend: %s; constraint: %d automaton states, compiled in %.1f ms"
+                    + "%n", dir, vocab, ComputeBackends.describe(backend), grammar.dfa().states(),
+                    (System.nanoTime() - c0) / 1e6);
+            for (int b : batches) {
+                double[] plain = new double[runs];
+                double[] constrained = new double[runs];
+                medianStepMs(model, tok, engine, b, steps, null, runs); // warm-up (JIT), not counted
+                medianStepMs(model, tok, engine, b, steps, grammar, runs);
+                for (int r = 0; r < runs; r++) {
+                    // Alternate which goes first, so drift on a shared machine does not favour one side.
+                    if (r % 2 == 1) {
+                        constrained[r] = medianStepMs(model, tok, engine, b, steps, grammar, r);
+                    }
+                    plain[r] = medianStepMs(model, tok, engine, b, steps, null, r);
+                    if (r % 2 == 0) {
+                        constrained[r] = medianStepMs(model, tok, engine, b, steps, grammar, r);
+                    }
+                }
+                double p = median(plain);
+                double c = median(constrained);
+                System.out.printf("batch %-3d: step %.2f ms unconstrained, %.2f ms constrained: %.3fx (median of %d"
+                        + " runs x %d steps; runs %s vs %s); masking alone %.3f ms per step%n", b, p, c, c / p, runs,
+                        steps, fmt(plain), fmt(constrained), maskOnlyMs(grammar, vocab, b, 64));
+            }
+            System.out.printf("token masks computed: %d of %d states%n", grammar.maskedStates(),
+                    grammar.dfa().states());
+        }
+        return 0;
+    }
+
+    private static double medianStepMs(Model model, TextTokenizer tok, EngineConfig engine, int batch, int steps,
+                                       TokenGrammar grammar, int seed) {
+        int max = WARM + steps + 2;
+        int context = 16 + max + 1;
+        SchedulerConfig sc = new SchedulerConfig(batch, batch * (context + engine.pageSize()) + 64, -1, context, engine.pageSize(), false);
+        try (PagedKvCache kv = model.newKvCache(engine.pageSize(), sc.maxTotalTokens(), batch, context)) {
+            var s = new ColocatedScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc,
+                    SchedulerObserver.NONE);
+            SamplingParams params = new SamplingParams(max, 1f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), true, 0);
+            dev.tandem.scheduler.FinishReason[] early = {null};
+            for (int i = 0; i < batch; i++) {
+                int[] prompt = new int[8];
+                for (int k = 0; k < prompt.length; k++) {
+                    prompt[k] = 1 + (int) ((seed * 7919L + i * 131L + k * 31L) % (model.config().vocabSize() - 1));
+                }
+                s.submit(new SchedulerRequest("r" + i, "r" + i, prompt, params.withSeed((long) seed * 1000 + i), false,
+                        -1, 0, StopStrings.NONE, o -> {
+                            if (o.finish() != null && o.completionTokens() < max) {
+                                early[0] = o.finish(); // the batch shrank: the figures would not compare
+                            }
+                        }, null, grammar));
+            }
+            s.step(); // every prompt, one pass
+            for (int i = 0; i < WARM; i++) {
+                s.step();
+            }
+            double[] t = new double[steps];
+            for (int i = 0; i < steps; i++) {
+                long t0 = System.nanoTime();
+                s.step();
+                t[i] = (System.nanoTime() - t0) / 1e6;
+            }
+            if (early[0] != null || s.stats().running() != batch) {
+                throw new IllegalStateException("a request finished early (" + early[0] + "): " + s.stats().running()
+                        + " of " + batch + " running");
+            }
+            return median(t);
+        }
+    }
+
+    /**
+     * The grammar's own share of a step, without the model: {@code batch} matchers each copy a logits row (as the
+     * token processor does), mask it and accept its argmax, per step; the median over {@code steps} steps, masks of
+     * visited states cached as in serving.
+     */
+    static double maskOnlyMs(TokenGrammar grammar, int vocab, int batch, int steps) {
+        var rnd = new java.util.SplittableRandom(1);
+        float[][] rows = new float[batch][vocab];
+        var matchers = new ArrayList<dev.tandem.grammar.GrammarMatcher>();
+        for (int i = 0; i < batch; i++) {
+            for (int v = 0; v < vocab; v++) {
+                rows[i][v] = (float) rnd.nextDouble();
+            }
+            matchers.add(grammar.matcher());
+        }
+        double[] t = new double[steps];
+        for (int k = 0; k < steps; k++) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < batch; i++) {
+                float[] l = rows[i].clone();
+                matchers.get(i).mask(l);
+                matchers.get(i).accept(dev.tandem.engine.sampling.Logprobs.argmax(l));
+            }
+            t[k] = (System.nanoTime() - t0) / 1e6;
+            for (float[] r : rows) { // a different token next time
+                r[rnd.nextInt(vocab)] += 0.5f;
+            }
+        }
+        return median(t);
+    }
+
+    private static double median(double[] x) {
+        double[] c = x.clone();
+        Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
+    }
+
+    private static String fmt(double[] x) {
+        List<String> s = new ArrayList<>();
+        for (double d : x) {
+            s.add(String.format("%.2f", d));
+        }
+        return s.toString();
+    }
+}
