@@ -73,12 +73,18 @@ final class ParallelFor implements AutoCloseable {
             body.run(0, n, 0);
             return;
         }
+        int g = gen + 1;
+        // Close the previous call's claim word before touching its fields: a helper still in that call's work()
+        // may have read its claim and be about to read pieces; were the new (larger) count visible to it while the
+        // old claim word still matched, its CAS would take a piece that does not exist and count it done in this
+        // call, which could then end early (seen as a helper running a null body). With the word changed first,
+        // that CAS fails; getAndSet orders it after any CAS that did succeed, so that helper saw the old fields.
+        claim.getAndSet(((long) g << 32) | Integer.MAX_VALUE);
         this.body = body;
         this.n = n;
         this.pieces = p;
         done.set(0);
         failure.set(null);
-        int g = gen + 1;
         claim.set((long) g << 32);
         gen = g; // publishes the fields above
         for (int i = 0; i < helpers.length; i++) {
