@@ -80,12 +80,9 @@ public final class KvReceiverManager {
         if (receivers.putIfAbsent(b.room(), r) != null) {
             throw new IllegalStateException("room " + b.room() + " is already in use on this decode worker");
         }
-        CompletableFuture<String> reg = registered.computeIfAbsent(r.address,
-                a -> client.register(a, self).toCompletableFuture());
-        r.peer = reg;
-        reg.whenComplete((v, err) -> {
+        r.peer = registration(r.address);
+        r.peer.whenComplete((v, err) -> {
             if (err != null) {
-                registered.remove(r.address, reg);
                 r.update(KvPoll.FAILED, "cannot register with prefill worker at " + r.address + ": "
                         + rootMessage(err));
             } else {
@@ -93,6 +90,18 @@ public final class KvReceiverManager {
             }
         });
         return r;
+    }
+
+    /** Our registration with the prefill worker at {@code address}: made once, made again after it failed. */
+    private CompletableFuture<String> registration(String address) {
+        CompletableFuture<String> reg = registered.computeIfAbsent(address,
+                a -> client.register(a, self).toCompletableFuture());
+        reg.whenComplete((v, err) -> {
+            if (err != null) {
+                registered.remove(address, reg);
+            }
+        });
+        return reg;
     }
 
     /** Hands the room's destination pages (in prompt order) and aux slot to the prefill side. */
@@ -129,12 +138,9 @@ public final class KvReceiverManager {
         }
         r.peer = null; // not a room of the previous life
         onPeerIncarnation(r.address, incarnation);
-        CompletableFuture<String> reg = registered.computeIfAbsent(r.address,
-                a -> client.register(a, self).toCompletableFuture());
-        r.peer = reg;
-        reg.whenComplete((v, err) -> {
+        r.peer = registration(r.address);
+        r.peer.whenComplete((v, err) -> {
             if (err != null) {
-                registered.remove(r.address, reg);
                 abort(r, "cannot register again with restarted prefill worker at " + r.address + ": "
                         + rootMessage(err));
             }
