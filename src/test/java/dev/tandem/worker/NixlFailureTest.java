@@ -23,8 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The mooncake backend's failure tests ({@link PdFailureTest}, {@link ClusteredPdTest}) against nixl: the managers'
- * timeouts, heartbeat and abort work the same over UCX agents; every request is answered and every page returns.
+ * {@link ClusteredPdTest}'s story over nixl: separate clustered JVMs give colocated output, and the prefill JVM killed
+ * with rooms in flight leaves every request answered and every page returned. (The in-process failure tests run over
+ * both backends in {@link PdFailureTest}.)
  */
 @ExtendWith(VertxExtension.class)
 class NixlFailureTest {
@@ -32,100 +33,6 @@ class NixlFailureTest {
     @BeforeEach
     void ucx() {
         UcxAssume.ucx();
-    }
-
-    private static String body(int len, int maxNew, int port, long room, String extra) {
-        StringBuilder ids = new StringBuilder("508");
-        for (int j = 1; j < len; j++) {
-            ids.append(',').append((j * 31 + (int) room) % 500);
-        }
-        return "{\"input_ids\": [" + ids + "], \"sampling_params\": {\"max_new_tokens\": " + maxNew
-                + ", \"temperature\": 0, \"ignore_eos\": true}, \"bootstrap_host\": \"127.0.0.1\", "
-                + "\"bootstrap_port\": " + port + ", \"bootstrap_room\": " + room + extra + "}";
-    }
-
-    @Test
-    void withFailureProbabilityEveryRequestGetsTokensOrAClearErrorAndNothingLeaks(Vertx vertx) throws Exception {
-        int port = 28201;
-        try (WorkerFixture p = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port", "" + port,
-                "--failure-prob", "0.05", "--transfer-backend", "nixl", "--chunked-prefill-size", "16");
-             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode", "--failure-prob", "0.05",
-                     "--transfer-backend", "nixl")) {
-            List<Future<HttpResponse<Buffer>>> pr = new ArrayList<>();
-            List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
-            for (int i = 0; i < 100; i++) {
-                String b = body(5 + i % 40, 4, port, 5000 + i, "");
-                dr.add(d.client.post("/generate").sendBuffer(Buffer.buffer(b)));
-                pr.add(p.client.post("/generate").sendBuffer(Buffer.buffer(b)));
-            }
-            int ok = 0;
-            int failed = 0;
-            for (int i = 0; i < 100; i++) {
-                for (var f : List.of(dr.get(i), pr.get(i))) {
-                    var r = f.await();
-                    JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
-                    if (r.statusCode() == 200) {
-                        ok++;
-                    } else {
-                        failed++;
-                        assertEquals(500, r.statusCode(), r.bodyAsString());
-                        assertTrue(j.get("detail").asText().matches(".*(failed|injected|Aborted|timed out).*"),
-                                r.bodyAsString());
-                    }
-                }
-            }
-            assertEquals(200, ok + failed);
-            assertTrue(failed > 0, "with p=0.05 some transfers must fail");
-            p.awaitIdle();
-            d.awaitIdle();
-            assertEquals(0, p.kvPagesUsed());
-            assertEquals(0, d.kvPagesUsed());
-            assertEquals(200, p.get("/health").status());
-            assertEquals(200, d.get("/health_generate").status());
-        }
-    }
-
-    @Test
-    void abortInEveryStateFreesEverythingOnBothSides(Vertx vertx) throws Exception {
-        int port = 28202;
-        try (WorkerFixture p = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port", "" + port,
-                "--transfer-backend", "nixl");
-             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode", "--transfer-backend", "nixl")) {
-            // only the decode worker has the request (bootstrapping)
-            var onlyD = d.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 1, ", \"rid\": \"a1\"")));
-            awaitState(d, st -> st.get("num_waiting_reqs").asInt() == 1);
-            assertEquals(200, d.post("/abort_request", "{\"rid\": \"a1\"}").status());
-            assertAborted(onlyD.await());
-
-            // only the prefill worker has the request (waiting for input)
-            var onlyP = p.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 2, ", \"rid\": \"a2\"")));
-            awaitState(p, st -> st.get("num_waiting_reqs").asInt() == 1);
-            assertEquals(200, p.post("/abort_request", "{\"rid\": \"a2\"}").status());
-            assertAborted(onlyP.await());
-
-            // decoding, after the transfer
-            String b = body(30, 1900, port, 3, ", \"rid\": \"a3\"");
-            var dec = d.client.post("/generate").sendBuffer(Buffer.buffer(b));
-            var pre = p.client.post("/generate").sendBuffer(Buffer.buffer(b));
-            assertEquals(200, pre.await().statusCode());
-            awaitState(d, st -> st.get("num_running_reqs").asInt() == 1);
-            assertEquals(200, d.post("/abort_request", "{\"rid\": \"a3\"}").status());
-            assertAborted(dec.await());
-
-            // transferring: the decode side gave its pages to a room the prefill worker has not run yet
-            String t = body(40, 8, port, 4, ", \"rid\": \"a4\"");
-            var dt = d.client.post("/generate").sendBuffer(Buffer.buffer(t));
-            awaitState(d, st -> st.get("kv_pages_used").asInt() > 0);
-            assertEquals(200, d.post("/abort_request", "{\"rid\": \"a4\"}").status());
-            assertAborted(dt.await());
-            var pt = p.client.post("/generate").sendBuffer(Buffer.buffer(t)).await();
-            assertEquals(500, pt.statusCode(), "the prefill side hears the abort: " + pt.bodyAsString());
-
-            p.awaitIdle();
-            d.awaitIdle();
-            assertEquals(0, p.kvPagesUsed());
-            assertEquals(0, d.kvPagesUsed());
-        }
     }
 
     /** Separate clustered JVMs over nixl: colocated output, then the prefill JVM is killed with rooms in flight. */

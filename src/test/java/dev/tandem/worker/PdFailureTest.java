@@ -5,9 +5,12 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
+import dev.tandem.transfer.nixl.UcxAssume;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +19,10 @@ import java.util.function.Predicate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Prefill/decode under failures and aborts: every request gets an answer, every page comes back, on both sides. */
+/**
+ * Prefill/decode under failures and aborts, over the mooncake and the nixl backend: every request gets an answer,
+ * every page comes back, on both sides.
+ */
 @ExtendWith(VertxExtension.class)
 class PdFailureTest {
 
@@ -30,12 +36,23 @@ class PdFailureTest {
                 + "\"bootstrap_port\": " + port + ", \"bootstrap_room\": " + room + extra + "}";
     }
 
-    @Test
-    void withFailureProbabilityEveryRequestGetsTokensOrAClearErrorAndNothingLeaks(Vertx vertx) throws Exception {
-        int port = 28101;
+    /** Both real backends run these: the managers' timeouts, heartbeat and abort are the same over either. */
+    private static int port(String backend, int offset) {
+        if (backend.equals("nixl")) {
+            UcxAssume.ucx();
+        }
+        return (backend.equals("nixl") ? 28200 : 28100) + offset;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"mooncake", "nixl"})
+    void withFailureProbabilityEveryRequestGetsTokensOrAClearErrorAndNothingLeaks(String backend, Vertx vertx)
+            throws Exception {
+        int port = port(backend, 1);
         try (WorkerFixture p = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port", "" + port,
-                "--failure-prob", "0.05");
-             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode", "--failure-prob", "0.05")) {
+                "--failure-prob", "0.05", "--transfer-backend", backend, "--chunked-prefill-size", "16");
+             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode", "--failure-prob", "0.05",
+                     "--transfer-backend", backend)) {
             List<Future<HttpResponse<Buffer>>> pr = new ArrayList<>();
             List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
             for (int i = 0; i < 100; i++) {
@@ -72,11 +89,13 @@ class PdFailureTest {
         }
     }
 
-    @Test
-    void abortInEveryStateFreesEverythingOnBothSides(Vertx vertx) throws Exception {
-        int port = 28102;
-        try (WorkerFixture p = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port", "" + port);
-             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode")) {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"mooncake", "nixl"})
+    void abortInEveryStateFreesEverythingOnBothSides(String backend, Vertx vertx) throws Exception {
+        int port = port(backend, 2);
+        try (WorkerFixture p = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port", "" + port,
+                "--transfer-backend", backend);
+             WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode", "--transfer-backend", backend)) {
             // Bootstrapping / waiting for the prefill side: only the decode worker has the request.
             var onlyD = d.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 1, ", \"rid\": \"a1\"")));
             awaitState(d, st -> st.get("num_waiting_reqs").asInt() == 1);
