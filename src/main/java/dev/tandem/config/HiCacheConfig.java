@@ -115,24 +115,23 @@ public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WriteP
 
     /** Reads the fields from a JSON config ({@code json}, may be empty) with flags on top. */
     public static HiCacheConfig from(Map<String, Object> json, Args cli) {
-        String dir = str(json, cli, "hicache_storage_dir", "hicache-storage-dir", null);
-        return new HiCacheConfig(bool(json, cli, "enable_hierarchical_cache", "enable-hierarchical-cache"),
-                num(json, cli, "hicache_ratio", "hicache-ratio", OFF.ratio),
-                num(json, cli, "hicache_size", "hicache-size", OFF.sizeGb),
+        ConfigValues v = new ConfigValues(json, cli);
+        String dir = v.string("hicache_storage_dir", "hicache-storage-dir", null);
+        return new HiCacheConfig(v.bool("enable_hierarchical_cache", "enable-hierarchical-cache", false),
+                v.number("hicache_ratio", "hicache-ratio", OFF.ratio),
+                v.number("hicache_size", "hicache-size", OFF.sizeGb),
                 choice(WritePolicy.class, "hicache_write_policy",
-                        str(json, cli, "hicache_write_policy", "hicache-write-policy", "write_through")),
+                        v.string("hicache_write_policy", "hicache-write-policy", "write_through")),
                 choice(StorageBackend.class, "hicache_storage_backend",
-                        str(json, cli, "hicache_storage_backend", "hicache-storage-backend", "none")),
+                        v.string("hicache_storage_backend", "hicache-storage-backend", "none")),
                 dir == null ? null : Path.of(dir),
-                num(json, cli, "hicache_storage_max_size", "hicache-storage-max-size", OFF.storageMaxGb),
+                v.number("hicache_storage_max_size", "hicache-storage-max-size", OFF.storageMaxGb),
                 choice(PrefetchPolicy.class, "hicache_storage_prefetch_policy",
-                        str(json, cli, "hicache_storage_prefetch_policy", "hicache-storage-prefetch-policy",
-                                "best_effort")),
-                num(json, cli, "hicache_storage_prefetch_timeout", "hicache-storage-prefetch-timeout",
-                        OFF.prefetchTimeoutS),
-                (int) num(json, cli, "hicache_storage_backup_count", "hicache-storage-backup-count", OFF.backupCount),
-                bool(json, cli, "disaggregation_decode_enable_offload_kvcache",
-                        "disaggregation-decode-enable-offload-kvcache"));
+                        v.string("hicache_storage_prefetch_policy", "hicache-storage-prefetch-policy", "best_effort")),
+                v.number("hicache_storage_prefetch_timeout", "hicache-storage-prefetch-timeout", OFF.prefetchTimeoutS),
+                v.integer("hicache_storage_backup_count", "hicache-storage-backup-count", OFF.backupCount),
+                v.bool("disaggregation_decode_enable_offload_kvcache", "disaggregation-decode-enable-offload-kvcache",
+                        false));
     }
 
     private static <E extends Enum<E>> E choice(Class<E> type, String field, String value) {
@@ -146,47 +145,5 @@ public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WriteP
             allowed.append(allowed.isEmpty() ? "" : ", ").append(e.name().toLowerCase(Locale.ROOT));
         }
         throw new ConfigException(field, value, "one of " + allowed);
-    }
-
-    private static String str(Map<String, Object> json, Args cli, String key, String flag, String dflt) {
-        if (cli != null && cli.has(flag)) {
-            return cli.string(flag, dflt);
-        }
-        Object o = json.get(key);
-        if (o == null) {
-            return dflt;
-        }
-        if (!(o instanceof String s)) {
-            throw new ConfigException(key, o, "a string");
-        }
-        return s;
-    }
-
-    private static double num(Map<String, Object> json, Args cli, String key, String flag, double dflt) {
-        if (cli != null && cli.has(flag)) {
-            return cli.number(flag, (float) dflt);
-        }
-        Object o = json.get(key);
-        if (o == null) {
-            return dflt;
-        }
-        if (!(o instanceof Number n)) {
-            throw new ConfigException(key, o, "a number");
-        }
-        return n.doubleValue();
-    }
-
-    private static boolean bool(Map<String, Object> json, Args cli, String key, String flag) {
-        if (cli != null && cli.has(flag)) {
-            return cli.flag(flag);
-        }
-        Object o = json.get(key);
-        if (o == null) {
-            return false;
-        }
-        if (!(o instanceof Boolean b)) {
-            throw new ConfigException(key, o, "true or false");
-        }
-        return b;
     }
 }

@@ -177,7 +177,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                         + ")");
             }
         }
-        Values v = new Values(m, cli);
+        ConfigValues v = new ConfigValues(m, cli);
         String model = v.string("model_path", "model", null);
         return new WorkerConfig(v.string("mode", "mode", "null"), model == null ? null : Path.of(model),
                 v.string("host", "host", "127.0.0.1"), v.integer("port", "port", 30000),
@@ -195,7 +195,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
     }
 
     /** {@code kv_events_config}: a JSON object in the config file, or its text (the flag, as SGLang's). */
-    private static KvEventsConfig kvEvents(Values v) {
+    private static KvEventsConfig kvEvents(ConfigValues v) {
         Object o = v.cli() != null && v.cli().has("kv-events-config") ? v.cli().string("kv-events-config", null)
                 : v.json().get("kv_events_config");
         String json;
@@ -213,7 +213,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
         }
     }
 
-    private static PdConfig pd(Values v) {
+    private static PdConfig pd(ConfigValues v) {
         String envProb = System.getenv("DISAGGREGATION_TEST_FAILURE_PROB");
         return new PdConfig(v.integer("bootstrap_port", "bootstrap-port", 8998),
                 v.string("transfer_backend", "transfer-backend", "mooncake"),
@@ -234,7 +234,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
         return pd.workerId() != null ? pd.workerId() : advertisedHost + ":" + port;
     }
 
-    private static String advertised(Values v) {
+    private static String advertised(ConfigValues v) {
         return HostAddress.advertised(v.string("host", "host", "127.0.0.1"),
                 v.string("advertise_host", "advertise-host", null), "advertise_host");
     }
@@ -243,7 +243,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
      * {@code advertisedHost:port}, unique per process and port; with port 0 (picked at bind time) a random suffix
      * instead.
      */
-    private static String defaultWorkerId(Values v) {
+    private static String defaultWorkerId(ConfigValues v) {
         String host = advertised(v);
         int port = v.integer("port", "port", 30000);
         return port != 0 ? host + ":" + port
@@ -255,61 +255,4 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
         return servedModelName != null ? servedModelName : modelPath.getFileName().toString();
     }
 
-    private record Values(Map<String, Object> json, Args cli) {
-        String string(String key, String flag, String dflt) {
-            if (cli != null && cli.has(flag)) {
-                return cli.string(flag, dflt);
-            }
-            Object o = json.get(key);
-            if (o == null) {
-                return dflt;
-            }
-            if (!(o instanceof String s)) {
-                throw new ConfigException(key, o, "a string");
-            }
-            return s;
-        }
-
-        double number(String key, String flag, double dflt) {
-            if (cli != null && cli.has(flag)) {
-                return cli.number(flag, (float) dflt);
-            }
-            Object o = json.get(key);
-            if (o == null) {
-                return dflt;
-            }
-            if (!(o instanceof Number n)) {
-                throw new ConfigException(key, o, "a number");
-            }
-            return n.doubleValue();
-        }
-
-        boolean bool(String key, String flag, boolean dflt) {
-            if (cli != null && cli.has(flag)) {
-                return cli.flag(flag);
-            }
-            Object o = json.get(key);
-            if (o == null) {
-                return dflt;
-            }
-            if (!(o instanceof Boolean b)) {
-                throw new ConfigException(key, o, "true or false");
-            }
-            return b;
-        }
-
-        int integer(String key, String flag, int dflt) {
-            if (cli != null && cli.has(flag)) {
-                return cli.integer(flag, dflt);
-            }
-            Object o = json.get(key);
-            if (o == null) {
-                return dflt;
-            }
-            if (!(o instanceof Number n) || n.doubleValue() != n.intValue()) {
-                throw new ConfigException(key, o, "an integer");
-            }
-            return n.intValue();
-        }
-    }
 }
