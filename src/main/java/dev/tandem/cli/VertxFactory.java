@@ -63,9 +63,28 @@ public final class VertxFactory {
     }
 
     /**
-     * The Hazelcast config, with {@code hazelcast.socket.bind.any=false} forced: Hazelcast otherwise binds every
-     * interface (0.0.0.0) whatever {@code <interfaces>} lists, and OSS Hazelcast lets anyone who reaches its port
-     * join the cluster.
+     * Names the cluster instead of the config file's {@code <cluster-name>}: members join only a cluster of the
+     * same name, so two clusters (two test runs, a test run beside a quick start) can share one host. Child processes
+     * inherit it with the environment.
+     */
+    public static final String CLUSTER_NAME_ENV = "TANDEM_CLUSTER_NAME";
+
+    /** The validated value of {@link #CLUSTER_NAME_ENV}, or null when unset or empty. */
+    static String clusterNameOverride(String value) {
+        if (value == null || value.isEmpty()) {
+            return null;
+        }
+        if (!value.matches("[A-Za-z0-9._-]{1,64}")) {
+            throw new IllegalArgumentException("$" + CLUSTER_NAME_ENV + " must be 1-64 letters, digits, '.', '_' or "
+                    + "'-', got \"" + value + "\"");
+        }
+        return value;
+    }
+
+    /**
+     * The Hazelcast config, with {@code hazelcast.socket.bind.any=false} forced (Hazelcast otherwise binds every
+     * interface, 0.0.0.0, whatever {@code <interfaces>} lists, and OSS Hazelcast lets anyone who reaches its port
+     * join the cluster) and the cluster named by {@link #CLUSTER_NAME_ENV} when it is set.
      */
     static Config hazelcastConfig() {
         String path = System.getProperty("vertx.hazelcast.config", "conf/cluster.xml");
@@ -76,6 +95,10 @@ public final class VertxFactory {
         try {
             Config c = new FileSystemXmlConfig(path);
             c.setProperty("hazelcast.socket.bind.any", "false");
+            String name = clusterNameOverride(System.getenv(CLUSTER_NAME_ENV));
+            if (name != null) {
+                c.setClusterName(name);
+            }
             return c;
         } catch (FileNotFoundException e) {
             throw new IllegalArgumentException("cluster config " + path + ": " + e.getMessage(), e);
