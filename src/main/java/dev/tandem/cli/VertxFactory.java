@@ -2,6 +2,7 @@ package dev.tandem.cli;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.FileSystemXmlConfig;
+import dev.tandem.config.ClusterName;
 import dev.tandem.config.SecurityConfig;
 import dev.tandem.metrics.MetricsSetup;
 import io.vertx.core.Vertx;
@@ -63,28 +64,9 @@ public final class VertxFactory {
     }
 
     /**
-     * Names the cluster instead of the config file's {@code <cluster-name>}: members join only a cluster of the
-     * same name, so two clusters (two test runs, a test run beside a quick start) can share one host. Child processes
-     * inherit it with the environment.
-     */
-    public static final String CLUSTER_NAME_ENV = "TANDEM_CLUSTER_NAME";
-
-    /** The validated value of {@link #CLUSTER_NAME_ENV}, or null when unset or empty. */
-    static String clusterNameOverride(String value) {
-        if (value == null || value.isEmpty()) {
-            return null;
-        }
-        if (!value.matches("[A-Za-z0-9._-]{1,64}")) {
-            throw new IllegalArgumentException("$" + CLUSTER_NAME_ENV + " must be 1-64 letters, digits, '.', '_' or "
-                    + "'-', got \"" + value + "\"");
-        }
-        return value;
-    }
-
-    /**
      * The Hazelcast config, with {@code hazelcast.socket.bind.any=false} forced (Hazelcast otherwise binds every
      * interface, 0.0.0.0, whatever {@code <interfaces>} lists, and OSS Hazelcast lets anyone who reaches its port
-     * join the cluster) and the cluster named by {@link #CLUSTER_NAME_ENV} when it is set.
+     * join the cluster) and the cluster named by {@code $TANDEM_CLUSTER_NAME} ({@link ClusterName}) when it is set.
      */
     static Config hazelcastConfig() {
         String path = System.getProperty("vertx.hazelcast.config", "conf/cluster.xml");
@@ -95,7 +77,7 @@ public final class VertxFactory {
         try {
             Config c = new FileSystemXmlConfig(path);
             c.setProperty("hazelcast.socket.bind.any", "false");
-            String name = clusterNameOverride(System.getenv(CLUSTER_NAME_ENV));
+            String name = ClusterName.override(System.getenv(ClusterName.ENV));
             if (name != null) {
                 c.setClusterName(name);
             }

@@ -57,7 +57,7 @@ class LauncherTest {
      * VertxFactory), so {@code $TANDEM_CLUSTER_NAME} is written into the file it reads.
      */
     private static String clusterXml() throws IOException {
-        String name = System.getenv(VertxFactory.CLUSTER_NAME_ENV);
+        String name = System.getenv(dev.tandem.config.ClusterName.ENV);
         String xml = Files.readString(Path.of("conf", "cluster.xml"));
         if (name != null && !name.isEmpty()) {
             String shipped = "<cluster-name>tandem</cluster-name>";
