@@ -181,6 +181,7 @@ public final class Args {
     /** The engine flags shared by every command that runs a model. */
     public EngineConfig engine(int defaultMaxTotalTokens) {
         return new EngineConfig(string("backend", "vector"), integer("threads", 0), integer("page-size", 16),
-                integer("max-total-tokens", defaultMaxTotalTokens), string("quantization", "none"));
+                integer("max-total-tokens", defaultMaxTotalTokens), string("quantization", "none"),
+                string("kv-cache-dtype", "auto"));
     }
 }

@@ -5,7 +5,9 @@ import dev.tandem.engine.model.ForwardOutput;
 import dev.tandem.engine.model.SequenceChunk;
 import dev.tandem.engine.sampling.Logprobs;
 import dev.tandem.kvcache.PagedKvCache;
-import org.junit.jupiter.api.Test;
+import dev.tandem.kvcache.KvDtype;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.management.ManagementFactory;
 import java.util.List;
@@ -22,12 +24,13 @@ class HotPathAllocationTest {
     private static final int PROMPT = 24;
     private static final int CYCLE = 32; // decode positions PROMPT .. PROMPT + CYCLE, rewritten round after round
 
-    @Test
-    void batchOneDecodeStepAllocatesNothingOnComputeThreads() {
+    @ParameterizedTest(name = "KV cache {0}")
+    @EnumSource(KvDtype.class)
+    void batchOneDecodeStepAllocatesNothingOnComputeThreads(KvDtype dtype) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot account allocation per thread");
         mx.setThreadAllocatedMemoryEnabled(true);
-        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 256)) {
+        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 256, dtype)) {
             List<Thread> helpers = ((VectorBackend) f.backend).helperThreads();
             assertEquals(1, helpers.size(), "a two-thread backend has one helper besides the caller");
             long[] ids = helpers.stream().mapToLong(Thread::threadId).toArray();
@@ -60,7 +63,7 @@ class HotPathAllocationTest {
             long caller = mx.getCurrentThreadAllocatedBytes() - callerBefore;
             long[] helpersAfter = mx.getThreadAllocatedBytes(ids);
             kv.release(row);
-            assertEquals(0, caller, "bytes allocated by the calling thread over " + CYCLE + " decode steps");
+            assertEquals(0, caller, "bytes allocated by the calling thread over " + CYCLE + " decode steps, KV " + dtype);
             for (int i = 0; i < ids.length; i++) {
                 assertEquals(0, helpersAfter[i] - helpersBefore[i],
                         "bytes allocated by " + helpers.get(i).getName() + " over " + CYCLE + " decode steps");

@@ -2,6 +2,7 @@ package dev.tandem.engine.compute;
 
 import dev.tandem.engine.tensor.DType;
 import dev.tandem.engine.tensor.Tensor;
+import dev.tandem.kvcache.KvDtype;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -315,8 +316,13 @@ public final class VectorBackend implements ComputeBackend {
                 int t = i / b.numKvHeads();
                 int kvHead = i % b.numKvHeads();
                 int len = b.positions()[t] + 1;
+                boolean bf16 = b.kvDtype() == KvDtype.BFLOAT16;
                 for (int g = 0; g < b.groupSize(); g++) {
-                    attendOneHead(b, t, kvHead * b.groupSize() + g, kvHead, len, scores, acc);
+                    if (bf16) {
+                        Bf16KvAttention.attendOneHead(b, t, kvHead * b.groupSize() + g, kvHead, len, scores, acc);
+                    } else {
+                        attendOneHead(b, t, kvHead * b.groupSize() + g, kvHead, len, scores, acc);
+                    }
                 }
             }
         }
