@@ -57,10 +57,10 @@ class Bf16KvAttentionTest {
                 }
             }
             assertTrue(rounded, "the random K/V needed rounding: the test would not see a missing conversion");
-            // Three tokens of two requests: context lengths 1, 29 and 40, slots scattered through the pool.
-            int[] positions = {0, 28, 39};
-            int[] tableOffsets = {0, 64, 64};
-            int[] table = new int[128];
+            // Three tokens of two requests: context lengths 1, 29 and 100 (past a tile), slots scattered.
+            int[] positions = {0, 28, 99};
+            int[] tableOffsets = {0, 128, 128};
+            int[] table = new int[256];
             for (int i = 0; i < table.length; i++) {
                 table[i] = (i * 37 + 11) % slots;
             }
