@@ -25,9 +25,11 @@ public final class Main {
                                [--top-k K] [--top-p P] [--seed S] [--json] [--backend vector|scalar] [--threads N]
               bench-engine     --model DIR [--prompt-len 512] [--batches 1,8,32] [--steps 128] [--runs 3]
                                [--probe-mb 1024] [--threads N] [--quantization none|int8]
+                               [--kv-cache-dtype auto|float32|bf16|bfloat16]
               bench-serving    --url URL [--num-prompts 100] [--request-rate inf] [--input-len 128] [--output-len 64]
                                [--seed 0] [--timeout 600] [--json]
               bench-transfer   [--tokens 1024,8192,32768] [--reps 3]   KV transfer GB/s per transport
+                               [--kv-cache-dtype auto|bf16]   (bytes per token printed)
               bench-gateway    [--requests 20000] [--concurrency 1,32]   gateway overhead vs a worker directly
               bench-grammar    --model DIR [--batches 1,32] [--steps 16] [--runs 3]   structured-output step cost
               make-tiny-model  --out DIR [--preset tiny|bench] [--seed N] [--dtype bf16|f16|f32] [--shards N]
@@ -35,7 +37,7 @@ public final class Main {
               worker           --mode null --model DIR [--port 30000] [--host 127.0.0.1] [--conf conf/worker.json]
                                [--max-total-tokens N] [--max-running-requests N] [--chunked-prefill-size N]
                                [--context-length N] [--page-size N] [--backend vector|scalar] [--threads N]
-                               [--quantization none|int8]
+                               [--quantization none|int8] [--kv-cache-dtype auto|float32|bf16|bfloat16]
               gateway          --port 8000 --prefill URL [URL...] --prefill-bootstrap-ports B [B...] --decode URL
                                [URL...] [--timeout 600] [--policy random|round_robin|power_of_two] [--cluster]
               quickstart       gateway + prefill + decode in one clustered JVM on the tiny model ([--model DIR])

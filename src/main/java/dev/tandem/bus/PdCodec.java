@@ -1,6 +1,7 @@
 package dev.tandem.bus;
 
 import dev.tandem.transfer.AgentMemory;
+import dev.tandem.transfer.KvFormat;
 import dev.tandem.transfer.KvLayout;
 import dev.tandem.transfer.KvPoll;
 import dev.tandem.transfer.Messages;
@@ -24,7 +25,9 @@ public final class PdCodec {
                 .put("kv", segment(r.kv())).put("kv_layout", new JsonObject().put("num_layers", r.kvLayout().numLayers())
                         .put("region_bytes", r.kvLayout().regionBytes()).put("page_bytes", r.kvLayout().pageBytes()))
                 .put("aux", segment(r.aux())).put("aux_slots", r.auxSlots()).put("engine_rank", r.engineRank())
-                .put("attn_tp_size", r.attnTpSize()).put("incarnation", r.incarnation());
+                .put("attn_tp_size", r.attnTpSize()).put("incarnation", r.incarnation())
+                .put("kv_format", r.format() == null ? null : new JsonObject().put("kv_cache_dtype", r.format().kvDtype())
+                        .put("quantization", r.format().quantization()).put("page_size", r.format().pageSize()));
     }
 
     public static Messages.KvArgsRegistration register(JsonObject j) {
@@ -33,7 +36,16 @@ public final class PdCodec {
                 new KvLayout(integer(l, "num_layers", 1, 1 << 16), whole(l, "region_bytes", 1, Long.MAX_VALUE),
                         whole(l, "page_bytes", 1, Long.MAX_VALUE)),
                 segment(object(j, "aux")), integer(j, "aux_slots", 1, 1 << 24), integer(j, "engine_rank", 0, 1 << 16),
-                integer(j, "attn_tp_size", 1, 1 << 16), text(j, "incarnation"));
+                integer(j, "attn_tp_size", 1, 1 << 16), text(j, "incarnation"), format(j));
+    }
+
+    /** The optional {@code kv_format} of frame A (absent or null: the decode worker declared none). */
+    private static KvFormat format(JsonObject j) {
+        if (j.getValue("kv_format") == null) {
+            return null;
+        }
+        JsonObject f = object(j, "kv_format");
+        return new KvFormat(text(f, "kv_cache_dtype"), text(f, "quantization"), integer(f, "page_size", 1, 1 << 16));
     }
 
     public static JsonObject info(Messages.TransferInfo i) {

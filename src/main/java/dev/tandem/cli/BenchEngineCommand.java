@@ -5,6 +5,7 @@ import dev.tandem.config.EngineConfig;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
 import dev.tandem.engine.compute.Quantization;
+import dev.tandem.kvcache.KvDtype;
 import dev.tandem.engine.compute.Probes;
 import dev.tandem.engine.model.Model;
 import dev.tandem.engine.model.Transformer;
@@ -54,7 +55,9 @@ public final class BenchEngineCommand {
             System.out.printf("limits (same run, compute threads, median of %d): read %.2f GB/s (read-only reduction"
                     + " over %d MB); FMA peak %.1f GFLOP/s%n", PROBE_RUNS, readBw / 1e9, probeMb, peak / 1e9);
             Transformer tf = model.transformer();
-            try (PagedKvCache kv = EngineBench.newCache(model, plan)) {
+            KvDtype kvDtype = KvDtype.parse(engine.kvCacheDtype());
+            System.out.printf("KV cache: %s (%d bytes per element)%n", kvDtype.label(), kvDtype.bytes());
+            try (PagedKvCache kv = EngineBench.newCache(model, plan, kvDtype)) {
                 double[] secs = EngineBench.prefill(model, kv, plan);
                 double prefillFlops = 2.0 * (promptLen * (double) tf.linearMacsPerToken() + tf.lmHeadMacs());
                 for (int p = 0; p < promptLen; p++) {
@@ -78,7 +81,7 @@ public final class BenchEngineCommand {
                             med, spread(tps), plan.stepsFor(b), runs);
                     if (b == 1) {
                         batch1 = med;
-                        long bytes = tf.bytesReadPerStep() + tf.kvBytesRead(midPos);
+                        long bytes = tf.bytesReadPerStep() + tf.kvBytesRead(midPos, kvDtype);
                         double floor = readBw / bytes;
                         System.out.printf("%s; %.0f%% of the read floor (%.1f tokens/s = %.2f GB/s / %.1f MB a step)%n",
                                 head, 100 * med / floor, floor, readBw / 1e9, bytes / 1e6);

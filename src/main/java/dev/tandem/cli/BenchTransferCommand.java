@@ -1,6 +1,7 @@
 package dev.tandem.cli;
 
 import dev.tandem.config.Args;
+import dev.tandem.kvcache.KvDtype;
 import dev.tandem.kvcache.KvPool;
 import dev.tandem.kvcache.ShmFile;
 import dev.tandem.transfer.KvLayout;
@@ -46,19 +47,28 @@ public final class BenchTransferCommand {
         int reps = a.integer("reps", 3);
         // the nixl rows when UCX loads (./run.sh setup-ucx installs it); --no-nixl leaves them out
         boolean nixl = !a.has("no-nixl") && dev.tandem.transfer.nixl.Ucx.available();
+        KvDtype dtype = KvDtype.parse(a.kvCacheDtype());
         a.rejectUnknown();
         if (!nixl && !a.has("no-nixl")) {
             System.out.println("nixl rows left out: " + dev.tandem.transfer.nixl.Ucx.unavailableReason());
         }
-        System.out.printf("KV shape: %d layers x (K,V) x %d heads x %d dims, F32, page %d tokens (%.1f KB/token)%n",
-                LAYERS, KV_HEADS, HEAD_DIM, PAGE, 2.0 * LAYERS * KV_HEADS * HEAD_DIM * 4 / 1024);
+        long perToken = 2L * LAYERS * KV_HEADS * HEAD_DIM * dtype.bytes(); // K and V of every layer
+        System.out.printf("KV shape: %d layers x (K,V) x %d heads x %d dims, %s, page %d tokens (%.1f KB/token)%n",
+                LAYERS, KV_HEADS, HEAD_DIM, dtype.label(), PAGE, perToken / 1024.0);
         for (int tokens : sizes) {
             int pages = tokens / PAGE;
-            try (KvPool src = new KvPool(LAYERS, pages, PAGE, KV_HEADS, HEAD_DIM);
-                 KvPool dst = new KvPool(LAYERS, pages, PAGE, KV_HEADS, HEAD_DIM, ShmFile.fresh("bench", "kv"))) {
+            try (KvPool src = new KvPool(LAYERS, pages, PAGE, KV_HEADS, HEAD_DIM, null, dtype);
+                 KvPool dst = new KvPool(LAYERS, pages, PAGE, KV_HEADS, HEAD_DIM, ShmFile.fresh("bench", "kv"),
+                         dtype)) {
                 src.segment().fill((byte) 3);
                 dst.segment().fill((byte) 0);
                 long bytes = src.segment().byteSize();
+                if (bytes != perToken * pages * PAGE) { // the pool's own layout, not an assumed 4 bytes
+                    throw new IllegalStateException("the pool holds " + bytes + " bytes for " + pages * PAGE
+                            + " tokens, not " + perToken + " a token");
+                }
+                System.out.printf("%6d tokens: %d bytes per token (%s), %d bytes moved%n", tokens,
+                        2L * LAYERS * src.slotBytes(), dtype.label(), bytes);
                 int[] ids = java.util.stream.IntStream.range(0, pages).toArray();
                 KvLayout layout = new KvLayout(LAYERS, src.regionOffset(1, false), src.pageBytes());
                 List<WriteOp> ops = PageCopyPlan.ops(src.segment(), layout, ids, layout, ids);

@@ -76,7 +76,12 @@ final class EngineBench {
     }
 
     static PagedKvCache newCache(Model model, Plan p) {
-        return model.newKvCache(p.pageSize(), p.pages() * p.pageSize(), p.maxBatch(), p.context());
+        return newCache(model, p, dev.tandem.kvcache.KvDtype.FLOAT32);
+    }
+
+    /** As above, K/V stored as {@code dtype}. */
+    static PagedKvCache newCache(Model model, Plan p, dev.tandem.kvcache.KvDtype dtype) {
+        return model.newKvCache(p.pageSize(), p.pages() * p.pageSize(), p.maxBatch(), p.context(), null, dtype);
     }
 
     /** Seconds of each timed prefill of {@code promptLen} tokens, after one untimed. */

@@ -9,6 +9,7 @@ import dev.tandem.engine.Generator;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
 import dev.tandem.engine.compute.Quantization;
+import dev.tandem.kvcache.KvDtype;
 import dev.tandem.engine.model.Model;
 import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.kvcache.PagedKvCache;
@@ -55,7 +56,8 @@ public final class GenerateCommand {
             int[] ids = inputIds != null ? inputIds : tok.encode(prompt, true);
             int context = ids.length + params.maxNewTokens();
             int poolTokens = engine.maxTotalTokens() > 0 ? engine.maxTotalTokens() : context;
-            try (PagedKvCache kv = model.newKvCache(engine.pageSize(), poolTokens, 1, context)) {
+            try (PagedKvCache kv = model.newKvCache(engine.pageSize(), poolTokens, 1, context, null,
+                    KvDtype.parse(engine.kvCacheDtype()))) {
                 IncrementalDecoder decoder = tok.incrementalDecoder(true);
                 Generator.Result r = new Generator(model.transformer(), kv).generate(
                         new Generator.Request(ids, params, -1, 0), model.config().eosTokenIds(), s -> {

@@ -49,7 +49,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
             "heartbeat_max_failures", "failure_prob", "transfer_io_timeout", "worker_id", "cluster", "gateway_url",
             "disable_radix_cache", "kv_events_config", "advertise_host", "quantization", "tool_call_parser",
-            "metrics_names");
+            "metrics_names", "kv_cache_dtype");
     private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS,
             HiCacheConfig.KEYS);
 
@@ -183,7 +183,8 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 v.string("host", "host", "127.0.0.1"), v.integer("port", "port", 30000),
                 v.string("served_model_name", "served-model-name", null),
                 new EngineConfig(v.string("backend", "backend", "vector"), v.integer("threads", "threads", 0),
-                        v.integer("page_size", "page-size", 16), 0, v.string("quantization", "quantization", "none")),
+                        v.integer("page_size", "page-size", 16), 0, v.string("quantization", "quantization", "none"),
+                        v.string("kv_cache_dtype", "kv-cache-dtype", "auto")),
                 v.integer("max_total_tokens", "max-total-tokens", 8192),
                 v.integer("max_running_requests", "max-running-requests", 32),
                 v.integer("chunked_prefill_size", "chunked-prefill-size", 512),

@@ -96,11 +96,11 @@ public final class Generator {
                 return new Result(new int[0], outputs, inputLogprobs, new Finish("length", 0), prefill, 0);
             }
             long t1 = System.nanoTime();
-            float[] logits = out.last(0);
+            ForwardOutput step = out; // its last row is read in place: the workspace holds it until the next forward
             int pos = req.prompt().length;
             Finish finish = null;
             while (finish == null) {
-                Sampled s = sampler.sample(logits, req.topLogprobsNum());
+                Sampled s = sampler.sample(step.logits(), step.lastOffset(0), step.vocab(), req.topLogprobsNum());
                 outputs.add(s);
                 listener.onToken(s);
                 if (stops.contains(s.tokenId()) && outputs.size() >= p.minNewTokens()) {
@@ -111,7 +111,7 @@ public final class Generator {
                     if (!kv.ensureCapacity(row, pos + 1)) {
                         throw new IllegalStateException("KV pool exhausted at position " + pos);
                     }
-                    logits = model.forward(List.of(SequenceChunk.lastLogits(row, pos, s.tokenId())), kv).last(0);
+                    step = model.forward(List.of(SequenceChunk.lastLogits(row, pos, s.tokenId())), kv);
                     pos++;
                 }
             }

@@ -7,18 +7,21 @@ import java.nio.file.Path;
 
 /**
  * The paged KV memory: per layer one K region and one V region, each {@code [pages, pageSize, kvHeads, headDim]}
- * of F32, off-heap. A token slot {@code s = page * pageSize + offsetInPage} starts at byte {@code s * slotBytes()}
- * of a region, so page {@code p} is the contiguous range {@code [p * pageBytes(), (p + 1) * pageBytes())}: the unit the
+ * of F32 or BF16 ({@link KvDtype}, little-endian), off-heap. A token slot {@code s = page * pageSize + offsetInPage}
+ * starts at byte {@code s * slotBytes()} of a region, so page {@code p} is the contiguous range {@code [p * pageBytes(), (p + 1) * pageBytes())}: the unit the
  * transfer layer moves. All regions live in one segment, in SGLang's order (K of layers 0..L-1, then V of layers
  * 0..L-1); optionally that segment is a file under {@code /dev/shm} that a peer on the same host can map. Owns its
  * memory (and the file); {@link #close()} frees it.
  */
 public final class KvPool implements AutoCloseable {
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     private final Arena arena;
     private final int numPages;
     private final int pageSize;
     private final int numLayers;
     private final int kvDim;
+    private final KvDtype dtype;
     private final MemorySegment[] k; // (layer) -> [pages, pageSize, kvHeads, headDim]
     private final MemorySegment[] v; // (layer) -> [pages, pageSize, kvHeads, headDim]
 
@@ -32,6 +35,12 @@ public final class KvPool implements AutoCloseable {
 
     /** @param shmFile when not null, the pool is this file (created, sized, mapped, deleted on close) */
     public KvPool(int numLayers, int numPages, int pageSize, int kvHeads, int headDim, Path shmFile) {
+        this(numLayers, numPages, pageSize, kvHeads, headDim, shmFile, KvDtype.FLOAT32);
+    }
+
+    /** As above, storing K and V as {@code dtype}. */
+    public KvPool(int numLayers, int numPages, int pageSize, int kvHeads, int headDim, Path shmFile,
+                  KvDtype dtype) {
         if (numPages <= 0 || pageSize <= 0) {
             throw new IllegalArgumentException("KV pool needs pages > 0 and page_size > 0, got pages=" + numPages
                     + " page_size=" + pageSize);
@@ -40,9 +49,10 @@ public final class KvPool implements AutoCloseable {
         this.pageSize = pageSize;
         this.numLayers = numLayers;
         this.kvDim = kvHeads * headDim;
+        this.dtype = dtype;
         this.k = new MemorySegment[numLayers];
         this.v = new MemorySegment[numLayers];
-        this.regionBytes = (long) numPages * pageSize * kvDim * Float.BYTES;
+        this.regionBytes = (long) numPages * pageSize * kvDim * dtype.bytes();
         long total = 2 * regionBytes * numLayers;
         if (shmFile == null) {
             arena = Arena.ofShared();
@@ -82,11 +92,34 @@ public final class KvPool implements AutoCloseable {
         return v[layer];
     }
 
-    /** Stores one token's K and V ({@code kvDim} floats each, from {@code src[off..]}) at {@code slot} of {@code layer}. */
+    /**
+     * Stores one token's K and V ({@code kvDim} floats each, from {@code src[off..]}) at {@code slot} of {@code layer},
+     * rounded to the pool's dtype.
+     */
     public void write(int layer, int slot, float[] kSrc, int kOff, float[] vSrc, int vOff) {
         long at = (long) slot * kvDim;
-        MemorySegment.copy(kSrc, kOff, k[layer], ValueLayout.JAVA_FLOAT, at * Float.BYTES, kvDim);
-        MemorySegment.copy(vSrc, vOff, v[layer], ValueLayout.JAVA_FLOAT, at * Float.BYTES, kvDim);
+        if (dtype == KvDtype.FLOAT32) {
+            MemorySegment.copy(kSrc, kOff, k[layer], F32, at * Float.BYTES, kvDim);
+            MemorySegment.copy(vSrc, vOff, v[layer], F32, at * Float.BYTES, kvDim);
+            return;
+        }
+        MemorySegment ks = k[layer];
+        MemorySegment vs = v[layer];
+        for (int d = 0; d < kvDim; d++) {
+            ks.setAtIndex(BF16, at + d, KvDtype.toBf16(kSrc[kOff + d]));
+            vs.setAtIndex(BF16, at + d, KvDtype.toBf16(vSrc[vOff + d]));
+        }
+    }
+
+    /** Element {@code index} of a K or V region of this pool, widened to float (exact for either dtype). */
+    public float get(MemorySegment region, long index) {
+        return dtype == KvDtype.FLOAT32 ? region.getAtIndex(F32, index)
+                : KvDtype.fromBf16(region.getAtIndex(BF16, index));
+    }
+
+    /** How K and V are stored. */
+    public KvDtype dtype() {
+        return dtype;
     }
 
     public int numPages() {
@@ -101,13 +134,14 @@ public final class KvPool implements AutoCloseable {
         return numLayers;
     }
 
-    /** Floats per token slot: kvHeads * headDim. */
+    /** Elements per token slot: kvHeads * headDim. */
     public int kvDim() {
         return kvDim;
     }
 
+    /** Bytes of one token's K (or V) in one layer: kvDim times the dtype's element size. */
     public long slotBytes() {
-        return (long) kvDim * Float.BYTES;
+        return (long) kvDim * dtype.bytes();
     }
 
     public long pageBytes() {

@@ -211,7 +211,7 @@ public final class ColocatedScheduler implements Scheduler {
                 if (s.outputs() >= s.req.params().maxNewTokens()) {
                     s.finish = FinishReason.length(s.outputs());
                 } else {
-                    tokens.sample(s, out.last(i), tokenizer);
+                    tokens.sample(s, out, i, tokenizer);
                     generated++;
                 }
             }

@@ -250,7 +250,7 @@ public final class PrefillScheduler implements Scheduler {
             tokens.afterChunk(s, chunks.get(i), out, i);
             boolean last = s.computed == s.promptLen;
             if (last) {
-                tokens.sample(s, out.last(i), tokenizer);
+                tokens.sample(s, out, i, tokenizer);
                 generated++;
                 s.finish = null; // a prefill answers only when its transfer concluded
                 Sampled first = s.pendingLogprobs.isEmpty() ? null : s.pendingLogprobs.get(0);

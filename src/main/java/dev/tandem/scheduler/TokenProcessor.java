@@ -8,21 +8,19 @@ import dev.tandem.engine.sampling.Sampled;
 import dev.tandem.tokenizer.TextTokenizer;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * What happens to a request after a forward pass: collect prompt logprobs, sample, detokenize, check stop
  * conditions, and emit what is new. Shared by every scheduler.
  */
 final class TokenProcessor {
-    private final Set<Integer> eos;
+    private final List<Integer> eos; // distinct; a list scanned without boxing the token
     private final SchedulerObserver observer;
     private long stopWork;
 
     TokenProcessor(List<Integer> eosIds, SchedulerObserver observer) {
-        this.eos = new HashSet<>(eosIds);
+        this.eos = List.copyOf(new java.util.LinkedHashSet<>(eosIds));
         this.observer = observer;
     }
 
@@ -52,6 +50,23 @@ final class TokenProcessor {
     }
 
     /**
+     * Samples the next token of {@code s} from the last logits row of chunk {@code chunk} of {@code out}, read in
+     * place (no vocabulary-sized copy per request per step; a structured-output constraint masks a copy).
+     */
+    void sample(RequestState s, ForwardOutput out, int chunk, TextTokenizer tokenizer) {
+        if (s.grammar != null) {
+            sample(s, out.last(chunk), tokenizer);
+            return;
+        }
+        int topN = s.req.returnLogprob() ? s.req.topLogprobsNum() : 0;
+        if (s.req.returnLogprob()) {
+            accept(s, s.sampler.sample(out.logits(), out.lastOffset(chunk), out.vocab(), topN));
+        } else { // nothing to report but the id: no Sampled per token
+            acceptToken(s, s.sampler.next(out.logits(), out.lastOffset(chunk), out.vocab()), null);
+        }
+    }
+
+    /**
      * Samples the next token of {@code s} from {@code logits}, then applies the stop rules. This is the one place
      * where logits become a token: a structured-output constraint masks what it does not allow first (greedy and
      * sampled alike), and logprobs are those of the masked distribution.
@@ -75,14 +90,19 @@ final class TokenProcessor {
      * recorded it, then applies the same stop rules as to a sampled one.
      */
     void accept(RequestState s, Sampled t) {
-        if (s.grammar != null && !s.grammar.accept(t.tokenId())) {
+        acceptToken(s, t.tokenId(), t);
+    }
+
+    /** As {@link #accept(RequestState, Sampled)} for token {@code token}; {@code t} is null when no logprob is kept. */
+    private void acceptToken(RequestState s, int token, Sampled t) {
+        if (s.grammar != null && !s.grammar.accept(token)) {
             // Only a token sampled elsewhere can get here (the PD prefill's first token under another constraint).
-            s.finish = FinishReason.abort("token " + t.tokenId() + " breaks the request's structured-output "
+            s.finish = FinishReason.abort("token " + token + " breaks the request's structured-output "
                     + "constraint", 500);
             return;
         }
-        s.append(t.tokenId());
-        if (s.req.returnLogprob()) {
+        s.append(token);
+        if (s.req.returnLogprob() && t != null) {
             s.pendingLogprobs.add(t);
         }
         long now = System.nanoTime();
@@ -93,18 +113,28 @@ final class TokenProcessor {
         }
         s.lastTokenNanos = now;
         int before = s.text.length();
-        s.text.append(s.decoder.add(t.tokenId()));
+        s.text.append(s.decoder.add(token));
         var p = s.req.params();
         if (s.outputs() >= p.minNewTokens()
-                && (p.stopTokenIds().contains(t.tokenId()) || (!p.ignoreEos() && eos.contains(t.tokenId())))) {
-            s.finish = FinishReason.stopToken(t.tokenId());
+                && (contains(p.stopTokenIds(), token) || (!p.ignoreEos() && contains(eos, token)))) {
+            s.finish = FinishReason.stopToken(token);
         } else if (matchStopString(s, before)) {
             return;
         } else if (s.grammar != null && s.grammar.terminated()) {
-            s.finish = FinishReason.stopToken(t.tokenId()); // EOS where the constraint is complete, even under ignore_eos
+            s.finish = FinishReason.stopToken(token); // EOS where the constraint is complete, even under ignore_eos
         } else if (s.outputs() >= p.maxNewTokens()) {
             s.finish = FinishReason.length(s.outputs());
         }
+    }
+
+    /** Whether {@code ids} holds {@code token}, without boxing it (ids above 127 would allocate an Integer). */
+    private static boolean contains(List<Integer> ids, int token) {
+        for (int k = 0; k < ids.size(); k++) {
+            if (ids.get(k) == token) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

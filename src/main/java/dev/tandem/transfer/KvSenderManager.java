@@ -27,6 +27,7 @@ public final class KvSenderManager implements AutoCloseable {
     private final TransferEngine engine;
     private final KvPool pool;
     private final KvLayout layout;
+    private volatile KvFormat format; // this worker's, or null: registrations checked on layout only
     private final AuxBuffers aux;
     private final StatusNotifier notifier;
     private final long bootstrapTimeoutNanos;
@@ -103,6 +104,14 @@ public final class KvSenderManager implements AutoCloseable {
                 .name("tandem-kv-send-", 0).factory());
     }
 
+    /**
+     * What this worker's pages hold; from then on a decode worker that declares a different format is refused at
+     * registration, naming both values. Set once at start-up, before the bootstrap service runs.
+     */
+    public void expectFormat(KvFormat own) {
+        this.format = own;
+    }
+
     /** This worker's incarnation (new at each start): bootstrap replies carry it so decode peers see restarts. */
     public String incarnation() {
         return incarnation;
@@ -116,6 +125,7 @@ public final class KvSenderManager implements AutoCloseable {
     public void onRegistration(Messages.KvArgsRegistration reg) {
         engine.accept(reg.kv()); // another backend's registration: refused with both backends named
         engine.accept(reg.aux());
+        KvFormat.requireSame(format, reg.format(), reg.decodeWorkerId()); // before the layout: it names the cause
         if (reg.kvLayout().pageBytes() != layout.pageBytes() || reg.kvLayout().numLayers() != layout.numLayers()) {
             throw new IllegalArgumentException("decode worker " + reg.decodeWorkerId() + " has KV layout "
                     + reg.kvLayout() + ", this prefill worker " + layout + " (same model and page size needed)");

@@ -16,10 +16,18 @@ public final class Messages {
      * @param attnTpSize     decode attention TP size (1 for now)
      * @param incarnation    new at every start of the decode worker: a registration with another one means the
      *                       worker restarted, and rooms of its previous life must never be pushed into its new pool
+     * @param format         what the decode worker's pages hold (KV dtype, weight quantization, page size); a prefill
+     *                       worker refuses to pair when its own differs; null when the sender did not declare it
      */
     public record KvArgsRegistration(String decodeWorkerId, SegmentDescriptor kv, KvLayout kvLayout,
                                      SegmentDescriptor aux, int auxSlots, int engineRank, int attnTpSize,
-                                     String incarnation) {
+                                     String incarnation, KvFormat format) {
+        /** A registration that does not declare its format: only its layout is checked. */
+        public KvArgsRegistration(String decodeWorkerId, SegmentDescriptor kv, KvLayout kvLayout,
+                                  SegmentDescriptor aux, int auxSlots, int engineRank, int attnTpSize,
+                                  String incarnation) {
+            this(decodeWorkerId, kv, kvLayout, aux, auxSlots, engineRank, attnTpSize, incarnation, null);
+        }
     }
 
     /**

@@ -63,7 +63,8 @@ final class PdWiring implements AutoCloseable {
         boolean decode = cfg.mode().equals("decode");
         // The decode worker's pool is written by prefill workers: on this host through /dev/shm.
         kv = own(model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), sc.contextLength(),
-                decode ? ShmFile.fresh(id, "kv") : null));
+                decode ? ShmFile.fresh(id, "kv") : null,
+                dev.tandem.kvcache.KvDtype.parse(cfg.engine().kvCacheDtype())));
         var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), pd.nixlMode(),
                 cfg.host(), cfg.advertisedHost(), cfg.security().secret(), r -> Counter.builder(
                         Meters.TCP_PEERS_REJECTED)
@@ -71,6 +72,9 @@ final class PdWiring implements AutoCloseable {
                         .tag("reason", r.tag()).register(MetricsSetup.registry()).increment(),
                 java.time.Duration.ofMillis((long) (pd.transferIoTimeoutS() * 1000))));
         int auxSlots = sc.maxRunningRequests();
+        // What this worker's pages hold: a peer that differs is refused at registration, not discovered as garbage.
+        var format = new dev.tandem.transfer.KvFormat(kv.pool().dtype().label(),
+                cfg.engine().quantization().toLowerCase(java.util.Locale.ROOT), sc.pageSize());
         ShmFile auxFile = own(new ShmFile(ShmFile.fresh(id, "aux"), AuxBuffers.bytesFor(auxSlots)));
         AuxBuffers aux = new AuxBuffers(auxFile.segment(), auxSlots);
         PdBusAdapter bus = new PdBusAdapter(vertx,
@@ -80,7 +84,7 @@ final class PdWiring implements AutoCloseable {
             SegmentDescriptor auxDesc = engine.register("aux", aux.segment(), auxFile.path());
             var reg = new Messages.KvArgsRegistration(id, kvDesc,
                     new KvLayout(kv.pool().numLayers(), kv.pool().regionOffset(1, false), kv.pool().pageBytes()),
-                    auxDesc, auxSlots, 0, 1, java.util.UUID.randomUUID().toString());
+                    auxDesc, auxSlots, 0, 1, java.util.UUID.randomUUID().toString(), format);
             var receivers = new KvReceiverManager(reg, bus, (long) (pd.waitingTimeoutS() * 1e9), pd.failureProb(),
                     System::nanoTime, (long) (pd.transferIoTimeoutS() * 1e9));
             // nixl: the peer's notifications say when a room's KV and aux row all landed (others report over the bus)
@@ -103,6 +107,7 @@ final class PdWiring implements AutoCloseable {
             var senders = own(new KvSenderManager(engine, kv.pool(), aux, bus, (long) (pd.bootstrapTimeoutS() * 1e9),
                     pd.failureProb(), 2, observer instanceof dev.tandem.transfer.TransferObserver t ? t
                             : dev.tandem.transfer.TransferObserver.NONE, System::nanoTime, bus));
+            senders.expectFormat(format);
             String hostPort = cfg.advertisedHost() + ":" + pd.bootstrapPort();
             bus.serveBootstrap(hostPort, senders);
             own(bus);

@@ -81,7 +81,8 @@ public final class WorkerEngine implements AutoCloseable {
                     cfg.radixCache() && !cfg.mode().equals("decode"));
             Scheduler scheduler;
             if (cfg.mode().equals("null")) {
-                kv = model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), context);
+                kv = model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), context, null,
+                        dev.tandem.kvcache.KvDtype.parse(cfg.engine().kvCacheDtype()));
                 hi = HiCache.create(cfg.hiCache(), cfg.modelName(), kv.pool(),
                         () -> ClusterPageMap.of(vertx, cfg.hiCache()));
                 if (hi != null) {
@@ -94,9 +95,9 @@ public final class WorkerEngine implements AutoCloseable {
                 scheduler = pd.scheduler();
             }
             PagedKvCache pool = pd != null ? pd.kv() : kv;
-            progress.accept(String.format("KV cache: %d pages of %d tokens (%.1f MB), context %d, %d running max",
-                    pool.allocator().totalPages(), sc.pageSize(), pool.pool().totalBytes() / 1e6, context,
-                    sc.maxRunningRequests()));
+            progress.accept(String.format("KV cache: %d pages of %d tokens (%.1f MB, %s), context %d, %d running max",
+                    pool.allocator().totalPages(), sc.pageSize(), pool.pool().totalBytes() / 1e6,
+                    pool.pool().dtype().label(), context, sc.maxRunningRequests()));
             events = EventPublishers.create(cfg.kvEvents(), 0,
                     Map.of("eventbus", (c, rank) -> new EventBusKvPublisher(vertx, c)));
             progress.accept("prefix cache: " + (sc.radixCache() ? "radix, KV events to '"

@@ -29,6 +29,10 @@ final class EngineFixture implements AutoCloseable {
         return model.newKvCache(pageSize, tokens, 8, 512);
     }
 
+    PagedKvCache cache(int pageSize, int tokens, dev.tandem.kvcache.KvDtype dtype) {
+        return model.newKvCache(pageSize, tokens, 8, 512, null, dtype);
+    }
+
     /** Logits rows for {@code tokens} prefilled in one go from position 0, rows from {@code logitsFrom}. */
     float[][] prefill(PagedKvCache kv, int[] tokens, int logitsFrom) {
         int row = kv.allocateRow();

@@ -4,8 +4,12 @@ import dev.tandem.engine.compute.VectorBackend;
 import dev.tandem.engine.model.ForwardOutput;
 import dev.tandem.engine.model.SequenceChunk;
 import dev.tandem.engine.sampling.Logprobs;
+import dev.tandem.engine.sampling.Sampler;
+import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.kvcache.PagedKvCache;
-import org.junit.jupiter.api.Test;
+import dev.tandem.kvcache.KvDtype;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.lang.management.ManagementFactory;
 import java.util.List;
@@ -15,19 +19,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A steady-state decode step allocates nothing on the threads that compute it: the scheduler-side caller (forward
- * pass, in-place argmax) and every thread of the compute pool. Per-token garbage is what made the shipped engine
+ * pass, then in-place argmax or temperature/top_p/top_k sampling) and every thread of the compute pool, with float32
+ * or bf16 KV. Per-token garbage is what made the shipped engine
  * stall (a young generation that keeps growing, first-touched pages), so this is accounted byte for byte.
  */
 class HotPathAllocationTest {
     private static final int PROMPT = 24;
     private static final int CYCLE = 32; // decode positions PROMPT .. PROMPT + CYCLE, rewritten round after round
 
-    @Test
-    void batchOneDecodeStepAllocatesNothingOnComputeThreads() {
+    @ParameterizedTest(name = "KV cache {0}, temperature {1}, top_p {2}, top_k {3}")
+    @CsvSource({"FLOAT32, 0, 1, -1", "BFLOAT16, 0, 1, -1", "FLOAT32, 0.8, 0.9, 40", "BFLOAT16, 1.0, 0.95, -1",
+            "FLOAT32, 0.7, 1, -1"})
+    void batchOneDecodeStepAllocatesNothingOnComputeThreads(KvDtype dtype, float temperature, float topP, int topK) {
+        // A sampled step reads the logits row in place and orders candidates in per-thread scratch.
+        Sampler sampler = temperature == 0 ? null : new Sampler(new SamplingParams(1 << 20, temperature, topP, topK,
+                0f, 0f, 0f, 1f, 42L, List.of(), true, 0), List.of());
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot account allocation per thread");
         mx.setThreadAllocatedMemoryEnabled(true);
-        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 256)) {
+        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 256, dtype)) {
             List<Thread> helpers = ((VectorBackend) f.backend).helperThreads();
             assertEquals(1, helpers.size(), "a two-thread backend has one helper besides the caller");
             long[] ids = helpers.stream().mapToLong(Thread::threadId).toArray();
@@ -50,17 +60,17 @@ class HotPathAllocationTest {
             }
             int checksum = 0;
             for (int warm = 0; warm < 4000; warm++) { // until the kernels run C2-compiled (no boxed vectors)
-                checksum += step(f, kv, steps[warm % CYCLE], vocab);
+                checksum += step(f, kv, steps[warm % CYCLE], vocab, sampler);
             }
             long[] helpersBefore = mx.getThreadAllocatedBytes(ids);
             long callerBefore = mx.getCurrentThreadAllocatedBytes();
             for (int s = 0; s < CYCLE; s++) {
-                checksum += step(f, kv, steps[s], vocab);
+                checksum += step(f, kv, steps[s], vocab, sampler);
             }
             long caller = mx.getCurrentThreadAllocatedBytes() - callerBefore;
             long[] helpersAfter = mx.getThreadAllocatedBytes(ids);
             kv.release(row);
-            assertEquals(0, caller, "bytes allocated by the calling thread over " + CYCLE + " decode steps");
+            assertEquals(0, caller, "bytes allocated by the calling thread over " + CYCLE + " decode steps, KV " + dtype);
             for (int i = 0; i < ids.length; i++) {
                 assertEquals(0, helpersAfter[i] - helpersBefore[i],
                         "bytes allocated by " + helpers.get(i).getName() + " over " + CYCLE + " decode steps");
@@ -70,9 +80,10 @@ class HotPathAllocationTest {
         }
     }
 
-    /** One greedy batch-1 decode step; the token is read in place from the reused logits. */
-    private static int step(EngineFixture f, PagedKvCache kv, List<SequenceChunk> chunk, int vocab) {
+    /** One batch-1 decode step; the token is picked in place from the reused logits (greedy when no sampler). */
+    private static int step(EngineFixture f, PagedKvCache kv, List<SequenceChunk> chunk, int vocab, Sampler sampler) {
         ForwardOutput out = f.model.transformer().forward(chunk, kv);
-        return Logprobs.argmax(out.logits(), out.offset(0, 0), vocab);
+        return sampler == null ? Logprobs.argmax(out.logits(), out.offset(0, 0), vocab)
+                : sampler.next(out.logits(), out.lastOffset(0), vocab);
     }
 }

@@ -1,5 +1,7 @@
 package dev.tandem.engine.compute;
 
+import dev.tandem.kvcache.KvDtype;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -13,7 +15,8 @@ import java.lang.foreign.MemorySegment;
  * <ul>
  *   <li>{@code q}: queries after RoPE, {@code [numTokens, numHeads * headDim]}</li>
  *   <li>{@code out}: attention output, {@code [numTokens, numHeads * headDim]}</li>
- *   <li>{@code keys}: this layer's K region, {@code [slots, numKvHeads, headDim]} F32; {@code values} the same</li>
+ *   <li>{@code keys}: this layer's K region, {@code [slots, numKvHeads, headDim]} of {@code kvDtype} (F32 unless
+ *       set); {@code values} the same</li>
  *   <li>{@code scale}: {@code 1 / sqrt(headDim)}</li>
  * </ul>
  */
@@ -30,6 +33,7 @@ public final class AttentionBatch {
     private int numKvHeads;
     private int headDim;
     private float scale;
+    private KvDtype kvDtype = KvDtype.FLOAT32;
 
     public AttentionBatch() {
     }
@@ -86,6 +90,16 @@ public final class AttentionBatch {
 
     public int[] table() {
         return table;
+    }
+
+    /** How the K/V regions store their elements (the pool's dtype). */
+    public AttentionBatch kvDtype(KvDtype dtype) {
+        this.kvDtype = dtype;
+        return this;
+    }
+
+    public KvDtype kvDtype() {
+        return kvDtype;
     }
 
     public MemorySegment keys() {

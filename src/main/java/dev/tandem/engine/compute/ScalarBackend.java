@@ -1,6 +1,7 @@
 package dev.tandem.engine.compute;
 
 import dev.tandem.engine.tensor.Tensor;
+import dev.tandem.kvcache.KvDtype;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -11,6 +12,8 @@ import java.lang.foreign.ValueLayout;
  */
 public final class ScalarBackend implements ComputeBackend {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort BF16 =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     @Override
     public String name() {
@@ -49,7 +52,7 @@ public final class ScalarBackend implements ComputeBackend {
                     long kOff = ((long) b.table()[b.tableOffsets()[t] + j] * kvDim + (long) kvHead * hd);
                     double dot = 0;
                     for (int d = 0; d < hd; d++) {
-                        dot += (double) b.q()[qOff + d] * get(b.keys(), kOff + d);
+                        dot += (double) b.q()[qOff + d] * get(b, b.keys(), kOff + d);
                     }
                     scores[j] = dot * b.scale();
                     max = Math.max(max, scores[j]);
@@ -63,7 +66,7 @@ public final class ScalarBackend implements ComputeBackend {
                     double acc = 0;
                     for (int j = 0; j < len; j++) {
                         long vOff = ((long) b.table()[b.tableOffsets()[t] + j] * kvDim + (long) kvHead * hd);
-                        acc += scores[j] * get(b.values(), vOff + d);
+                        acc += scores[j] * get(b, b.values(), vOff + d);
                     }
                     b.out()[qOff + d] = (float) (acc / sum);
                 }
@@ -71,8 +74,9 @@ public final class ScalarBackend implements ComputeBackend {
         }
     }
 
-    private static float get(MemorySegment s, long index) {
-        return s.getAtIndex(F32, index);
+    /** Element {@code index} of a K/V region, widened exactly from the pool's dtype. */
+    private static float get(AttentionBatch b, MemorySegment s, long index) {
+        return b.kvDtype() == KvDtype.BFLOAT16 ? KvDtype.fromBf16(s.getAtIndex(BF16, index)) : s.getAtIndex(F32, index);
     }
 
     @Override

@@ -34,8 +34,8 @@ public final class VectorBackend implements ComputeBackend {
     private final ParallelFor parallel;
     // Per-worker scratch (index 0 is the calling thread), sized once or grown rarely, never per call.
     private final float[][] rowScratch;    // (worker) -> one widened F16 weight row
-    private final float[][] scoreScratch;  // (worker) -> attention scores of one head, >= longest context seen
-    private final float[][] accScratch;    // (worker) -> one head's output accumulator
+    private final float[][] scoreScratch;  // (worker) -> scores of one GQA group, >= group * longest context
+    private final float[][] accScratch;    // (worker) -> one GQA group's output accumulators
     private final float[][] tailScratch;   // (worker) -> L floats, a partial last panel's outputs
     private final Arena packArena = Arena.ofShared(); // BF16 panels made by prepare(), freed by close()
     private final Map<Tensor, PanelWeight> panels = Collections.synchronizedMap(new IdentityHashMap<>());
@@ -283,7 +283,7 @@ public final class VectorBackend implements ComputeBackend {
 
     @Override
     public void attention(AttentionBatch b) {
-        int need = b.maxLength();
+        int need = GroupedAttention.scoreScratch(b, b.maxLength());
         if (scoreScratch[0].length < need) {
             // Grows by doubling, so a long decode reallocates a handful of times in its life, never per step.
             int size = Math.max(need, 2 * scoreScratch[0].length);
@@ -291,9 +291,9 @@ public final class VectorBackend implements ComputeBackend {
                 scoreScratch[i] = new float[size];
             }
         }
-        if (accScratch[0].length < b.headDim()) {
+        if (accScratch[0].length < GroupedAttention.accScratch(b)) {
             for (int i = 0; i < accScratch.length; i++) {
-                accScratch[i] = new float[b.headDim()];
+                accScratch[i] = new float[GroupedAttention.accScratch(b)];
             }
         }
         attentionJob.b = b;
@@ -314,61 +314,8 @@ public final class VectorBackend implements ComputeBackend {
             for (int i = from; i < to; i++) {
                 int t = i / b.numKvHeads();
                 int kvHead = i % b.numKvHeads();
-                int len = b.positions()[t] + 1;
-                for (int g = 0; g < b.groupSize(); g++) {
-                    attendOneHead(b, t, kvHead * b.groupSize() + g, kvHead, len, scores, acc);
-                }
+                GroupedAttention.attend(b, t, kvHead, b.positions()[t] + 1, scores, acc);
             }
-        }
-    }
-
-    private static void attendOneHead(AttentionBatch b, int t, int h, int kvHead, int len, float[] scores,
-                                      float[] acc) {
-        int hd = b.headDim();
-        int qOff = t * b.numHeads() * hd + h * hd;
-        long kvStride = (long) b.numKvHeads() * hd * Float.BYTES;
-        long headByte = (long) kvHead * hd * Float.BYTES;
-        int rowOff = b.tableOffsets()[t];
-        int bound = FS.loopBound(hd);
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < len; j++) {
-            long base = b.table()[rowOff + j] * kvStride + headByte;
-            FloatVector dot = FloatVector.zero(FS);
-            int d = 0;
-            for (; d < bound; d += L) {
-                dot = FloatVector.fromArray(FS, b.q(), qOff + d)
-                        .fma(FloatVector.fromMemorySegment(FS, b.keys(), base + 4L * d, LE), dot);
-            }
-            float s = Lanes.sum(dot);
-            for (; d < hd; d++) {
-                s += b.q()[qOff + d] * b.keys().get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
-            }
-            s *= b.scale();
-            scores[j] = s;
-            max = Math.max(max, s);
-        }
-        float sum = 0;
-        for (int j = 0; j < len; j++) {
-            float e = (float) Math.exp(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-        }
-        java.util.Arrays.fill(acc, 0, hd, 0f);
-        for (int j = 0; j < len; j++) {
-            long base = b.table()[rowOff + j] * kvStride + headByte;
-            FloatVector p = FloatVector.broadcast(FS, scores[j]);
-            int d = 0;
-            for (; d < bound; d += L) {
-                FloatVector.fromMemorySegment(FS, b.values(), base + 4L * d, LE)
-                        .fma(p, FloatVector.fromArray(FS, acc, d)).intoArray(acc, d);
-            }
-            for (; d < hd; d++) {
-                acc[d] += scores[j] * b.values().get(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
-            }
-        }
-        float inv = 1f / sum;
-        for (int d = 0; d < hd; d++) {
-            b.out()[qOff + d] = acc[d] * inv;
         }
     }
 

@@ -26,6 +26,11 @@ public record ForwardOutput(float[] logits, int vocab, int[] firstRow, int[] row
         return (firstRow[chunk] + j) * vocab;
     }
 
+    /** Where the last row of chunk {@code chunk} starts in {@link #logits()} (read it in place, no copy). */
+    public int lastOffset(int chunk) {
+        return offset(chunk, rowCount[chunk] - 1);
+    }
+
     /** Logits after the last token of chunk {@code chunk}. */
     public float[] last(int chunk) {
         return row(chunk, rowCount[chunk] - 1);

@@ -2,6 +2,7 @@ package dev.tandem.engine.model;
 
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.weights.WeightStore;
+import dev.tandem.kvcache.KvDtype;
 import dev.tandem.kvcache.KvPool;
 import dev.tandem.kvcache.PagedKvCache;
 
@@ -48,8 +49,15 @@ public final class Model implements AutoCloseable {
 
     /** As above, with the pool in {@code shmFile} (under /dev/shm) so a peer on this host can map it; may be null. */
     public PagedKvCache newKvCache(int pageSize, int maxTotalTokens, int maxRequests, int maxContext, Path shmFile) {
+        return newKvCache(pageSize, maxTotalTokens, maxRequests, maxContext, shmFile, KvDtype.FLOAT32);
+    }
+
+    /** As above, storing K and V as {@code dtype} ({@code --kv-cache-dtype}). */
+    public PagedKvCache newKvCache(int pageSize, int maxTotalTokens, int maxRequests, int maxContext, Path shmFile,
+                                   KvDtype dtype) {
         int pages = (maxTotalTokens + pageSize - 1) / pageSize;
-        KvPool pool = new KvPool(config.numLayers(), pages, pageSize, config.numKvHeads(), config.headDim(), shmFile);
+        KvPool pool = new KvPool(config.numLayers(), pages, pageSize, config.numKvHeads(), config.headDim(), shmFile,
+                dtype);
         return new PagedKvCache(pool, maxRequests, Math.min(maxContext, config.maxPositions()));
     }
 

@@ -4,6 +4,7 @@ import dev.tandem.engine.compute.AttentionBatch;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.tensor.Tensor;
 import dev.tandem.engine.weights.WeightStore;
+import dev.tandem.kvcache.KvDtype;
 import dev.tandem.kvcache.KvPool;
 import dev.tandem.kvcache.PagedKvCache;
 
@@ -135,7 +136,12 @@ public final class Transformer {
 
     /** Bytes of K/V (F32) one token at {@code position} reads. */
     public long kvBytesRead(int position) {
-        return 2L * layers.length * cfg.kvDim() * Float.BYTES * (position + 1);
+        return kvBytesRead(position, KvDtype.FLOAT32);
+    }
+
+    /** Bytes of K/V stored as {@code dtype} one token at {@code position} reads. */
+    public long kvBytesRead(int position, KvDtype dtype) {
+        return 2L * layers.length * cfg.kvDim() * dtype.bytes() * (position + 1);
     }
 
     /**
@@ -213,7 +219,7 @@ public final class Transformer {
         float[] up = ws.up;         // (T, hidden)
         float scale = (float) (1.0 / Math.sqrt(cfg.headDim()));
         AttentionBatch attention = ws.attention.set(q, att, total, positions, tableOffsets, kv.table(),
-                cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), scale);
+                cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), scale).kvDtype(pool.dtype());
 
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];

@@ -23,13 +23,18 @@ public final class Logprobs {
      * bit for bit its entry {@code i}, without the array (greedy sampling needs one entry per token).
      */
     public static double logNormalizer(float[] logits) {
+        return logNormalizer(logits, 0, logits.length);
+    }
+
+    /** As {@link #logNormalizer(float[])} over {@code logits[from, from + len)}, read in place. */
+    public static double logNormalizer(float[] logits, int from, int len) {
         float max = Float.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
+        for (int i = from; i < from + len; i++) {
+            max = Math.max(max, logits[i]);
         }
         double sum = 0;
-        for (float l : logits) {
-            sum += Math.exp((double) l - max);
+        for (int i = from; i < from + len; i++) {
+            sum += Math.exp((double) logits[i] - max);
         }
         return max + Math.log(sum);
     }

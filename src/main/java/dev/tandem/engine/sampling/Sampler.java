@@ -18,6 +18,10 @@ public final class Sampler {
     private final SplittableRandom random;
     private final Map<Integer, Integer> outputCounts = new HashMap<>();
     private int outputs;
+    private float lastLogprob;  // of the token next() returned last
+    private float[] lastRow;    // the row it sampled from (after penalties), for top logprobs on request
+    private int lastFrom;
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     public Sampler(SamplingParams params, List<Integer> eosIds) {
         this.params = params;
@@ -33,7 +37,9 @@ public final class Sampler {
 
     /** Records a token as output without sampling it (a prefilled first token, a resumed request). */
     public void accept(int token) {
-        outputCounts.merge(token, 1, Integer::sum);
+        if (params.hasPenalties()) { // only the penalties read the counts: nothing to box otherwise
+            outputCounts.merge(token, 1, Integer::sum);
+        }
         outputs++;
     }
 
@@ -51,19 +57,65 @@ public final class Sampler {
 
     /** Picks the next token from {@code logits} (not modified) and records it. */
     public Sampled sample(float[] logits, int topLogprobsNum) {
-        float[] l = adjusted(logits);
-        Sampled s = params.isGreedy() ? greedy(l, topLogprobsNum) : stochastic(l, topLogprobsNum);
-        accept(s.tokenId());
-        return s;
+        return sample(logits, 0, logits.length, topLogprobsNum);
+    }
+
+    /** As {@link #sample(float[], int)} on the row {@code logits[from, from + vocab)}, read in place. */
+    public Sampled sample(float[] logits, int from, int vocab, int topLogprobsNum) {
+        int id = next(logits, from, vocab);
+        if (topLogprobsNum <= 0) {
+            return new Sampled(id, lastLogprob, List.of());
+        }
+        // Top logprobs are output the caller asked for: this one list per token may allocate.
+        float[] lp = Logprobs.logSoftmax(params.isGreedy() ? Arrays.copyOfRange(lastRow, lastFrom, lastFrom + vocab)
+                : scaledCopy(lastRow, lastFrom, vocab));
+        return new Sampled(id, lastLogprob, Logprobs.topK(lp, topLogprobsNum));
+    }
+
+    /**
+     * Picks the next token from the row {@code logits[from, from + vocab)} (read in place, not modified), records it
+     * and returns its id; {@link #lastLogprob()} is its logprob. Allocates nothing without penalties (and
+     * min_new_tokens masking): scratch arrays are per thread, sized to the vocabulary once, and stochastic sampling
+     * orders only the candidates it visits (a heap, not a sort of the vocabulary).
+     */
+    public int next(float[] logits, int from, int vocab) {
+        Scratch sc = SCRATCH.get().sized(vocab);
+        float[] l = logits;
+        int off = from;
+        if (adjusts()) {
+            System.arraycopy(logits, from, sc.adjusted, 0, vocab);
+            adjust(sc.adjusted);
+            l = sc.adjusted;
+            off = 0;
+        }
+        lastRow = l;
+        lastFrom = off;
+        int id = params.isGreedy() ? greedy(l, off, vocab) : stochastic(l, off, vocab, sc);
+        accept(id);
+        return id;
+    }
+
+    /** The logprob of the token {@link #next} returned last (of the distribution it sampled from). */
+    public float lastLogprob() {
+        return lastLogprob;
     }
 
     /** Logits after penalties and the min_new_tokens mask: what the sampler actually sees. */
     float[] adjusted(float[] logits) {
-        boolean mask = outputs < params.minNewTokens() && endIds.length > 0;
-        if (!params.hasPenalties() && !mask) {
+        if (!adjusts()) {
             return logits;
         }
         float[] l = logits.clone();
+        adjust(l);
+        return l;
+    }
+
+    private boolean adjusts() {
+        return params.hasPenalties() || (outputs < params.minNewTokens() && endIds.length > 0);
+    }
+
+    private void adjust(float[] l) {
+        boolean mask = outputs < params.minNewTokens() && endIds.length > 0;
         for (Map.Entry<Integer, Integer> e : outputCounts.entrySet()) {
             int id = e.getKey();
             if (id < 0 || id >= l.length) {
@@ -80,41 +132,58 @@ public final class Sampler {
                 }
             }
         }
-        return l;
     }
 
-    private Sampled greedy(float[] l, int topN) {
-        int id = Logprobs.argmax(l);
-        if (topN <= 0) { // the common case: one logprob, no vocab-sized array per token
-            return new Sampled(id, (float) (l[id] - Logprobs.logNormalizer(l)), List.of());
-        }
-        float[] lp = Logprobs.logSoftmax(l);
-        return new Sampled(id, lp[id], Logprobs.topK(lp, topN));
+    private int greedy(float[] l, int off, int vocab) {
+        int id = Logprobs.argmax(l, off, vocab);
+        lastLogprob = (float) (l[off + id] - Logprobs.logNormalizer(l, off, vocab));
+        return id;
     }
 
-    private Sampled stochastic(float[] l, int topN) {
-        int v = l.length;
+    private float[] scaledCopy(float[] l, int off, int vocab) {
         float invT = 1f / params.temperature();
-        float[] scaled = new float[v];
-        for (int i = 0; i < v; i++) {
-            scaled[i] = l[i] * invT;
+        float[] scaled = new float[vocab];
+        for (int i = 0; i < vocab; i++) {
+            scaled[i] = l[off + i] * invT;
         }
-        float[] lp = Logprobs.logSoftmax(scaled);
-        // Candidates by probability, best first: pack (probability bits, id) so one primitive sort orders them;
-        // non-negative floats order like their bit patterns.
-        long[] packed = new long[v];
+        return scaled;
+    }
+
+    /**
+     * Candidates by probability, best first (ties to the lower id), cut by top_k, top_p and min_p, then one draw
+     * over what is kept. The order comes from a max-heap of (probability bits, id) popped only as far as the cut
+     * goes: the same candidates in the same order as a full sort, so the same token for the same seed.
+     */
+    private int stochastic(float[] l, int off, int v, Scratch sc) {
+        float invT = 1f / params.temperature();
+        float[] lp = sc.logprobs;
         for (int i = 0; i < v; i++) {
+            lp[i] = l[off + i] * invT;
+        }
+        double logZ = Logprobs.logNormalizer(lp, 0, v);
+        long[] heap = sc.heap;
+        for (int i = 0; i < v; i++) {
+            lp[i] = (float) (lp[i] - logZ);
             float p = (float) Math.exp(lp[i]);
-            packed[i] = ((long) Float.floatToRawIntBits(p) << 32) | (0xFFFFFFFFL - i);
+            // non-negative floats order like their bit patterns; the low word makes lower ids win ties
+            heap[i] = ((long) Float.floatToRawIntBits(p) << 32) | (0xFFFFFFFFL - i);
         }
-        Arrays.sort(packed);
+        for (int i = v / 2 - 1; i >= 0; i--) {
+            siftDown(heap, i, v);
+        }
+        long[] order = sc.order;
+        int size = v;
         int keep = params.topK() > 0 ? Math.min(params.topK(), v) : v;
-        float maxP = probOf(packed[v - 1]);
+        float maxP = probOf(heap[0]);
         double cum = 0;
         int kept = 0;
         double mass = 0;
         for (int r = 0; r < keep; r++) {
-            float p = probOf(packed[v - 1 - r]);
+            long c = heap[0];
+            heap[0] = heap[--size];
+            siftDown(heap, 0, size);
+            order[r] = c;
+            float p = probOf(c);
             if (r > 0 && (cum > params.topP() || p < params.minP() * maxP)) {
                 break;
             }
@@ -123,16 +192,37 @@ public final class Sampler {
             kept++;
         }
         double u = random.nextDouble() * mass;
-        int id = idOf(packed[v - 1]);
+        int id = idOf(order[0]);
         for (int r = 0; r < kept; r++) {
-            long c = packed[v - 1 - r];
+            long c = order[r];
             u -= probOf(c);
             id = idOf(c);
             if (u <= 0) {
                 break;
             }
         }
-        return new Sampled(id, lp[id], Logprobs.topK(lp, topN));
+        lastLogprob = lp[id];
+        return id;
+    }
+
+    /** Max-heap by value over {@code h[0, size)}. */
+    private static void siftDown(long[] h, int i, int size) {
+        long x = h[i];
+        while (true) {
+            int c = 2 * i + 1;
+            if (c >= size) {
+                break;
+            }
+            if (c + 1 < size && h[c + 1] > h[c]) {
+                c++;
+            }
+            if (h[c] <= x) {
+                break;
+            }
+            h[i] = h[c];
+            i = c;
+        }
+        h[i] = x;
     }
 
     private static float probOf(long packed) {
@@ -141,5 +231,23 @@ public final class Sampler {
 
     private static int idOf(long packed) {
         return (int) (0xFFFFFFFFL - (packed & 0xFFFFFFFFL));
+    }
+
+    /** Vocabulary-sized work arrays of one thread (the scheduler's), made once per vocabulary size. */
+    private static final class Scratch {
+        float[] adjusted = new float[0];
+        float[] logprobs = new float[0];
+        long[] heap = new long[0];
+        long[] order = new long[0];
+
+        Scratch sized(int vocab) {
+            if (logprobs.length != vocab) {
+                adjusted = new float[vocab];
+                logprobs = new float[vocab];
+                heap = new long[vocab];
+                order = new long[vocab];
+            }
+            return this;
+        }
     }
 }

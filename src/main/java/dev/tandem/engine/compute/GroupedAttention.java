@@ -1,0 +1,132 @@
+package dev.tandem.engine.compute;
+
+import dev.tandem.kvcache.KvDtype;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Attention of the query heads that share one K/V head (a GQA group) for one token, reading K and V in tiles of
+ * {@link #TILE} positions: a tile (16 KB of F32 K at head size 64) comes from memory once and stays in L1 while every
+ * head of the group reads it, instead of each head streaming the whole context again. Each head's arithmetic is the
+ * per-head kernel's, in the same order (scores position by position, one vector accumulator per score, softmax,
+ * values accumulated in position order), so the tiling changes no bit. K/V are F32 or bf16 (widened in registers).
+ * Allocates nothing: scores, sums and accumulators live in the caller's per-worker scratch.
+ */
+final class GroupedAttention {
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final int L = FS.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    /** Positions per tile: 64 rows of one K/V head (16 KB at head size 64, F32) fit L1 next to the queries. */
+    static final int TILE = 64;
+
+    private GroupedAttention() {
+    }
+
+    /** Floats of score scratch one worker needs for contexts up to {@code maxLength}. */
+    static int scoreScratch(AttentionBatch b, int maxLength) {
+        return b.groupSize() * (maxLength + 1);
+    }
+
+    /** Floats of accumulator scratch one worker needs. */
+    static int accScratch(AttentionBatch b) {
+        return b.groupSize() * b.headDim();
+    }
+
+    /**
+     * Token {@code t}'s query heads {@code kvHead * g .. kvHead * g + g - 1} over positions {@code [0, len)}.
+     * {@code scores}: {@code [g, len]} then {@code g} sums; {@code acc}: {@code [g, headDim]}.
+     */
+    static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] acc) {
+        int g = b.groupSize();
+        int hd = b.headDim();
+        boolean bf16 = b.kvDtype() == KvDtype.BFLOAT16;
+        int eb = bf16 ? 2 : 4;
+        long kvStride = (long) b.numKvHeads() * hd * eb;
+        long headByte = (long) kvHead * hd * eb;
+        int rowOff = b.tableOffsets()[t];
+        int[] table = b.table();
+        float[] q = b.q();
+        MemorySegment keys = b.keys();
+        MemorySegment values = b.values();
+        int bound = FS.loopBound(hd);
+        int qBase = t * b.numHeads() * hd + kvHead * g * hd;
+        for (int j0 = 0; j0 < len; j0 += TILE) {
+            int j1 = Math.min(len, j0 + TILE);
+            for (int gi = 0; gi < g; gi++) {
+                int qOff = qBase + gi * hd;
+                int sOff = gi * len;
+                for (int j = j0; j < j1; j++) {
+                    long base = table[rowOff + j] * kvStride + headByte;
+                    FloatVector dot = FloatVector.zero(FS);
+                    int d = 0;
+                    for (; d < bound; d += L) {
+                        dot = FloatVector.fromArray(FS, q, qOff + d).fma(load(keys, base + (long) eb * d, bf16), dot);
+                    }
+                    float s = Lanes.sum(dot);
+                    for (; d < hd; d++) {
+                        s += q[qOff + d] * get(keys, base + (long) eb * d, bf16);
+                    }
+                    scores[sOff + j] = s * b.scale();
+                }
+            }
+        }
+        int sums = g * len;
+        for (int gi = 0; gi < g; gi++) {
+            int sOff = gi * len;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < len; j++) {
+                max = Math.max(max, scores[sOff + j]);
+            }
+            float sum = 0;
+            for (int j = 0; j < len; j++) {
+                float e = (float) Math.exp(scores[sOff + j] - max);
+                scores[sOff + j] = e;
+                sum += e;
+            }
+            scores[sums + gi] = sum;
+        }
+        java.util.Arrays.fill(acc, 0, g * hd, 0f);
+        for (int j0 = 0; j0 < len; j0 += TILE) {
+            int j1 = Math.min(len, j0 + TILE);
+            for (int gi = 0; gi < g; gi++) {
+                int aOff = gi * hd;
+                int sOff = gi * len;
+                for (int j = j0; j < j1; j++) {
+                    long base = table[rowOff + j] * kvStride + headByte;
+                    float w = scores[sOff + j];
+                    FloatVector p = FloatVector.broadcast(FS, w);
+                    int d = 0;
+                    for (; d < bound; d += L) {
+                        load(values, base + (long) eb * d, bf16).fma(p, FloatVector.fromArray(FS, acc, aOff + d))
+                                .intoArray(acc, aOff + d);
+                    }
+                    for (; d < hd; d++) {
+                        acc[aOff + d] += w * get(values, base + (long) eb * d, bf16);
+                    }
+                }
+            }
+        }
+        float[] out = b.out();
+        for (int gi = 0; gi < g; gi++) {
+            float inv = 1f / scores[sums + gi];
+            int aOff = gi * hd;
+            int oOff = qBase + gi * hd;
+            for (int d = 0; d < hd; d++) {
+                out[oOff + d] = acc[aOff + d] * inv;
+            }
+        }
+    }
+
+    private static FloatVector load(MemorySegment s, long at, boolean bf16) {
+        return bf16 ? Bf16KvAttention.load(s, at) : FloatVector.fromMemorySegment(FS, s, at, LE);
+    }
+
+    private static float get(MemorySegment s, long at, boolean bf16) {
+        return bf16 ? Bf16KvAttention.get(s, at) : s.get(F32, at);
+    }
+}

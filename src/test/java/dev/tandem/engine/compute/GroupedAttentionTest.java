@@ -1,0 +1,133 @@
+package dev.tandem.engine.compute;
+
+import dev.tandem.kvcache.KvPool;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Attention that reads each K/V tile once for the whole GQA group gives exactly the bits of the per-head kernel it
+ * replaced (copied below as the reference): same arithmetic per head, in the same order. Group sizes 1, 3 and 4,
+ * contexts shorter than, equal to and several times a tile, a head size with a scalar tail.
+ */
+class GroupedAttentionTest {
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final int L = FS.length();
+
+    @Test
+    void sameBitsAsThePerHeadKernel() {
+        int[][] shapes = {{4, 4}, {9, 3}, {12, 3}}; // heads, kv heads
+        for (int[] sh : shapes) {
+            for (int hd : new int[] {64, 2 * L + 3}) {
+                check(sh[0], sh[1], hd);
+            }
+        }
+    }
+
+    private static void check(int heads, int kvHeads, int hd) {
+        int slots = 512;
+        SplittableRandom r = new SplittableRandom(heads * 100 + hd);
+        try (KvPool pool = new KvPool(1, slots, 1, kvHeads, hd); VectorBackend vector = new VectorBackend(2)) {
+            int kvDim = kvHeads * hd;
+            float[] k = new float[kvDim];
+            float[] v = new float[kvDim];
+            for (int s = 0; s < slots; s++) {
+                for (int d = 0; d < kvDim; d++) {
+                    k[d] = (float) r.nextGaussian();
+                    v[d] = (float) r.nextGaussian();
+                }
+                pool.write(0, s, k, 0, v, 0);
+            }
+            int[] positions = {0, GroupedAttention.TILE - 1, GroupedAttention.TILE, 3 * GroupedAttention.TILE + 17};
+            int[] tableOffsets = {0, 0, 512, 512};
+            int[] table = new int[1024];
+            for (int i = 0; i < table.length; i++) {
+                table[i] = (i * 131 + 7) % slots;
+            }
+            int tokens = positions.length;
+            float[] q = new float[tokens * heads * hd];
+            for (int i = 0; i < q.length; i++) {
+                q[i] = (float) r.nextGaussian();
+            }
+            float scale = (float) (1 / Math.sqrt(hd));
+            float[] got = new float[q.length];
+            AttentionBatch b = new AttentionBatch(q, got, tokens, positions, tableOffsets, table, pool.keys(0),
+                    pool.values(0), heads, kvHeads, hd, scale);
+            vector.attention(b);
+            float[] want = new float[q.length];
+            AttentionBatch ref = new AttentionBatch(q, want, tokens, positions, tableOffsets, table, pool.keys(0),
+                    pool.values(0), heads, kvHeads, hd, scale);
+            float[] scores = new float[1024];
+            float[] acc = new float[hd];
+            for (int t = 0; t < tokens; t++) {
+                for (int h = 0; h < heads; h++) {
+                    perHead(ref, t, h, h / (heads / kvHeads), positions[t] + 1, scores, acc);
+                }
+            }
+            assertArrayEquals(want, got, heads + " heads over " + kvHeads + ", head size " + hd);
+            boolean nonZero = false;
+            for (float x : got) {
+                nonZero |= x != 0;
+            }
+            assertTrue(nonZero);
+        }
+    }
+
+    /** The per-head kernel before grouping (F32 K/V), verbatim in its arithmetic. */
+    private static void perHead(AttentionBatch b, int t, int h, int kvHead, int len, float[] scores, float[] acc) {
+        ByteOrder le = ByteOrder.LITTLE_ENDIAN;
+        int hd = b.headDim();
+        int qOff = t * b.numHeads() * hd + h * hd;
+        long kvStride = (long) b.numKvHeads() * hd * Float.BYTES;
+        long headByte = (long) kvHead * hd * Float.BYTES;
+        int rowOff = b.tableOffsets()[t];
+        int bound = FS.loopBound(hd);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < len; j++) {
+            long base = b.table()[rowOff + j] * kvStride + headByte;
+            FloatVector dot = FloatVector.zero(FS);
+            int d = 0;
+            for (; d < bound; d += L) {
+                dot = FloatVector.fromArray(FS, b.q(), qOff + d)
+                        .fma(FloatVector.fromMemorySegment(FS, b.keys(), base + 4L * d, le), dot);
+            }
+            float s = Lanes.sum(dot);
+            for (; d < hd; d++) {
+                s += b.q()[qOff + d] * b.keys().get(ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
+            }
+            s *= b.scale();
+            scores[j] = s;
+            max = Math.max(max, s);
+        }
+        float sum = 0;
+        for (int j = 0; j < len; j++) {
+            float e = (float) Math.exp(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        java.util.Arrays.fill(acc, 0, hd, 0f);
+        for (int j = 0; j < len; j++) {
+            long base = b.table()[rowOff + j] * kvStride + headByte;
+            FloatVector p = FloatVector.broadcast(FS, scores[j]);
+            int d = 0;
+            for (; d < bound; d += L) {
+                FloatVector.fromMemorySegment(FS, b.values(), base + 4L * d, le)
+                        .fma(p, FloatVector.fromArray(FS, acc, d)).intoArray(acc, d);
+            }
+            for (; d < hd; d++) {
+                acc[d] += scores[j] * b.values().get(ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
+            }
+        }
+        float inv = 1f / sum;
+        for (int d = 0; d < hd; d++) {
+            b.out()[qOff + d] = acc[d] * inv;
+        }
+    }
+}
