@@ -93,7 +93,7 @@ public final class HiCache implements AutoCloseable {
         KvLayout layout = KvLayout.of(model, pool);
         HiCacheStorage storage = switch (cfg.storageBackend()) {
             case NONE -> null;
-            case FILE -> new FileStorage(cfg.storageDir(), cfg.storageMaxBytes());
+            case FILE -> new FileStorage(cfg.storageDir(), cfg.storageMaxBytes(), cfg.storageFsync());
             case CLUSTER -> new MapStorage(clusterMap.get(), layout.pageBytes());
         };
         HostTier host;
