@@ -4,6 +4,7 @@
 #   ./run.sh test            the whole test suite (mvn -B verify under JDK 25)
 #   ./run.sh setup-ucx       installs UCX (libucx0) for the nixl transfer backend, or says how
 #   ./run.sh <subcommand> …  worker | gateway | quickstart | generate | bench-* | make-tiny-model | help
+#   ./run.sh bench-jlama …   batch-1 decode beside Jlama on the same weights (from the test class path)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -102,6 +103,16 @@ case "$cmd" in
     ;;
   build)
     build
+    ;;
+  bench-jlama)
+    # Tandem beside Jlama (a test-scope dependency, so this runs from the test class path, not the jar).
+    shift
+    echo "[run.sh] compiling the test classes and resolving the test class path" >&2
+    mvn -B -q test-compile dependency:build-classpath -Dmdep.includeScope=test \
+      -Dmdep.outputFile=target/test-classpath.txt >&2
+    exec java "${JVM_FLAGS[@]}" -Xms"${TANDEM_HEAP:-2g}" -Xmx"${TANDEM_HEAP:-2g}" -XX:+AlwaysPreTouch \
+      -Djlama.force_panama_tensor_operations=true ${TANDEM_JAVA_OPTS:-} \
+      -cp "target/test-classes:target/classes:$(cat target/test-classpath.txt)" dev.tandem.cli.JlamaComparison "$@"
     ;;
   "")
     # Quick start: the tiny model, then a gateway + prefill + decode worker (clustered on loopback) and a curl line.

@@ -1,5 +1,7 @@
 package dev.tandem.chaos;
 
+import dev.tandem.config.ClusterName;
+
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -52,8 +54,11 @@ final class ManagedProcess implements AutoCloseable {
         Files.createDirectories(log.getParent());
         Files.writeString(log, "---- start " + (++starts) + ": " + String.join(" ", args) + "\n",
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-        process = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        // the soak's processes form a cluster of their own, never joined with a deployment on the same host
+        pb.environment().putIfAbsent(ClusterName.ENV, "tandem-chaos-" + ProcessHandle.current().pid());
+        process = pb.start();
         stopped = false;
     }
 

@@ -106,7 +106,7 @@ public final class BenchEngineCommand {
     }
 
     /** Median bytes/s of read-only passes over {@code mb} MB of pre-touched native memory, after one warm pass. */
-    private static double readFloor(ComputeBackend backend, int mb) {
+    static double readFloor(ComputeBackend backend, int mb) {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment data = arena.allocate((long) mb << 20, 4096);
             for (long at = 0; at < data.byteSize(); at += 4) {

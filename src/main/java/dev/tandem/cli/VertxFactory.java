@@ -2,6 +2,7 @@ package dev.tandem.cli;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.FileSystemXmlConfig;
+import dev.tandem.config.ClusterName;
 import dev.tandem.config.SecurityConfig;
 import dev.tandem.metrics.MetricsSetup;
 import io.vertx.core.Vertx;
@@ -63,9 +64,9 @@ public final class VertxFactory {
     }
 
     /**
-     * The Hazelcast config, with {@code hazelcast.socket.bind.any=false} forced: Hazelcast otherwise binds every
-     * interface (0.0.0.0) whatever {@code <interfaces>} lists, and OSS Hazelcast lets anyone who reaches its port
-     * join the cluster.
+     * The Hazelcast config, with {@code hazelcast.socket.bind.any=false} forced (Hazelcast otherwise binds every
+     * interface, 0.0.0.0, whatever {@code <interfaces>} lists, and OSS Hazelcast lets anyone who reaches its port
+     * join the cluster) and the cluster named by {@code $TANDEM_CLUSTER_NAME} ({@link ClusterName}) when it is set.
      */
     static Config hazelcastConfig() {
         String path = System.getProperty("vertx.hazelcast.config", "conf/cluster.xml");
@@ -76,6 +77,10 @@ public final class VertxFactory {
         try {
             Config c = new FileSystemXmlConfig(path);
             c.setProperty("hazelcast.socket.bind.any", "false");
+            String name = ClusterName.override(System.getenv(ClusterName.ENV));
+            if (name != null) {
+                c.setClusterName(name);
+            }
             return c;
         } catch (FileNotFoundException e) {
             throw new IllegalArgumentException("cluster config " + path + ": " + e.getMessage(), e);

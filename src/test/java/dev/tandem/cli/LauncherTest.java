@@ -52,12 +52,29 @@ class LauncherTest {
         return out;
     }
 
+    /**
+     * conf/cluster.xml under the test run's cluster name: the launcher builds its own Hazelcast config (not through
+     * VertxFactory), so {@code $TANDEM_CLUSTER_NAME} is written into the file it reads.
+     */
+    private static String clusterXml() throws IOException {
+        String name = System.getenv(dev.tandem.config.ClusterName.ENV);
+        String xml = Files.readString(Path.of("conf", "cluster.xml"));
+        if (name != null && !name.isEmpty()) {
+            String shipped = "<cluster-name>tandem</cluster-name>";
+            assertTrue(xml.contains(shipped), "conf/cluster.xml no longer names the cluster " + shipped);
+            xml = xml.replace(shipped, "<cluster-name>" + name + "</cluster-name>");
+        }
+        Path out = Files.createDirectories(Path.of("target", "launcher-test")).resolve("cluster.xml");
+        Files.writeString(out, xml);
+        return out.toString();
+    }
+
     private static Process launch(String name, String verticle, Path conf) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "--sun-misc-unsafe-memory-access=allow", "--add-opens", "java.base/java.lang=ALL-UNNAMED",
                 "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-Xmx1g",
-                "-Dvertx.hazelcast.config=conf/cluster.xml", "-Dhazelcast.wait.seconds.before.join=0",
+                "-Dvertx.hazelcast.config=" + clusterXml(), "-Dhazelcast.wait.seconds.before.join=0",
                 "-cp", System.getProperty("java.class.path"), "io.vertx.launcher.application.VertxApplication",
                 verticle, "-cluster", "-cluster-host", "127.0.0.1", "-conf", conf.toString()));
         Path logs = Files.createDirectories(Path.of("target", "cluster-logs"));
