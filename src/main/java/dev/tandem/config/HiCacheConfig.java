@@ -25,19 +25,21 @@ import java.util.Set;
  * @param decodeOffload      {@code --disaggregation-decode-enable-offload-kvcache}: a decode worker writes each
  *                           finished request's KV (prompt and output) to storage, so the next turn's prefill loads
  *                           it instead of computing it
+ * @param storageFsync       false with {@code --hicache-storage-no-fsync}: the {@code file} backend skips fsync of
+ *                           each page file and of the directory (Tandem's; a page lost in a crash is a miss)
  */
 public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WritePolicy writePolicy,
                             StorageBackend storageBackend, Path storageDir, double storageMaxGb,
                             PrefetchPolicy prefetchPolicy, double prefetchTimeoutS, int backupCount,
-                            boolean decodeOffload) {
+                            boolean decodeOffload, boolean storageFsync) {
     /** Config-file keys this record reads (snake_case). */
     public static final Set<String> KEYS = Set.of("enable_hierarchical_cache", "hicache_ratio", "hicache_size",
             "hicache_write_policy", "hicache_storage_backend", "hicache_storage_dir", "hicache_storage_max_size",
             "hicache_storage_prefetch_policy", "hicache_storage_prefetch_timeout", "hicache_storage_backup_count",
-            "disaggregation_decode_enable_offload_kvcache");
+            "disaggregation_decode_enable_offload_kvcache", "hicache_storage_no_fsync");
 
     public static final HiCacheConfig OFF = new HiCacheConfig(false, 2.0, 0, WritePolicy.WRITE_THROUGH,
-            StorageBackend.NONE, null, 10, PrefetchPolicy.BEST_EFFORT, 1.0, 1, false);
+            StorageBackend.NONE, null, 10, PrefetchPolicy.BEST_EFFORT, 1.0, 1, false, true);
 
     /** When a page cached in the KV pool is copied to host memory (and from there to storage). */
     public enum WritePolicy {
@@ -65,6 +67,15 @@ public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WriteP
         FILE,
         /** a distributed map on the worker's Hazelcast cluster (needs {@code --cluster}) */
         CLUSTER
+    }
+
+    /** Without the fsync choice: file pages are fsynced. */
+    public HiCacheConfig(boolean enabled, double ratio, double sizeGb, WritePolicy writePolicy,
+                         StorageBackend storageBackend, Path storageDir, double storageMaxGb,
+                         PrefetchPolicy prefetchPolicy, double prefetchTimeoutS, int backupCount,
+                         boolean decodeOffload) {
+        this(enabled, ratio, sizeGb, writePolicy, storageBackend, storageDir, storageMaxGb, prefetchPolicy,
+                prefetchTimeoutS, backupCount, decodeOffload, true);
     }
 
     public HiCacheConfig {
@@ -131,7 +142,8 @@ public record HiCacheConfig(boolean enabled, double ratio, double sizeGb, WriteP
                 v.number("hicache_storage_prefetch_timeout", "hicache-storage-prefetch-timeout", OFF.prefetchTimeoutS),
                 v.integer("hicache_storage_backup_count", "hicache-storage-backup-count", OFF.backupCount),
                 v.bool("disaggregation_decode_enable_offload_kvcache", "disaggregation-decode-enable-offload-kvcache",
-                        false));
+                        false),
+                !v.bool("hicache_storage_no_fsync", "hicache-storage-no-fsync", false));
     }
 
     private static <E extends Enum<E>> E choice(Class<E> type, String field, String value) {

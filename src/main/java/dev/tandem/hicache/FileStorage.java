@@ -30,7 +30,9 @@ import java.util.regex.Pattern;
  * payload's CRC32C); a file whose header, length or checksum does not match is a miss and is deleted. The total
  * size is bounded: storing past {@code maxBytes} deletes the least recently used files first. Other processes'
  * files join the accounting when this one first sees them, so with several writers the bound holds per process,
- * not across them. No fsync: a page lost in a power cut is a miss, and a torn one fails its checksum.
+ * not across them. Durable by default: the temporary file is fsynced before the rename and the directory after it,
+ * so a page this method reported stored survives a crash or a power cut; without fsync (a flag, for file systems
+ * where it costs too much) such a page may be lost, which is a miss, and a torn one fails its checksum.
  */
 public final class FileStorage implements HiCacheStorage {
     private static final Pattern KEY = Pattern.compile("[0-9a-f]{64}_[A-Za-z0-9.-]{1,120}");
@@ -40,13 +42,20 @@ public final class FileStorage implements HiCacheStorage {
 
     private final Path dir;
     private final long maxBytes;
+    private final boolean fsync;
     private final Map<String, Long> index = new LinkedHashMap<>(16, 0.75f, true); // key -> file bytes, LRU first
     private long bytes;
     private final AtomicLong damaged = new AtomicLong();
     private final AtomicLong evicted = new AtomicLong();
 
-    /** Opens (creating) {@code dir}; indexes the pages already there, oldest first. */
+    /** Opens (creating) {@code dir}; indexes the pages already there, oldest first. Writes are fsynced. */
     public FileStorage(Path dir, long maxBytes) {
+        this(dir, maxBytes, true);
+    }
+
+    /** As above; {@code fsync} false skips the file's and the directory's fsync on each write. */
+    public FileStorage(Path dir, long maxBytes, boolean fsync) {
+        this.fsync = fsync;
         if (maxBytes < 1) {
             throw new IllegalArgumentException("storage size limit must be > 0, got " + maxBytes);
         }
@@ -185,6 +194,9 @@ public final class FileStorage implements HiCacheStorage {
                 while (h.hasRemaining() || body.hasRemaining()) {
                     ch.write(new ByteBuffer[] {h, body});
                 }
+                if (fsync) {
+                    ch.force(true); // the bytes are on disk before the name points at them
+                }
             }
             synchronized (this) {
                 evictDownTo(maxBytes - size);
@@ -192,6 +204,9 @@ public final class FileStorage implements HiCacheStorage {
                         StandardCopyOption.REPLACE_EXISTING);
                 Long old = index.put(key, size);
                 bytes += size - (old == null ? 0 : old);
+            }
+            if (fsync) {
+                syncDir(); // the rename itself survives a crash
             }
             return true;
         } catch (IOException e) {
@@ -201,6 +216,13 @@ public final class FileStorage implements HiCacheStorage {
                 // nothing more to do
             }
             return false;
+        }
+    }
+
+    /** Fsyncs the directory (its entries: the rename). */
+    private void syncDir() throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
         }
     }
 

@@ -5,15 +5,15 @@ import dev.tandem.kvcache.KvPool;
 import dev.tandem.kvevents.KvEvent;
 import dev.tandem.kvevents.TupleHash;
 
-import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The tiers behind the KV pool (L1): host memory (L2, {@link HostTier}) and optional storage (L3,
- * {@link HiCacheStorage}), all keyed by {@link PageKeys}. The scheduler thread copies pages between the pool and
- * host memory (memory copies, synchronous); everything that touches storage runs on one I/O thread
- * ({@link StorageIo}): writing host pages to storage and prefetching a waiting request's pages into host memory.
+ * {@link HiCacheStorage}), all keyed by {@link PageKeys}. Pages move between the pool and host memory on the
+ * tier's copy thread ({@link PageCopier}): the scheduler reserves what a copy needs, starts it and collects it
+ * later; everything that touches storage runs on one I/O thread ({@link StorageIo}): writing host pages to
+ * storage and prefetching a waiting request's pages into host memory.
  * A request's admission waits for its prefetch only as {@link HiCacheConfig.PrefetchPolicy} says, and never on
  * the scheduler thread. Owns the I/O thread, the host region and the storage; {@link #close()} frees them.
  */
@@ -23,10 +23,23 @@ public final class HiCache implements AutoCloseable {
 
     private final HiCacheConfig cfg;
     private final KvLayout layout;
-    private final KvPool pool;
     private final HostTier host;
     private final HiCacheStats.Counters counters = new HiCacheStats.Counters();
     private final StorageIo io; // null: L2 only
+    private final PageCopier copier;
+    /** Handles of host pages dropped (LRU, clear), for the radix tree to forget; the scheduler takes them. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Long> dropped =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    /** Test hook: called on the copy thread before each copy job ({@code load}: host to pool). */
+    @FunctionalInterface
+    public interface CopyHook {
+        void beforeCopy(boolean load);
+    }
+
+    /** A pool-to-host copy in flight: each page's host handle ({@code -1}: no copy) and when it is done. */
+    public record Backup(long[] handles, java.util.concurrent.CompletableFuture<Void> done) {
+    }
     private volatile HiCacheStorage.Usage lastUsage = new HiCacheStorage.Usage(0, 0);
     private volatile boolean closed;
     /** Host-memory block events, queued by both threads in the host tier's order; the scheduler takes them. */
@@ -40,9 +53,9 @@ public final class HiCache implements AutoCloseable {
         }
         this.cfg = cfg;
         this.layout = layout;
-        this.pool = pool;
         this.host = host;
         this.io = storage == null ? null : new StorageIo(host, storage, layout.pageBytes(), counters);
+        this.copier = new PageCopier(pool, host);
         host.setListener(new HostTier.Listener() {
             @Override
             public void published(Object tag) {
@@ -52,10 +65,11 @@ public final class HiCache implements AutoCloseable {
             }
 
             @Override
-            public void dropped(Object tag) {
+            public void dropped(Object tag, long handle) {
                 if (tag instanceof KvEvent.BlockStored s) {
                     events.add(new KvEvent.BlockRemoved(s.blockHashes(), KvEvent.HOST));
                 }
+                dropped.add(handle);
             }
         });
     }
@@ -79,7 +93,7 @@ public final class HiCache implements AutoCloseable {
         KvLayout layout = KvLayout.of(model, pool);
         HiCacheStorage storage = switch (cfg.storageBackend()) {
             case NONE -> null;
-            case FILE -> new FileStorage(cfg.storageDir(), cfg.storageMaxBytes());
+            case FILE -> new FileStorage(cfg.storageDir(), cfg.storageMaxBytes(), cfg.storageFsync());
             case CLUSTER -> new MapStorage(clusterMap.get(), layout.pageBytes());
         };
         HostTier host;
@@ -150,30 +164,47 @@ public final class HiCache implements AutoCloseable {
         }
     }
 
-    /** How many of {@code keys[from..]}, leading, host memory holds. */
-    public int hostHits(List<String> keys, int from) {
-        return host.leadingHits(keys, from);
+    /** The handles of the leading pages of {@code keys[from..]} host memory holds (storage's prefetched ones). */
+    public long[] hostHandles(List<String> keys, int from) {
+        long[] out = new long[keys.size() - from];
+        int n = 0;
+        for (; n < out.length; n++) {
+            out[n] = host.handle(keys.get(from + n));
+            if (out[n] < 0) {
+                break;
+            }
+        }
+        return java.util.Arrays.copyOf(out, n);
     }
 
     /**
-     * Copies host pages {@code keys[from..from + dst.length)} into pool pages {@code dst}, stopping at a page host
-     * memory no longer holds; returns how many were copied.
+     * Starts copying the host pages {@code handles} name into pool pages {@code dst} on the copy thread; completes
+     * with how many leading pages were copied (a page host memory let go of meanwhile ends it: a miss).
      */
-    public int load(List<String> keys, int from, int[] dst) {
-        int n = 0;
-        for (; n < dst.length; n++) {
-            int slot = host.pin(keys.get(from + n));
-            if (slot < 0) {
-                break;
-            }
-            try {
-                copy(host.slot(slot), dst[n], false);
-            } finally {
-                host.unpin(slot);
-            }
+    public java.util.concurrent.CompletableFuture<Integer> load(long[] handles, int[] dst) {
+        return copier.toPool(handles, dst).thenApply(n -> {
+            counters.l2Hits.addAndGet(n);
+            return n;
+        });
+    }
+
+    /** Handles of host pages dropped since the last call (the radix tree forgets them). */
+    public long[] takeDropped() {
+        List<Long> out = new java.util.ArrayList<>();
+        for (Long h; (h = dropped.poll()) != null; ) {
+            out.add(h);
         }
-        counters.l2Hits.addAndGet(n);
-        return n;
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** Waits (at most 60 s) until every page copy started so far has finished. */
+    public void awaitCopies() {
+        copier.drain();
+    }
+
+    /** Test only: a hook run on the copy thread before each copy (to hold a copy back). */
+    public void setCopyHook(CopyHook hook) {
+        copier.setHook(hook);
     }
 
     /** Records pages no tier held for a request (they are computed). */
@@ -187,23 +218,59 @@ public final class HiCache implements AutoCloseable {
     }
 
     /**
-     * Copies pool pages {@code src} (holding {@code keys[from..]}) that host memory lacks into it, and queues them
-     * for storage. A page host memory cannot take now (every slot busy) is skipped: a backup, not a promise.
+     * Starts copying pool pages {@code src} (holding {@code keys[from..]}) that host memory lacks into it on the
+     * copy thread, each queued for storage once in. A page host memory has already keeps its handle; one it cannot
+     * take now (every slot busy) gets none: a backup, not a promise. The caller must keep the pool pages as they
+     * are until {@link Backup#done()}.
      */
-    public void backup(int[] tokens, List<String> keys, int from, int[] src) {
+    public Backup backup(int[] tokens, List<String> keys, int from, int[] src) {
+        long[] handles = new long[src.length];
+        int[] copyFrom = new int[src.length];
+        int[] slots = new int[src.length];
+        String[] copyKeys = new String[src.length];
+        int n = 0;
         for (int i = 0; i < src.length; i++) {
             String key = keys.get(from + i);
+            handles[i] = host.handle(key);
+            if (handles[i] >= 0) {
+                continue;
+            }
             int slot = host.reserve(key, stored(tokens, from + i));
             if (slot < 0) {
-                continue; // already there, or no slot free
+                continue; // every slot busy (or another writer was first)
             }
-            copy(host.slot(slot), src[i], true);
-            host.publish(slot);
-            counters.l2Writes.incrementAndGet();
-            if (io != null) {
-                io.store(key);
-            }
+            handles[i] = host.handleOfSlot(slot);
+            copyFrom[n] = src[i];
+            slots[n] = slot;
+            copyKeys[n++] = key;
         }
+        if (n == 0) {
+            return new Backup(handles, java.util.concurrent.CompletableFuture.completedFuture(null));
+        }
+        return new Backup(handles, copier.toHost(java.util.Arrays.copyOf(copyFrom, n), java.util.Arrays.copyOf(slots, n),
+                i -> {
+                    counters.l2Writes.incrementAndGet();
+                    if (io != null) {
+                        io.store(copyKeys[i]);
+                    }
+                }));
+    }
+
+    /**
+     * {@link #backup}, waiting (at most 60 s) for the copy: write-back eviction, whose pool pages are freed right
+     * after (SGLang's write-back waits for its copy too). Returns each page's host handle ({@code -1}: none).
+     */
+    public long[] backupNow(int[] tokens, List<String> keys, int from, int[] src) {
+        Backup b = backup(tokens, keys, from, src);
+        try {
+            b.done().get(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("hicache: interrupted waiting for a write-back copy", e);
+        } catch (Exception e) {
+            throw new IllegalStateException("hicache: a write-back copy did not finish in 60 s", e);
+        }
+        return b.handles();
     }
 
     /** The event for page {@code page} of {@code tokens} entering host memory (hashes as the radix tree's). */
@@ -238,25 +305,6 @@ public final class HiCache implements AutoCloseable {
         return out;
     }
 
-    /**
-     * Pool page {@code page} (every layer's K and V) to or from {@code hostPage}, laid out
-     * {@code [2 * layers, regionPageBytes]} with layer l's K at row 2l and V at row 2l+1.
-     */
-    private void copy(MemorySegment hostPage, int page, boolean toHost) {
-        long pb = pool.pageBytes();
-        for (int l = 0; l < pool.numLayers(); l++) {
-            for (int v = 0; v < 2; v++) {
-                MemorySegment region = v == 0 ? pool.keys(l) : pool.values(l);
-                long at = (2L * l + v) * pb;
-                if (toHost) {
-                    MemorySegment.copy(region, page * pb, hostPage, at, pb);
-                } else {
-                    MemorySegment.copy(hostPage, at, region, page * pb, pb);
-                }
-            }
-        }
-    }
-
     /** Drops every host page (flush_cache); storage keeps its pages. */
     public void clearHost() {
         host.clear();
@@ -269,8 +317,9 @@ public final class HiCache implements AutoCloseable {
         }
     }
 
-    /** Waits (at most 60 s) until every queued storage write and prefetch has run. */
+    /** Waits (at most 60 s each) until every page copy, then every queued storage write and prefetch, has run. */
     public void drain() {
+        copier.drain();
         if (io != null) {
             io.drain();
         }
@@ -297,6 +346,7 @@ public final class HiCache implements AutoCloseable {
     public void close() {
         closed = true;
         try {
+            copier.close(); // copies still queued publish into host memory and queue their storage writes
             if (io != null) {
                 io.close();
             }

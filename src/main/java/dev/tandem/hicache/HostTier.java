@@ -26,6 +26,7 @@ public final class HostTier implements AutoCloseable {
     private final Map<Integer, Entry> bySlot = new HashMap<>();
     private Listener listener = new Listener() {
     };
+    private long generation;
 
     /** Told, under the tier's lock (so in order), when a page becomes visible and when it is dropped. */
     public interface Listener {
@@ -35,6 +36,11 @@ public final class HostTier implements AutoCloseable {
 
         default void dropped(Object tag) {
         }
+
+        /** As {@link #dropped(Object)}, with the page's {@link #handle}. */
+        default void dropped(Object tag, long handle) {
+            dropped(tag);
+        }
     }
 
     /** A slot and its key; {@code pins} counts readers and writers at work on it. */
@@ -42,13 +48,15 @@ public final class HostTier implements AutoCloseable {
         final String key;
         final int slot;
         final Object tag;
+        final long handle; // the slot and a generation: never the same for two pages
         int pins;
         boolean live; // published and not dropped
 
-        Entry(String key, int slot, Object tag) {
+        Entry(String key, int slot, Object tag, long generation) {
             this.key = key;
             this.slot = slot;
             this.tag = tag;
+            this.handle = generation << 32 | slot;
         }
     }
 
@@ -107,6 +115,35 @@ public final class HostTier implements AutoCloseable {
         return e.slot;
     }
 
+    /**
+     * A page's handle: names this page in this slot and no other (a slot's next page gets another), so a holder
+     * of a handle can tell its page is gone. {@code -1} when {@code key} is not here.
+     */
+    public synchronized long handle(String key) {
+        Entry e = visible.get(key);
+        return e == null ? -1 : e.handle;
+    }
+
+    /** The handle of the page reserved or held in {@code slot}. */
+    public synchronized long handleOfSlot(int slot) {
+        Entry e = bySlot.get(slot);
+        if (e == null) {
+            throw new IllegalStateException("host tier: slot " + slot + " holds no page");
+        }
+        return e.handle;
+    }
+
+    /** Pins the page {@code handle} names for reading (marking it recently used); -1 when it is gone. */
+    public synchronized int pinHandle(long handle) {
+        Entry e = bySlot.get((int) handle);
+        if (e == null || !e.live || e.handle != handle) {
+            return -1;
+        }
+        visible.get(e.key); // access order: recently used
+        e.pins++;
+        return e.slot;
+    }
+
     public synchronized void unpin(int slot) {
         Entry e = bySlot.get(slot);
         if (e == null || e.pins <= 0) {
@@ -137,7 +174,7 @@ public final class HostTier implements AutoCloseable {
                     it.remove();
                     e.live = false;
                     release(e);
-                    listener.dropped(e.tag);
+                    listener.dropped(e.tag, e.handle);
                     break;
                 }
             }
@@ -146,7 +183,7 @@ public final class HostTier implements AutoCloseable {
         if (slot == null) {
             return -1;
         }
-        Entry e = new Entry(key, slot, tag);
+        Entry e = new Entry(key, slot, tag, ++generation);
         e.pins = 1;
         bySlot.put(slot, e);
         return slot;
@@ -183,7 +220,7 @@ public final class HostTier implements AutoCloseable {
             if (e.pins == 0) {
                 release(e);
             }
-            listener.dropped(e.tag);
+            listener.dropped(e.tag, e.handle);
         }
         visible.clear();
     }

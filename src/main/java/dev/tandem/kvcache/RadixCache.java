@@ -21,23 +21,39 @@ import java.util.function.IntConsumer;
  * gives {@code BlockRemoved}; {@link #reset()} gives {@code AllBlocksCleared}. Block hash: CPython's hash of the
  * page's token tuple, as SGLang's. Parent rule (SGLang's is buggy: null for every node's first page): the parent
  * of a page is the hash of the page before it in the token sequence, null only for a sequence's first page.
+ *
+ * <p>Tiers (SGLang's {@code HiRadixCache}): a node knows which tier holds its pages. {@code pages} are pool (L1)
+ * pages, or null once evicted; {@code host} are opaque host-memory (L2) handles, one per page ({@link #NO_HOST}
+ * where a page has no host copy), given by the {@link EvictionListener} or {@link #setHost}. A pool node whose
+ * pages are evicted while every page has a host copy stays in the tree as a host node, so a {@link #match} walks
+ * pool nodes, then host nodes ({@link Match#hostHandles}), and whoever loads those pages back into the pool
+ * {@link #insert}s them (the host nodes on the path take the new pages). Pool nodes always form a prefix-closed
+ * subtree (a pool node's parent is in the pool): eviction takes only pool nodes without pool children, and a
+ * load fills a path from the top. {@link #hostDropped} removes a host copy the host tier let go of. Events are the
+ * pool's only (host memory reports its own): a host node's split or removal queues nothing.
  * Single-threaded: the scheduler thread owns it.
  */
 public final class RadixCache {
     private final int pageSize;
     private final IntConsumer freePage;
+    /** A page without a host copy in {@link Node#host} and {@link Match#hostHandles}. */
+    public static final long NO_HOST = -1;
+
     private final Node root = new Node(null, new int[0], new int[0]);
+    /** Host handle to the node holding it (each handle is one page of one node). */
+    private final Map<Long, Node> byHost = new HashMap<>();
     private final List<KvEvent> events = new ArrayList<>();
     private long clock;
-    private EvictionListener evictionListener = (path, pages) -> { };
+    private EvictionListener evictionListener = (path, pages, host) -> null;
     private int cachedPages;
     private int lockedPages; // pages in nodes with lockRef > 0: not evictable
 
-    /** An edge: {@code key} tokens (whole pages) and their {@code pages}. */
+    /** An edge: {@code key} tokens (whole pages), their pool {@code pages} (null: not in the pool), host copies. */
     private static final class Node {
         Node parent;
         int[] key;
         int[] pages;
+        long[] host; // null: no page has a host copy
         final Map<List<Integer>, Node> children = new HashMap<>();
         int lockRef;
         long lastAccess;
@@ -49,18 +65,27 @@ public final class RadixCache {
         }
     }
 
-    /** What a lookup found: the cached pages of the longest page-aligned prefix, and the node to lock. */
-    public record Match(int[] pages, int tokens, Object node) {
+    /**
+     * What a lookup found: the pool pages of the longest page-aligned prefix and the node to lock, then the host
+     * handles of the host nodes that follow it in the tree (pages that host memory holds and the pool does not).
+     */
+    public record Match(int[] pages, int tokens, Object node, long[] hostHandles) {
+        public Match(int[] pages, int tokens, Object node) {
+            this(pages, tokens, node, new long[0]);
+        }
     }
 
-    /** Told about each leaf that eviction is about to drop, while its pages still hold their KV (HiCache's L2). */
+    /** Told about each node that eviction takes out of the pool, while its pages still hold their KV (L2). */
     @FunctionalInterface
     public interface EvictionListener {
         /**
-         * @param path  every token from the root to the end of the leaf (whole pages)
-         * @param pages the leaf's pages: the KV of the last {@code pages.length} pages of {@code path}
+         * @param path  every token from the root to the end of the node (whole pages)
+         * @param pages the node's pool pages: the KV of the last {@code pages.length} pages of {@code path}
+         * @param host  the host copies the node has already ({@link #NO_HOST} where none), or null
+         * @return a host handle per page ({@link #NO_HOST} where no copy was made), or null: the node's leading
+         *         pages with a copy stay in the tree as a host node, the rest are forgotten
          */
-        void evicting(int[] path, int[] pages);
+        long[] evicting(int[] path, int[] pages, long[] host);
     }
 
     /** Set once at start-up by whoever keeps evicted pages elsewhere (the hierarchical cache). */
@@ -82,12 +107,38 @@ public final class RadixCache {
         return l;
     }
 
-    /** The longest cached page-aligned prefix of {@code tokens}; splits a node matched part-way. */
+    /**
+     * The longest cached page-aligned prefix of {@code tokens}: its pool part, then the host nodes after it;
+     * splits a node matched part-way.
+     */
     public Match match(int[] tokens) {
-        clock++;
+        List<Integer> pages = new ArrayList<>();
+        List<Long> host = new ArrayList<>();
         Node node = root;
         int pos = 0;
-        List<Integer> pages = new ArrayList<>();
+        for (Node n : walk(tokens)) {
+            if (n.pages != null && host.isEmpty()) {
+                for (int p : n.pages) {
+                    pages.add(p);
+                }
+                pos += n.key.length;
+                node = n;
+            } else {
+                for (long h : n.host) { // a host node has a copy of every page
+                    host.add(h);
+                }
+            }
+        }
+        return new Match(pages.stream().mapToInt(Integer::intValue).toArray(), pos, node,
+                host.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    /** The nodes (pool, then host) on {@code tokens}' page-aligned path; a node matched part-way is split. */
+    private List<Node> walk(int[] tokens) {
+        clock++;
+        List<Node> path = new ArrayList<>();
+        Node node = root;
+        int pos = 0;
         while (pos + pageSize <= tokens.length) {
             Node child = node.children.get(firstPage(tokens, pos));
             if (child == null) {
@@ -98,13 +149,11 @@ public final class RadixCache {
                 child = split(child, same);
             }
             child.lastAccess = clock;
-            for (int p : child.pages) {
-                pages.add(p);
-            }
+            path.add(child);
             pos += child.key.length;
             node = child;
         }
-        return new Match(pages.stream().mapToInt(Integer::intValue).toArray(), pos, node);
+        return path;
     }
 
     private int commonPages(int[] key, int[] tokens, int from) {
@@ -120,17 +169,32 @@ public final class RadixCache {
     /** Splits {@code node} after {@code pages} pages; returns the new upper (prefix) node. */
     private Node split(Node node, int pages) {
         int cut = pages * pageSize;
-        events.add(new KvEvent.BlockRemoved(hashes(node.key)));
-        Node upper = new Node(node.parent, Arrays.copyOf(node.key, cut), Arrays.copyOf(node.pages, pages));
+        boolean inPool = node.pages != null;
+        if (inPool) {
+            events.add(new KvEvent.BlockRemoved(hashes(node.key)));
+        }
+        Node upper = new Node(node.parent, Arrays.copyOf(node.key, cut),
+                inPool ? Arrays.copyOf(node.pages, pages) : null);
         upper.lockRef = node.lockRef;
         upper.lastAccess = node.lastAccess;
         node.parent.children.put(firstPage(upper.key, 0), upper);
         node.key = Arrays.copyOfRange(node.key, cut, node.key.length);
-        node.pages = Arrays.copyOfRange(node.pages, pages, node.pages.length);
+        node.pages = inPool ? Arrays.copyOfRange(node.pages, pages, node.pages.length) : null;
+        if (node.host != null) {
+            upper.host = Arrays.copyOf(node.host, pages);
+            node.host = Arrays.copyOfRange(node.host, pages, node.host.length);
+            for (long h : upper.host) {
+                if (h != NO_HOST) {
+                    byHost.put(h, upper);
+                }
+            }
+        }
         node.parent = upper;
         upper.children.put(firstPage(node.key, 0), node);
-        stored(upper);
-        stored(node);
+        if (inPool) {
+            stored(upper);
+            stored(node);
+        }
         return upper;
     }
 
@@ -141,17 +205,29 @@ public final class RadixCache {
      */
     public int insert(int[] tokens, int[] pages) {
         int whole = Math.min(tokens.length / pageSize, pages.length);
-        Match m = match(Arrays.copyOf(tokens, whole * pageSize));
-        int cachedPagesBefore = m.tokens() / pageSize;
-        for (int i = 0; i < cachedPagesBefore; i++) {
-            if (pages[i] != m.pages()[i]) {
-                freePage.accept(pages[i]); // we computed a copy of what the cache holds
+        int at = 0;
+        int cachedPagesBefore = 0;
+        Node parent = root;
+        for (Node n : walk(Arrays.copyOf(tokens, whole * pageSize))) {
+            int len = n.key.length / pageSize;
+            if (n.pages != null) {
+                for (int i = 0; i < len; i++) {
+                    if (pages[at + i] != n.pages[i]) {
+                        freePage.accept(pages[at + i]); // we computed a copy of what the cache holds
+                    }
+                }
+                cachedPagesBefore += len;
+            } else { // a host node on the path: these pool pages (loaded or computed) bring it back to the pool
+                n.pages = Arrays.copyOfRange(pages, at, at + len);
+                cachedPages += len;
+                stored(n);
             }
+            at += len;
+            parent = n;
         }
-        if (cachedPagesBefore < whole) {
-            Node parent = (Node) m.node();
-            Node leaf = new Node(parent, Arrays.copyOfRange(tokens, cachedPagesBefore * pageSize, whole * pageSize),
-                    Arrays.copyOfRange(pages, cachedPagesBefore, whole));
+        if (at < whole) {
+            Node leaf = new Node(parent, Arrays.copyOfRange(tokens, at * pageSize, whole * pageSize),
+                    Arrays.copyOfRange(pages, at, whole));
             leaf.lastAccess = ++clock;
             parent.children.put(firstPage(leaf.key, 0), leaf);
             cachedPages += leaf.pages.length;
@@ -190,13 +266,14 @@ public final class RadixCache {
     }
 
     /**
-     * Frees at least {@code pages} pages by evicting unlocked leaves, least recently used first; returns how many.
-     * One walk collects the leaves into a heap; a parent left childless joins it, as in SGLang's eviction.
+     * Frees at least {@code pages} pool pages by evicting unlocked pool leaves (pool nodes without pool children),
+     * least recently used first; returns how many. One walk collects them into a heap; a parent left without pool
+     * children joins it, as in SGLang's eviction. A victim whose pages all have host copies stays as a host node.
      */
     public int evict(int pages) {
         java.util.PriorityQueue<Node> heap = new java.util.PriorityQueue<>(
                 java.util.Comparator.comparingLong((Node n) -> n.lastAccess));
-        for (Node leaf : leaves(root, new ArrayList<>())) {
+        for (Node leaf : poolLeaves(root, new ArrayList<>())) {
             if (leaf.lockRef == 0) {
                 heap.add(leaf);
             }
@@ -205,19 +282,129 @@ public final class RadixCache {
         while (freed < pages && !heap.isEmpty()) {
             Node victim = heap.poll();
             events.add(new KvEvent.BlockRemoved(hashes(victim.key)));
-            evictionListener.evicting(path(victim), victim.pages);
+            long[] copies = evictionListener.evicting(path(victim), victim.pages, victim.host);
             for (int p : victim.pages) {
                 freePage.accept(p);
             }
             freed += victim.pages.length;
             cachedPages -= victim.pages.length;
+            victim.pages = null;
+            keepOnHost(victim, copies);
             Node parent = victim.parent;
-            parent.children.remove(firstPage(victim.key, 0));
-            if (parent != root && parent.children.isEmpty() && parent.lockRef == 0) {
+            if (parent != root && parent.lockRef == 0 && !hasPoolChild(parent)) {
                 heap.add(parent);
             }
         }
         return freed;
+    }
+
+    /** A node just out of the pool: its leading pages with host copies stay as a host node, the rest go. */
+    private void keepOnHost(Node n, long[] copies) {
+        int len = n.key.length / pageSize;
+        if (copies != null) {
+            if (n.host == null) {
+                n.host = new long[len];
+                Arrays.fill(n.host, NO_HOST);
+            }
+            for (int i = 0; i < len; i++) {
+                if (n.host[i] == NO_HOST && copies[i] != NO_HOST) {
+                    n.host[i] = copies[i];
+                    byHost.put(copies[i], n);
+                }
+            }
+        }
+        int kept = 0;
+        while (n.host != null && kept < len && n.host[kept] != NO_HOST) {
+            kept++;
+        }
+        if (kept == 0) {
+            remove(n);
+        } else if (kept < len) {
+            split(n, kept); // n is now the lower part, without copies
+            remove(n);
+        }
+    }
+
+    /** Takes {@code n} and everything below it (host nodes only: pool nodes are prefix-closed) out of the tree. */
+    private void remove(Node n) {
+        n.parent.children.remove(firstPage(n.key, 0));
+        forgetHost(n);
+    }
+
+    private void forgetHost(Node n) {
+        if (n.host != null) {
+            for (long h : n.host) {
+                byHost.remove(h);
+            }
+        }
+        for (Node c : n.children.values()) {
+            forgetHost(c);
+        }
+    }
+
+    private static boolean hasPoolChild(Node n) {
+        for (Node c : n.children.values()) {
+            if (c.pages != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Host memory let go of the page behind {@code handle}: a pool node just loses that copy; a host node keeps
+     * the pages before it and loses the rest (and everything below, which is no longer reachable).
+     */
+    public void hostDropped(long handle) {
+        Node n = byHost.remove(handle);
+        if (n == null) {
+            return;
+        }
+        int i = 0;
+        while (n.host[i] != handle) {
+            i++;
+        }
+        n.host[i] = NO_HOST;
+        if (n.pages == null) {
+            if (i > 0) {
+                split(n, i);
+            }
+            remove(n);
+        }
+    }
+
+    /**
+     * Records host copies of the pool pages on {@code tokens}' path: {@code handles[i]} for page i
+     * ({@link #NO_HOST}: none). Pages the tree does not hold in the pool are skipped (their copy is found by key).
+     */
+    public void setHost(int[] tokens, long[] handles) {
+        int at = 0;
+        for (Node n : walk(Arrays.copyOf(tokens, Math.min(tokens.length, handles.length * pageSize)))) {
+            int len = n.key.length / pageSize;
+            if (n.pages == null) {
+                break;
+            }
+            for (int i = 0; i < len && at + i < handles.length; i++) {
+                long h = handles[at + i];
+                if (h == NO_HOST || byHost.containsKey(h)) {
+                    continue;
+                }
+                if (n.host == null) {
+                    n.host = new long[len];
+                    Arrays.fill(n.host, NO_HOST);
+                }
+                if (n.host[i] == NO_HOST) {
+                    n.host[i] = h;
+                    byHost.put(h, n);
+                }
+            }
+            at += len;
+        }
+    }
+
+    /** Host copies the tree knows of (pages of pool nodes and of host nodes). */
+    public int hostPages() {
+        return byHost.size();
     }
 
     /** The tokens from the root to the end of {@code n}. */
@@ -234,33 +421,42 @@ public final class RadixCache {
         return out;
     }
 
-    private List<Node> leaves(Node n, List<Node> out) {
-        if (n != root && n.children.isEmpty()) {
+    private List<Node> poolLeaves(Node n, List<Node> out) {
+        if (n != root && n.pages != null && !hasPoolChild(n)) {
             out.add(n);
         }
         for (Node c : n.children.values()) {
-            leaves(c, out);
+            if (c.pages != null) {
+                poolLeaves(c, out);
+            }
         }
         return out;
     }
 
+    private void freeAll(Node n) {
+        if (n != root && n.pages != null) {
+            for (int p : n.pages) {
+                freePage.accept(p);
+            }
+            n.pages = null;
+        }
+        for (Node c : n.children.values()) {
+            freeAll(c);
+        }
+    }
+
     /**
-     * Drops everything (flush_cache): frees every cached page and queues {@code AllBlocksCleared}. Only when no
+     * Drops everything (flush_cache): frees every cached page, forgets host nodes and queues
+     * {@code AllBlocksCleared}. Only when no
      * request holds a lock (SGLang flushes only when idle); otherwise nothing changes and it returns false.
      */
     public boolean reset() {
         if (lockedPages > 0) { // every node holds pages, so a lock shows in the count
             return false;
         }
-        for (Node leaf : leaves(root, new ArrayList<>())) {
-            for (Node n = leaf; n != root; n = n.parent) {
-                for (int p : n.pages) {
-                    freePage.accept(p);
-                }
-                n.pages = new int[0];
-            }
-        }
+        freeAll(root);
         root.children.clear();
+        byHost.clear();
         cachedPages = 0;
         lockedPages = 0;
         events.add(new KvEvent.AllBlocksCleared());
@@ -280,8 +476,10 @@ public final class RadixCache {
 
     private void snapshot(Node n, List<KvEvent> out) {
         for (Node c : n.children.values()) {
-            stored(c, out);
-            snapshot(c, out);
+            if (c.pages != null) { // host nodes are host memory's to report
+                stored(c, out);
+                snapshot(c, out);
+            }
         }
     }
 

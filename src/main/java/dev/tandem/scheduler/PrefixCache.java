@@ -7,8 +7,10 @@ import dev.tandem.kvcache.PagedKvCache;
 import dev.tandem.kvcache.RadixCache;
 import dev.tandem.kvevents.KvEvent;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * How a scheduler uses the radix prefix cache (or runs without one: {@link #disabled}). On admission a request
@@ -17,11 +19,15 @@ import java.util.List;
  * partial last page are freed) and the lock is dropped. A retracted or failed request only returns its own pages.
  * The tree owns cached pages; {@link PagedKvCache} asks it to evict when an allocation falls short.
  *
- * <p>With a {@link HiCache} the prefix goes on past what the pool holds: pages the tree evicts are copied to host
- * memory (L2) first, finished pages are copied there as the write policy says, and on admission the pages that
- * follow the pool's match are copied back from host memory into fresh pool pages and inserted into the tree, so
- * the tree always describes the pool and the tiers are found by page key. A request's storage (L3) prefetch
- * starts when it is queued ({@link #queued}); it is admitted when {@link #ready} says its wait is over.
+ * <p>With a {@link HiCache} the prefix goes on past what the pool holds, and the tree knows which tier holds each
+ * node's pages (SGLang's HiRadixCache): a node the tree evicts keeps its host (L2) copies and stays as a host
+ * node; finished pages are copied to host memory as the write policy says. Copies run on the tier's copy thread:
+ * a write-through keeps its pool pages locked in the tree until it lands; write-back eviction waits for its copy
+ * before the pages are freed. On admission ({@link #ready}) the host pages after the pool's match (the tree's
+ * host nodes, then pages a storage prefetch put in host memory, found by key) start loading into fresh pool
+ * pages; the request is admitted once they land and the tree took them, while the running batch goes on. A load
+ * that comes up short (host memory let a page go) is a miss from there. A request's storage (L3) prefetch starts
+ * when it is queued ({@link #queued}).
  */
 final class PrefixCache {
     private final PagedKvCache kv;
@@ -29,6 +35,33 @@ final class PrefixCache {
     private final HiCache hi;      // null without the hierarchy
     private final int pageSize;
     private long hitTokens;
+    /** Host-to-pool loads in flight; each holds its pool prefix locked until it lands. */
+    private final List<Load> loads = new ArrayList<>();
+    /** Write-through copies in flight; each holds its pool path locked until it lands. */
+    private final List<WriteThrough> writes = new ArrayList<>();
+
+    /** A load started at admission: {@code handles}' host pages into pool pages {@code dst} after {@code prefix}. */
+    private static final class Load {
+        final int[] tokens;
+        final RadixCache.Match prefix;
+        final int[] dst;
+        final long[] handles;
+        final CompletableFuture<Integer> copied;
+        boolean landed;
+        int pages; // copied, once landed
+
+        Load(int[] tokens, RadixCache.Match prefix, int[] dst, long[] handles, CompletableFuture<Integer> copied) {
+            this.tokens = tokens;
+            this.prefix = prefix;
+            this.dst = dst;
+            this.handles = handles;
+            this.copied = copied;
+        }
+    }
+
+    /** A write-through in flight: the pool pages of {@code path} (locked) going to host memory. */
+    private record WriteThrough(int[] path, RadixCache.Match locked, HiCache.Backup backup) {
+    }
 
     private PrefixCache(PagedKvCache kv, RadixCache tree, HiCache hi) {
         this.kv = kv;
@@ -45,13 +78,14 @@ final class PrefixCache {
     /** The same, with the tiers of {@code hi} (null: none) behind it. */
     static PrefixCache radix(PagedKvCache kv, HiCache hi) {
         RadixCache tree = new RadixCache(kv.pool().pageSize(), kv.allocator()::free);
-        kv.setReclaimer(tree::evict);
         PrefixCache c = new PrefixCache(kv, tree, hi);
+        kv.setReclaimer(c::reclaim);
         if (hi != null && hi.writePolicy() != HiCacheConfig.WritePolicy.WRITE_THROUGH_SELECTIVE) {
             // SGLang's selective policy drops what it did not back up; the others keep evicted pages in host memory
-            tree.setEvictionListener((path, pages) -> {
+            // Write-back (and a write-through that has not landed for some page): copy, then let the pool page go.
+            tree.setEvictionListener((path, pages, host) -> {
                 int total = path.length / c.pageSize;
-                hi.backup(path, hi.keys(path, total), total - pages.length, pages);
+                return hi.backupNow(path, hi.keys(path, total), total - pages.length, pages);
             });
         }
         return c;
@@ -100,9 +134,160 @@ final class PrefixCache {
         s.prefetch = hi.prefetch(want, hi.keys(want, limit / pageSize), m.tokens() / pageSize);
     }
 
-    /** Whether {@code s}'s prefetch lets it be admitted now (see {@link HiCache#ready}). */
+    /**
+     * Whether {@code s} may be admitted now: its storage prefetch is over as the policy says (see
+     * {@link HiCache#ready}) and the host pages after its pool match are in the pool. The first time the prefetch
+     * allows it, those pages start loading (a pool prefix locked, fresh pages allocated) and the answer is no until
+     * they land; the running batch goes on meanwhile.
+     */
     boolean ready(RequestState s) {
-        return hi == null || hi.ready(s.prefetch);
+        if (hi == null || tree == null) {
+            return true;
+        }
+        poll(true);
+        if (s.load != null) {
+            return ((Load) s.load).landed;
+        }
+        if (!hi.ready(s.prefetch)) {
+            return false;
+        }
+        return !startLoad(s);
+    }
+
+    /** Starts loading {@code s}'s host pages after its pool match; false when there are none (or no pool page). */
+    private boolean startLoad(RequestState s) {
+        int limit = limit(s);
+        if (limit < pageSize) {
+            return false;
+        }
+        hi.settle(s.prefetch); // what storage has brought to host memory is what this admission gets
+        s.prefetch = null;
+        int[] want = s.fillSlice(0, limit);
+        RadixCache.Match m = tree.match(want);
+        int inPool = m.tokens() / pageSize;
+        // the tree's host nodes, then pages host memory holds by key past them (a storage prefetch's)
+        long[] inTree = m.hostHandles();
+        long[] byKey = hi.hostHandles(hi.keys(want, want.length / pageSize), inPool + inTree.length);
+        long[] handles = Arrays.copyOf(inTree, inTree.length + byKey.length);
+        System.arraycopy(byKey, 0, handles, inTree.length, byKey.length);
+        if (handles.length == 0) {
+            return false;
+        }
+        tree.lock(m); // neither eviction nor anything else takes the prefix these pages extend
+        int[] dst = allocate(handles.length);
+        if (dst.length == 0) {
+            tree.unlock(m);
+            return false;
+        }
+        long[] used = Arrays.copyOf(handles, dst.length);
+        Load l = new Load(Arrays.copyOf(want, (inPool + dst.length) * pageSize), m, dst, used, hi.load(used, dst));
+        loads.add(l);
+        s.load = l;
+        return true;
+    }
+
+    /**
+     * Evicts at least {@code n} pages if it can. Write-throughs that landed unlock their pages first; when that is
+     * not enough and some are still copying, it waits for them: the pages are what this step needs.
+     */
+    private int reclaim(int n) {
+        poll(false);
+        int freed = tree.evict(n);
+        if (freed < n && !writes.isEmpty()) {
+            hi.awaitCopies();
+            poll(false);
+            freed += tree.evict(n - freed);
+        }
+        return freed;
+    }
+
+    /** Up to {@code n} free pool pages, evicting for them; possibly fewer (none: an empty array). */
+    private int[] allocate(int n) {
+        int[] got = kv.allocator().allocate(n);
+        if (got == null) {
+            reclaim(n - kv.allocator().freePages());
+            int free = Math.min(n, kv.allocator().freePages());
+            got = free == 0 ? null : kv.allocator().allocate(free);
+        }
+        return got == null ? new int[0] : got;
+    }
+
+    /**
+     * Collects copies that finished: write-throughs give the tree their host handles and unlock their path;
+     * with {@code land}, loads go into the tree (their pages join the host nodes or extend the path) and unlock
+     * their prefix. Then the tree forgets host pages host memory let go of.
+     */
+    private void poll(boolean land) {
+        if (hi == null) {
+            return;
+        }
+        if (tree != null) {
+            writes.removeIf(w -> {
+                if (!w.backup().done().isDone()) {
+                    return false;
+                }
+                if (!w.backup().done().isCompletedExceptionally()) {
+                    tree.setHost(w.path(), w.backup().handles());
+                }
+                tree.unlock(w.locked());
+                return true;
+            });
+            if (land) {
+                loads.removeIf(l -> {
+                    if (!l.copied.isDone()) {
+                        return false;
+                    }
+                    land(l);
+                    return true;
+                });
+            }
+        }
+        long[] gone = hi.takeDropped();
+        if (tree != null) {
+            for (long h : gone) {
+                tree.hostDropped(h);
+            }
+        }
+    }
+
+    private void land(Load l) {
+        int n = l.copied.isCompletedExceptionally() ? 0 : l.copied.join();
+        if (n < l.handles.length && !l.copied.isCompletedExceptionally()) {
+            tree.hostDropped(l.handles[n]); // host memory no longer holds it: a miss from here
+        }
+        for (int i = n; i < l.dst.length; i++) {
+            kv.allocator().free(l.dst[i]);
+        }
+        if (n > 0) {
+            int inPool = l.prefix.tokens() / pageSize;
+            int[] pages = Arrays.copyOf(l.prefix.pages(), inPool + n);
+            System.arraycopy(l.dst, 0, pages, inPool, n);
+            int[] tokens = Arrays.copyOf(l.tokens, (inPool + n) * pageSize);
+            tree.insert(tokens, pages); // host nodes on the path take these pages; the rest is a new leaf
+            long[] hs = new long[inPool + n];
+            Arrays.fill(hs, 0, inPool, RadixCache.NO_HOST);
+            System.arraycopy(l.handles, 0, hs, inPool, n);
+            tree.setHost(tokens, hs); // pages found by key have their host copy in the tree now too
+        }
+        tree.unlock(l.prefix);
+        l.pages = n;
+        l.landed = true;
+    }
+
+    /** Starts copying the pool pages of {@code m} (a path of {@code tokens}) that host memory lacks. */
+    private void writeThrough(int[] tokens, RadixCache.Match m) {
+        int whole = m.tokens() / pageSize;
+        if (whole == 0) {
+            return;
+        }
+        int[] path = Arrays.copyOf(tokens, whole * pageSize);
+        HiCache.Backup b = hi.backup(path, hi.keys(path, whole), 0, m.pages());
+        if (b.done().isDone()) { // nothing to copy: host memory had every page (or no slot)
+            tree.setHost(path, b.handles());
+            return;
+        }
+        tree.lock(m); // the pool pages must not be reused before their copy is in
+        writes.add(new WriteThrough(path, m, b));
     }
 
     /**
@@ -120,7 +305,7 @@ final class PrefixCache {
         int[] want = s.fillSlice(0, limit);
         RadixCache.Match m = tree.match(want);
         if (hi != null) {
-            m = fromTiers(s, want, m);
+            count(s, want, m);
         }
         if (m.tokens() == 0) {
             return;
@@ -133,47 +318,18 @@ final class PrefixCache {
         hitTokens += m.tokens();
     }
 
-    /**
-     * Extends the pool's match {@code m} of {@code want} with the pages host memory holds after it (a prefetch has
-     * put storage's there): copied into fresh pool pages and inserted into the tree. Returns the new match.
-     */
-    private RadixCache.Match fromTiers(RequestState s, int[] want, RadixCache.Match m) {
+    /** Counts the hit per tier (pages just loaded are L2's) and makes a selective write-through of a reuse. */
+    private void count(RequestState s, int[] want, RadixCache.Match m) {
         hi.settle(s.prefetch);
         s.prefetch = null;
+        int loaded = s.load instanceof Load l && l.landed ? l.pages : 0;
+        s.load = null;
         int inPool = m.tokens() / pageSize;
-        int total = want.length / pageSize;
-        hi.l1Hit(inPool);
-        List<String> keys = hi.keys(want, total);
+        hi.l1Hit(Math.max(0, inPool - loaded));
+        hi.missed(want.length / pageSize - inPool);
         if (hi.writePolicy() == HiCacheConfig.WritePolicy.WRITE_THROUGH_SELECTIVE && inPool > 0) {
-            hi.backup(want, keys, 0, m.pages()); // reused: now worth a host copy
+            writeThrough(want, m); // reused: now worth a host copy
         }
-        int n = hi.hostHits(keys, inPool);
-        int loaded = 0;
-        if (n > 0) {
-            tree.lock(m); // eviction for the new pages must not take the prefix they extend
-            int[] got = kv.allocator().allocate(n);
-            if (got == null) {
-                tree.evict(n - kv.allocator().freePages());
-                got = kv.allocator().allocate(Math.min(n, kv.allocator().freePages()));
-            }
-            if (got != null && got.length > 0) {
-                loaded = hi.load(keys, inPool, got);
-                for (int i = loaded; i < got.length; i++) {
-                    kv.allocator().free(got[i]);
-                }
-                if (loaded > 0) {
-                    int[] pages = Arrays.copyOf(m.pages(), inPool + loaded);
-                    System.arraycopy(got, 0, pages, inPool, loaded);
-                    tree.insert(Arrays.copyOf(want, (inPool + loaded) * pageSize), pages);
-                }
-            }
-            tree.unlock(m);
-            if (loaded > 0) {
-                m = tree.match(want);
-            }
-        }
-        hi.missed(total - inPool - loaded);
-        return m;
     }
 
     /**
@@ -184,10 +340,13 @@ final class PrefixCache {
         if (s.row < 0) {
             return;
         }
+        poll(false);
         if (tree == null && hi != null && keep && s.computed >= pageSize) {
+            // a decode worker's offload: the row's pages are freed right after, so this one waits for its copy
             int[] tokens = s.fillSlice(0, s.computed);
             int whole = s.computed / pageSize;
-            hi.backup(tokens, hi.keys(tokens, whole), 0, Arrays.copyOf(kv.pagesOf(s.row), whole));
+            hi.backupNow(tokens, hi.keys(tokens, whole), 0, Arrays.copyOf(kv.pagesOf(s.row), whole));
+            poll(false);
         }
         if (tree != null && keep && s.computed > 0) {
             int[] pages = kv.detach(s.row);
@@ -195,10 +354,8 @@ final class PrefixCache {
             tree.insert(tokens, pages);
             if (hi != null && hi.writePolicy() == HiCacheConfig.WritePolicy.WRITE_THROUGH) {
                 // The tree holds these pages now (duplicates were freed, not the prefix's own): copy what host
-                // memory lacks while the pool still holds them.
-                RadixCache.Match m = tree.match(tokens);
-                int whole = m.tokens() / pageSize;
-                hi.backup(tokens, hi.keys(tokens, whole), 0, m.pages());
+                // memory lacks, the path locked until the copy is in.
+                writeThrough(tokens, tree.match(tokens));
             }
         } else {
             kv.release(s.row);
@@ -224,6 +381,10 @@ final class PrefixCache {
 
     /** Drops every cached page, in the pool and in host memory (storage keeps its pages); false while busy. */
     boolean flush(boolean storage) {
+        if (hi != null) {
+            hi.awaitCopies(); // every copy lands (and unlocks what it held) before the tree is dropped
+            poll(true);
+        }
         boolean done = tree == null || tree.reset();
         if (done && hi != null) {
             hi.clearHost();
@@ -259,6 +420,7 @@ final class PrefixCache {
      * host memory no longer holds.
      */
     List<KvEvent> takeEvents() {
+        poll(false);
         if (tree == null) {
             if (hi != null) {
                 hi.takeEvents(); // a decode worker's host copies only stage its offload: no cache to announce

@@ -45,6 +45,8 @@ final class RequestState {
     final dev.tandem.grammar.GrammarMatcher grammar;
     /** Its storage prefetch (hierarchical cache), from queueing until admission, or null. */
     dev.tandem.hicache.Prefetch prefetch;
+    /** Its host-to-pool load (hierarchical cache), from the admission that started it until it lands, or null. */
+    Object load;
     /** The KV copied to host memory when a decode worker retracted this request, or null. */
     dev.tandem.kvcache.HostKv offloaded;
 

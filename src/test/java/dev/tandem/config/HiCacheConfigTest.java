@@ -41,6 +41,12 @@ class HiCacheConfigTest {
         HiCacheConfig json = HiCacheConfig.from(Map.of("enable_hierarchical_cache", true, "hicache_ratio", 3),
                 null);
         assertEquals(30, json.hostPages(10, 4096));
+        assertTrue(on.storageFsync(), "file pages are fsynced unless asked not to");
+        assertFalse(HiCacheConfig.from(Map.of(), Args.parse(new String[] {"--hicache-storage-no-fsync"},
+                Set.of("hicache-storage-no-fsync"))).storageFsync());
+        assertFalse(HiCacheConfig.from(Map.of("hicache_storage_no_fsync", true), null).storageFsync());
+        assertTrue(assertThrows(ConfigException.class, () -> HiCacheConfig.from(
+                Map.of("hicache_storage_no_fsync", "yes"), null)).getMessage().contains("hicache_storage_no_fsync"));
     }
 
     private static String workerError(String... flags) {

@@ -76,10 +76,11 @@ class FileStorageTest {
         }
     }
 
-    @Test
-    void aRestartedInstanceReadsWhatTheFirstWrote(@TempDir Path dir) {
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void aRestartedInstanceReadsWhatTheFirstWrote(boolean fsync, @TempDir Path dir) {
         List<String> k = keys(3);
-        try (FileStorage st = new FileStorage(dir, 1 << 20)) {
+        try (FileStorage st = new FileStorage(dir, 1 << 20, fsync)) {
             assertTrue(st.batchSet(k, List.of(page(0), page(1), page(2))));
         }
         try (FileStorage st = new FileStorage(dir, 1 << 20)) {

@@ -126,6 +126,7 @@ class HierarchicalCacheTest {
             for (int turn = 0; turn < 3; turn++) {
                 for (int c = 0; c < 3; c++) {
                     int[] p = history[c];
+                    hi.awaitCopies(); // write-through copies land (and announce their host blocks) on the copy thread
                     view.apply("w", new KvEventBatch(0, s.takeKvEvents(), 0));
                     int predicted = Math.min(view.matchedTokens("w", p), (p.length - 1) / PAGE * PAGE);
                     Run r = run(s, p, 6);
