@@ -36,13 +36,15 @@ class SseParserTest {
                 events.add(e);
             }
         });
-        assertEquals(List.of(new SseEvent.Data(1, 1, 4, false), new SseEvent.Data(3, 4, 4, false),
-                new SseEvent.Data(1, 5, 4, true, 2), new SseEvent.Done()), events);
+        assertEquals(List.of(new SseEvent.Data(new int[] {11}, 1, 4, false),
+                new SseEvent.Data(new int[] {12, 13, 14}, 4, 4, false), new SseEvent.Data(new int[] {15}, 5, 4, true, 2),
+                new SseEvent.Done()), events);
         assertNull(SseParser.parse(""));
         assertNull(SseParser.parse(": ping"));
         assertNull(SseParser.parse("event: message"));
         assertEquals(new SseEvent.Done(), SseParser.parse("data:[DONE]"));
-        assertEquals(new SseEvent.Data(2, -1, -1, false), SseParser.parse("data: {\"output_ids\":[1,2]}"));
+        assertEquals(new SseEvent.Data(new int[] {1, 2}, -1, -1, false),
+                SseParser.parse("data: {\"output_ids\":[1,2]}"));
     }
 
     @Test

@@ -1,0 +1,158 @@
+package dev.tandem.cli;
+
+import dev.tandem.bench.BenchReport;
+import dev.tandem.bench.BenchRunner;
+import dev.tandem.bench.Goodput;
+import dev.tandem.bench.PdTable;
+import dev.tandem.bench.ReportFormatter;
+import dev.tandem.bench.RequestResult;
+import dev.tandem.bench.Workload;
+import dev.tandem.config.Args;
+import dev.tandem.config.ConfigException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * {@code bench-pd --model DIR [--cores N] [--prefill-cores K] [--prompt-len 128] [--output-len 64] [--rate 2]
+ * [--requests 32] [--seed 0] [--chunked-prefill-size 128] [--transfer-backend mooncake] [--transfer-transport auto]
+ * [--slo-ttft-ms 1000] [--slo-itl-ms 200] [--warmup 2] [--timeout 600] [--start-timeout 300] [--worker-heap 2g]
+ * [--out target/bench-pd]}: runs, one after the other on the same CPUs, (a) a colocated worker, (b) a prefill +
+ * decode pair splitting the CPUs behind a gateway, (c) a colocated worker with a smaller prefill chunk, each as
+ * separate JVMs ({@link PdDeployment}); drives each with the same open-loop {@code bench-serving} workload after a
+ * warm-up; prints one table (TTFT, ITL, E2E p50/p99, throughput, goodput at the SLO, and whether each row's outputs
+ * equal row a's) and writes it with each row's full report to {@code <out>/report.txt}. Exits 0 when every request
+ * of every row succeeded with the same outputs as row a, 1 otherwise.
+ */
+public final class BenchPdCommand {
+    private BenchPdCommand() {
+    }
+
+    /** One row: its table line and every request's result (output ids included), in send order. */
+    public record RowResult(PdTable.Row row, List<RequestResult> results) {
+    }
+
+    /**
+     * A whole run.
+     *
+     * @param pids every process the run started (all stopped by the time it returns)
+     * @param text the table and the per-row reports, as written to report.txt
+     */
+    public record Result(List<RowResult> rows, List<Long> pids, String text) {
+        /** Every request of every row succeeded, and each row's outputs equal row a's. */
+        public boolean clean() {
+            int n = rows.get(0).results().size();
+            return rows.stream().allMatch(r -> r.row().report().completed() == n
+                    && sameOutputs(rows.get(0).results(), r.results()) == n);
+        }
+    }
+
+    public static int run(String[] argv) throws Exception {
+        BenchPdOptions o = BenchPdOptions.from(Args.parse(argv, Set.of()));
+        Result r = execute(o, msg -> System.err.println("[bench-pd] " + msg));
+        System.out.print(r.text());
+        System.out.println("(written to " + o.out().resolve("report.txt") + ", process logs in "
+                + o.out().resolve("logs") + ")");
+        return r.clean() ? 0 : 1;
+    }
+
+    /** Runs the three deployments in turn; every process is stopped before the next starts and before it returns. */
+    public static Result execute(BenchPdOptions o, Consumer<String> log) throws Exception {
+        Path logs = o.out().resolve("logs");
+        Files.createDirectories(logs);
+        try (Stream<Path> old = Files.list(logs)) {
+            for (Path f : old.filter(f -> f.toString().endsWith(".log")).toList()) {
+                Files.delete(f); // logs are appended across restarts: start this run's clean
+            }
+        }
+        Path clusterXml = clusterConfig(o.out());
+        boolean pin = PdLauncher.tasksetWorks(o.cpus().get(0));
+        if (!pin) {
+            log.accept("taskset not found or not working: the processes are NOT pinned to their CPUs");
+        }
+        Workload workload = Workload.generate(o.requests(), o.promptLen(), o.rate(), o.seed());
+        int[][] warm = Workload.generate(Math.max(1, o.warmup()), o.promptLen(), o.rate(), o.seed() + 1).inputIds();
+        List<RowResult> rows = new ArrayList<>();
+        List<Long> pids = new ArrayList<>();
+        StringBuilder details = new StringBuilder();
+        for (PdDeployment.Kind kind : PdDeployment.Kind.values()) {
+            log.accept("starting " + kind.label);
+            BenchRunner.Outcome out;
+            String layout;
+            String url;
+            try (PdDeployment d = PdDeployment.start(kind, o, clusterXml, pin, log)) {
+                pids.addAll(d.pids());
+                // At least one request: a PD gateway answers 503 until it has seen both workers healthy.
+                d.warmUp(o.warmup() == 0 ? Arrays.copyOf(warm, 1) : warm, o.warmup() == 0 ? 1 : o.outputLen(),
+                        o.startTimeoutS());
+                log.accept(kind.label + ": warmed up; timed run");
+                out = new BenchRunner(o.benchConfig(d.url), workload, log).runAll();
+                layout = d.layout;
+                url = d.url;
+            }
+            BenchReport rep = out.report();
+            String same = rows.isEmpty() ? "ref" : sameOutputs(rows.get(0).results(), out.results()) + "/"
+                    + out.results().size();
+            rows.add(new RowResult(new PdTable.Row(kind.label, layout, rep, Goodput.of(out.results(),
+                    rep.durationS(), o.sloTtftMs(), o.sloItlMs()), same), out.results()));
+            details.append("\n").append(kind.label).append(": ").append(layout).append('\n')
+                    .append(ReportFormatter.text(rep, o.benchConfig(url)));
+        }
+        String text = header(o, pin) + PdTable.format(rows.stream().map(RowResult::row).toList(), o.sloTtftMs(),
+                o.sloItlMs());
+        Files.writeString(o.out().resolve("report.txt"), text + details);
+        return new Result(List.copyOf(rows), List.copyOf(pids), text);
+    }
+
+    /** How many requests succeeded in both runs with identical output ids (the runs sent the same prompts). */
+    static int sameOutputs(List<RequestResult> ref, List<RequestResult> other) {
+        int same = 0;
+        for (int i = 0; i < Math.min(ref.size(), other.size()); i++) {
+            RequestResult a = ref.get(i);
+            RequestResult b = other.get(i);
+            if (a.success() && b.success() && a.outputIds().length > 0
+                    && Arrays.equals(a.outputIds(), b.outputIds())) {
+                same++;
+            }
+        }
+        return same;
+    }
+
+    private static String header(BenchPdOptions o, boolean pin) {
+        return String.format(Locale.ROOT, "bench-pd %s: model %s, CPUs %s (%d; prefill %d, decode %d)%s; %d requests "
+                        + "of %d prompt ids -> %d tokens, %s req/s (seed %d), %d warm-up requests each%n",
+                Instant.now(), o.model(), BenchPdOptions.cpuList(o.cpus()), o.cpus().size(), o.prefillCpus(),
+                o.decodeSet().size(), pin ? ", pinned" : ", NOT pinned", o.requests(), o.promptLen(), o.outputLen(),
+                o.benchConfig("http://127.0.0.1:1").rateLabel(), o.seed(), o.warmup());
+    }
+
+    /**
+     * This run's Hazelcast config: the shipped one (or {@code -Dvertx.hazelcast.config}) under a cluster name of its
+     * own, so the pair never joins, and is never joined by, another Tandem cluster on this host.
+     */
+    static Path clusterConfig(Path out) throws IOException {
+        Path shipped = Path.of(System.getProperty("vertx.hazelcast.config", "conf/cluster.xml"));
+        if (!Files.isRegularFile(shipped)) {
+            throw new ConfigException("cluster config " + shipped + " not found (run from the repository root or set "
+                    + "-Dvertx.hazelcast.config)");
+        }
+        String xml = Files.readString(shipped);
+        String name = "<cluster-name>tandem</cluster-name>";
+        if (!xml.contains(name)) {
+            throw new ConfigException("cluster config " + shipped + " has no " + name + " to make unique for this run");
+        }
+        Path p = out.resolve("cluster.xml");
+        Files.writeString(p, xml.replace(name, "<cluster-name>tandem-bench-pd-" + ProcessHandle.current().pid()
+                + "</cluster-name>"));
+        return p;
+    }
+}
