@@ -9,6 +9,7 @@ import dev.tandem.bench.RequestResult;
 import dev.tandem.bench.Workload;
 import dev.tandem.config.Args;
 import dev.tandem.config.ConfigException;
+import dev.tandem.launch.ChildJvm;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -34,6 +35,9 @@ import java.util.stream.Stream;
  * of every row succeeded with the same outputs as row a, 1 otherwise.
  */
 public final class BenchPdCommand {
+    /** Hazelcast ports this run's members may take (two workers, and room for ports another process holds). */
+    private static final int CLUSTER_PORTS = 6;
+
     private BenchPdCommand() {
     }
 
@@ -137,7 +141,9 @@ public final class BenchPdCommand {
 
     /**
      * This run's Hazelcast config: the shipped one (or {@code -Dvertx.hazelcast.config}) under a cluster name of its
-     * own, so the pair never joins, and is never joined by, another Tandem cluster on this host.
+     * own, so the pair never joins, and is never joined by, another Tandem cluster on this host; and on ports of its
+     * own, listed as its members: the shipped member entry {@code 127.0.0.1} means ports 5701-5703 only, and when
+     * other Hazelcast members on the host hold those, two members on higher ports never find each other.
      */
     static Path clusterConfig(Path out) throws IOException {
         Path shipped = Path.of(System.getProperty("vertx.hazelcast.config", "conf/cluster.xml"));
@@ -147,12 +153,22 @@ public final class BenchPdCommand {
         }
         String xml = Files.readString(shipped);
         String name = "<cluster-name>tandem</cluster-name>";
-        if (!xml.contains(name)) {
-            throw new ConfigException("cluster config " + shipped + " has no " + name + " to make unique for this run");
+        String member = "<member>127.0.0.1</member>";
+        java.util.regex.Pattern port = java.util.regex.Pattern.compile("<port [^>]*>\\d+</port>");
+        if (!xml.contains(name) || !xml.contains(member) || !port.matcher(xml).find()) {
+            throw new ConfigException("cluster config " + shipped + " is not the shipped loopback one (" + name + ", "
+                    + member + ", <port …>): bench-pd runs its processes on this host only");
         }
+        int base = ChildJvm.freePort();
+        StringBuilder members = new StringBuilder();
+        for (int i = 0; i < CLUSTER_PORTS; i++) {
+            members.append("<member>127.0.0.1:").append(base + i).append("</member>");
+        }
+        xml = port.matcher(xml.replace(name, "<cluster-name>tandem-bench-pd-" + ProcessHandle.current().pid()
+                + "</cluster-name>").replace(member, members)).replaceFirst("<port auto-increment=\"true\" port-count=\""
+                + CLUSTER_PORTS + "\">" + base + "</port>");
         Path p = out.resolve("cluster.xml");
-        Files.writeString(p, xml.replace(name, "<cluster-name>tandem-bench-pd-" + ProcessHandle.current().pid()
-                + "</cluster-name>"));
+        Files.writeString(p, xml);
         return p;
     }
 }

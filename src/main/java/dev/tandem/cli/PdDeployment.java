@@ -127,7 +127,13 @@ final class PdDeployment implements AutoCloseable {
                 }
                 if (i > 0 || System.nanoTime() > end) {
                     ChildJvm front = started.get(started.size() - 1);
-                    throw ChildGroup.failure(front, "did not answer warm-up request " + (i + 1) + ": " + last);
+                    StringBuilder others = new StringBuilder();
+                    for (ChildJvm c : started.subList(0, started.size() - 1)) {
+                        others.append("\n").append(c.name()).append(" (pid ").append(c.pid()).append(", running) ")
+                                .append(c.log()).append(":\n").append(c.logTail(8).indent(4).stripTrailing());
+                    }
+                    throw new IllegalStateException(ChildGroup.failure(front, "did not answer warm-up request "
+                            + (i + 1) + ": " + last).getMessage() + others);
                 }
                 Thread.sleep(500);
             }

@@ -76,6 +76,7 @@ class SseParserTest {
         assertEquals(95.0, r.e2eMs(), 1e-9);
         assertArrayEquals(new double[] {10, 10, 10, 10}, r.itlMs(), 1e-9); // 30 ms over 3 tokens, then 10 ms
         assertEquals(5, r.outputTokens());
+        assertArrayEquals(new int[] {11, 12, 13, 14, 15}, r.outputIds());
     }
 
     @Test
@@ -87,6 +88,7 @@ class SseParserTest {
         rec.onEvent(new SseEvent.Done(), 15 * MS);
         RequestResult r = rec.result();
         assertEquals(3, r.outputTokens());
+        assertArrayEquals(new int[] {1, 2, 3}, r.outputIds(), "the new tail of each resent list");
         assertArrayEquals(new double[] {4}, r.itlMs(), 1e-9); // the 2nd token rode with the 1st: no sample
     }
 
