@@ -44,14 +44,16 @@ public final class ChildJvm implements AutoCloseable {
         this.command = List.copyOf(cmd);
     }
 
-    /** This JVM's launch flags minus what each child sets for itself (heap, pre-touch, agents, cluster config). */
+    /**
+     * This JVM's launch flags minus what each child sets for itself (heap, pre-touch, agents). A {@code -D} in
+     * {@code jvmFlags} overrides an inherited one: it comes later on the command line, and the last one wins.
+     */
     public static List<String> inheritedFlags() {
         List<String> flags = new ArrayList<>();
         for (String f : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (!f.startsWith("-Xm") && !f.startsWith("-Xss") && !f.startsWith("-agentlib") && !f.startsWith("-javaagent")
                     && !f.equals("-XX:+AlwaysPreTouch") && !f.startsWith("-XX:InitialHeapSize")
-                    && !f.startsWith("-XX:MaxHeapSize") && !f.startsWith("-Dsurefire") && !f.startsWith("-Dbasedir")
-                    && !f.startsWith("-Dvertx.hazelcast.config")) {
+                    && !f.startsWith("-XX:MaxHeapSize") && !f.startsWith("-Dsurefire") && !f.startsWith("-Dbasedir")) {
                 flags.add(f);
             }
         }
