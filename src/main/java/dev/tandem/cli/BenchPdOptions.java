@@ -31,6 +31,7 @@ import java.util.Set;
  * @param sloTtftMs          {@code --slo-ttft-ms}: goodput's time-to-first-token objective
  * @param sloItlMs           {@code --slo-itl-ms}: goodput's objective for each request's ITL p99
  * @param warmup             {@code --warmup}: requests sent to each deployment before the timed run (JIT, caches)
+ * @param runs               {@code --runs}: how many times the three deployments run, interleaved (medians reported)
  * @param timeoutS           {@code --timeout}: the timed run's limit per deployment, seconds
  * @param startTimeoutS      {@code --start-timeout}: how long a deployment may take to answer its first request
  * @param workerHeap         {@code --worker-heap}: each worker's fixed, pre-touched heap ({@code -Xms = -Xmx})
@@ -38,7 +39,7 @@ import java.util.Set;
  */
 public record BenchPdOptions(Path model, List<Integer> cpus, int prefillCpus, int promptLen, int outputLen,
                              double rate, int requests, long seed, int chunkedPrefillSize, String transferBackend,
-                             String transferTransport, double sloTtftMs, double sloItlMs, int warmup, double timeoutS,
+                             String transferTransport, double sloTtftMs, double sloItlMs, int warmup, int runs, double timeoutS,
                              double startTimeoutS, String workerHeap, Path out) {
     public BenchPdOptions {
         cpus = List.copyOf(cpus);
@@ -70,6 +71,7 @@ public record BenchPdOptions(Path model, List<Integer> cpus, int prefillCpus, in
         if (warmup < 0) {
             throw new ConfigException("--warmup", warmup, "an integer >= 0");
         }
+        positive("--runs", runs);
         if (!(startTimeoutS > 0)) {
             throw new ConfigException("--start-timeout", startTimeoutS, "seconds > 0");
         }
@@ -102,7 +104,7 @@ public record BenchPdOptions(Path model, List<Integer> cpus, int prefillCpus, in
                 BenchConfig.parseRate(a.string("rate", "2")), a.integer("requests", 32), a.longValue("seed", 0),
                 a.integer("chunked-prefill-size", 128), a.string("transfer-backend", "mooncake"),
                 a.string("transfer-transport", "auto"), a.number("slo-ttft-ms", 1000), a.number("slo-itl-ms", 200),
-                a.integer("warmup", 2), a.number("timeout", 600), a.number("start-timeout", 300),
+                a.integer("warmup", 2), a.integer("runs", 1), a.number("timeout", 600), a.number("start-timeout", 300),
                 a.string("worker-heap", "2g"), Path.of(a.string("out", "target/bench-pd")));
         a.rejectUnknown();
         if (!Files.isRegularFile(o.model().resolve("config.json"))) {

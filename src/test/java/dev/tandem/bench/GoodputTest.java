@@ -45,4 +45,17 @@ class GoodputTest {
         assertTrue(lines.get(2).matches("b prefill\\+decode\\s+0/2\\s+n/a\\s+n/a.* 0% 0\\.00/s\\s+0/2"), lines.get(2));
         assertTrue(t.contains("TTFT <= 200 ms") && t.contains("ITL p99 <= 50 ms") && t.contains("first error: x"), t);
     }
+
+    @Test
+    void severalRunsShowTheMedianOfEachFigure() {
+        List<List<RequestResult>> runs = List.of(List.of(ok(100, 20)), List.of(ok(300, 60)), List.of(ok(200, 30)));
+        List<BenchReport> reps = runs.stream().map(rs -> BenchReport.of(rs, 8, 2.0)).toList();
+        List<Goodput> gs = runs.stream().map(rs -> Goodput.of(rs, 2.0, 250, 50)).toList();
+        String t = PdTable.format(List.of(new PdTable.Row("a colocated", "1 worker", reps, gs, "ref")), 250, 50);
+        List<String> lines = t.lines().toList();
+        assertTrue(lines.get(0).contains("median over 3 runs"), t);
+        // TTFT medians 200; ITL 30; goodput per run 100%, 0% (ITL 60), 100%: median 100%, 0.50/s
+        assertTrue(lines.get(2).matches("a colocated\\s+3/3\\s+200\\s+200\\s+30\\.0\\s+30\\.0\\s+.* 100% 0\\.50/s\\s+ref"),
+                lines.get(2));
+    }
 }

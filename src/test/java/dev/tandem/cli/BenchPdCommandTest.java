@@ -49,15 +49,17 @@ class BenchPdCommandTest {
 
         assertEquals(List.of("a colocated", "b prefill+decode", "c small chunks"),
                 r.rows().stream().map(x -> x.row().label()).toList());
-        List<RequestResult> ref = r.rows().get(0).results();
+        List<RequestResult> ref = r.rows().get(0).runs().get(0);
         for (BenchPdCommand.RowResult row : r.rows()) {
             String label = row.row().label();
-            assertEquals(REQUESTS, row.results().size(), label);
-            assertEquals(REQUESTS, row.row().report().completed(), label + ": " + row.row().report().firstError());
-            assertEquals(0, row.row().report().failed(), label);
-            assertEquals(REQUESTS, row.row().goodput().sent(), label);
+            assertEquals(1, row.runs().size(), label);
+            List<RequestResult> results = row.runs().get(0);
+            assertEquals(REQUESTS, results.size(), label);
+            assertEquals(REQUESTS, row.row().completed(), label + ": " + row.row().reports().get(0).firstError());
+            assertEquals(0, row.row().reports().get(0).failed(), label);
+            assertEquals(REQUESTS, row.row().sent(), label);
             for (int i = 0; i < REQUESTS; i++) {
-                RequestResult x = row.results().get(i);
+                RequestResult x = results.get(i);
                 assertTrue(x.success(), label + " request " + i + ": " + x.error());
                 assertEquals(OUTPUT, x.outputIds().length, label + " request " + i + " streamed its ids");
                 // Greedy: the same prompt gives the same tokens however it is deployed and chunked.
@@ -104,6 +106,8 @@ class BenchPdCommandTest {
         assertTrue(bad.getMessage().contains("--prefill-cores"), bad.getMessage());
         bad = assertThrows(ConfigException.class, () -> options(model, model, "--slo-itl-ms", "0"));
         assertTrue(bad.getMessage().contains("--slo-itl-ms"), bad.getMessage());
+        bad = assertThrows(ConfigException.class, () -> options(model, model, "--runs", "0"));
+        assertTrue(bad.getMessage().contains("--runs"), bad.getMessage());
         bad = assertThrows(ConfigException.class, () -> options(model, model, "--worker-heap", "lots"));
         assertTrue(bad.getMessage().contains("--worker-heap"), bad.getMessage());
         bad = assertThrows(ConfigException.class, () -> options(model, model, "--model", model.resolve("x").toString()));
