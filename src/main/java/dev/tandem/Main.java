@@ -3,6 +3,7 @@ package dev.tandem;
 import dev.tandem.cli.BenchEngineCommand;
 import dev.tandem.cli.BenchGrammarCommand;
 import dev.tandem.cli.BenchGatewayCommand;
+import dev.tandem.cli.BenchPdCommand;
 import dev.tandem.cli.BenchServingCommand;
 import dev.tandem.cli.BenchTransferCommand;
 import dev.tandem.cli.ChaosCommand;
@@ -31,6 +32,9 @@ public final class Main {
               bench-transfer   [--tokens 1024,8192,32768] [--reps 3]   KV transfer GB/s per transport
                                [--kv-cache-dtype auto|bf16]   (bytes per token printed)
               bench-gateway    [--requests 20000] [--concurrency 1,32]   gateway overhead vs a worker directly
+              bench-pd         --model DIR [--cores N] [--prompt-len 128] [--output-len 64] [--rate 2] [--requests 32]
+                               [--chunked-prefill-size 128] [--slo-ttft-ms 1000] [--slo-itl-ms 200]
+                               colocated vs prefill+decode vs smaller prefill chunks, same CPUs, same workload
               bench-grammar    --model DIR [--batches 1,32] [--steps 16] [--runs 3]   structured-output step cost
               make-tiny-model  --out DIR [--preset tiny|bench] [--seed N] [--dtype bf16|f16|f32] [--shards N]
                                [--arch llama|qwen2]
@@ -58,6 +62,7 @@ public final class Main {
                 case "bench-engine" -> BenchEngineCommand.run(rest);
                 case "bench-gateway" -> BenchGatewayCommand.run(rest);
                 case "bench-serving" -> BenchServingCommand.run(rest);
+                case "bench-pd" -> BenchPdCommand.run(rest);
                 case "bench-transfer" -> BenchTransferCommand.run(rest);
                 case "make-tiny-model" -> MakeTinyModelCommand.run(rest);
                 case "bench-grammar" -> BenchGrammarCommand.run(rest);

@@ -43,16 +43,18 @@ class ArchitectureTest {
             Map.entry("gateway", Set.of("api", "bus", "config", "gateway.policy", "kvevents", "metrics", "tokenizer")),
             Map.entry("gateway.policy", Set.of("kvevents")),
             Map.entry("bench", Set.of("config")),
-            Map.entry("chaos", Set.of("config")),
+            Map.entry("chaos", Set.of("config", "launch")),
+            Map.entry("launch", Set.of("config")),
             Map.entry("modelgen", Set.of("engine", "tokenizer")),
             Map.entry("cli", Set.of("api", "bench", "bus", "chaos", "config", "engine", "gateway", "gateway.policy", "grammar",
-                    "kvcache",
+                    "kvcache", "launch",
                     "kvevents", "metrics", "modelgen", "scheduler", "tokenizer", "transfer", "worker")));
     private static final Pattern USE = Pattern.compile("\\bdev\\.tandem\\.([a-z]+)(\\.policy)?\\b");
     private static final Pattern COMMENTS = Pattern.compile("(?s)/\\*.*?\\*/|//[^\\n]*");
     private static final Path MAIN = Path.of("src/main/java/dev/tandem");
     private static final List<String> PURE = List.of("engine", "tokenizer", "kvcache", "scheduler", "transfer",
-            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench", "chaos", "hicache", "grammar");
+            "kvevents", "gateway/policy", "config", "modelgen", "api", "bench", "chaos", "hicache", "grammar",
+            "launch");
 
     @Test
     void pureLayersDoNotImportVertx() throws IOException {

@@ -45,7 +45,16 @@ public final class BenchRunner {
         this.log = log;
     }
 
+    /** What one run measured: the report, and each request's result in send order (its output ids included). */
+    public record Outcome(BenchReport report, List<RequestResult> results) {
+    }
+
     public BenchReport run() {
+        return runAll().report();
+    }
+
+    /** Runs the workload; like {@link #run()}, but keeps every request's result. */
+    public Outcome runAll() {
         Workload w = workload;
         int n = w.size();
         URI uri = URI.create(config.url() + "/generate");
@@ -99,7 +108,7 @@ public final class BenchRunner {
             for (RequestRecorder rec : recorders) {
                 results.add(rec == null ? RequestResult.failed("not sent: " + timeoutMsg) : rec.result());
             }
-            return BenchReport.of(results, w.inputLens(), durationS);
+            return new Outcome(BenchReport.of(results, w.inputLens(), durationS), List.copyOf(results));
         } finally {
             // Closes connections still streaming after a timeout; a plain close() would wait for them.
             client.shutdownNow();

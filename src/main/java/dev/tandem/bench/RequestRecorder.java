@@ -26,6 +26,8 @@ public final class RequestRecorder {
     private int reportedCached = -1;
     private double[] itl = new double[16];
     private int itlCount;
+    private int[] ids = new int[16];
+    private int idCount;
 
     public RequestRecorder(long sendNanos) {
         this.sendNanos = sendNanos;
@@ -61,6 +63,7 @@ public final class RequestRecorder {
         if (fresh == 0) {
             return;
         }
+        keepIds(d.ids(), fresh);
         tokens += fresh;
         if (firstTokenNanos < 0) {
             firstTokenNanos = nowNanos;
@@ -73,6 +76,19 @@ public final class RequestRecorder {
             itlCount += fresh;
         }
         lastTokenNanos = nowNanos;
+    }
+
+    /**
+     * Keeps the event's last {@code fresh} ids: all of them when the server streams new ids only, the new tail when
+     * it resends every id so far (stock SGLang without incremental output).
+     */
+    private void keepIds(int[] eventIds, int fresh) {
+        int n = Math.min(fresh, eventIds.length);
+        if (idCount + n > ids.length) {
+            ids = Arrays.copyOf(ids, Math.max(ids.length * 2, idCount + n));
+        }
+        System.arraycopy(eventIds, eventIds.length - n, ids, idCount, n);
+        idCount += n;
     }
 
     /** Marks the request failed unless it already finished; the first error wins. */
@@ -104,6 +120,6 @@ public final class RequestRecorder {
         }
         int out = reportedCompletion >= 0 ? reportedCompletion : idsReceived;
         return new RequestResult(true, null, (firstTokenNanos - sendNanos) / 1e6, (doneNanos - sendNanos) / 1e6,
-                Arrays.copyOf(itl, itlCount), out, reportedPrompt, reportedCached);
+                Arrays.copyOf(itl, itlCount), out, reportedPrompt, reportedCached, Arrays.copyOf(ids, idCount));
     }
 }

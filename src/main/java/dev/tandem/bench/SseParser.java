@@ -40,11 +40,14 @@ public final class SseParser {
         if (n.has("error")) {
             return new SseEvent.Error(errorMessage(n.get("error")));
         }
-        JsonNode ids = n.get("output_ids");
-        int outputIds = ids != null && ids.isArray() ? ids.size() : 0;
+        JsonNode idsNode = n.get("output_ids");
+        int[] ids = new int[idsNode != null && idsNode.isArray() ? idsNode.size() : 0];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = idsNode.get(i).asInt(-1);
+        }
         JsonNode meta = n.path("meta_info");
         JsonNode finish = meta.get("finish_reason");
-        return new SseEvent.Data(outputIds, intOr(meta.get("completion_tokens")), intOr(meta.get("prompt_tokens")),
+        return new SseEvent.Data(ids, intOr(meta.get("completion_tokens")), intOr(meta.get("prompt_tokens")),
                 finish != null && !finish.isNull(), intOr(meta.get("cached_tokens")));
     }
 

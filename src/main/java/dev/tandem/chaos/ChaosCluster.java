@@ -2,9 +2,9 @@ package dev.tandem.chaos;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.tandem.launch.ChildJvm;
+
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -105,9 +105,7 @@ final class ChaosCluster implements AutoCloseable {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return ChildJvm.freePort();
     }
 
     @Override

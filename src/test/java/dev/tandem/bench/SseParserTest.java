@@ -36,13 +36,15 @@ class SseParserTest {
                 events.add(e);
             }
         });
-        assertEquals(List.of(new SseEvent.Data(1, 1, 4, false), new SseEvent.Data(3, 4, 4, false),
-                new SseEvent.Data(1, 5, 4, true, 2), new SseEvent.Done()), events);
+        assertEquals(List.of(new SseEvent.Data(new int[] {11}, 1, 4, false),
+                new SseEvent.Data(new int[] {12, 13, 14}, 4, 4, false), new SseEvent.Data(new int[] {15}, 5, 4, true, 2),
+                new SseEvent.Done()), events);
         assertNull(SseParser.parse(""));
         assertNull(SseParser.parse(": ping"));
         assertNull(SseParser.parse("event: message"));
         assertEquals(new SseEvent.Done(), SseParser.parse("data:[DONE]"));
-        assertEquals(new SseEvent.Data(2, -1, -1, false), SseParser.parse("data: {\"output_ids\":[1,2]}"));
+        assertEquals(new SseEvent.Data(new int[] {1, 2}, -1, -1, false),
+                SseParser.parse("data: {\"output_ids\":[1,2]}"));
     }
 
     @Test
@@ -74,6 +76,7 @@ class SseParserTest {
         assertEquals(95.0, r.e2eMs(), 1e-9);
         assertArrayEquals(new double[] {10, 10, 10, 10}, r.itlMs(), 1e-9); // 30 ms over 3 tokens, then 10 ms
         assertEquals(5, r.outputTokens());
+        assertArrayEquals(new int[] {11, 12, 13, 14, 15}, r.outputIds());
     }
 
     @Test
@@ -85,6 +88,7 @@ class SseParserTest {
         rec.onEvent(new SseEvent.Done(), 15 * MS);
         RequestResult r = rec.result();
         assertEquals(3, r.outputTokens());
+        assertArrayEquals(new int[] {1, 2, 3}, r.outputIds(), "the new tail of each resent list");
         assertArrayEquals(new double[] {4}, r.itlMs(), 1e-9); // the 2nd token rode with the 1st: no sample
     }
 
