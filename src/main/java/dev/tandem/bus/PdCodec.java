@@ -26,8 +26,9 @@ public final class PdCodec {
                         .put("region_bytes", r.kvLayout().regionBytes()).put("page_bytes", r.kvLayout().pageBytes()))
                 .put("aux", segment(r.aux())).put("aux_slots", r.auxSlots()).put("engine_rank", r.engineRank())
                 .put("attn_tp_size", r.attnTpSize()).put("incarnation", r.incarnation())
-                .put("kv_format", r.format() == null ? null : new JsonObject().put("kv_cache_dtype", r.format().kvDtype())
-                        .put("quantization", r.format().quantization()).put("page_size", r.format().pageSize()));
+                .put("kv_format", r.format() == null ? null : new JsonObject()
+                        .put("kv_cache_dtype", r.format().kvDtype()).put("quantization", r.format().quantization())
+                        .put("page_size", r.format().pageSize()));
     }
 
     public static Messages.KvArgsRegistration register(JsonObject j) {

@@ -8,8 +8,9 @@ import java.nio.file.Path;
 /**
  * The paged KV memory: per layer one K region and one V region, each {@code [pages, pageSize, kvHeads, headDim]}
  * of F32 or BF16 ({@link KvDtype}, little-endian), off-heap. A token slot {@code s = page * pageSize + offsetInPage}
- * starts at byte {@code s * slotBytes()} of a region, so page {@code p} is the contiguous range {@code [p * pageBytes(), (p + 1) * pageBytes())}: the unit the
- * transfer layer moves. All regions live in one segment, in SGLang's order (K of layers 0..L-1, then V of layers
+ * starts at byte {@code s * slotBytes()} of a region, so page {@code p} is the contiguous range
+ * {@code [p * pageBytes(), (p + 1) * pageBytes())}: the unit the transfer layer moves (its length follows the
+ * dtype: nothing downstream assumes 4-byte elements). All regions live in one segment, in SGLang's order (K of layers 0..L-1, then V of layers
  * 0..L-1); optionally that segment is a file under {@code /dev/shm} that a peer on the same host can map. Owns its
  * memory (and the file); {@link #close()} frees it.
  */

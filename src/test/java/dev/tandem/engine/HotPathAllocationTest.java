@@ -70,7 +70,8 @@ class HotPathAllocationTest {
             long caller = mx.getCurrentThreadAllocatedBytes() - callerBefore;
             long[] helpersAfter = mx.getThreadAllocatedBytes(ids);
             kv.release(row);
-            assertEquals(0, caller, "bytes allocated by the calling thread over " + CYCLE + " decode steps, KV " + dtype);
+            assertEquals(0, caller, "bytes allocated by the calling thread over " + CYCLE + " decode steps, KV "
+                    + dtype);
             for (int i = 0; i < ids.length; i++) {
                 assertEquals(0, helpersAfter[i] - helpersBefore[i],
                         "bytes allocated by " + helpers.get(i).getName() + " over " + CYCLE + " decode steps");

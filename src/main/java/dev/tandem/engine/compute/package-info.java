@@ -4,6 +4,8 @@
  * {@code scalar} is the single-threaded reference every other backend is tested against; {@code vector} uses the
  * Vector API on every core through its compute pool ({@code ParallelFor}), with weights prepared at load into
  * panels ({@code Bf16Panels}, or {@code Int8Panels} under {@link dev.tandem.engine.compute.Quantization#INT8}).
+ * Attention ({@code GroupedAttention}) reads each K/V tile once for all query heads of a GQA group, from an F32
+ * or bf16 pool ({@code Bf16KvAttention} widens bf16 in registers).
  * {@link dev.tandem.engine.compute.Probes} measures the limits kernels are judged against (read bandwidth, FMA
  * peak) on the same threads. Nothing here allocates per call on the hot path: scratch is per worker.
  */
