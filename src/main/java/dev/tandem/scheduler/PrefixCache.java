@@ -47,10 +47,13 @@ final class PrefixCache {
         final int[] dst;
         final long[] handles;
         final CompletableFuture<Integer> copied;
+        final int carried; // pages earlier loads of the same admission brought
         boolean landed;
         int pages; // copied, once landed
 
-        Load(int[] tokens, RadixCache.Match prefix, int[] dst, long[] handles, CompletableFuture<Integer> copied) {
+        Load(int[] tokens, RadixCache.Match prefix, int[] dst, long[] handles, CompletableFuture<Integer> copied,
+             int carried) {
+            this.carried = carried;
             this.tokens = tokens;
             this.prefix = prefix;
             this.dst = dst;
@@ -146,16 +149,18 @@ final class PrefixCache {
         }
         poll(true);
         if (s.load != null) {
-            return ((Load) s.load).landed;
+            Load l = (Load) s.load;
+            // Landed; one that was short of pool pages goes on where it stopped if pages are free now.
+            return l.landed && (l.pages == 0 || !startLoad(s, l.carried + l.pages));
         }
         if (!hi.ready(s.prefetch)) {
             return false;
         }
-        return !startLoad(s);
+        return !startLoad(s, 0);
     }
 
     /** Starts loading {@code s}'s host pages after its pool match; false when there are none (or no pool page). */
-    private boolean startLoad(RequestState s) {
+    private boolean startLoad(RequestState s, int carried) {
         int limit = limit(s);
         if (limit < pageSize) {
             return false;
@@ -180,7 +185,8 @@ final class PrefixCache {
             return false;
         }
         long[] used = Arrays.copyOf(handles, dst.length);
-        Load l = new Load(Arrays.copyOf(want, (inPool + dst.length) * pageSize), m, dst, used, hi.load(used, dst));
+        Load l = new Load(Arrays.copyOf(want, (inPool + dst.length) * pageSize), m, dst, used, hi.load(used, dst),
+                carried);
         loads.add(l);
         s.load = l;
         return true;
@@ -322,11 +328,12 @@ final class PrefixCache {
     private void count(RequestState s, int[] want, RadixCache.Match m) {
         hi.settle(s.prefetch);
         s.prefetch = null;
-        int loaded = s.load instanceof Load l && l.landed ? l.pages : 0;
+        int loaded = s.load instanceof Load l && l.landed ? l.carried + l.pages : 0;
         s.load = null;
         int inPool = m.tokens() / pageSize;
-        hi.l1Hit(Math.max(0, inPool - loaded));
-        hi.missed(want.length / pageSize - inPool);
+        s.tierCounted = new int[] {Math.max(0, inPool - loaded), want.length / pageSize - inPool};
+        hi.l1Hit(s.tierCounted[0]);
+        hi.missed(s.tierCounted[1]);
         if (hi.writePolicy() == HiCacheConfig.WritePolicy.WRITE_THROUGH_SELECTIVE && inPool > 0) {
             writeThrough(want, m); // reused: now worth a host copy
         }
@@ -373,6 +380,11 @@ final class PrefixCache {
      */
     void undoAttach(RequestState s) {
         int hit = s.prefix == null ? 0 : s.prefix.tokens();
+        if (hi != null && s.tierCounted != null) { // the next attempt counts again
+            hi.l1Hit(-s.tierCounted[0]);
+            hi.missed(-s.tierCounted[1]);
+        }
+        s.tierCounted = null;
         release(s, false);
         s.cachedTokens -= hit;
         hitTokens -= hit;
