@@ -28,7 +28,9 @@ import dev.tandem.config.ConfigException;
  * plus follow-up turns). {@code --compare-policies cache_aware,round_robin --model DIR [--num-prefill 2]
  * [--max-total-tokens 32768]} instead of {@code --url} starts prefill + decode workers and one gateway per policy
  * in this JVM and runs the workload through each ({@link PolicyComparison}); {@code --max-total-tokens} sizes the
- * prefill workers' KV pools, so how much each can cache.
+ * prefill workers' KV pools, so how much each can cache. {@code --dataset shared-prefix --compare-hicache
+ * off,l2,l2+l3 --model DIR [--max-total-tokens 768] [--hicache-ratio 1.5] [--runs 3]} instead runs a colocated
+ * worker per HiCache configuration in this JVM ({@link HiCacheComparison}) and prints them side by side.
  */
 public final class BenchServingCommand {
     private BenchServingCommand() {
@@ -37,7 +39,9 @@ public final class BenchServingCommand {
     public static int run(String[] argv) throws Exception {
         Args a = Args.parse(argv, Set.of("json"));
         String compare = a.string("compare-policies", null);
-        String url = compare != null ? "http://127.0.0.1:1" : a.required("url"); // the real one comes per policy
+        String hicache = a.string("compare-hicache", null); // HiCacheComparison: off,l2,l2+l3
+        String url = compare != null || hicache != null ? "http://127.0.0.1:1" // the real one comes per run
+                : a.required("url");
         int numPrompts = a.integer("num-prompts", 100);
         double rate = BenchConfig.parseRate(a.string("request-rate", "inf"));
         int inputLen = a.integer("input-len", 128);
@@ -58,12 +62,23 @@ public final class BenchServingCommand {
         } else {
             throw new ConfigException("--dataset", dataset, "random or shared-prefix");
         }
-        String model = compare != null ? a.required("model") : null;
+        String model = compare != null || hicache != null ? a.required("model") : null;
         int numPrefill = a.integer("num-prefill", 2);
-        int maxTotalTokens = a.integer("max-total-tokens", 32768);
+        int maxTotalTokens = a.integer("max-total-tokens", hicache != null ? 768 : 32768);
+        double hicacheRatio = hicache != null ? a.number("hicache-ratio", 1.5f) : 0;
+        int hicacheRuns = hicache != null ? positive(a, "runs", 3) : 1;
         a.rejectUnknown();
         BenchConfig config = new BenchConfig(url, numPrompts, rate, inputLen, outputLen, seed, timeout);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        if (hicache != null) {
+            if (!dataset.equals("shared-prefix")) {
+                throw new ConfigException("--dataset", dataset, "shared-prefix with --compare-hicache (prefixes that "
+                        + "outgrow the KV pool)");
+            }
+            return new HiCacheComparison(msg -> System.err.println("[bench] " + msg)).run(
+                    HiCacheComparison.configs(hicache), model, maxTotalTokens, hicacheRatio, hicacheRuns, config, workload,
+                    out);
+        }
         if (compare != null) {
             List<String> policies = List.of(compare.split(","));
             Map<String, PolicyComparison.Run> runs = new PolicyComparison(msg -> System.err.println("[bench] " + msg))

@@ -207,12 +207,12 @@ public final class HiCache implements AutoCloseable {
         copier.setHook(hook);
     }
 
-    /** Records pages no tier held for a request (they are computed). */
+    /** Records pages no tier held for a request (they are computed); negative takes back an undone admission. */
     public void missed(int pages) {
         counters.misses.addAndGet(pages);
     }
 
-    /** Records pages found in the pool itself. */
+    /** Records pages found in the pool itself; negative takes back an undone admission. */
     public void l1Hit(int pages) {
         counters.l1Hits.addAndGet(pages);
     }

@@ -7,10 +7,8 @@ import dev.tandem.kvcache.PagedKvCache;
 import dev.tandem.kvcache.RadixCache;
 import dev.tandem.kvevents.KvEvent;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * How a scheduler uses the radix prefix cache (or runs without one: {@link #disabled}). On admission a request
@@ -35,39 +33,13 @@ final class PrefixCache {
     private final HiCache hi;      // null without the hierarchy
     private final int pageSize;
     private long hitTokens;
-    /** Host-to-pool loads in flight; each holds its pool prefix locked until it lands. */
-    private final List<Load> loads = new ArrayList<>();
-    /** Write-through copies in flight; each holds its pool path locked until it lands. */
-    private final List<WriteThrough> writes = new ArrayList<>();
-
-    /** A load started at admission: {@code handles}' host pages into pool pages {@code dst} after {@code prefix}. */
-    private static final class Load {
-        final int[] tokens;
-        final RadixCache.Match prefix;
-        final int[] dst;
-        final long[] handles;
-        final CompletableFuture<Integer> copied;
-        boolean landed;
-        int pages; // copied, once landed
-
-        Load(int[] tokens, RadixCache.Match prefix, int[] dst, long[] handles, CompletableFuture<Integer> copied) {
-            this.tokens = tokens;
-            this.prefix = prefix;
-            this.dst = dst;
-            this.handles = handles;
-            this.copied = copied;
-        }
-    }
-
-    /** A write-through in flight: the pool pages of {@code path} (locked) going to host memory. */
-    private record WriteThrough(int[] path, RadixCache.Match locked, HiCache.Backup backup) {
-    }
-
+    private final HostCopies copies; // null without the hierarchy (or the tree)
     private PrefixCache(PagedKvCache kv, RadixCache tree, HiCache hi) {
         this.kv = kv;
         this.tree = tree;
         this.hi = hi;
         this.pageSize = kv.pool().pageSize();
+        this.copies = hi == null || tree == null ? null : new HostCopies(kv, tree, hi);
     }
 
     /** A radix cache over {@code kv}'s pages that evicts when allocations fall short. */
@@ -79,7 +51,11 @@ final class PrefixCache {
     static PrefixCache radix(PagedKvCache kv, HiCache hi) {
         RadixCache tree = new RadixCache(kv.pool().pageSize(), kv.allocator()::free);
         PrefixCache c = new PrefixCache(kv, tree, hi);
-        kv.setReclaimer(c::reclaim);
+        if (c.copies != null) {
+            kv.setReclaimer(c.copies::reclaim);
+        } else {
+            kv.setReclaimer(tree::evict);
+        }
         if (hi != null && hi.writePolicy() != HiCacheConfig.WritePolicy.WRITE_THROUGH_SELECTIVE) {
             // SGLang's selective policy drops what it did not back up; the others keep evicted pages in host memory
             // Write-back (and a write-through that has not landed for some page): copy, then let the pool page go.
@@ -146,148 +122,33 @@ final class PrefixCache {
         }
         poll(true);
         if (s.load != null) {
-            return ((Load) s.load).landed;
+            // Landed; one that was short of pool pages goes on where it stopped if pages are free now.
+            return HostCopies.landed(s) && (HostCopies.lastLoaded(s) == 0 || !startLoad(s, HostCopies.loaded(s)));
         }
         if (!hi.ready(s.prefetch)) {
             return false;
         }
-        return !startLoad(s);
+        return !startLoad(s, 0);
+    }
+
+    /** Collects finished copies ({@link HostCopies#poll}); a decode offload only drains dropped host handles. */
+    private void poll(boolean land) {
+        if (copies != null) {
+            copies.poll(land);
+        } else if (hi != null) {
+            hi.takeDropped(); // no tree to tell
+        }
     }
 
     /** Starts loading {@code s}'s host pages after its pool match; false when there are none (or no pool page). */
-    private boolean startLoad(RequestState s) {
+    private boolean startLoad(RequestState s, int carried) {
         int limit = limit(s);
         if (limit < pageSize) {
             return false;
         }
         hi.settle(s.prefetch); // what storage has brought to host memory is what this admission gets
         s.prefetch = null;
-        int[] want = s.fillSlice(0, limit);
-        RadixCache.Match m = tree.match(want);
-        int inPool = m.tokens() / pageSize;
-        // the tree's host nodes, then pages host memory holds by key past them (a storage prefetch's)
-        long[] inTree = m.hostHandles();
-        long[] byKey = hi.hostHandles(hi.keys(want, want.length / pageSize), inPool + inTree.length);
-        long[] handles = Arrays.copyOf(inTree, inTree.length + byKey.length);
-        System.arraycopy(byKey, 0, handles, inTree.length, byKey.length);
-        if (handles.length == 0) {
-            return false;
-        }
-        tree.lock(m); // neither eviction nor anything else takes the prefix these pages extend
-        int[] dst = allocate(handles.length);
-        if (dst.length == 0) {
-            tree.unlock(m);
-            return false;
-        }
-        long[] used = Arrays.copyOf(handles, dst.length);
-        Load l = new Load(Arrays.copyOf(want, (inPool + dst.length) * pageSize), m, dst, used, hi.load(used, dst));
-        loads.add(l);
-        s.load = l;
-        return true;
-    }
-
-    /**
-     * Evicts at least {@code n} pages if it can. Write-throughs that landed unlock their pages first; when that is
-     * not enough and some are still copying, it waits for them: the pages are what this step needs.
-     */
-    private int reclaim(int n) {
-        poll(false);
-        int freed = tree.evict(n);
-        if (freed < n && !writes.isEmpty()) {
-            hi.awaitCopies();
-            poll(false);
-            freed += tree.evict(n - freed);
-        }
-        return freed;
-    }
-
-    /** Up to {@code n} free pool pages, evicting for them; possibly fewer (none: an empty array). */
-    private int[] allocate(int n) {
-        int[] got = kv.allocator().allocate(n);
-        if (got == null) {
-            reclaim(n - kv.allocator().freePages());
-            int free = Math.min(n, kv.allocator().freePages());
-            got = free == 0 ? null : kv.allocator().allocate(free);
-        }
-        return got == null ? new int[0] : got;
-    }
-
-    /**
-     * Collects copies that finished: write-throughs give the tree their host handles and unlock their path;
-     * with {@code land}, loads go into the tree (their pages join the host nodes or extend the path) and unlock
-     * their prefix. Then the tree forgets host pages host memory let go of.
-     */
-    private void poll(boolean land) {
-        if (hi == null) {
-            return;
-        }
-        if (tree != null) {
-            writes.removeIf(w -> {
-                if (!w.backup().done().isDone()) {
-                    return false;
-                }
-                if (!w.backup().done().isCompletedExceptionally()) {
-                    tree.setHost(w.path(), w.backup().handles());
-                }
-                tree.unlock(w.locked());
-                return true;
-            });
-            if (land) {
-                loads.removeIf(l -> {
-                    if (!l.copied.isDone()) {
-                        return false;
-                    }
-                    land(l);
-                    return true;
-                });
-            }
-        }
-        long[] gone = hi.takeDropped();
-        if (tree != null) {
-            for (long h : gone) {
-                tree.hostDropped(h);
-            }
-        }
-    }
-
-    private void land(Load l) {
-        int n = l.copied.isCompletedExceptionally() ? 0 : l.copied.join();
-        if (n < l.handles.length && !l.copied.isCompletedExceptionally()) {
-            tree.hostDropped(l.handles[n]); // host memory no longer holds it: a miss from here
-        }
-        for (int i = n; i < l.dst.length; i++) {
-            kv.allocator().free(l.dst[i]);
-        }
-        if (n > 0) {
-            int inPool = l.prefix.tokens() / pageSize;
-            int[] pages = Arrays.copyOf(l.prefix.pages(), inPool + n);
-            System.arraycopy(l.dst, 0, pages, inPool, n);
-            int[] tokens = Arrays.copyOf(l.tokens, (inPool + n) * pageSize);
-            tree.insert(tokens, pages); // host nodes on the path take these pages; the rest is a new leaf
-            long[] hs = new long[inPool + n];
-            Arrays.fill(hs, 0, inPool, RadixCache.NO_HOST);
-            System.arraycopy(l.handles, 0, hs, inPool, n);
-            tree.setHost(tokens, hs); // pages found by key have their host copy in the tree now too
-        }
-        tree.unlock(l.prefix);
-        l.pages = n;
-        l.landed = true;
-    }
-
-    /** Starts copying the pool pages of {@code m} (a path of {@code tokens}) that host memory lacks. */
-    private void writeThrough(int[] tokens, RadixCache.Match m) {
-        int whole = m.tokens() / pageSize;
-        if (whole == 0) {
-            return;
-        }
-        int[] path = Arrays.copyOf(tokens, whole * pageSize);
-        HiCache.Backup b = hi.backup(path, hi.keys(path, whole), 0, m.pages());
-        if (b.done().isDone()) { // nothing to copy: host memory had every page (or no slot)
-            tree.setHost(path, b.handles());
-            return;
-        }
-        tree.lock(m); // the pool pages must not be reused before their copy is in
-        writes.add(new WriteThrough(path, m, b));
+        return copies.startLoad(s, s.fillSlice(0, limit), carried);
     }
 
     /**
@@ -322,13 +183,14 @@ final class PrefixCache {
     private void count(RequestState s, int[] want, RadixCache.Match m) {
         hi.settle(s.prefetch);
         s.prefetch = null;
-        int loaded = s.load instanceof Load l && l.landed ? l.pages : 0;
+        int loaded = HostCopies.landed(s) ? HostCopies.loaded(s) : 0;
         s.load = null;
         int inPool = m.tokens() / pageSize;
-        hi.l1Hit(Math.max(0, inPool - loaded));
-        hi.missed(want.length / pageSize - inPool);
+        s.tierCounted = new int[] {Math.max(0, inPool - loaded), want.length / pageSize - inPool};
+        hi.l1Hit(s.tierCounted[0]);
+        hi.missed(s.tierCounted[1]);
         if (hi.writePolicy() == HiCacheConfig.WritePolicy.WRITE_THROUGH_SELECTIVE && inPool > 0) {
-            writeThrough(want, m); // reused: now worth a host copy
+            copies.writeThrough(want, m); // reused: now worth a host copy
         }
     }
 
@@ -355,7 +217,7 @@ final class PrefixCache {
             if (hi != null && hi.writePolicy() == HiCacheConfig.WritePolicy.WRITE_THROUGH) {
                 // The tree holds these pages now (duplicates were freed, not the prefix's own): copy what host
                 // memory lacks, the path locked until the copy is in.
-                writeThrough(tokens, tree.match(tokens));
+                copies.writeThrough(tokens, tree.match(tokens));
             }
         } else {
             kv.release(s.row);
@@ -373,6 +235,11 @@ final class PrefixCache {
      */
     void undoAttach(RequestState s) {
         int hit = s.prefix == null ? 0 : s.prefix.tokens();
+        if (hi != null && s.tierCounted != null) { // the next attempt counts again
+            hi.l1Hit(-s.tierCounted[0]);
+            hi.missed(-s.tierCounted[1]);
+        }
+        s.tierCounted = null;
         release(s, false);
         s.cachedTokens -= hit;
         hitTokens -= hit;

@@ -47,6 +47,8 @@ final class RequestState {
     dev.tandem.hicache.Prefetch prefetch;
     /** Its host-to-pool load (hierarchical cache), from the admission that started it until it lands, or null. */
     Object load;
+    /** The pool pages and missed pages its last attach counted (taken back if that admission is undone), or null. */
+    int[] tierCounted;
     /** The KV copied to host memory when a decode worker retracted this request, or null. */
     dev.tandem.kvcache.HostKv offloaded;
 

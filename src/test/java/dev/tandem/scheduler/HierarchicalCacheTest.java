@@ -181,6 +181,8 @@ class HierarchicalCacheTest {
                 outs.get(i).forEach(o -> Arrays.stream(o.newIds()).forEach(ids::add));
                 assertEquals(Arrays.toString(reference(prompts[i], 4)), ids.toString(), "request " + i);
             }
+            assertEquals(4 * 7, s.tierStats().missPages(), "computed once each, the first time; an admission "
+                    + "retried for want of pages counts once");
             assertTrue(s.flushCache());
             assertEquals(0, kv.allocator().usedPages());
         }
