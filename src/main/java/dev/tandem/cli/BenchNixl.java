@@ -27,10 +27,11 @@ final class BenchNixl {
      */
     static Result run(NixlTransferEngine.Mode mode, String tls, MemorySegment dst, List<WriteOp> ops, long bytes,
                       int reps) {
-        try (NixlTransferEngine sender = new NixlTransferEngine("127.0.0.1", SECRET,
-                NixlTransferEngine.DEFAULT_DEADLINE_NANOS, tls, mode);
-             NixlTransferEngine receiver = new NixlTransferEngine("127.0.0.1", SECRET,
-                     NixlTransferEngine.DEFAULT_DEADLINE_NANOS, tls, NixlTransferEngine.Mode.PUSH)) {
+        // the sender closes first (resources close in reverse): its connection closes while the receiver still runs
+        try (NixlTransferEngine receiver = new NixlTransferEngine("127.0.0.1", SECRET,
+                NixlTransferEngine.DEFAULT_DEADLINE_NANOS, tls, NixlTransferEngine.Mode.PUSH);
+             NixlTransferEngine sender = new NixlTransferEngine("127.0.0.1", SECRET,
+                     NixlTransferEngine.DEFAULT_DEADLINE_NANOS, tls, mode)) {
             SegmentDescriptor d = receiver.register("kv", dst, null);
             double[] rate = new double[reps];
             for (int r = 0; r <= reps; r++) {
