@@ -13,6 +13,9 @@ final class BenchNixl {
     private static final ClusterSecret SECRET = ClusterSecret.of(java.util.HexFormat.of()
             .formatHex(java.security.SecureRandom.getSeed(16)).getBytes(), "bench-transfer");
 
+    /** A 1.5 GB (32k-token) transfer on a busy machine may take longer than a worker's 30 s default. */
+    private static final long DEADLINE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(120);
+
     private BenchNixl() {
     }
 
@@ -29,9 +32,9 @@ final class BenchNixl {
                       int reps) {
         // the sender closes first (resources close in reverse): its connection closes while the receiver still runs
         try (NixlTransferEngine receiver = new NixlTransferEngine("127.0.0.1", SECRET,
-                NixlTransferEngine.DEFAULT_DEADLINE_NANOS, tls, NixlTransferEngine.Mode.PUSH);
+                DEADLINE_NANOS, tls, NixlTransferEngine.Mode.PUSH);
              NixlTransferEngine sender = new NixlTransferEngine("127.0.0.1", SECRET,
-                     NixlTransferEngine.DEFAULT_DEADLINE_NANOS, tls, mode)) {
+                     DEADLINE_NANOS, tls, mode)) {
             SegmentDescriptor d = receiver.register("kv", dst, null);
             double[] rate = new double[reps];
             for (int r = 0; r <= reps; r++) {

@@ -326,7 +326,9 @@ public final class NixlAgent implements AutoCloseable {
 
     /**
      * Runs tasks and UCX progress. While a transfer of this agent is in flight (or a READ it serves) it polls without
-     * pause: on shared memory the copies are made by this very thread inside progress, so any nap is lost bandwidth.
+     * napping (on shared memory the copies are made inside progress, so a nap is lost bandwidth), yielding when a
+     * round found nothing to do: UCX 1.13 emulates puts to Tandem's pools with messages the peer's thread must
+     * drain, and on a crowded machine that thread may need this core.
      * Idle, it spins briefly (a reply is often microseconds away), then naps 20 µs, and 1 ms after a longer spell
      * (a receiving agent's only work is notifications; unpark wakes it for tasks).
      */
@@ -344,8 +346,11 @@ public final class NixlAgent implements AutoCloseable {
                 }
                 peers.tick();
                 reads.tick();
-                if (busy || active > 0 || reads.serving()) {
+                if (busy) {
                     idle = 0;
+                } else if (active > 0 || reads.serving()) {
+                    idle = 0;
+                    Thread.yield(); // waiting on the peer: poll again, but let its thread run if it shares our core
                 } else if (++idle > 1000) {
                     LockSupport.parkNanos(idle > 20_000 ? 1_000_000 : 20_000);
                 } else {

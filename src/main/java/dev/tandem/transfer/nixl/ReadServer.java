@@ -108,9 +108,10 @@ final class ReadServer {
     }
 
     /**
-     * A READ still running after its serve deadline: its connection is closed with force, which cancels
-     * the gets, so nothing lands in this worker's pages after the requester (whose deadline is later) fails the room
-     * and this worker frees them.
+     * A READ still running after its serve deadline is given up on and its connection closed, before the requester
+     * (whose deadline is later) fails the room. Without UCX peer error handling the close flushes rather than
+     * cancels: gets already posted to a peer that is stalled, not dead, may still complete if it resumes (the same
+     * exposure as a frozen prefill's posted puts; the decode side's lease fencing bounds it, see the transfer README).
      */
     private void giveUpSlowReads() {
         long now = System.nanoTime();
