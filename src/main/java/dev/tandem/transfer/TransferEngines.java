@@ -39,8 +39,9 @@ public final class TransferEngines {
             case "mooncake" -> new MooncakeTransferEngine(MooncakeTransferEngine.parseMode(transport), bindHost,
                     advertiseHost, secret, rejections, TcpLimits.DEFAULT.withIoTimeout(ioTimeout));
             case "fake" -> new FakeTransferEngine();
-            case "nixl" -> new dev.tandem.transfer.nixl.NixlTransferEngine(advertiseHost, secret,
-                    dev.tandem.transfer.nixl.NixlTransferEngine.DEFAULT_DEADLINE_NANOS, null, true,
+            // nixl: a WRITE/READ fails at the same deadline the decode side's fencing waits out
+            case "nixl" -> new dev.tandem.transfer.nixl.NixlTransferEngine(advertiseHost, secret, ioTimeout.toNanos(),
+                    null,
                     dev.tandem.transfer.nixl.NixlTransferEngine.Mode.valueOf(nixlMode.toUpperCase(
                             java.util.Locale.ROOT)));
             default -> throw new IllegalArgumentException("transfer_backend: unknown backend '" + backend

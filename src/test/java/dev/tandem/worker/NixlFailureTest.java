@@ -66,6 +66,9 @@ class NixlFailureTest {
                 assertEquals(ids(colocated.generate(plain).get("output_ids")),
                         ids(WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids")), "prompt " + i);
             }
+            // the two JVMs' agents chose UCX's shared-memory transports themselves (no UCX_TLS, no code by host)
+            UcxAssume.loggedLanes(java.nio.file.Path.of("target", "cluster-logs", "nixl-prefill.log"))
+                    .forEach(UcxAssume::assertSharedMemory);
             List<Future<HttpResponse<Buffer>>> doomed = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
                 String b = ClusteredPdTest.body(300, 8, bootstrap, 900 + i);
@@ -97,6 +100,66 @@ class NixlFailureTest {
                 }
             }
             dev.tandem.kvcache.ShmFile.removeStale(java.time.Duration.ZERO); // the prefill JVM was killed on purpose
+            p.close();
+            d.close();
+        }
+    }
+
+    /**
+     * The decode JVM killed (kill -9) with rooms in flight: the prefill's transfers into it fail (UCX reports the
+     * pid gone, or the transfer deadline passes), every prefill request is answered, the prefill's pages come back
+     * and it keeps serving; its JVM neither crashes nor hangs in UCX.
+     */
+    @Test
+    void thePrefillSurvivesTheDeathOfItsDecodeMidTransfer(Vertx vertx) throws Exception {
+        int pPort = ClusteredPdTest.freePort();
+        int dPort = ClusteredPdTest.freePort();
+        int bootstrap = ClusteredPdTest.freePort();
+        Process prefill = ClusteredPdTest.launch("nixl-prefill-2", "--mode", "prefill", "--port", "" + pPort,
+                "--bootstrap-port", "" + bootstrap, "--transfer-backend", "nixl", "--chunked-prefill-size", "16",
+                "--transfer-io-timeout", "5", "--bootstrap-timeout", "10", "--waiting-timeout", "10");
+        Process decode = ClusteredPdTest.launch("nixl-decode-2", "--mode", "decode", "--port", "" + dPort,
+                "--transfer-backend", "nixl", "--transfer-io-timeout", "5");
+        WebClient p = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(pPort));
+        WebClient d = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(dPort));
+        try {
+            ClusteredPdTest.awaitHealthy(p, prefill, "nixl-prefill-2");
+            ClusteredPdTest.awaitHealthy(d, decode, "nixl-decode-2");
+            for (int i = 0; i < 3; i++) {
+                String b = ClusteredPdTest.body(40 + i * 7, 4, bootstrap, 500 + i);
+                var r = d.post("/generate").sendBuffer(Buffer.buffer(b));
+                assertEquals(200, p.post("/generate").sendBuffer(Buffer.buffer(b)).await().statusCode());
+                assertEquals(200, r.await().statusCode());
+            }
+            List<Future<HttpResponse<Buffer>>> prefills = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                String b = ClusteredPdTest.body(400, 8, bootstrap, 1500 + i);
+                d.post("/generate").sendBuffer(Buffer.buffer(b));
+                prefills.add(p.post("/generate").sendBuffer(Buffer.buffer(b)));
+            }
+            Thread.sleep(200);
+            decode.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            long t0 = System.nanoTime();
+            for (var f : prefills) {
+                int code = f.await().statusCode(); // sent before the kill, or failed with a reason: answered either way
+                assertTrue(code == 200 || code >= 400, "prefill answered " + code);
+            }
+            double waited = (System.nanoTime() - t0) / 1e9;
+            assertTrue(waited < 60, "prefill requests ended " + waited + " s after the decode died");
+            assertEquals(0, ClusteredPdTest.usedPagesOnceFenced(p), "prefill leaked pages");
+            assertTrue(prefill.isAlive(), "the prefill JVM survived");
+            assertEquals(200, p.get("/health").send().await().statusCode());
+            String log = java.nio.file.Files.readString(java.nio.file.Path.of("target", "cluster-logs",
+                    "nixl-prefill-2.log"));
+            assertTrue(!log.contains("FATAL") && !log.contains("progress thread failed"), "UCX trouble in the log");
+        } finally {
+            for (Process proc : List.of(prefill, decode)) {
+                proc.destroy();
+                if (!proc.waitFor(15, TimeUnit.SECONDS)) {
+                    proc.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+            dev.tandem.kvcache.ShmFile.removeStale(java.time.Duration.ZERO); // the decode JVM was killed on purpose
             p.close();
             d.close();
         }

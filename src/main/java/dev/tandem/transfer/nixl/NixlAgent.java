@@ -8,10 +8,8 @@ import org.openucx.jucx.ucp.UcpAmData;
 import org.openucx.jucx.ucp.UcpConstants;
 import org.openucx.jucx.ucp.UcpContext;
 import org.openucx.jucx.ucp.UcpEndpoint;
-import org.openucx.jucx.ucp.UcpEndpointParams;
 import org.openucx.jucx.ucp.UcpMemMapParams;
 import org.openucx.jucx.ucp.UcpMemory;
-import org.openucx.jucx.ucp.UcpParams;
 import org.openucx.jucx.ucp.UcpRemoteKey;
 import org.openucx.jucx.ucp.UcpRequest;
 import org.openucx.jucx.ucp.UcpWorker;
@@ -20,15 +18,10 @@ import org.openucx.jucx.ucs.UcsConstants;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -53,13 +46,9 @@ public final class NixlAgent implements AutoCloseable {
     static final int NOTIF_AM_ID = 0x4e;
     static final int READ_AM_ID = 0x4f;
     static final int DONE_AM_ID = 0x50;
-    private static final int MAC_BYTES = 32;
-    private static final int MAX_NOTIF_BYTES = 256;
     private static final long CLOSE_WAIT_NANOS = 2_000_000_000L;
-    private static final String TCP_SEGMENT = "1m";
 
     private final String name;
-    private final boolean peerErrors;
     private final ClusterSecret secret;
     private final Consumer<String> notifications;
     private final UcpContext context;
@@ -72,11 +61,11 @@ public final class NixlAgent implements AutoCloseable {
     private volatile boolean released;
     // touched by the agent thread only
     private final Map<String, UcpMemory> registrations = new HashMap<>();
-    private final Map<String, Peer> peers = new HashMap<>();
-    private final List<UcpRequest> closing = new ArrayList<>();
-    private final Map<Long, Xfer> pendingReads = new HashMap<>();
-    private final ReadServer reads = new ReadServer(this);
-    private long nextReadId;
+    private final Connections peers;
+    private final ReadClient readRequests = new ReadClient(this);
+    private final ReadServer reads;
+    /** This agent's transfers not yet DONE or ERR: while there are any, the loop polls without napping. */
+    private int active;
 
     /**
      * @param name          unique per start (NIXL uses a uuid4)
@@ -84,45 +73,33 @@ public final class NixlAgent implements AutoCloseable {
      * @param notifications hears each verified notification, on the agent thread (keep it short)
      */
     public NixlAgent(String name, ClusterSecret secret, Consumer<String> notifications) {
-        this(name, secret, notifications, null, true);
+        this(name, secret, notifications, null, NixlTransferEngine.DEFAULT_DEADLINE_NANOS);
     }
 
     /**
      * @param tls UCX's transport list for this agent's context ({@code UCX_TLS} syntax, e.g. {@code "tcp"} or
      *            {@code "sm"}), or null for UCX's own choice (which the {@code UCX_TLS} environment variable narrows)
-     * @param peerErrors UCX's peer error handling on this agent's connections: a dead peer fails its transfers at
-     *            once. UCX 1.13's shared-memory transports (posix, sysv) cannot honour it, so with it UCX carries even
-     *            same-host transfers over tcp; without it (benchmarks) same-host transfers use sysv/posix and cma,
-     *            and a dead peer is noticed only by the transfer deadline
+     * @param deadlineNanos the requester's deadline for a transfer: a READ this agent serves is given up on at 2/3
+     *            of it, so that it never outlives the room it is for
      */
     public NixlAgent(String name, ClusterSecret secret, Consumer<String> notifications, String tls,
-                     boolean peerErrors) {
+                     long deadlineNanos) {
+        this.reads = new ReadServer(this, deadlineNanos * 2 / 3);
         Ucx.require();
-        this.peerErrors = peerErrors;
         this.name = name;
         this.secret = secret;
         this.notifications = notifications;
-        UcpParams params = new UcpParams().requestRmaFeature().requestAmFeature();
-        if (tls != null) {
-            params.setConfig("TLS", tls);
-        }
-        // UCX 1.13 emulates RMA over tcp with 8 KB segments; 1 MB segments move KV 3-5x faster (bench-transfer).
-        // UCX_TCP_TX_SEG_SIZE / UCX_TCP_RX_SEG_SIZE in the environment still win.
-        for (String seg : new String[] {"TX_SEG_SIZE", "RX_SEG_SIZE"}) {
-            if (System.getenv("UCX_TCP_" + seg) == null && (tls == null || tls.contains("tcp"))) {
-                params.setConfig(seg, TCP_SEGMENT);
-            }
-        }
-        this.context = new UcpContext(params);
+        this.context = Ucx.context(tls);
         Live.CONTEXTS.incrementAndGet();
         try {
             this.worker = context.newWorker(new UcpWorkerParams());
             Live.WORKERS.incrementAndGet();
-            this.workerAddress = Base64.getEncoder().encodeToString(bytes(worker.getAddress()));
+            this.workerAddress = Base64.getEncoder().encodeToString(Ucx.bytes(worker.getAddress()));
+            this.peers = new Connections(name, worker, tasks::add);
             worker.setAmRecvHandler(NOTIF_AM_ID, this::onNotification);
             worker.setAmRecvHandler(READ_AM_ID, (h, hs, data, ep) -> onMessage(data, reads::serve),
                     UcpConstants.UCP_AM_FLAG_WHOLE_MSG);
-            worker.setAmRecvHandler(DONE_AM_ID, (h, hs, data, ep) -> onMessage(data, this::onReadDone),
+            worker.setAmRecvHandler(DONE_AM_ID, (h, hs, data, ep) -> onMessage(data, readRequests::onDone),
                     UcpConstants.UCP_AM_FLAG_WHOLE_MSG);
         } catch (RuntimeException e) {
             context.close();
@@ -151,8 +128,8 @@ public final class NixlAgent implements AutoCloseable {
         return registrations.get(region);
     }
 
-    boolean connected(Peer p) {
-        return peers.get(p.agent) == p;
+    Connections connections() {
+        return peers;
     }
 
     void notifySelf(String notification) {
@@ -182,7 +159,7 @@ public final class NixlAgent implements AutoCloseable {
             Live.REGISTRATIONS.incrementAndGet();
             registrations.put(region, m);
             return new AgentMemory(name, workerAddress, segment.address(),
-                    Base64.getEncoder().encodeToString(bytes(m.getRemoteKeyBuffer())));
+                    Base64.getEncoder().encodeToString(Ucx.bytes(m.getRemoteKeyBuffer())));
         });
     }
 
@@ -193,26 +170,25 @@ public final class NixlAgent implements AutoCloseable {
     public CompletableFuture<Xfer> write(AgentMemory remote, long[] src, long[] dst, long[] lengths,
                                          String notification) {
         byte[] notif = notification == null ? null : notification.getBytes(StandardCharsets.US_ASCII);
-        if (notif != null && (notif.length == 0 || notif.length > MAX_NOTIF_BYTES)) {
+        if (notif != null && (notif.length == 0 || notif.length > SignedNotifs.MAX_NOTIF_BYTES)) {
             throw new IllegalArgumentException("nixl: notification of " + notif.length + " bytes (1.."
-                    + MAX_NOTIF_BYTES + ")");
+                    + SignedNotifs.MAX_NOTIF_BYTES + ")");
         }
         return call(() -> {
-            Peer p = peer(remote);
-            UcpRemoteKey rkey = rkey(p, remote.rkey());
-            Xfer x = new Xfer(p);
-            Live.TRANSFERS.incrementAndGet();
-            p.inflight.add(x);
+            Peer p = peers.peer(remote);
+            UcpRemoteKey rkey = peers.rkey(p, remote.rkey());
+            Xfer x = start(p);
             for (int i = 0; i < src.length; i++) {
                 p.endpoint.putNonBlockingImplicit(src[i], lengths[i], dst[i], rkey);
             }
             // the flush completes when every put above is in the peer's memory: only then is the notif sent
             p.endpoint.flushNonBlocking(callback(x, ok -> {
+                logLanes(p);
                 if (notif == null) {
                     x.succeed();
                     return;
                 }
-                x.header = signedNotification(remote.agent(), notif);
+                x.header = SignedNotifs.sign(secret, remote.agent(), notif);
                 p.endpoint.sendAmNonBlocking(NOTIF_AM_ID, UcxUtils.getAddress(x.header), x.header.remaining(), 0, 0,
                         0, callback(x, sent -> x.succeed()));
             }));
@@ -233,46 +209,27 @@ public final class NixlAgent implements AutoCloseable {
             throw new IllegalArgumentException("nixl: " + lengths.length + " descriptors in one READ");
         }
         return call(() -> {
-            Peer p = peer(reader);
-            Xfer x = new Xfer(p);
-            Live.TRANSFERS.incrementAndGet();
-            p.inflight.add(x);
-            long id = ++nextReadId;
-            pendingReads.put(id, x);
-            x.cleanup = () -> pendingReads.remove(id);
-            x.header = direct(ReadMessages.encode(secret, reader.agent(), new ReadMessages.Request(id,
-                    notification == null ? "" : notification, readerRegion, src, srcOffsets, dstOffsets, lengths)));
-            p.endpoint.sendAmNonBlocking(READ_AM_ID, 0, 0, UcxUtils.getAddress(x.header), x.header.remaining(),
-                    UcpConstants.UCP_AM_SEND_FLAG_EAGER, callback(x, sent -> { })); // DONE comes with the answer
+            Peer p = peers.peer(reader);
+            Xfer x = start(p);
+            readRequests.post(p, x, reader, readerRegion, src, srcOffsets, dstOffsets, lengths, notification);
             return x;
         });
     }
 
-    /** Requester side: the reader's answer. */
-    private void onReadDone(byte[] msg) {
-        ReadMessages.Done d;
-        try {
-            d = ReadMessages.done(secret, name, msg);
-        } catch (IOException | RuntimeException e) {
-            rejectedNotifications.incrementAndGet();
-            LOG.warn("nixl agent {}: dropped a READ answer: {}", name, e.getMessage());
-            return;
-        }
-        Xfer x = pendingReads.get(d.id());
-        if (x == null) {
-            return; // failed or aborted meanwhile
-        }
-        if (d.error().isEmpty()) {
-            x.succeed();
-        } else {
-            x.fail("READ by agent " + x.peer.agent + ": " + d.error());
-        }
+    /** A transfer to {@code p}, counted until it ends (agent thread). */
+    private Xfer start(Peer p) {
+        Xfer x = new Xfer(p);
+        Live.TRANSFERS.incrementAndGet();
+        p.inflight.add(x);
+        active++;
+        x.cleanup = () -> active--;
+        return x;
     }
 
     /** A whole-message active message: its bytes are copied and handled as a task, after UCX's callback. */
     private int onMessage(UcpAmData data, Consumer<byte[]> handler) {
         if (data.isDataValid() && data.getLength() <= ReadMessages.MAX_DESCRIPTORS * 24L + 4096) {
-            byte[] msg = bytes(UcxUtils.getByteBufferView(data.getDataAddress(), data.getLength()));
+            byte[] msg = Ucx.bytes(UcxUtils.getByteBufferView(data.getDataAddress(), data.getLength()));
             tasks.add(() -> handler.accept(msg));
         } else {
             rejectedNotifications.incrementAndGet();
@@ -285,10 +242,22 @@ public final class NixlAgent implements AutoCloseable {
         return call(() -> {
             Peer p = peers.get(agent);
             if (p != null) {
-                dropPeer(p, "peer agent " + agent + " was forgotten");
+                peers.drop(p, "peer agent " + agent + " was forgotten");
             }
             return null;
         });
+    }
+
+    /**
+     * The UCX transports of the connection to {@code agent} as UCX reports them ({@link UcxLanes}), e.g. {@code
+     * sysv/memory(am,am_bw) cma/memory(rma_bw)}; null when there is none. Raw: UCX's whole text.
+     */
+    public CompletableFuture<String> lanes(String agent, boolean raw) {
+        return call(() -> peers.lanes(agent, raw));
+    }
+
+    void logLanes(Peer p) {
+        peers.logLanes(p);
     }
 
     /** Peer agents this agent holds a connection to now. */
@@ -296,94 +265,29 @@ public final class NixlAgent implements AutoCloseable {
         return call(peers::size);
     }
 
-    Peer peer(AgentMemory remote) {
-        Peer p = peers.get(remote.agent());
-        if (p != null) {
-            return p;
-        }
-        byte[] address = Base64.getDecoder().decode(remote.workerAddress());
-        Peer[] self = new Peer[1];
-        UcpEndpointParams params = new UcpEndpointParams().setUcpAddress(direct(address))
-                .setName("tandem-nixl-" + remote.agent());
-        if (peerErrors) {
-            params.setPeerErrorHandlingMode();
-        }
-        UcpEndpoint ep = worker.newEndpoint(params.setErrorHandler((e, status, msg) -> {
-                    // on the agent thread, inside progress: fail its transfers now, release the endpoint later
-                    String why = "connection to agent " + remote.agent() + " failed: " + msg + " (" + status + ")";
-                    if (self[0] != null) {
-                        new ArrayList<>(self[0].inflight).forEach(x -> x.fail(why));
-                        Peer dead = self[0];
-                        tasks.add(() -> dropPeer(dead, why));
-                    }
-                }));
-        Live.ENDPOINTS.incrementAndGet();
-        p = new Peer(remote.agent(), ep);
-        self[0] = p;
-        peers.put(remote.agent(), p);
-        return p;
-    }
-
-    UcpRemoteKey rkey(Peer p, String packed) {
-        UcpRemoteKey k = p.rkeys.get(packed);
-        if (k == null) {
-            k = p.endpoint.unpackRemoteKey(direct(Base64.getDecoder().decode(packed)));
-            Live.REMOTE_KEYS.incrementAndGet();
-            p.rkeys.put(packed, k);
-        }
-        return k;
-    }
-
+    /** Forgets {@code p} (agent thread). */
     void dropPeer(Peer p, String why) {
-        if (peers.get(p.agent) != p) {
-            return; // already dropped
-        }
-        peers.remove(p.agent);
-        new ArrayList<>(p.inflight).forEach(x -> x.fail(why));
-        for (UcpRemoteKey k : p.rkeys.values()) {
-            k.close();
-            Live.REMOTE_KEYS.decrementAndGet();
-        }
-        p.rkeys.clear();
-        try { // a forced close (cancels what is in flight) needs peer error handling; else flush, bounded by close()
-            closing.add(peerErrors ? p.endpoint.closeNonBlockingForce() : p.endpoint.closeNonBlockingFlush());
-        } catch (RuntimeException e) {
-            LOG.warn("nixl agent {}: closing the connection to {}: {}", name, p.agent, e.toString());
-        }
-        Live.ENDPOINTS.decrementAndGet();
+        peers.drop(p, why);
     }
 
-    private ByteBuffer signedNotification(String peerAgent, byte[] msg) {
-        byte[] mac = secret.mac("tandem-nixl-notif".getBytes(StandardCharsets.US_ASCII),
-                peerAgent.getBytes(StandardCharsets.UTF_8), msg);
-        return direct(msg, mac);
-    }
-
-    /** The notification active message: the header is the message then its 32-byte HMAC for this agent. */
+    /** The notification active message: the header is the message then its HMAC for this agent. */
     private int onNotification(long headerAddress, long headerSize, UcpAmData data, UcpEndpoint replyEp) {
-        if (headerSize <= MAC_BYTES || headerSize > MAX_NOTIF_BYTES + MAC_BYTES) {
-            rejectedNotifications.incrementAndGet();
-            return UcsConstants.STATUS.UCS_OK;
-        }
-        byte[] all = bytes(UcxUtils.getByteBufferView(headerAddress, headerSize));
-        byte[] msg = Arrays.copyOf(all, all.length - MAC_BYTES);
-        byte[] mac = Arrays.copyOfRange(all, all.length - MAC_BYTES, all.length);
-        byte[] expected = secret.mac("tandem-nixl-notif".getBytes(StandardCharsets.US_ASCII),
-                name.getBytes(StandardCharsets.UTF_8), msg);
-        if (!ClusterSecret.equal(expected, mac)) {
+        String msg = headerSize > SignedNotifs.MAC_BYTES + SignedNotifs.MAX_NOTIF_BYTES ? null : SignedNotifs.verify(
+                secret, name, Ucx.bytes(UcxUtils.getByteBufferView(headerAddress, headerSize)));
+        if (msg == null) {
             rejectedNotifications.incrementAndGet();
             LOG.warn("nixl agent {}: dropped a notification without a valid cluster-secret signature", name);
             return UcsConstants.STATUS.UCS_OK;
         }
         try {
-            notifications.accept(new String(msg, StandardCharsets.US_ASCII));
+            notifications.accept(msg);
         } catch (RuntimeException e) {
             LOG.warn("nixl agent {}: notification handler failed: {}", name, e.toString());
         }
         return UcsConstants.STATUS.UCS_OK;
     }
 
-    private static UcxCallback callback(Xfer x, Consumer<UcpRequest> onSuccess) {
+    static UcxCallback callback(Xfer x, Consumer<UcpRequest> onSuccess) {
         return new UcxCallback() {
             @Override
             public void onSuccess(UcpRequest request) {
@@ -420,7 +324,14 @@ public final class NixlAgent implements AutoCloseable {
         return f;
     }
 
-    /** Runs tasks and UCX progress; spins while busy, then naps 50 µs, and 1 ms after a longer idle spell. */
+    /**
+     * Runs tasks and UCX progress. While a transfer of this agent is in flight (or a READ it serves) it polls without
+     * napping (on shared memory the copies are made inside progress, so a nap is lost bandwidth), yielding when a
+     * round found nothing to do: UCX 1.13 emulates puts to Tandem's pools with messages the peer's thread must
+     * drain, and on a crowded machine that thread may need this core.
+     * Idle, it spins briefly (a reply is often microseconds away), then naps 20 µs, and 1 ms after a longer spell
+     * (a receiving agent's only work is notifications; unpark wakes it for tasks).
+     */
     private void loop() {
         int idle = 0;
         try {
@@ -433,12 +344,17 @@ public final class NixlAgent implements AutoCloseable {
                 if (worker.progress() > 0) {
                     busy = true;
                 }
-                closing.removeIf(UcpRequest::isCompleted);
+                peers.tick();
                 reads.tick();
                 if (busy) {
                     idle = 0;
-                } else if (++idle > 200) {
-                    LockSupport.parkNanos(idle > 2000 ? 1_000_000 : 50_000);
+                } else if (active > 0 || reads.serving()) {
+                    idle = 0;
+                    Thread.yield(); // waiting on the peer: poll again, but let its thread run if it shares our core
+                } else if (++idle > 1000) {
+                    LockSupport.parkNanos(idle > 20_000 ? 1_000_000 : 20_000);
+                } else {
+                    Thread.onSpinWait();
                 }
             }
         } catch (Throwable e) {
@@ -449,19 +365,7 @@ public final class NixlAgent implements AutoCloseable {
     }
 
     private void release() {
-        for (Peer p : new ArrayList<>(peers.values())) {
-            dropPeer(p, "nixl agent " + name + " closed");
-        }
-        long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
-        try {
-            while (!closing.isEmpty() && System.nanoTime() < deadline) {
-                worker.progress();
-                closing.removeIf(UcpRequest::isCompleted);
-            }
-        } catch (Exception e) {
-            LOG.warn("nixl agent {}: closing endpoints: {}", name, e.toString());
-        }
-        closing.clear();
+        peers.closeAll("nixl agent " + name + " closed", System.nanoTime() + CLOSE_WAIT_NANOS);
         for (UcpMemory m : registrations.values()) {
             m.deregister();
             Live.REGISTRATIONS.decrementAndGet();
@@ -492,24 +396,5 @@ public final class NixlAgent implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-    }
-
-    private static byte[] bytes(ByteBuffer b) {
-        ByteBuffer d = b.duplicate();
-        byte[] out = new byte[d.remaining()];
-        d.get(out);
-        return out;
-    }
-
-    static ByteBuffer direct(byte[]... parts) {
-        int n = 0;
-        for (byte[] p : parts) {
-            n += p.length;
-        }
-        ByteBuffer b = ByteBuffer.allocateDirect(n);
-        for (byte[] p : parts) {
-            b.put(p);
-        }
-        return b.flip();
     }
 }

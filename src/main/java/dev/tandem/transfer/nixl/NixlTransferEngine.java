@@ -52,25 +52,21 @@ public final class NixlTransferEngine implements TransferEngine {
     }
 
     public NixlTransferEngine(String advertiseHost, ClusterSecret secret, long deadlineNanos) {
-        this(advertiseHost, secret, deadlineNanos, null, true, Mode.PUSH);
+        this(advertiseHost, secret, deadlineNanos, null, Mode.PUSH);
     }
 
     /**
-     * @param tls        UCX transports for this engine's agent ({@code UCX_TLS} syntax), or null for UCX's choice
-     * @param peerErrors UCX peer error handling (workers: on; see {@link NixlAgent})
+     * @param tls  UCX transports for this engine's agent ({@code UCX_TLS} syntax), or null for UCX's choice: shared
+     *             memory (sysv/posix, cma) with an agent on the same host, tcp with one on another (see
+     *             {@link Connections})
+     * @param mode PUSH: this engine writes into peers; PULL: it asks them to read (peers serve either)
      */
-    public NixlTransferEngine(String advertiseHost, ClusterSecret secret, long deadlineNanos, String tls,
-                              boolean peerErrors) {
-        this(advertiseHost, secret, deadlineNanos, tls, peerErrors, Mode.PUSH);
-    }
-
-    /** @param mode PUSH: this engine writes into peers; PULL: it asks them to read (peers serve either) */
-    public NixlTransferEngine(String advertiseHost, ClusterSecret secret, long deadlineNanos, String tls,
-                              boolean peerErrors, Mode mode) {
+    public NixlTransferEngine(String advertiseHost, ClusterSecret secret, long deadlineNanos, String tls, Mode mode) {
         this.mode = mode;
         this.host = advertiseHost;
         this.deadlineNanos = deadlineNanos;
-        this.agent = new NixlAgent("agent-" + UUID.randomUUID(), secret, notifications::on, tls, peerErrors);
+        this.agent = new NixlAgent("agent-" + UUID.randomUUID(), secret, notifications::on, tls,
+                deadlineNanos);
         org.slf4j.LoggerFactory.getLogger(NixlTransferEngine.class).info(
                 "KV transfer (nixl over UCX, {}): agent {}, UCX_TLS={}", mode.name().toLowerCase(java.util.Locale.ROOT),
                 agent.name(),
@@ -225,6 +221,14 @@ public final class NixlTransferEngine implements TransferEngine {
     @Override
     public String transportFor(SegmentDescriptor remote) {
         return "ucx";
+    }
+
+    /**
+     * The UCX transports this engine's connection to {@code remote}'s agent uses, as UCX reports them (e.g. {@code
+     * sysv/memory(am,am_bw) cma/memory(rma_bw)}), or null before the first transfer to it.
+     */
+    public String lanes(SegmentDescriptor remote) {
+        return remote.nixl() == null ? null : await(agent.lanes(remote.nixl().agent(), false), "lanes");
     }
 
     @Override

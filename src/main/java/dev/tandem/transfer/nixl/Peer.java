@@ -14,6 +14,8 @@ final class Peer {
     final UcpEndpoint endpoint;
     final Map<String, UcpRemoteKey> rkeys = new HashMap<>();
     final Set<Xfer> inflight = new LinkedHashSet<>();
+    /** Whether the transports UCX chose for it were logged (once, after its first transfer completed). */
+    boolean lanesLogged;
 
     Peer(String agent, UcpEndpoint endpoint) {
         this.agent = agent;

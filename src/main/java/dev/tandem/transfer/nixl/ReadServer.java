@@ -18,14 +18,14 @@ import java.util.Map;
 
 /**
  * The reading side of a pull (NIXL READ): serves an agent's signed READ requests into its own registered regions,
- * answers each, and cancels a READ that outlives {@link #SERVE_DEADLINE_NANOS}. Agent thread only.
+ * answers each, and cancels a READ that outlives its serve deadline. Agent thread only.
  */
 final class ReadServer {
     private static final Logger LOG = LoggerFactory.getLogger(ReadServer.class);
-    /** Shorter than the requester's deadline (30 s), so a READ is cancelled here before the room fails there. */
-    static final long SERVE_DEADLINE_NANOS = 20_000_000_000L;
 
     private final NixlAgent agent;
+    /** Shorter than the requester's deadline, so a READ is given up on here before the room fails there. */
+    private final long serveDeadlineNanos;
     /** Answers being sent, with the buffers UCX reads them from. */
     private final List<Sending> replies = new ArrayList<>();
     /** READs this agent is serving (gets in flight into its memory), with when each began. */
@@ -39,8 +39,9 @@ final class ReadServer {
     private record Sending(UcpRequest request, ByteBuffer buffer) {
     }
 
-    ReadServer(NixlAgent agent) {
+    ReadServer(NixlAgent agent, long serveDeadlineNanos) {
         this.agent = agent;
+        this.serveDeadlineNanos = serveDeadlineNanos;
     }
 
     /** A signed READ request, run as an agent task (not inside UCX's callback). */
@@ -53,7 +54,7 @@ final class ReadServer {
             LOG.warn("nixl agent {}: dropped a READ request: {}", agent.name(), e.getMessage());
             return;
         }
-        Peer p = agent.peer(r.src());
+        Peer p = agent.connections().peer(r.src());
         UcpMemory region = agent.registration(r.dstRegion());
         String refusal = region == null ? "no region '" + r.dstRegion() + "' registered" : null;
         for (int i = 0; refusal == null && i < r.lengths().length; i++) {
@@ -65,7 +66,7 @@ final class ReadServer {
             reply(p, new ReadMessages.Done(r.id(), refusal));
             return;
         }
-        UcpRemoteKey rkey = agent.rkey(p, r.src().rkey());
+        UcpRemoteKey rkey = agent.connections().rkey(p, r.src().rkey());
         long key = ++nextServing;
         serving.put(key, new Serving(p, System.nanoTime()));
         for (int i = 0; i < r.lengths().length; i++) {
@@ -78,6 +79,7 @@ final class ReadServer {
                 if (serving.remove(key) == null) {
                     return; // given up on (its connection was closed): the requester hears of it by its deadline
                 }
+                agent.logLanes(p);
                 if (!r.notification().isEmpty()) {
                     agent.notifySelf(r.notification()); // the data is here: the room's notif, to ourselves
                 }
@@ -93,10 +95,10 @@ final class ReadServer {
     }
 
     private void reply(Peer p, ReadMessages.Done d) {
-        if (!agent.connected(p)) {
+        if (!agent.connections().connected(p)) {
             return; // the connection was dropped meanwhile
         }
-        ByteBuffer b = NixlAgent.direct(ReadMessages.encode(agent.secret(), p.agent, d));
+        ByteBuffer b = Ucx.direct(ReadMessages.encode(agent.secret(), p.agent, d));
         try {
             replies.add(new Sending(p.endpoint.sendAmNonBlocking(NixlAgent.DONE_AM_ID, 0, 0, UcxUtils.getAddress(b),
                     b.remaining(), UcpConstants.UCP_AM_SEND_FLAG_EAGER, null), b));
@@ -106,18 +108,19 @@ final class ReadServer {
     }
 
     /**
-     * A READ still running after {@link #SERVE_DEADLINE_NANOS}: its connection is closed with force, which cancels
-     * the gets, so nothing lands in this worker's pages after the requester (whose deadline is later) fails the room
-     * and this worker frees them.
+     * A READ still running after its serve deadline is given up on and its connection closed, before the requester
+     * (whose deadline is later) fails the room. Without UCX peer error handling the close flushes rather than
+     * cancels: gets already posted to a peer that is stalled, not dead, may still complete if it resumes (the same
+     * exposure as a frozen prefill's posted puts; the decode side's lease fencing bounds it, see the transfer README).
      */
     private void giveUpSlowReads() {
         long now = System.nanoTime();
         for (var it = serving.values().iterator(); it.hasNext(); ) {
             Serving sv = it.next();
-            if (now - sv.startNanos() > SERVE_DEADLINE_NANOS) {
+            if (now - sv.startNanos() > serveDeadlineNanos) {
                 it.remove();
                 agent.dropPeer(sv.peer(), "a READ from agent " + sv.peer().agent + " took over "
-                        + SERVE_DEADLINE_NANOS / 1_000_000_000 + " s");
+                        + serveDeadlineNanos / 1_000_000 + " ms");
             }
         }
     }
@@ -128,6 +131,11 @@ final class ReadServer {
         if (!serving.isEmpty()) {
             giveUpSlowReads();
         }
+    }
+
+    /** Whether a READ is being served (its gets are in flight). */
+    boolean serving() {
+        return !serving.isEmpty();
     }
 
     void clear() {

@@ -8,6 +8,8 @@
  * of the prefill's registered memory when a signed request tells it to ({@link dev.tandem.transfer.nixl.ReadMessages}). {@link dev.tandem.transfer.nixl.NixlTransferEngine} puts it behind the
  * transfer SPI, so timeouts, heartbeat and abort are the managers' as for mooncake. {@link
  * dev.tandem.transfer.nixl.Ucx} probes the native libraries once; {@link dev.tandem.transfer.nixl.Live} counts
- * native objects for tests.
+ * native objects for tests. Inside: {@code Connections} (endpoints and remote keys per peer agent, UCX's own choice
+ * of transport), {@code SignedNotifs} (the notification's signed wire form), {@code ReadClient}/{@code ReadServer}
+ * (the two sides of a READ), {@code UcxLanes} (which transports an endpoint uses, as UCX reports it).
  */
 package dev.tandem.transfer.nixl;

@@ -90,6 +90,7 @@ class NixlTransferEngineTest {
                 awaitTrue(() -> delivered.equals(List.of(77L, 78L)), "room 78 delivered");
 
                 assertEquals(1, prefill.agent().peerCount().get(5, TimeUnit.SECONDS));
+                UcxAssume.assertSharedMemory(prefill.lanes(kv));
                 Live.Counts open = Live.now();
                 assertEquals(before.contexts() + 2, open.contexts());
                 assertEquals(before.workers() + 2, open.workers());
@@ -118,7 +119,7 @@ class NixlTransferEngineTest {
             MemorySegment dstAux = arena.allocate(4096, 64);
             List<Long> delivered = new CopyOnWriteArrayList<>();
             try (NixlTransferEngine prefill = new NixlTransferEngine("127.0.0.1", SECRET,
-                    NixlTransferEngine.DEFAULT_DEADLINE_NANOS, null, true, NixlTransferEngine.Mode.PULL);
+                    NixlTransferEngine.DEFAULT_DEADLINE_NANOS, null, NixlTransferEngine.Mode.PULL);
                  NixlTransferEngine decode = new NixlTransferEngine("127.0.0.1", SECRET)) {
                 decode.onDelivered(delivered::add);
                 SegmentDescriptor kv = decode.register("kv", dst, null);
@@ -136,6 +137,7 @@ class NixlTransferEngineTest {
                 assertEquals(-1, prefill.batchWrite(new SegmentDescriptor("kv", "h", null, "127.0.0.1", 0, 1L << 30,
                         null, kv.nixl()), List.of(new WriteOp(src, 0, (1 << 20) - 8, 64)), "10_kv_0_1"));
                 assertTrue(prefill.lastError().contains("outside region 'kv'"), prefill.lastError());
+                UcxAssume.assertSharedMemory(decode.agent().lanes(prefill.agent().name(), false).get(5, TimeUnit.SECONDS));
                 assertEquals(before.transfers(), Live.now().transfers(), "no transfer left in flight");
             }
             assertEquals(before, Live.now(), "closing both agents released every native object");
