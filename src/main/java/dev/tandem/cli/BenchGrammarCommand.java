@@ -56,7 +56,7 @@ public final class BenchGrammarCommand {
             long c0 = System.nanoTime();
             TokenGrammar grammar = new TokenGrammar(spec, spec.compile(), v);
             System.out.printf("model: %s, vocab %d; backend: %s; constraint: %d automaton states, compiled in %.1f ms"
-                    + "%n", dir, vocab, ComputeBackends.describe(backend), grammar.dfa().states(),
+                    + "%n", dir, vocab, ComputeBackends.describe(backend), grammar.automaton().states(),
                     (System.nanoTime() - c0) / 1e6);
             for (int b : batches) {
                 double[] plain = new double[runs];
@@ -80,7 +80,7 @@ public final class BenchGrammarCommand {
                         steps, fmt(plain), fmt(constrained), maskOnlyMs(grammar, vocab, b, 64));
             }
             System.out.printf("token masks computed: %d of %d states%n", grammar.maskedStates(),
-                    grammar.dfa().states());
+                    grammar.automaton().states());
         }
         return 0;
     }
