@@ -29,6 +29,8 @@ import java.util.Set;
  * median scheduler step (forward, masking, sampling) of requests under a JSON-shaped constraint against the same
  * requests unconstrained, in the same run, several runs each; the constrained/unconstrained ratio is the figure.
  * The constraint never completes and the bench's vocabulary lists no EOS, so every request runs every step.
+ * Two constraints of the same shape: a regex (a DFA) and a recursive GBNF grammar (a pushdown automaton).
+ * {@code --mask-only} measures only the masking (no model steps), DFA against PDA.
  */
 public final class BenchGrammarCommand {
     /** JSON records one after another: a regex (never complete) so the batch stays whole for the whole run. */
@@ -48,11 +50,12 @@ public final class BenchGrammarCommand {
     }
 
     public static int run(String[] argv) {
-        Args a = Args.parse(argv, Set.of());
+        Args a = Args.parse(argv, Set.of("mask-only"));
         Path dir = Path.of(a.required("model"));
         int[] batches = a.has("batches") ? a.intList("batches") : new int[] {1, 32};
         int steps = a.integer("steps", 16);
         int runs = a.integer("runs", 3);
+        boolean maskOnly = a.flag("mask-only");
         EngineConfig engine = a.engine(0);
         a.rejectUnknown();
         try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads());
@@ -70,6 +73,11 @@ public final class BenchGrammarCommand {
                         + " in %.1f ms%n", dir, vocab, ComputeBackends.describe(backend), spec.kind(),
                         g.dfa() != null ? "DFA" : "pushdown, " + g.pda().rules() + " rules",
                         g.automaton().states(), (System.nanoTime() - c0) / 1e6);
+            }
+            if (maskOnly) {
+                maskOnlyComparison(grammars, vocab, batches, runs);
+                coldMasks(grammars, v, vocab);
+                return 0;
             }
             for (int b : batches) {
                 for (TokenGrammar grammar : grammars) {
@@ -96,13 +104,7 @@ public final class BenchGrammarCommand {
                             maskOnlyMs(grammar, vocab, b, 64));
                 }
             }
-            for (TokenGrammar grammar : grammars) {
-                System.out.printf("%s: token masks computed for %d %s; cold masking (a fresh grammar: its first 64"
-                        + " steps in all, first visits included) %.3f ms at batch 1%n", grammar.dfa() != null ? "DFA" : "PDA",
-                        grammar.maskedStates(), grammar.dfa() != null ? "of " + grammar.automaton().states()
-                                + " states" : "top frames", maskOnlyMs(new TokenGrammar(grammar.spec(),
-                                grammar.spec().compile(), v), vocab, 1, 64, true));
-            }
+            coldMasks(grammars, v, vocab);
         }
         return 0;
     }
@@ -181,6 +183,43 @@ public final class BenchGrammarCommand {
             }
         }
         return total ? Arrays.stream(t).sum() : median(t);
+    }
+
+    /** How many masks each grammar computed, and the cost of a fresh copy's first 64 steps (first visits in them). */
+    private static void coldMasks(List<TokenGrammar> grammars, Vocabulary v, int vocab) {
+        for (TokenGrammar grammar : grammars) {
+            double[] cold = new double[5];
+            for (int r = 0; r < cold.length; r++) {
+                cold[r] = maskOnlyMs(new TokenGrammar(grammar.spec(), grammar.spec().compile(), v), vocab, 1, 64, true);
+            }
+            System.out.printf("%s: token masks computed for %d %s; cold masking (a fresh grammar: its first 64"
+                    + " steps in all, first visits included) %.3f ms at batch 1 (median of %s)%n",
+                    grammar.dfa() != null ? "DFA" : "PDA", grammar.maskedStates(), grammar.dfa() != null ? "of "
+                            + grammar.automaton().states() + " states" : "top frames", median(cold), fmt(cold));
+        }
+    }
+
+    /**
+     * {@code --mask-only}: the grammar's share of a step without the model, DFA against PDA, {@code runs} runs of 64
+     * steps each per batch size, alternating which goes first; the median of the runs' medians.
+     */
+    private static void maskOnlyComparison(List<TokenGrammar> grammars, int vocab, int[] batches, int runs) {
+        for (TokenGrammar g : grammars) {
+            maskOnlyMs(g, vocab, 1, 64); // warm-up (JIT, first visits), not counted
+        }
+        for (int b : batches) {
+            double[][] t = new double[grammars.size()][runs];
+            for (int r = 0; r < runs; r++) {
+                for (int k = 0; k < grammars.size(); k++) {
+                    int g = r % 2 == 0 ? k : grammars.size() - 1 - k;
+                    t[g][r] = maskOnlyMs(grammars.get(g), vocab, b, 64);
+                }
+            }
+            double dfa = median(t[0]);
+            double pda = median(t[1]);
+            System.out.printf("batch %-3d masking alone: DFA %.3f ms, PDA %.3f ms per step: PDA/DFA %.2fx (median of %d"
+                    + " runs x 64 steps; runs %s vs %s)%n", b, dfa, pda, pda / dfa, runs, fmt(t[0]), fmt(t[1]));
+        }
     }
 
     private static double median(double[] x) {

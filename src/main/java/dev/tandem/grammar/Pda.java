@@ -252,6 +252,8 @@ public final class Pda implements Automaton {
         return false;
     }
 
+    private static final Stacks DEAD = new Stacks(new Frame[0], false);
+
     /** The position before any byte. */
     Stacks start() {
         return expanded(new Frame(0, 0, null));
@@ -267,6 +269,18 @@ public final class Pda implements Automaton {
 
     /** The position after byte {@code b}; throws {@link GrammarException} when the stacks grow past the bounds. */
     Stacks advance(Stacks s, int b) {
+        if (s.tops().length == 1) {
+            // The common case (one parse, inside a rule): a state with no call and no end is its own normal form.
+            Frame f = s.tops()[0];
+            Dfa d = rules[f.rule];
+            int t = d.next(f.state, b);
+            if (t < 0) {
+                return DEAD;
+            }
+            if (d.calls(t).length == 0 && !d.accepting(t)) {
+                return new Stacks(new Frame[] {new Frame(f.rule, t, f.next)}, false);
+            }
+        }
         LinkedHashSet<Frame> out = new LinkedHashSet<>();
         HashSet<Frame> seen = new HashSet<>();
         boolean[] complete = {false};
