@@ -111,6 +111,22 @@ class PdaTest {
         assertFalse(matches(trimmed, "c"));
     }
 
+    @Test
+    void aMatcherPastTheBoundsStopsWithAReasonInsteadOfGrowing() {
+        GrammarSpec spec = new GrammarSpec(GrammarSpec.Kind.EBNF, "root ::= \"(\" root \")\" | \"x\"", "ebnf");
+        Vocabulary v = new Vocabulary(4, new byte[][] {"(".getBytes(), ")".getBytes(), "x".getBytes(), null},
+                List.of(3));
+        GrammarMatcher m = new TokenGrammar(spec, spec.compile(), v).matcher();
+        int accepted = 0;
+        while (m.accept(0)) {
+            accepted++;
+        }
+        assertEquals(Pda.MAX_DEPTH - 1, accepted, "nesting stops at the depth bound");
+        assertTrue(m.failure().contains("nests deeper than " + Pda.MAX_DEPTH), m.failure());
+        assertFalse(m.mask(new float[4]), "nothing allowed after a failure: the scheduler ends the request");
+        assertFalse(m.complete());
+    }
+
     /** Token bytes that cut JSON at odd places: across rule ends, mid-escape, mid-character. */
     private static Vocabulary jsonVocabulary() {
         List<String> words = new ArrayList<>(List.of("{", "}", "[", "]", ",", ":", "\"", "\\", "0", "1", "9", "-", ".",
