@@ -65,21 +65,34 @@ check(call && call.type === 'function' && call.function.name === 'get_weather'
 const stream = await client.chat.completions.create({
   model, messages, temperature: 1, max_tokens: 200, tools, tool_choice: 'required', stream: true,
 });
+// Token by token: the first delta of a call carries index, id, type, name and empty arguments, then fragments.
 const acc = {};
 let finish = null;
+let fragments = 0;
+let deltasBeforeFinish = 0;
 for await (const chunk of stream) {
   const ch = chunk.choices[0];
   if (!ch) continue;
   for (const d of ch.delta?.tool_calls ?? []) {
-    acc[d.index] ??= { name: '', arguments: '' };
+    if (acc[d.index] === undefined) {
+      check(typeof d.id === 'string' && d.type === 'function' && d.function?.name && d.function?.arguments === '',
+        'first tool_calls delta: ' + JSON.stringify(d));
+      acc[d.index] = { name: '', arguments: '' };
+    } else if (d.function?.arguments) {
+      fragments++;
+    }
     if (d.function?.name) acc[d.index].name += d.function.name;
     if (d.function?.arguments) acc[d.index].arguments += d.function.arguments;
+    if (!ch.finish_reason) deltasBeforeFinish++;
   }
   finish = ch.finish_reason ?? finish;
 }
 check(finish === 'tool_calls', 'streamed finish_reason: ' + finish);
-check(acc[0]?.name === 'get_weather' && isWeatherArgs(JSON.parse(acc[0].arguments || 'null')),
-  'streamed tool call: ' + JSON.stringify(acc));
+check(fragments > 1 && deltasBeforeFinish > 1, 'arguments streamed in ' + fragments + ' fragments, '
+  + deltasBeforeFinish + ' deltas before the finish');
+let streamedArgs = null;
+try { streamedArgs = JSON.parse(acc[0]?.arguments || 'null'); } catch (e) { /* judged below */ }
+check(acc[0]?.name === 'get_weather' && isWeatherArgs(streamedArgs), 'streamed tool call: ' + JSON.stringify(acc));
 
 // 4. a bad request is the worker's 400, through the gateway, as the client's BadRequestError.
 try {
@@ -93,4 +106,5 @@ if (failures.length) {
   console.error('FAILED:\n' + failures.join('\n'));
   process.exit(1);
 }
-console.log('openai client checks passed: json_schema x' + r1.choices.length + ', tool call, streamed tool call, 400');
+console.log('openai client checks passed: json_schema x' + r1.choices.length + ', tool call, streamed tool call ('
+  + fragments + ' argument fragments), 400');

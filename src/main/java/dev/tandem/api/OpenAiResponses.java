@@ -35,7 +35,7 @@ public final class OpenAiResponses {
         this.parser = parser;
     }
 
-    /** Whether outputs are parsed for tool calls (a stream then sends a choice's text when it finishes). */
+    /** Whether outputs are parsed for tool calls (a stream then sends them as {@link ToolCallStream} finds them). */
     public boolean parsesToolCalls() {
         return req.chat() && req.tools() != null && req.tools().active() && parser != null;
     }
@@ -65,19 +65,35 @@ public final class OpenAiResponses {
         return req.tools().choice() == ChatTools.Choice.NAMED ? "stop" : "tool_calls";
     }
 
+    /** A tool-call stream for one choice (null when this request's outputs are not parsed for calls). */
+    public ToolCallStream toolCallStream() {
+        return parsesToolCalls() ? new ToolCallStream(parser, req.tools().tools().stream().map(ChatTools.Tool::name)
+                .collect(java.util.stream.Collectors.toSet())) : null;
+    }
+
     /**
-     * The last chunk of a streamed choice whose text was held back for tool-call parsing: its content (if any),
-     * its {@code tool_calls} as one delta each, and the finish reason.
+     * A chunk of a streamed choice parsed for tool calls as it is generated: {@code d}'s content and its
+     * {@code tool_calls} deltas (the first of a call with index, id, type and name, then argument fragments);
+     * with {@code f}, the finish reason ({@code tool_calls} once a call was sent).
      */
-    public ObjectNode toolChunk(int index, String text, boolean first, List<Sampled> newLogprobs, FinishReason f) {
-        ToolCallParsing.Result r = toolCalls(text);
-        ObjectNode o = chunk(index, r.calls().isEmpty() ? text : r.content(), first, newLogprobs, f);
-        if (!r.calls().isEmpty()) {
-            ObjectNode c = (ObjectNode) o.get("choices").get(0);
-            ((ObjectNode) c.get("delta")).set("tool_calls", toolCallsNode(r.calls(), true));
-            if (f.type().equals("stop")) {
-                c.put("finish_reason", toolFinish());
+    public ObjectNode toolDeltaChunk(int index, ToolCallStream.Delta d, boolean first, List<Sampled> newLogprobs,
+                                     FinishReason f, boolean called) {
+        ObjectNode o = chunk(index, d.content(), first, newLogprobs, f);
+        ObjectNode c = (ObjectNode) o.get("choices").get(0);
+        if (!d.calls().isEmpty()) {
+            ArrayNode a = ((ObjectNode) c.get("delta")).putArray("tool_calls");
+            for (ToolCallStream.CallDelta cd : d.calls()) {
+                ObjectNode n = a.addObject().put("index", cd.index());
+                if (cd.id() != null) {
+                    n.put("id", cd.id()).put("type", "function");
+                    n.putObject("function").put("name", cd.name()).put("arguments", cd.arguments());
+                } else {
+                    n.putObject("function").put("arguments", cd.arguments());
+                }
             }
+        }
+        if (f != null && called && f.type().equals("stop")) {
+            c.put("finish_reason", toolFinish());
         }
         return o;
     }

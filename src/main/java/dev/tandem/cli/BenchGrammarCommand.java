@@ -29,22 +29,33 @@ import java.util.Set;
  * median scheduler step (forward, masking, sampling) of requests under a JSON-shaped constraint against the same
  * requests unconstrained, in the same run, several runs each; the constrained/unconstrained ratio is the figure.
  * The constraint never completes and the bench's vocabulary lists no EOS, so every request runs every step.
+ * Two constraints of the same shape: a regex (a DFA) and a recursive GBNF grammar (a pushdown automaton).
+ * {@code --mask-only} measures only the masking (no model steps), DFA against PDA.
  */
 public final class BenchGrammarCommand {
     /** JSON records one after another: a regex (never complete) so the batch stays whole for the whole run. */
     static final String CONSTRAINT = "\\[(\\{\"name\":\"[a-z ]{1,16}\",\"age\":[0-9]{1,3},\"tags\":\\[\"[a-z]{1,8}\""
             + "(,\"[a-z]{1,8}\"){0,3}\\]\\},)*";
+    /**
+     * The same shape as a recursive grammar (a pushdown automaton): records whose "kids" nest records to any depth;
+     * the top level never completes either.
+     */
+    static final String RECURSIVE = """
+            root ::= "[" (rec ",")*
+            rec  ::= "{\\"name\\":\\"" [a-z ]{1,16} "\\",\\"age\\":" [0-9]{1,3} ",\\"kids\\":[" (rec ("," rec){0,3})? "]}"
+            """;
     private static final int WARM = 2;
 
     private BenchGrammarCommand() {
     }
 
     public static int run(String[] argv) {
-        Args a = Args.parse(argv, Set.of());
+        Args a = Args.parse(argv, Set.of("mask-only"));
         Path dir = Path.of(a.required("model"));
         int[] batches = a.has("batches") ? a.intList("batches") : new int[] {1, 32};
         int steps = a.integer("steps", 16);
         int runs = a.integer("runs", 3);
+        boolean maskOnly = a.flag("mask-only");
         EngineConfig engine = a.engine(0);
         a.rejectUnknown();
         try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads());
@@ -52,35 +63,48 @@ public final class BenchGrammarCommand {
              TextTokenizer tok = TextTokenizer.load(dir)) {
             int vocab = model.config().vocabSize();
             Vocabulary v = new Vocabulary(vocab, TokenBytes.load(dir), List.of());
-            GrammarSpec spec = new GrammarSpec(GrammarSpec.Kind.REGEX, CONSTRAINT, "regex");
-            long c0 = System.nanoTime();
-            TokenGrammar grammar = new TokenGrammar(spec, spec.compile(), v);
-            System.out.printf("model: %s, vocab %d; backend: %s; constraint: %d automaton states, compiled in %.1f ms"
-                    + "%n", dir, vocab, ComputeBackends.describe(backend), grammar.dfa().states(),
-                    (System.nanoTime() - c0) / 1e6);
-            for (int b : batches) {
-                double[] plain = new double[runs];
-                double[] constrained = new double[runs];
-                medianStepMs(model, tok, engine, b, steps, null, runs); // warm-up (JIT), not counted
-                medianStepMs(model, tok, engine, b, steps, grammar, runs);
-                for (int r = 0; r < runs; r++) {
-                    // Alternate which goes first, so drift on a shared machine does not favour one side.
-                    if (r % 2 == 1) {
-                        constrained[r] = medianStepMs(model, tok, engine, b, steps, grammar, r);
-                    }
-                    plain[r] = medianStepMs(model, tok, engine, b, steps, null, r);
-                    if (r % 2 == 0) {
-                        constrained[r] = medianStepMs(model, tok, engine, b, steps, grammar, r);
-                    }
-                }
-                double p = median(plain);
-                double c = median(constrained);
-                System.out.printf("batch %-3d: step %.2f ms unconstrained, %.2f ms constrained: %.3fx (median of %d"
-                        + " runs x %d steps; runs %s vs %s); masking alone %.3f ms per step%n", b, p, c, c / p, runs,
-                        steps, fmt(plain), fmt(constrained), maskOnlyMs(grammar, vocab, b, 64));
+            List<TokenGrammar> grammars = new ArrayList<>();
+            for (GrammarSpec spec : List.of(new GrammarSpec(GrammarSpec.Kind.REGEX, CONSTRAINT, "regex"),
+                    new GrammarSpec(GrammarSpec.Kind.EBNF, RECURSIVE, "ebnf"))) {
+                long c0 = System.nanoTime();
+                TokenGrammar g = new TokenGrammar(spec, spec.compile(), v);
+                grammars.add(g);
+                System.out.printf("model: %s, vocab %d; backend: %s; %s constraint (%s): %d automaton states, compiled"
+                        + " in %.1f ms%n", dir, vocab, ComputeBackends.describe(backend), spec.kind(),
+                        g.dfa() != null ? "DFA" : "pushdown, " + g.pda().rules() + " rules",
+                        g.automaton().states(), (System.nanoTime() - c0) / 1e6);
             }
-            System.out.printf("token masks computed: %d of %d states%n", grammar.maskedStates(),
-                    grammar.dfa().states());
+            if (maskOnly) {
+                maskOnlyComparison(grammars, vocab, batches, runs);
+                coldMasks(grammars, v, vocab);
+                return 0;
+            }
+            for (int b : batches) {
+                for (TokenGrammar grammar : grammars) {
+                    String kind = grammar.dfa() != null ? "DFA" : "PDA";
+                    double[] plain = new double[runs];
+                    double[] constrained = new double[runs];
+                    medianStepMs(model, tok, engine, b, steps, null, runs); // warm-up (JIT), not counted
+                    medianStepMs(model, tok, engine, b, steps, grammar, runs);
+                    for (int r = 0; r < runs; r++) {
+                        // Alternate which goes first, so drift on a shared machine does not favour one side.
+                        if (r % 2 == 1) {
+                            constrained[r] = medianStepMs(model, tok, engine, b, steps, grammar, r);
+                        }
+                        plain[r] = medianStepMs(model, tok, engine, b, steps, null, r);
+                        if (r % 2 == 0) {
+                            constrained[r] = medianStepMs(model, tok, engine, b, steps, grammar, r);
+                        }
+                    }
+                    double p = median(plain);
+                    double c = median(constrained);
+                    System.out.printf("batch %-3d %s: step %.2f ms unconstrained, %.2f ms constrained: %.3fx (median of"
+                            + " %d runs x %d steps; runs %s vs %s); masking alone %.3f ms per step (masks cached)%n",
+                            b, kind, p, c, c / p, runs, steps, fmt(plain), fmt(constrained),
+                            maskOnlyMs(grammar, vocab, b, 64));
+                }
+            }
+            coldMasks(grammars, v, vocab);
         }
         return 0;
     }
@@ -132,6 +156,11 @@ public final class BenchGrammarCommand {
      * visited states cached as in serving.
      */
     static double maskOnlyMs(TokenGrammar grammar, int vocab, int batch, int steps) {
+        return maskOnlyMs(grammar, vocab, batch, steps, false);
+    }
+
+    /** With {@code total}: the sum over the steps instead of the median (cold masks show there). */
+    static double maskOnlyMs(TokenGrammar grammar, int vocab, int batch, int steps, boolean total) {
         var rnd = new java.util.SplittableRandom(1);
         float[][] rows = new float[batch][vocab];
         var matchers = new ArrayList<dev.tandem.grammar.GrammarMatcher>();
@@ -154,7 +183,44 @@ public final class BenchGrammarCommand {
                 r[rnd.nextInt(vocab)] += 0.5f;
             }
         }
-        return median(t);
+        return total ? Arrays.stream(t).sum() : median(t);
+    }
+
+    /** How many masks each grammar computed, and the cost of a fresh copy's first 64 steps (first visits in them). */
+    private static void coldMasks(List<TokenGrammar> grammars, Vocabulary v, int vocab) {
+        for (TokenGrammar grammar : grammars) {
+            double[] cold = new double[5];
+            for (int r = 0; r < cold.length; r++) {
+                cold[r] = maskOnlyMs(new TokenGrammar(grammar.spec(), grammar.spec().compile(), v), vocab, 1, 64, true);
+            }
+            System.out.printf("%s: token masks computed for %d %s; cold masking (a fresh grammar: its first 64"
+                    + " steps in all, first visits included) %.3f ms at batch 1 (median of %s)%n",
+                    grammar.dfa() != null ? "DFA" : "PDA", grammar.maskedStates(), grammar.dfa() != null ? "of "
+                            + grammar.automaton().states() + " states" : "top frames", median(cold), fmt(cold));
+        }
+    }
+
+    /**
+     * {@code --mask-only}: the grammar's share of a step without the model, DFA against PDA, {@code runs} runs of 64
+     * steps each per batch size, alternating which goes first; the median of the runs' medians.
+     */
+    private static void maskOnlyComparison(List<TokenGrammar> grammars, int vocab, int[] batches, int runs) {
+        for (TokenGrammar g : grammars) {
+            maskOnlyMs(g, vocab, 1, 64); // warm-up (JIT, first visits), not counted
+        }
+        for (int b : batches) {
+            double[][] t = new double[grammars.size()][runs];
+            for (int r = 0; r < runs; r++) {
+                for (int k = 0; k < grammars.size(); k++) {
+                    int g = r % 2 == 0 ? k : grammars.size() - 1 - k;
+                    t[g][r] = maskOnlyMs(grammars.get(g), vocab, b, 64);
+                }
+            }
+            double dfa = median(t[0]);
+            double pda = median(t[1]);
+            System.out.printf("batch %-3d masking alone: DFA %.3f ms, PDA %.3f ms per step: PDA/DFA %.2fx (median of %d"
+                    + " runs x 64 steps; runs %s vs %s)%n", b, dfa, pda, pda / dfa, runs, fmt(t[0]), fmt(t[1]));
+        }
     }
 
     private static double median(double[] x) {

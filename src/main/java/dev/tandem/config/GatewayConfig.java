@@ -32,13 +32,16 @@ import java.util.Set;
  * @param advertisedHost        what other cluster members reach this gateway's event bus at: {@code --advertise-host},
  *                              else {@code host}, or for a wildcard {@code host} a detected address
  * @param breaker               the per-worker circuit breaker's thresholds
+ * @param logIntervalS          {@code --log-interval} ({@code launch_lb}'s name): seconds between log lines with
+ *                              every worker's health and load; 0 (the default) logs none, as SGLang (which parses
+ *                              the flag and never uses it)
  */
 public record GatewayConfig(String host, int port, List<String> prefill, List<Integer> prefillBootstrapPorts,
                             List<String> decode, double timeoutS, String prefillPolicy, String decodePolicy,
                             double healthIntervalS, int healthFailures, boolean cluster, double cacheThreshold,
                             long balanceAbsThreshold, double balanceRelThreshold, int maxTreeSize,
                             Path tokenizerPath, SecurityConfig security, InputLimits limits, WorkerKeys workerKeys,
-                            double registryTtlS, String advertisedHost, Breaker breaker) {
+                            double registryTtlS, String advertisedHost, Breaker breaker, double logIntervalS) {
     public static final Set<String> POLICIES = Set.of("random", "round_robin", "power_of_two", "po2", "cache_aware");
 
     public GatewayConfig {
@@ -98,6 +101,9 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
         if (!(registryTtlS >= healthIntervalS)) {
             throw new ConfigException("--registry-ttl", registryTtlS, ">= --health-interval (" + healthIntervalS
                     + " s)");
+        }
+        if (!(logIntervalS == 0 || (logIntervalS >= 0.05 && logIntervalS <= 86400))) {
+            throw new ConfigException("--log-interval", logIntervalS, "0 (no load log) or 0.05 to 86400 seconds");
         }
     }
 
@@ -230,7 +236,7 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
             "timeout", "policy", "prefill_policy", "decode_policy", "health_interval", "health_failures", "cluster",
             "cache_threshold", "balance_abs_threshold", "balance_rel_threshold", "max_tree_size", "tokenizer_path",
             "worker_api_key", "worker_admin_api_key", "registry_ttl", "advertise_host", "cb_failure_threshold",
-            "cb_success_threshold", "cb_timeout_duration_secs");
+            "cb_success_threshold", "cb_timeout_duration_secs", "log_interval");
     private static final Set<String> ALL_KEYS;
 
     static {
@@ -299,7 +305,8 @@ public record GatewayConfig(String host, int port, List<String> prefill, List<In
                         a.string("advertise-host", str(json, "advertise_host", null)), "--advertise-host"),
                 new Breaker(a.integer("cb-failure-threshold", num(json, "cb_failure_threshold", 10).intValue()),
                         a.integer("cb-success-threshold", num(json, "cb_success_threshold", 3).intValue()),
-                        real(a, "cb-timeout-duration-secs", json, "cb_timeout_duration_secs", 60)));
+                        real(a, "cb-timeout-duration-secs", json, "cb_timeout_duration_secs", 60)),
+                real(a, "log-interval", json, "log_interval", 0));
     }
 
     /** A double flag (Args' numbers are floats, and 0.3f is not 0.3). */

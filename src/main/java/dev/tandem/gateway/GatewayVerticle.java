@@ -30,6 +30,7 @@ public final class GatewayVerticle extends VerticleBase {
     private final Predicate<String> loopback;
     private WorkerRegistry registry;
     private WorkerHealth health;
+    private LoadLog loadLog;
     private Announcements announcements;
     private CacheAwareSetup cacheAware;
     private HttpServer server;
@@ -71,6 +72,8 @@ public final class GatewayVerticle extends VerticleBase {
             announcements.start();
             return registry.start(health::routable, health::forget).compose(v -> Future.all(seed())).compose(v -> {
                 health.start((long) (config.healthIntervalS() * 1000));
+                loadLog = new LoadLog(vertx, registry, health);
+                loadLog.start((long) (config.logIntervalS() * 1000));
                 return vertx.createHttpServer().requestHandler(r).listen(config.port(), config.host());
             });
         }).onSuccess(s -> {
@@ -125,9 +128,17 @@ public final class GatewayVerticle extends VerticleBase {
         return server.actualPort();
     }
 
+    /** The {@code --log-interval} logger (null before start). */
+    LoadLog loadLog() {
+        return loadLog;
+    }
+
     @Override
     public Future<?> stop() {
         health.stop();
+        if (loadLog != null) {
+            loadLog.stop();
+        }
         registry.stop();
         announcements.stop();
         if (cacheAware != null) {

@@ -10,24 +10,33 @@ import java.util.Map;
 /**
  * A deterministic automaton over bytes, built from an {@link Rx} by Thompson's construction and the subset
  * construction, then trimmed: a transition into a state from which no accepting state is reachable is removed, so
- * every prefix the automaton admits can still be completed. State 0 is the start.
+ * every prefix the automaton admits can still be completed. State 0 is the start. As one rule of a {@link Pda} it
+ * also has call edges (call rule q, then continue in a target state), determinized like bytes, each its own symbol.
  */
-public final class Dfa {
+public final class Dfa implements Automaton {
     static final int MAX_NFA_STATES = 400_000;
     static final int MAX_DFA_STATES = 50_000;
+    private static final int[] NO_CALLS = new int[0];
     private final int[] next;       // (states × 256), -1 = no transition
     private final boolean[] accepting;
     private final boolean[] hasOutgoing;
+    private final int[][] calls;    // per state: rule, target pairs
 
-    private Dfa(int[] next, boolean[] accepting) {
+    private Dfa(int[] next, boolean[] accepting, int[][] calls) {
         this.next = next;
         this.accepting = accepting;
+        this.calls = calls;
         this.hasOutgoing = new boolean[accepting.length];
         for (int s = 0; s < accepting.length; s++) {
             for (int b = 0; b < 256 && !hasOutgoing[s]; b++) {
                 hasOutgoing[s] = next[s * 256 + b] >= 0;
             }
         }
+    }
+
+    /** The call edges of {@code state}: {@code rule, target} pairs (empty outside a pushdown automaton). */
+    int[] calls(int state) {
+        return calls[state];
     }
 
     public int states() {
@@ -43,7 +52,7 @@ public final class Dfa {
         return accepting[state];
     }
 
-    /** Whether any byte may follow in {@code state} (false: the output is complete). */
+    /** Whether any byte may follow in {@code state} (false: the output is complete, or only a call may follow). */
     public boolean hasOutgoing(int state) {
         return hasOutgoing[state];
     }
@@ -64,10 +73,30 @@ public final class Dfa {
     }
 
     static Dfa compile(Rx rx) {
+        Raw raw = determinize(rx, 0);
+        Dfa d = trim(raw, new boolean[0]);
+        if (d == null) {
+            throw new GrammarException("the constraint matches no output at all");
+        }
+        return d;
+    }
+
+    /**
+     * The untrimmed automaton of one rule whose calls name rules {@code 0 .. rules - 1}: symbol {@code b < 256} is a
+     * byte, {@code 256 + q} a call of rule q.
+     */
+    record Raw(int[] trans, boolean[] acc, int width) {
+        int states() {
+            return acc.length;
+        }
+    }
+
+    static Raw determinize(Rx rx, int rules) {
         Nfa nfa = new Nfa();
+        nfa.rules = rules;
         int[] frag = nfa.build(rx);
         nfa.accept = frag[1];
-        return determinize(nfa, frag[0]);
+        return determinize(nfa, frag[0], 256 + rules);
     }
 
     /** Thompson NFA: per state, byte-range edges and epsilon edges. */
@@ -77,6 +106,7 @@ public final class Dfa {
         final List<Integer> edgeCount = new ArrayList<>();
         final List<Integer> epsCount = new ArrayList<>();
         int accept;
+        int rules;
 
         int state() {
             if (edges.size() >= MAX_NFA_STATES) {
@@ -130,6 +160,15 @@ public final class Dfa {
                             }
                         }
                     }
+                    return new int[] {start, end};
+                }
+                case Rx.Call c -> {
+                    if (c.rule() < 0 || c.rule() >= rules) {
+                        throw new IllegalStateException("call of rule " + c.rule() + " outside a rule set");
+                    }
+                    int start = state();
+                    int end = state();
+                    edge(start, 256 + c.rule(), 256 + c.rule(), end);
                     return new int[] {start, end};
                 }
                 case Rx.Seq s -> {
@@ -229,24 +268,23 @@ public final class Dfa {
         }
     }
 
-    private static Dfa determinize(Nfa nfa, int start) {
+    private static Raw determinize(Nfa nfa, int start, int width) {
         Map<Key, Integer> ids = new HashMap<>();
         List<int[]> sets = new ArrayList<>();
         int[] init = nfa.closure(new int[] {start});
         ids.put(new Key(init), 0);
         sets.add(init);
-        int[] trans = new int[256 * 64];
-        List<int[]> moves = new ArrayList<>(256);
+        int[] trans = new int[width * 64];
         for (int d = 0; d < sets.size(); d++) {
             if (sets.size() > MAX_DFA_STATES) {
                 throw new GrammarException("the constraint is too large to compile (more than " + MAX_DFA_STATES
                         + " automaton states); lower repetition counts or maxLength/maxItems");
             }
-            if (trans.length < (d + 1) * 256) {
-                trans = Arrays.copyOf(trans, Math.max(trans.length * 2, (d + 1) * 256));
+            if (trans.length < (d + 1) * width) {
+                trans = Arrays.copyOf(trans, Math.max(trans.length * 2, (d + 1) * width));
             }
-            int[][] targets = new int[256][];
-            int[] counts = new int[256];
+            int[][] targets = new int[width][];
+            int[] counts = new int[width];
             for (int s : sets.get(d)) {
                 int[] e = nfa.edges.get(s);
                 for (int i = 0; i < nfa.edgeCount.get(s); i++) {
@@ -260,9 +298,9 @@ public final class Dfa {
                     }
                 }
             }
-            for (int b = 0; b < 256; b++) {
+            for (int b = 0; b < width; b++) {
                 if (targets[b] == null) {
-                    trans[d * 256 + b] = -1;
+                    trans[d * width + b] = -1;
                     continue;
                 }
                 int[] set = nfa.closure(Arrays.copyOf(targets[b], counts[b]));
@@ -272,7 +310,7 @@ public final class Dfa {
                     ids.put(new Key(set), id);
                     sets.add(set);
                 }
-                trans[d * 256 + b] = id;
+                trans[d * width + b] = id;
             }
         }
         int n = sets.size();
@@ -280,20 +318,21 @@ public final class Dfa {
         for (int d = 0; d < n; d++) {
             acc[d] = Arrays.binarySearch(sets.get(d), nfa.accept) >= 0;
         }
-        return trim(Arrays.copyOf(trans, n * 256), acc);
+        return new Raw(Arrays.copyOf(trans, n * width), acc, width);
     }
 
-    /** Removes transitions into states that cannot reach an accepting state; renumbers the live ones. */
-    private static Dfa trim(int[] trans, boolean[] acc) {
-        int n = acc.length;
+    /** Per state of {@code raw}: whether it can reach acceptance by bytes and calls of the rules marked usable. */
+    static boolean[] live(Raw raw, boolean[] usable) {
+        int n = raw.states();
+        int w = raw.width();
         List<List<Integer>> back = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             back.add(new ArrayList<>());
         }
         for (int s = 0; s < n; s++) {
-            for (int b = 0; b < 256; b++) {
-                int t = trans[s * 256 + b];
-                if (t >= 0) {
+            for (int b = 0; b < w; b++) {
+                int t = raw.trans()[s * w + b];
+                if (t >= 0 && (b < 256 || usable[b - 256])) {
                     back.get(t).add(s);
                 }
             }
@@ -301,7 +340,7 @@ public final class Dfa {
         boolean[] live = new boolean[n];
         ArrayDeque<Integer> todo = new ArrayDeque<>();
         for (int s = 0; s < n; s++) {
-            if (acc[s]) {
+            if (raw.acc()[s]) {
                 live[s] = true;
                 todo.push(s);
             }
@@ -314,8 +353,20 @@ public final class Dfa {
                 }
             }
         }
+        return live;
+    }
+
+    /**
+     * Removes transitions into states that cannot reach an accepting state, and calls of rules not marked usable
+     * (rules that cannot complete); renumbers the live ones. Null when the start state itself is dead.
+     */
+    static Dfa trim(Raw raw, boolean[] usable) {
+        int n = raw.states();
+        int w = raw.width();
+        int[] trans = raw.trans();
+        boolean[] live = live(raw, usable);
         if (!live[0]) {
-            throw new GrammarException("the constraint matches no output at all");
+            return null;
         }
         int[] renum = new int[n];
         int m = 0;
@@ -324,16 +375,27 @@ public final class Dfa {
         }
         int[] out = new int[m * 256];
         boolean[] outAcc = new boolean[m];
+        int[][] outCalls = new int[m][];
         for (int s = 0; s < n; s++) {
             if (!live[s]) {
                 continue;
             }
-            outAcc[renum[s]] = acc[s];
+            outAcc[renum[s]] = raw.acc()[s];
             for (int b = 0; b < 256; b++) {
-                int t = trans[s * 256 + b];
+                int t = trans[s * w + b];
                 out[renum[s] * 256 + b] = t >= 0 ? renum[t] : -1;
             }
+            int[] c = NO_CALLS;
+            for (int q = 0; q + 256 < w; q++) {
+                int t = trans[s * w + 256 + q];
+                if (t >= 0 && usable[q] && live[t]) {
+                    c = Arrays.copyOf(c, c.length + 2);
+                    c[c.length - 2] = q;
+                    c[c.length - 1] = renum[t];
+                }
+            }
+            outCalls[renum[s]] = c;
         }
-        return new Dfa(out, outAcc);
+        return new Dfa(out, outAcc, outCalls);
     }
 }

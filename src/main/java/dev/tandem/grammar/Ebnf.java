@@ -1,7 +1,6 @@
 package dev.tandem.grammar;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,15 +9,14 @@ import java.util.Map;
  * SGLang's {@code ebnf} constraint in the GBNF dialect (llama.cpp, xgrammar): rules {@code name ::= body}, the start
  * rule {@code root}; in a body, string literals {@code "..."} (escapes {@code \n \t \r \\ \" \xHH}, and
  * backslash-u with 4 hex digits), character classes {@code [...]} and {@code [^...]}, {@code .}, rule
- * references, groups, alternation {@code |} and the postfix operators {@code * + ? {m} {m,} {m,n}}; {@code #} starts a comment. Rules are expanded into one regular
- * language, so a rule that refers to itself, directly or not, is refused by name (Tandem compiles every constraint
- * to a finite automaton).
+ * references, groups, alternation {@code |} and the postfix operators {@code * + ? {m} {m,} {m,n}}; {@code #} starts
+ * a comment. A grammar without recursion is one regular language (a {@link Dfa}); rules that refer to themselves,
+ * directly or not, make it a {@link Pda} (see {@link Rules}); left recursion is refused by name.
  */
 final class Ebnf {
     private final String src;
     private final Map<String, int[]> bodies = new LinkedHashMap<>(); // rule → [from, to) of its body
-    private final Map<String, Rx> done = new HashMap<>();
-    private final List<String> expanding = new ArrayList<>();
+    private final Rules rules = new Rules();
     private int pos;
     private int end;
 
@@ -26,13 +24,20 @@ final class Ebnf {
         this.src = src;
     }
 
-    static Rx parse(String grammar) {
+    static Rules parse(String grammar) {
         Ebnf e = new Ebnf(grammar);
         e.findRules();
         if (!e.bodies.containsKey("root")) {
             throw new GrammarException("ebnf: no 'root' rule");
         }
-        return e.rule("root");
+        e.rules.declare("root");
+        for (String name : e.bodies.keySet()) {
+            e.rules.declare(name);
+        }
+        for (String name : e.bodies.keySet()) {
+            e.rules.define(e.rules.declare(name), e.body(name));
+        }
+        return e.rules;
     }
 
     private GrammarException error(String what) {
@@ -97,34 +102,23 @@ final class Ebnf {
         return Character.isLetterOrDigit(c) || c == '_' || c == '-';
     }
 
-    private Rx rule(String name) {
-        Rx r = done.get(name);
-        if (r != null) {
-            return r;
-        }
+    private Rx body(String name) {
         int[] span = bodies.get(name);
-        if (span == null) {
-            throw error("undefined rule '" + name + "'");
-        }
-        if (expanding.contains(name)) {
-            throw new GrammarException("ebnf: recursive rule '" + name + "' (via " + String.join(" -> ", expanding)
-                    + ") is not supported: Tandem compiles grammars to finite automata");
-        }
-        expanding.add(name);
-        int savedPos = pos;
-        int savedEnd = end;
         pos = span[0];
         end = span[1];
-        r = alternation();
+        Rx r = alternation();
         skip();
         if (pos < end) {
             throw error("unexpected '" + src.charAt(pos) + "' in rule '" + name + "'");
         }
-        pos = savedPos;
-        end = savedEnd;
-        expanding.removeLast();
-        done.put(name, r);
         return r;
+    }
+
+    private Rx call(String name) {
+        if (!bodies.containsKey(name)) {
+            throw error("undefined rule '" + name + "'");
+        }
+        return new Rx.Call(rules.declare(name));
     }
 
     private void skip() {
@@ -213,7 +207,7 @@ final class Ebnf {
             while (pos < end && isNameChar(src.charAt(pos))) {
                 pos++;
             }
-            return rule(src.substring(s, pos));
+            return call(src.substring(s, pos));
         }
         throw error("unexpected '" + c + "'");
     }

@@ -19,15 +19,15 @@ public record GrammarSpec(Kind kind, String source, String field) {
         }
     }
 
-    /** The byte automaton of this constraint (uncached: see {@link GrammarCache}). */
-    public Dfa compile() {
-        Rx rx = switch (kind) {
-            case REGEX -> RegexParser.parse(source);
+    /** The automaton of this constraint, a DFA unless it is recursive (uncached: see {@link GrammarCache}). */
+    public Automaton compile() {
+        Rules rules = switch (kind) {
+            case REGEX -> Rules.single(RegexParser.parse(source));
             case JSON_SCHEMA -> JsonGrammar.schema(source);
             case JSON_OBJECT -> JsonGrammar.anyObject();
             case EBNF -> Ebnf.parse(source);
             case TOOL_CALL -> JsonGrammar.wrapped(source);
         };
-        return Dfa.compile(rx);
+        return rules.compile();
     }
 }

@@ -14,14 +14,14 @@ import java.util.Set;
  * {@code properties} with {@code required} (properties in schema order, optional ones may be left out),
  * {@code additionalProperties} false/true (only declared properties are generated), {@code items} with
  * {@code minItems}/{@code maxItems}, {@code enum}, {@code const}, {@code anyOf}, {@code $ref} within the schema
- * ({@code #}, {@code #/$defs/..}, {@code #/definitions/..}), and on strings {@code pattern}, {@code minLength},
- * {@code maxLength}. Any other constraining keyword is refused by name; recursive references are refused (a finite
- * automaton cannot nest without bound). {@code json_object} is any JSON object nested up to {@link #ANY_DEPTH}.
+ * ({@code #}, {@code #/$defs/..}, {@code #/definitions/..}; each a grammar rule, so a reference may be recursive:
+ * a tree), and on strings {@code pattern}, {@code minLength}, {@code maxLength}. Any other constraining keyword is
+ * refused by name. {@code json_object} (and an unconstrained value) is any JSON value, nested to any depth: a
+ * recursive rule, so a {@link Pda}.
  * Numbers have at most {@link #MAX_DIGITS} digits before and after the point (and 3 in the exponent): every output
  * is still valid, and a model cannot run away in an endless number.
  */
 final class JsonGrammar {
-    static final int ANY_DEPTH = 3;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "$schema", "$id", "default",
             "examples", "$comment", "$defs", "definitions", "readOnly", "writeOnly", "deprecated", "strict");
@@ -43,15 +43,17 @@ final class JsonGrammar {
                     new Rx.Repeat(new Rx.Chars(CharSets.DIGIT), 1, 3))));
     static final Rx STRING = Rx.seq(Rx.literal("\""), Rx.star(STRING_CHAR), Rx.literal("\""));
 
+    private static final String ANY_VALUE = "<any JSON value>";
     private final JsonNode root;
-    private final List<String> refStack = new ArrayList<>();
+    private final Rules rules = new Rules();
 
     private JsonGrammar(JsonNode root) {
         this.root = root;
+        rules.declare("root");
     }
 
     /** The language of documents valid under {@code schema} (JSON text). */
-    static Rx schema(String schema) {
+    static Rules schema(String schema) {
         JsonNode node;
         try {
             node = JSON.readTree(schema);
@@ -61,11 +63,13 @@ final class JsonGrammar {
         if (node == null || !(node.isObject() || node.isBoolean())) {
             throw new GrammarException("json_schema must be a JSON object");
         }
-        return new JsonGrammar(node).value(node, "#");
+        JsonGrammar g = new JsonGrammar(node);
+        g.rules.define(0, g.value(node, "#"));
+        return g.rules;
     }
 
     /** {@code {"prefix", "schema", "suffix"}}: a document valid under the schema, between two fixed texts. */
-    static Rx wrapped(String spec) {
+    static Rules wrapped(String spec) {
         JsonNode n;
         try {
             n = JSON.readTree(spec);
@@ -73,25 +77,30 @@ final class JsonGrammar {
             throw new GrammarException("tool call spec is not valid JSON");
         }
         JsonNode schema = n.get("schema");
-        return Rx.seq(Rx.literal(n.path("prefix").asText("")), new JsonGrammar(schema).value(schema, "#"),
-                Rx.literal(n.path("suffix").asText("")));
+        JsonGrammar g = new JsonGrammar(schema);
+        g.rules.define(0, Rx.seq(Rx.literal(n.path("prefix").asText("")), g.value(schema, "#"),
+                Rx.literal(n.path("suffix").asText(""))));
+        return g.rules;
     }
 
-    /** Any JSON object (OpenAI's {@code json_object}), nested up to {@link #ANY_DEPTH} levels. */
-    static Rx anyObject() {
-        return object(anyValue(ANY_DEPTH - 1));
+    /** Any JSON object (OpenAI's {@code json_object}), nested to any depth. */
+    static Rules anyObject() {
+        JsonGrammar g = new JsonGrammar(null);
+        g.rules.define(0, object(g.anyValue()));
+        return g.rules;
     }
 
-    static Rx anyValue(int depth) {
-        List<Rx> alts = new ArrayList<>(List.of(STRING, NUMBER, Rx.literal("true"), Rx.literal("false"),
-                Rx.literal("null")));
-        if (depth > 0) {
-            Rx inner = anyValue(depth - 1);
-            alts.add(object(inner));
-            alts.add(Rx.seq(Rx.literal("["), Rx.optional(Rx.seq(inner, Rx.star(Rx.seq(Rx.literal(","), inner)))),
-                    Rx.literal("]")));
+    /** A call of the rule "any JSON value" (objects and arrays of any values, to any depth). */
+    private Rx anyValue() {
+        boolean fresh = !rules.has(ANY_VALUE);
+        int id = rules.declare(ANY_VALUE);
+        if (fresh) {
+            Rx inner = new Rx.Call(id);
+            rules.define(id, Rx.alt(STRING, NUMBER, Rx.literal("true"), Rx.literal("false"), Rx.literal("null"),
+                    object(inner), Rx.seq(Rx.literal("["),
+                            Rx.optional(Rx.seq(inner, Rx.star(Rx.seq(Rx.literal(","), inner)))), Rx.literal("]"))));
         }
-        return new Rx.Alt(alts);
+        return new Rx.Call(id);
     }
 
     private static Rx object(Rx value) {
@@ -105,7 +114,7 @@ final class JsonGrammar {
             if (!s.asBoolean()) {
                 throw new GrammarException("json_schema at " + path + ": the schema false admits nothing");
             }
-            return anyValue(ANY_DEPTH);
+            return anyValue();
         }
         if (!s.isObject()) {
             throw new GrammarException("json_schema at " + path + ": a schema must be an object");
@@ -150,7 +159,7 @@ final class JsonGrammar {
             if (s.has("items")) {
                 return typed("array", s, path);
             }
-            return anyValue(ANY_DEPTH);
+            return anyValue();
         }
         if (type.isArray()) {
             List<Rx> alts = new ArrayList<>();
@@ -199,6 +208,7 @@ final class JsonGrammar {
             case Rx.Seq q -> new Rx.Seq(q.items().stream().map(JsonGrammar::withoutEscapes).toList());
             case Rx.Alt a -> new Rx.Alt(a.items().stream().map(JsonGrammar::withoutEscapes).toList());
             case Rx.Repeat p -> new Rx.Repeat(withoutEscapes(p.node()), p.min(), p.max());
+            case Rx.Call c -> c; // a pattern is a regex: it has no rule calls
         };
     }
 
@@ -224,7 +234,7 @@ final class JsonGrammar {
             if (additional != null && !additional.asBoolean()) {
                 return Rx.literal("{}");
             }
-            return anyObject();
+            return object(anyValue());
         }
         Set<String> required = new java.util.HashSet<>();
         JsonNode req = s.get("required");
@@ -263,7 +273,7 @@ final class JsonGrammar {
 
     private Rx array(JsonNode s, String path) {
         JsonNode items = s.get("items");
-        Rx item = items == null ? anyValue(ANY_DEPTH - 1) : value(items, path + "/items");
+        Rx item = items == null ? anyValue() : value(items, path + "/items");
         int min = nonNegative(s, "minItems", 0, path);
         int max = nonNegative(s, "maxItems", -1, path);
         if (max >= 0 && max < min) {
@@ -282,8 +292,8 @@ final class JsonGrammar {
             throw new GrammarException("json_schema at " + path + ": $ref '" + ref
                     + "' is not supported (only references within the schema, #/...)");
         }
-        if (refStack.contains(ref)) {
-            throw new GrammarException("json_schema at " + path + ": recursive $ref '" + ref + "' is not supported");
+        if (rules.has(ref)) {
+            return new Rx.Call(rules.declare(ref)); // seen before, or being built: a recursive reference
         }
         JsonNode target = root;
         if (ref.length() > 1) {
@@ -295,12 +305,9 @@ final class JsonGrammar {
                 }
             }
         }
-        refStack.add(ref);
-        try {
-            return value(target, ref);
-        } finally {
-            refStack.removeLast();
-        }
+        int id = rules.declare(ref);
+        rules.define(id, value(target, ref));
+        return new Rx.Call(id);
     }
 
     private static int nonNegative(JsonNode s, String key, int dflt, String path) {

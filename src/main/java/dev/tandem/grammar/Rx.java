@@ -21,6 +21,10 @@ sealed interface Rx {
     record Repeat(Rx node, int min, int max) implements Rx {
     }
 
+    /** A call of grammar rule {@code rule} (an index into its rule set): how recursion is written. */
+    record Call(int rule) implements Rx {
+    }
+
     Rx EMPTY = new Seq(List.of());
 
     static Rx literal(String s) {

@@ -17,10 +17,10 @@ public final class Vocabulary {
     private final byte[][] bytes;
     private final int[] eos;
     // The trie in compressed form: node n's children are edges childStart[n] .. childStart[n + 1) (sorted by byte).
-    private final int[] childStart;
-    private final byte[] edgeByte;
-    private final int[] edgeChild;
-    private final int[][] endsAt;  // token ids whose bytes end at node n
+    final int[] childStart;
+    final byte[] edgeByte;
+    final int[] edgeChild;
+    final int[][] endsAt;  // token ids whose bytes end at node n
 
     /**
      * @param size   the number of ids the model scores (the logits' length)

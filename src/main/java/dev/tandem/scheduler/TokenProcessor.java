@@ -78,7 +78,8 @@ final class TokenProcessor {
             if (!s.grammar.mask(l)) {
                 // The vocabulary cannot continue (no EOS where the constraint is complete): the output is whole.
                 s.finish = s.grammar.complete() ? new FinishReason("stop", 0, null, null, 0) : FinishReason.abort(
-                        "the structured-output constraint cannot be continued with this vocabulary", 500);
+                        s.grammar.failure() != null ? "structured output: " + s.grammar.failure()
+                                : "the structured-output constraint cannot be continued with this vocabulary", 500);
                 return;
             }
         }

@@ -56,16 +56,21 @@ final class OpenAiRoutes {
         }
         OpenAiResponses out = new OpenAiResponses(req, engine.config().modelName(),
                 id -> engine.tokenizer().decode(new int[] {id}, false), engine.config().toolCallParser());
-        boolean holdText = out.parsesToolCalls(); // a call is parsed from the whole text: stream it at the end
+        boolean toolCalls = out.parsesToolCalls(); // calls are parsed from the text as it grows
         int items = req.items().size();
+        dev.tandem.api.ToolCallStream[] callStreams = new dev.tandem.api.ToolCallStream[items];
         GenerationAccumulator[] accs = new GenerationAccumulator[items];
         int[] sentChars = new int[items];
         int[] sentLogprobs = new int[items];
         boolean[] started = new boolean[items];
         SseStream stream = !req.stream() ? null : new SseStream(ctx, limits, items, i -> {
             GenerationAccumulator acc = accs[i];
-            if (holdText) {
-                if (acc.finish() == null && started[i]) {
+            if (toolCalls) {
+                if (callStreams[i] == null) {
+                    callStreams[i] = out.toolCallStream();
+                }
+                var d = callStreams[i].next(acc.text(), acc.finish() != null);
+                if (d.isEmpty() && acc.finish() == null && started[i]) {
                     return null;
                 }
                 boolean first = !started[i];
@@ -73,8 +78,7 @@ final class OpenAiRoutes {
                 List<Sampled> lps = acc.outputLogprobs();
                 List<Sampled> newLps = new ArrayList<>(lps.subList(sentLogprobs[i], lps.size()));
                 sentLogprobs[i] = lps.size();
-                return acc.finish() == null ? out.chunk(i, "", true, newLps, null)
-                        : out.toolChunk(i, acc.text(), first, newLps, acc.finish());
+                return out.toolDeltaChunk(i, d, first, newLps, acc.finish(), callStreams[i].calls() > 0);
             }
             String text = acc.text();
             String delta = text.substring(Math.min(sentChars[i], text.length()));

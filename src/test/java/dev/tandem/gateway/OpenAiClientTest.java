@@ -55,5 +55,6 @@ class OpenAiClientTest {
         String text = new String(out, StandardCharsets.UTF_8);
         Assumptions.assumeTrue(p.exitValue() != 77, "openai npm client unavailable: " + text.strip());
         assertEquals(0, p.exitValue(), text);
+        System.out.println(text.strip()); // what the client saw (argument fragments streamed, etc.)
     }
 }

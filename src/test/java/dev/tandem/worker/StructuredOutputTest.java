@@ -44,6 +44,9 @@ class StructuredOutputTest {
                 distinct.add(text);
             }
             assertTrue(distinct.size() > 5, c.name() + ": sampled outputs should differ: " + distinct);
+            if (c.name().equals("recursive-ebnf")) {
+                assertTrue(distinct.stream().anyMatch(t -> t.contains("(")), "some output nests: " + distinct);
+            }
         }
         w.awaitIdle();
         assertEquals(0, w.kvPagesUsed());
@@ -78,7 +81,12 @@ class StructuredOutputTest {
                 {"/generate", "{\"text\": \"a\", \"sampling_params\": {\"regex\": \"(a)\\\\1\"}}",
                         "sampling_params.regex", "backreferences"},
                 {"/generate", "{\"text\": \"a\", \"sampling_params\": {\"ebnf\": \"root ::= \\\"(\\\" root \\\")\\\"\"}}",
-                        "sampling_params.ebnf", "recursive rule 'root'"},
+                        "sampling_params.ebnf", "matches no output at all"},
+                {"/generate", "{\"text\": \"a\", \"sampling_params\": {\"ebnf\": \"root ::= x\\nx ::= \\\"a\\\" x |"
+                        + " \\\"a\\\" x \\\"b\\\" | \\\"\\\"\"}}", "sampling_params.ebnf",
+                        "too ambiguous: more than 128 parse stacks"},
+                {"/generate", "{\"text\": \"a\", \"sampling_params\": {\"ebnf\": \"root ::= root \\\"a\\\" | \\\"a\\\"\"}}",
+                        "sampling_params.ebnf", "left-recursive"},
                 {"/generate", "{\"text\": \"a\", \"sampling_params\": {\"regex\": \"a\", \"ebnf\": \"root ::= \\\"a\\\"\"}}",
                         "sampling_params.ebnf", "only one of"},
                 {"/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}],"

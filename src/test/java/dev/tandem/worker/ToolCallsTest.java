@@ -88,27 +88,49 @@ class ToolCallsTest {
     }
 
     @Test
-    void streamedToolCallsArriveAsDeltas() throws Exception {
-        var r = qwen.post("/v1/chat/completions", chat("\"required\"", true));
-        assertEquals(200, r.status(), r.body());
-        int calls = 0;
-        for (String e : r.events()) {
-            if (e.equals("[DONE]")) {
-                continue;
+    void streamedToolCallsArriveTokenByToken() throws Exception {
+        for (WorkerFixture w : new WorkerFixture[] {qwen, llama}) {
+            var r = w.post("/v1/chat/completions", chat("\"required\"", true));
+            assertEquals(200, r.status(), r.body());
+            java.util.Map<Integer, com.fasterxml.jackson.databind.node.ObjectNode> calls = new java.util.HashMap<>();
+            java.util.Map<Integer, Integer> argPieces = new java.util.HashMap<>();
+            java.util.Map<Integer, String> finish = new java.util.HashMap<>();
+            for (String e : r.events()) {
+                if (e.equals("[DONE]")) {
+                    continue;
+                }
+                JsonNode ch = WorkerFixture.JSON.readTree(e).get("choices").get(0);
+                int choice = ch.get("index").asInt();
+                assertFalse(finish.containsKey(choice), "nothing after a choice's finish: " + e);
+                JsonNode tc = ch.get("delta").get("tool_calls");
+                if (tc != null) {
+                    assertEquals(1, tc.size(), e);
+                    JsonNode d = tc.get(0);
+                    assertEquals(0, d.get("index").asInt(), "one call per choice");
+                    if (d.has("id")) {
+                        assertFalse(calls.containsKey(choice), "one first delta per call: " + e);
+                        assertEquals("", d.get("function").get("arguments").asText(), "OpenAI: empty at first");
+                        calls.put(choice, ((com.fasterxml.jackson.databind.node.ObjectNode) d).deepCopy());
+                    } else {
+                        assertTrue(calls.containsKey(choice), "fragments follow the first delta: " + e);
+                        assertFalse(d.get("function").has("name"), e);
+                        var f = (com.fasterxml.jackson.databind.node.ObjectNode) calls.get(choice).get("function");
+                        f.put("arguments", f.get("arguments").asText() + d.get("function").get("arguments").asText());
+                        argPieces.merge(choice, 1, Integer::sum);
+                    }
+                }
+                if (!ch.get("finish_reason").isNull()) {
+                    finish.put(choice, ch.get("finish_reason").asText());
+                }
             }
-            JsonNode ch = WorkerFixture.JSON.readTree(e).get("choices").get(0);
-            JsonNode tc = ch.get("delta").get("tool_calls");
-            if (tc != null) {
-                assertEquals(0, tc.get(0).get("index").asInt());
-                checkCall(tc.get(0), Set.of("get_weather", "add"));
-                assertEquals("tool_calls", ch.get("finish_reason").asText());
-                calls++;
-            } else if (!ch.get("finish_reason").isNull()) {
-                throw new AssertionError("a choice finished without its call: " + e);
+            assertEquals(8, calls.size(), "one call per choice");
+            for (int c = 0; c < 8; c++) {
+                assertEquals("tool_calls", finish.get(c));
+                checkCall(calls.get(c), Set.of("get_weather", "add"));
+                assertTrue(argPieces.get(c) > 2, "arguments streamed in pieces as generated: " + argPieces);
             }
+            assertEquals("[DONE]", r.events().getLast());
         }
-        assertEquals(8, calls, "one call per choice");
-        assertEquals("[DONE]", r.events().getLast());
     }
 
     @Test
