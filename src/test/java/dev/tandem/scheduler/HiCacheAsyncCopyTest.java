@@ -8,6 +8,8 @@ import dev.tandem.config.SchedulerConfig;
 import dev.tandem.engine.model.Model;
 import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.hicache.HiCache;
+import dev.tandem.hicache.KvLayout;
+import dev.tandem.kvcache.KvDtype;
 import dev.tandem.kvcache.PagedKvCache;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -196,6 +198,35 @@ class HiCacheAsyncCopyTest {
             assertEquals(Arrays.toString(expected), Arrays.toString(po.ids()), "computed instead");
             assertEquals(0, po.cached(), "a load that found nothing is a miss");
             hi.setCopyHook(load -> { });
+            assertTrue(s.flushCache());
+            assertEquals(0, kv.allocator().usedPages());
+            assertEquals(0, hi.stats().hostPages());
+        }
+    }
+
+    @Test
+    void aBf16PoolsPagesComeBackFromHostMemoryUnchangedAndNeverMeetAFloat32PoolsPages() {
+        int[] p = prompt(71, 100);
+        int[] expected;
+        try (PagedKvCache kv = model.newKvCache(PAGE, 2048, 4, 2048, null, KvDtype.BFLOAT16)) {
+            ColocatedScheduler s = scheduler(kv, false, null);
+            Outs o = new Outs();
+            s.submit(o.request(p, 6));
+            stepUntil(s, o::done);
+            expected = o.ids(); // bf16 K/V without any cache: what the hierarchy must reproduce
+        }
+        try (PagedKvCache kv = model.newKvCache(PAGE, 24 * PAGE, 4, 2048, null, KvDtype.BFLOAT16);
+             PagedKvCache f32 = model.newKvCache(PAGE, 24 * PAGE, 4, 2048);
+             HiCache hi = tiers(kv)) {
+            assertTrue(!KvLayout.of("tiny", kv.pool()).suffix().equals(KvLayout.of("tiny", f32.pool()).suffix()),
+                    "the page keys name the element size: a float32 pool never reads a bf16 page");
+            ColocatedScheduler s = scheduler(kv, true, hi);
+            pushToHost(s, p);
+            Outs o = new Outs();
+            s.submit(o.request(p, 6));
+            stepUntil(s, o::done);
+            assertEquals(6 * PAGE, o.cached(), "every whole page back from host memory");
+            assertEquals(Arrays.toString(expected), Arrays.toString(o.ids()));
             assertTrue(s.flushCache());
             assertEquals(0, kv.allocator().usedPages());
             assertEquals(0, hi.stats().hostPages());
