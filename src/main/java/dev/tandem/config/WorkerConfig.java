@@ -251,6 +251,16 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 : host + ":auto-" + java.util.UUID.randomUUID().toString().substring(0, 8);
     }
 
+    /**
+     * What computed this worker's KV, for the HiCache storage keys: the model name plus how its weights are held
+     * ({@code --quantization int8} gives other K/V than the weights as stored, so the two must never share pages;
+     * the KV element size is in the keys already).
+     */
+    public String kvIdentity() {
+        String q = engine().quantization();
+        return q.equals("none") ? modelName() : modelName() + "-w" + q;
+    }
+
     /** The name clients use in {@code model}: the configured one, else the model directory's name. */
     public String modelName() {
         return servedModelName != null ? servedModelName : modelPath.getFileName().toString();

@@ -92,7 +92,7 @@ final class PdWiring implements AutoCloseable {
                     dev.tandem.transfer.KvPoll.SUCCESS, 0, null)));
             bus.serveTransferStatus(id, receivers, (long) (pd.heartbeatIntervalS() * 1000), pd.heartbeatMaxFailures());
             own(bus);
-            dev.tandem.hicache.HiCache offload = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.modelName(),
+            dev.tandem.hicache.HiCache offload = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.kvIdentity(),
                     kv.pool(), () -> ClusterPageMap.of(vertx, cfg.hiCache()));
             hiCache = offload;
             if (offload != null) {
@@ -111,7 +111,7 @@ final class PdWiring implements AutoCloseable {
             String hostPort = cfg.advertisedHost() + ":" + pd.bootstrapPort();
             bus.serveBootstrap(hostPort, senders);
             own(bus);
-            dev.tandem.hicache.HiCache hi = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.modelName(),
+            dev.tandem.hicache.HiCache hi = dev.tandem.hicache.HiCache.create(cfg.hiCache(), cfg.kvIdentity(),
                     kv.pool(), () -> ClusterPageMap.of(vertx, cfg.hiCache()));
             hiCache = hi;
             if (hi != null) {

@@ -83,7 +83,7 @@ public final class WorkerEngine implements AutoCloseable {
             if (cfg.mode().equals("null")) {
                 kv = model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), context, null,
                         dev.tandem.kvcache.KvDtype.parse(cfg.engine().kvCacheDtype()));
-                hi = HiCache.create(cfg.hiCache(), cfg.modelName(), kv.pool(),
+                hi = HiCache.create(cfg.hiCache(), cfg.kvIdentity(), kv.pool(),
                         () -> ClusterPageMap.of(vertx, cfg.hiCache()));
                 if (hi != null) {
                     progress.accept("hierarchical cache: " + hi.describe());

@@ -25,6 +25,13 @@ class QuantizationConfigTest {
     }
 
     @Test
+    void hiCachePagesOfInt8WeightsAreKeptApartFromPagesOfTheWeightsAsStored() {
+        // the storage keys end in this identity: a worker with int8 weights computes other K/V for the same tokens
+        assertEquals("src", worker(Map.of(), "--model", "src").kvIdentity());
+        assertEquals("src-wint8", worker(Map.of(), "--model", "src", "--quantization", "int8").kvIdentity());
+    }
+
+    @Test
     void anUnknownSchemeOrTheScalarBackendIsRefusedNamingTheField() {
         ConfigException bad = assertThrows(ConfigException.class,
                 () -> worker(Map.of(), "--model", "src", "--quantization", "int4"));
