@@ -98,7 +98,7 @@ public final class BenchEngineCommand {
     }
 
     /** "(min–max)" of the runs, so a reader sees how much the median can be trusted. */
-    private static String spread(double[] v) {
+    static String spread(double[] v) {
         double lo = Double.MAX_VALUE;
         double hi = 0;
         for (double x : v) {

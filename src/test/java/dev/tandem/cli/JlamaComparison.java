@@ -60,7 +60,7 @@ public final class JlamaComparison {
                 System.out.printf("read floor         : %.1f tokens/s (%.2f GB/s read-only over %d MB / %.1f MB a step)%n",
                         floor, readBw / 1e9, probeMb, bytes / 1e6);
                 System.out.printf("tandem batch 1     : %8.1f tokens/s %s, %d threads (%s); %.0f%% of the read floor%n",
-                        tandem, range(tps), threads, ComputeBackends.describe(backend), 100 * tandem / floor);
+                        tandem, BenchEngineCommand.spread(tps), threads, ComputeBackends.describe(backend), 100 * tandem / floor);
             }
         }
 
@@ -71,7 +71,7 @@ public final class JlamaComparison {
             double[] tps = jlamaDecode(jlama, steps, runs);
             double med = EngineBench.median(tps);
             System.out.printf("jlama batch 1      : %8.1f tokens/s %s, %d threads (F32 activations, weights as "
-                    + "stored); %.0f%% of the read floor%n", med, range(tps), threads, 100 * med / floor);
+                    + "stored); %.0f%% of the read floor%n", med, BenchEngineCommand.spread(tps), threads, 100 * med / floor);
             System.out.printf("tandem / jlama     : %.2fx%n", tandem / med);
         } finally {
             jlama.close();
@@ -104,15 +104,5 @@ public final class JlamaComparison {
             all.close();
         }
         return tps;
-    }
-
-    private static String range(double[] v) {
-        double lo = Double.MAX_VALUE;
-        double hi = 0;
-        for (double x : v) {
-            lo = Math.min(lo, x);
-            hi = Math.max(hi, x);
-        }
-        return String.format("(runs %.1f-%.1f)", lo, hi);
     }
 }
