@@ -337,8 +337,8 @@ public final class NixlAgent implements AutoCloseable {
     /**
      * Runs tasks and UCX progress. While a transfer of this agent is in flight (or a READ it serves) it polls without
      * napping (on shared memory the copies are made inside progress, so a nap is lost bandwidth), yielding when a
-     * round found nothing to do: UCX 1.13 emulates puts to Tandem's pools with messages the peer's thread must
-     * drain, and on a crowded machine that thread may need this core.
+     * round found nothing to do: UCX 1.13 emulates puts to memory it did not allocate with messages the peer's
+     * thread must drain (pools in UCX's memory need no peer thread), and on a crowded machine it may need this core.
      * Idle, it spins briefly (a reply is often microseconds away), then naps 20 µs, and 1 ms after a longer spell
      * (a receiving agent's only work is notifications; unpark wakes it for tasks).
      */
