@@ -87,10 +87,11 @@ public final class BenchTransferCommand {
                 if (nixl) {
                     for (var mode : dev.tandem.transfer.nixl.NixlTransferEngine.Mode.values()) {
                         String m = mode.name().toLowerCase(java.util.Locale.ROOT);
-                        BenchNixl.Result own = BenchNixl.run(mode, null, dst.segment(), ops, bytes, reps);
+                        BenchNixl.Result own = BenchNixl.run(mode, null, dst.segment().byteSize(), ops, bytes, reps);
                         System.out.printf("%6s nixl %-4s as workers run it %6.2f GB/s vs memcpy (%3.0f%%)  UCX: %s%n",
                                 "", m, own.median() / 1e9, 100 * own.median() / memcpy, own.lanes());
-                        BenchNixl.Result tcpOnly = BenchNixl.run(mode, NIXL_TCP_TLS, dst.segment(), ops, bytes, reps);
+                        BenchNixl.Result tcpOnly = BenchNixl.run(mode, NIXL_TCP_TLS, dst.segment().byteSize(), ops, bytes,
+                                reps);
                         System.out.printf("%6s nixl %-4s UCX_TLS=%s %14.2f GB/s vs socket (%3.0f%%)  UCX: %s%n", "",
                                 m, NIXL_TCP_TLS, tcpOnly.median() / 1e9, 100 * tcpOnly.median() / socket,
                                 tcpOnly.lanes());

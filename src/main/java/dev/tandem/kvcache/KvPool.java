@@ -1,6 +1,5 @@
 package dev.tandem.kvcache;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -11,13 +10,14 @@ import java.nio.file.Path;
  * starts at byte {@code s * slotBytes()} of a region, so page {@code p} is the contiguous range
  * {@code [p * pageBytes(), (p + 1) * pageBytes())}: the unit the transfer layer moves (its length follows the
  * dtype: nothing downstream assumes 4-byte elements). All regions live in one segment, in SGLang's order (K of layers 0..L-1, then V of layers
- * 0..L-1); optionally that segment is a file under {@code /dev/shm} that a peer on the same host can map. Owns its
- * memory (and the file); {@link #close()} frees it.
+ * 0..L-1). Where that segment comes from is a {@link KvMemory} chosen at start-up: this process's memory, a file
+ * under {@code /dev/shm} that a peer on the same host can map, or memory the transfer backend allocated (nixl). Owns
+ * its block of that memory; {@link #close()} gives it back through the allocator that made it.
  */
 public final class KvPool implements AutoCloseable {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private final Arena arena;
+    private final KvMemory.Block memory; // holds `all`
     private final int numPages;
     private final int pageSize;
     private final int numLayers;
@@ -28,7 +28,6 @@ public final class KvPool implements AutoCloseable {
 
     private final MemorySegment all;    // [K layer 0..L-1, V layer 0..L-1]
     private final long regionBytes;
-    private final ShmFile shm;          // the /dev/shm file backing `all`, or null
 
     public KvPool(int numLayers, int numPages, int pageSize, int kvHeads, int headDim) {
         this(numLayers, numPages, pageSize, kvHeads, headDim, null);
@@ -41,6 +40,13 @@ public final class KvPool implements AutoCloseable {
 
     /** As above, storing K and V as {@code dtype}. */
     public KvPool(int numLayers, int numPages, int pageSize, int kvHeads, int headDim, Path shmFile,
+                  KvDtype dtype) {
+        this(shmFile == null ? KvMemory.NATIVE : KvMemory.shmFile(shmFile), numLayers, numPages, pageSize, kvHeads,
+                headDim, dtype);
+    }
+
+    /** As above, in a block of {@code memory} (which the pool frees on close). */
+    public KvPool(KvMemory memory, int numLayers, int numPages, int pageSize, int kvHeads, int headDim,
                   KvDtype dtype) {
         if (numPages <= 0 || pageSize <= 0) {
             throw new IllegalArgumentException("KV pool needs pages > 0 and page_size > 0, got pages=" + numPages
@@ -55,15 +61,8 @@ public final class KvPool implements AutoCloseable {
         this.v = new MemorySegment[numLayers];
         this.regionBytes = (long) numPages * pageSize * kvDim * dtype.bytes();
         long total = 2 * regionBytes * numLayers;
-        if (shmFile == null) {
-            arena = Arena.ofShared();
-            shm = null;
-            all = arena.allocate(total, 64);
-        } else {
-            arena = null;
-            shm = new ShmFile(shmFile, total);
-            all = shm.segment();
-        }
+        this.memory = memory.allocate(total);
+        all = this.memory.segment();
         for (int l = 0; l < numLayers; l++) {
             k[l] = all.asSlice(l * regionBytes, regionBytes);
             v[l] = all.asSlice((numLayers + l) * regionBytes, regionBytes);
@@ -77,7 +76,7 @@ public final class KvPool implements AutoCloseable {
 
     /** The backing {@code /dev/shm} file, or null. */
     public Path file() {
-        return shm == null ? null : shm.path();
+        return memory.file();
     }
 
     /** Offset in {@link #segment()} of layer {@code layer}'s K ({@code value == false}) or V region. */
@@ -156,10 +155,6 @@ public final class KvPool implements AutoCloseable {
 
     @Override
     public void close() {
-        if (shm != null) {
-            shm.close(); // unmaps and deletes the file
-        } else {
-            arena.close();
-        }
+        memory.close(); // frees the arena, unmaps and deletes the shm file, or hands the block back to its backend
     }
 }

@@ -45,6 +45,15 @@ public interface TransferEngine extends AutoCloseable {
     default void onDelivered(java.util.function.LongConsumer listener) {
     }
 
+    /**
+     * The memory this backend wants the KV pool and aux rows in, so that peers reach them best (nixl: memory UCX
+     * allocated), or null: the process's own memory, or the {@code /dev/shm} file the worker maps for mooncake.
+     * Blocks from it are freed through it, and must be closed before this engine.
+     */
+    default dev.tandem.kvcache.KvMemory kvMemory() {
+        return null;
+    }
+
     /** Which transport {@code batchWrite} uses for {@code remote}: "shm" or "tcp". */
     String transportFor(SegmentDescriptor remote);
 

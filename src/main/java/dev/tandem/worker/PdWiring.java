@@ -22,6 +22,7 @@ import dev.tandem.transfer.Messages;
 import dev.tandem.transfer.TransferEngines;
 import dev.tandem.transfer.SegmentDescriptor;
 import dev.tandem.kvcache.ShmFile;
+import dev.tandem.kvcache.KvMemory;
 import io.vertx.core.Vertx;
 
 import java.util.ArrayList;
@@ -61,27 +62,32 @@ final class PdWiring implements AutoCloseable {
         WorkerConfig.PdConfig pd = cfg.pd();
         String id = cfg.workerId();
         boolean decode = cfg.mode().equals("decode");
-        // The decode worker's pool is written by prefill workers: on this host through /dev/shm.
-        kv = own(model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), sc.contextLength(),
-                decode ? ShmFile.fresh(id, "kv") : null,
-                dev.tandem.kvcache.KvDtype.parse(cfg.engine().kvCacheDtype())));
+        // The engine first: the pool may live in memory it provides (nixl), and closes before it (reverse order).
         var engine = own(TransferEngines.create(pd.transferBackend(), pd.transferTransport(), pd.nixlMode(),
                 cfg.host(), cfg.advertisedHost(), cfg.security().secret(), r -> Counter.builder(
                         Meters.TCP_PEERS_REJECTED)
                         .description("TCP KV-writer connections dropped before or while writing, by reason")
                         .tag("reason", r.tag()).register(MetricsSetup.registry()).increment(),
                 java.time.Duration.ofMillis((long) (pd.transferIoTimeoutS() * 1000))));
+        KvMemory engineMemory = engine.kvMemory();
+        // The decode worker's pool is written by prefill workers: on this host through /dev/shm (mooncake), or in
+        // memory the backend allocated (nixl: UCX's, which its shared-memory transports reach with a plain copy).
+        KvMemory kvMemory = engineMemory != null ? engineMemory
+                : decode ? KvMemory.shmFile(ShmFile.fresh(id, "kv")) : KvMemory.NATIVE;
+        kv = own(model.newKvCache(kvMemory, sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(),
+                sc.contextLength(), dev.tandem.kvcache.KvDtype.parse(cfg.engine().kvCacheDtype())));
         int auxSlots = sc.maxRunningRequests();
         // What this worker's pages hold: a peer that differs is refused at registration, not discovered as garbage.
         var format = new dev.tandem.transfer.KvFormat(kv.pool().dtype().label(),
                 cfg.engine().quantization().toLowerCase(java.util.Locale.ROOT), sc.pageSize());
-        ShmFile auxFile = own(new ShmFile(ShmFile.fresh(id, "aux"), AuxBuffers.bytesFor(auxSlots)));
+        KvMemory.Block auxFile = own((engineMemory != null ? engineMemory
+                : KvMemory.shmFile(ShmFile.fresh(id, "aux"))).allocate(AuxBuffers.bytesFor(auxSlots)));
         AuxBuffers aux = new AuxBuffers(auxFile.segment(), auxSlots);
         PdBusAdapter bus = new PdBusAdapter(vertx,
                 new BusSigner(cfg.security().secret(), MetricsSetup.registry()));
         if (decode) {
             SegmentDescriptor kvDesc = engine.register("kv", kv.pool().segment(), kv.pool().file());
-            SegmentDescriptor auxDesc = engine.register("aux", aux.segment(), auxFile.path());
+            SegmentDescriptor auxDesc = engine.register("aux", aux.segment(), auxFile.file());
             var reg = new Messages.KvArgsRegistration(id, kvDesc,
                     new KvLayout(kv.pool().numLayers(), kv.pool().regionOffset(1, false), kv.pool().pageBytes()),
                     auxDesc, auxSlots, 0, 1, java.util.UUID.randomUUID().toString(), format);
@@ -101,7 +107,8 @@ final class PdWiring implements AutoCloseable {
             }
             scheduler = new DecodeScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc, receivers,
                     aux, pd.numReservedDecodeTokens(), pd.bootstrapPort(), observer, offload);
-            progress.accept("decode worker " + id + ": KV pool in " + kv.pool().file() + ", transfer status on "
+            progress.accept("decode worker " + id + ": KV pool in " + (kv.pool().file() != null ? kv.pool().file()
+                    : "memory the " + pd.transferBackend() + " backend allocated") + ", transfer status on "
                     + BusAddresses.transfer(id));
         } else {
             var senders = own(new KvSenderManager(engine, kv.pool(), aux, bus, (long) (pd.bootstrapTimeoutS() * 1e9),

@@ -117,8 +117,11 @@ class NixlDisaggregationTest {
             assertEquals(0, prefill.kvPagesUsed());
             assertEquals(0, decode.kvPagesUsed());
             assertEquals(before.contexts() + 2, Live.now().contexts(), "one agent per worker");
+            assertEquals(before.allocations() + 4, Live.now().allocations(),
+                    "each worker's KV pool and aux rows live in memory its agent's UCX allocated");
         }
-        assertEquals(before, Live.now(), "closing the workers released their agents' native objects");
+        assertEquals(before, Live.now(), "closing the workers released their agents' native objects (and the pools' "
+                + "UCX memory)");
     }
 
     @ParameterizedTest(name = "prefill {0}, decode {1}")

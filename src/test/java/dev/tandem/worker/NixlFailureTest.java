@@ -69,6 +69,9 @@ class NixlFailureTest {
             // the two JVMs' agents chose UCX's shared-memory transports themselves (no UCX_TLS, no code by host)
             UcxAssume.loggedLanes(java.nio.file.Path.of("target", "cluster-logs", "nixl-prefill.log"))
                     .forEach(UcxAssume::assertSharedMemory);
+            // and the decode JVM's pool is UCX's memory: the prefill JVM's puts into it take a sysv/posix RMA lane
+            UcxAssume.loggedLanes(java.nio.file.Path.of("target", "cluster-logs", "nixl-prefill.log"))
+                    .forEach(UcxAssume::assertLoggedRmaOnSharedMemory);
             List<Future<HttpResponse<Buffer>>> doomed = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
                 String b = ClusteredPdTest.body(300, 8, bootstrap, 900 + i);

@@ -3,6 +3,7 @@ package dev.tandem.engine.model;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.weights.WeightStore;
 import dev.tandem.kvcache.KvDtype;
+import dev.tandem.kvcache.KvMemory;
 import dev.tandem.kvcache.KvPool;
 import dev.tandem.kvcache.PagedKvCache;
 
@@ -55,8 +56,15 @@ public final class Model implements AutoCloseable {
     /** As above, storing K and V as {@code dtype} ({@code --kv-cache-dtype}). */
     public PagedKvCache newKvCache(int pageSize, int maxTotalTokens, int maxRequests, int maxContext, Path shmFile,
                                    KvDtype dtype) {
+        return newKvCache(shmFile == null ? KvMemory.NATIVE : KvMemory.shmFile(shmFile), pageSize, maxTotalTokens,
+                maxRequests, maxContext, dtype);
+    }
+
+    /** As above, with the pool in a block of {@code memory} (the transfer backend's, when it provides one). */
+    public PagedKvCache newKvCache(KvMemory memory, int pageSize, int maxTotalTokens, int maxRequests,
+                                   int maxContext, KvDtype dtype) {
         int pages = (maxTotalTokens + pageSize - 1) / pageSize;
-        KvPool pool = new KvPool(config.numLayers(), pages, pageSize, config.numKvHeads(), config.headDim(), shmFile,
+        KvPool pool = new KvPool(memory, config.numLayers(), pages, pageSize, config.numKvHeads(), config.headDim(),
                 dtype);
         return new PagedKvCache(pool, maxRequests, Math.min(maxContext, config.maxPositions()));
     }

@@ -96,17 +96,30 @@ final class Connections {
 
     /**
      * Logs, once per connection and after data moved on it (its lanes are settled then), the transports UCX chose:
-     * {@code nixl agent A -> B: UCX transports sysv/memory(am,am_bw) cma/memory(rma_bw)}. Tests read it.
+     * {@code nixl agent A -> B: UCX transports sysv/memory(am,am_bw,rma) posix/memory(rma) cma/memory(rma_bw); one-sided
+     * ops to its memory via [sysv/memory]} ({@code [am]}: emulated with active messages). Tests read it.
      */
     void logLanes(Peer p) {
         if (!p.lanesLogged) {
             p.lanesLogged = true;
             later.accept(() -> { // after the callback that called this: not from inside UCX's progress
                 if (connected(p)) {
-                    LOG.info("nixl agent {} -> {}: UCX transports {}", self, p.agent, lanes(p.agent, false));
+                    String text = lanes(p.agent, true);
+                    java.util.Set<String> rma = new java.util.TreeSet<>();
+                    for (String packed : p.rkeys.keySet()) {
+                        rma.add(UcxLanes.rmaPath(text, Base64.getDecoder().decode(packed)));
+                    }
+                    LOG.info("nixl agent {} -> {}: UCX transports {}; one-sided ops to its memory via {}", self,
+                            p.agent, UcxLanes.summary(text), rma);
                 }
             });
         }
+    }
+
+    /** Which lane a put to memory with the packed key {@code rkey} of {@code agent} takes; null if not connected. */
+    String rmaPath(String agent, String rkey) {
+        String text = lanes(agent, true);
+        return text == null ? null : UcxLanes.rmaPath(text, Base64.getDecoder().decode(rkey));
     }
 
     /** {@code packed} unpacked on {@code p}'s endpoint, once. */

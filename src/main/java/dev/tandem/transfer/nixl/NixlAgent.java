@@ -8,7 +8,6 @@ import org.openucx.jucx.ucp.UcpAmData;
 import org.openucx.jucx.ucp.UcpConstants;
 import org.openucx.jucx.ucp.UcpContext;
 import org.openucx.jucx.ucp.UcpEndpoint;
-import org.openucx.jucx.ucp.UcpMemMapParams;
 import org.openucx.jucx.ucp.UcpMemory;
 import org.openucx.jucx.ucp.UcpRemoteKey;
 import org.openucx.jucx.ucp.UcpRequest;
@@ -21,8 +20,6 @@ import org.slf4j.LoggerFactory;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -60,7 +57,7 @@ public final class NixlAgent implements AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean released;
     // touched by the agent thread only
-    private final Map<String, UcpMemory> registrations = new HashMap<>();
+    private final Memories memories;
     private final Connections peers;
     private final ReadClient readRequests = new ReadClient(this);
     private final ReadServer reads;
@@ -96,6 +93,7 @@ public final class NixlAgent implements AutoCloseable {
             Live.WORKERS.incrementAndGet();
             this.workerAddress = Base64.getEncoder().encodeToString(Ucx.bytes(worker.getAddress()));
             this.peers = new Connections(name, worker, tasks::add);
+            this.memories = new Memories(context);
             worker.setAmRecvHandler(NOTIF_AM_ID, this::onNotification);
             worker.setAmRecvHandler(READ_AM_ID, (h, hs, data, ep) -> onMessage(data, reads::serve),
                     UcpConstants.UCP_AM_FLAG_WHOLE_MSG);
@@ -125,7 +123,7 @@ public final class NixlAgent implements AutoCloseable {
     }
 
     UcpMemory registration(String region) {
-        return registrations.get(region);
+        return memories.region(region);
     }
 
     Connections connections() {
@@ -151,16 +149,23 @@ public final class NixlAgent implements AutoCloseable {
             throw new IllegalArgumentException("nixl: region '" + region + "' must be non-empty native memory");
         }
         return call(() -> {
-            if (registrations.containsKey(region)) {
-                throw new IllegalStateException("nixl: region '" + region + "' is already registered");
-            }
-            UcpMemory m = context.memoryMap(new UcpMemMapParams().setAddress(segment.address())
-                    .setLength(segment.byteSize()));
-            Live.REGISTRATIONS.incrementAndGet();
-            registrations.put(region, m);
+            UcpMemory m = memories.register(region, segment);
             return new AgentMemory(name, workerAddress, segment.address(),
                     Base64.getEncoder().encodeToString(Ucx.bytes(m.getRemoteKeyBuffer())));
         });
+    }
+
+    /**
+     * Memory for a KV pool or aux rows that UCX allocates ({@link Memories}); its address. Registering a segment
+     * starting there uses UCX's own key for it. {@link #free} gives it back.
+     */
+    CompletableFuture<Long> allocate(long bytes) {
+        return call(() -> memories.allocate(bytes));
+    }
+
+    /** Unmaps what {@link #allocate} returned at {@code address}, forgetting the regions registered on it. */
+    CompletableFuture<Boolean> free(long address) {
+        return call(() -> memories.free(address));
     }
 
     /**
@@ -250,7 +255,7 @@ public final class NixlAgent implements AutoCloseable {
 
     /**
      * The UCX transports of the connection to {@code agent} as UCX reports them ({@link UcxLanes}), e.g. {@code
-     * sysv/memory(am,am_bw) cma/memory(rma_bw)}; null when there is none. Raw: UCX's whole text.
+     * sysv/memory(am,am_bw,rma) posix/memory(rma) cma/memory(rma_bw)}; null when there is none. Raw: UCX's whole text.
      */
     public CompletableFuture<String> lanes(String agent, boolean raw) {
         return call(() -> peers.lanes(agent, raw));
@@ -258,6 +263,11 @@ public final class NixlAgent implements AutoCloseable {
 
     void logLanes(Peer p) {
         peers.logLanes(p);
+    }
+
+    /** Which lane a put to {@code remote} takes ({@link UcxLanes#rmaPath}); null if not connected to its agent. */
+    public CompletableFuture<String> rmaPath(AgentMemory remote) {
+        return call(() -> peers.rmaPath(remote.agent(), remote.rkey()));
     }
 
     /** Peer agents this agent holds a connection to now. */
@@ -327,8 +337,8 @@ public final class NixlAgent implements AutoCloseable {
     /**
      * Runs tasks and UCX progress. While a transfer of this agent is in flight (or a READ it serves) it polls without
      * napping (on shared memory the copies are made inside progress, so a nap is lost bandwidth), yielding when a
-     * round found nothing to do: UCX 1.13 emulates puts to Tandem's pools with messages the peer's thread must
-     * drain, and on a crowded machine that thread may need this core.
+     * round found nothing to do: UCX 1.13 emulates puts to memory it did not allocate with messages the peer's
+     * thread must drain (pools in UCX's memory need no peer thread), and on a crowded machine it may need this core.
      * Idle, it spins briefly (a reply is often microseconds away), then naps 20 µs, and 1 ms after a longer spell
      * (a receiving agent's only work is notifications; unpark wakes it for tasks).
      */
@@ -366,11 +376,7 @@ public final class NixlAgent implements AutoCloseable {
 
     private void release() {
         peers.closeAll("nixl agent " + name + " closed", System.nanoTime() + CLOSE_WAIT_NANOS);
-        for (UcpMemory m : registrations.values()) {
-            m.deregister();
-            Live.REGISTRATIONS.decrementAndGet();
-        }
-        registrations.clear();
+        memories.releaseAll(); // a pool still open past its agent: its block's arena was closed first (UcxKvMemory)
         reads.clear();
         worker.removeAmRecvHandler(NOTIF_AM_ID);
         worker.removeAmRecvHandler(READ_AM_ID);

@@ -34,6 +34,7 @@ public final class NixlTransferEngine implements TransferEngine {
     public enum Mode { PUSH, PULL }
 
     private final NixlAgent agent;
+    private final UcxKvMemory memory;
     private final Mode mode;
     private final String host;
     /** This engine's registrations by name: where they are, for finding a READ's source region. */
@@ -67,6 +68,7 @@ public final class NixlTransferEngine implements TransferEngine {
         this.deadlineNanos = deadlineNanos;
         this.agent = new NixlAgent("agent-" + UUID.randomUUID(), secret, notifications::on, tls,
                 deadlineNanos);
+        this.memory = new UcxKvMemory(agent, deadlineNanos);
         org.slf4j.LoggerFactory.getLogger(NixlTransferEngine.class).info(
                 "KV transfer (nixl over UCX, {}): agent {}, UCX_TLS={}", mode.name().toLowerCase(java.util.Locale.ROOT),
                 agent.name(),
@@ -75,6 +77,15 @@ public final class NixlTransferEngine implements TransferEngine {
 
     public NixlAgent agent() {
         return agent;
+    }
+
+    /**
+     * Memory UCX allocates, for the KV pool and aux rows: a peer agent on this host then puts and gets with a plain
+     * copy through UCX's shared-memory transports (sysv/posix), where memory it only registers gets emulated puts.
+     */
+    @Override
+    public dev.tandem.kvcache.KvMemory kvMemory() {
+        return memory;
     }
 
     @Override
@@ -231,6 +242,15 @@ public final class NixlTransferEngine implements TransferEngine {
         return remote.nixl() == null ? null : await(agent.lanes(remote.nixl().agent(), false), "lanes");
     }
 
+    /**
+     * The transport a put to (or get from) {@code remote} takes, as UCX resolves it for the region's remote key
+     * ({@link UcxLanes#rmaPath}): e.g. {@code sysv/memory} for memory UCX allocated on this host, {@code am} when UCX
+     * emulates puts with active messages; null before the first transfer to it.
+     */
+    public String rmaPath(SegmentDescriptor remote) {
+        return remote.nixl() == null ? null : await(agent.rmaPath(remote.nixl()), "RMA path");
+    }
+
     @Override
     public void forgetPeer(SegmentDescriptor remote) {
         if (remote.nixl() != null) {
@@ -250,6 +270,7 @@ public final class NixlTransferEngine implements TransferEngine {
 
     @Override
     public void close() {
+        memory.invalidateAll();
         agent.close();
     }
 

@@ -10,6 +10,9 @@
  * dev.tandem.transfer.nixl.Ucx} probes the native libraries once; {@link dev.tandem.transfer.nixl.Live} counts
  * native objects for tests. Inside: {@code Connections} (endpoints and remote keys per peer agent, UCX's own choice
  * of transport), {@code SignedNotifs} (the notification's signed wire form), {@code ReadClient}/{@code ReadServer}
- * (the two sides of a READ), {@code UcxLanes} (which transports an endpoint uses, as UCX reports it).
+ * (the two sides of a READ), {@code UcxLanes} (which transports an endpoint uses, and which lane a put to a given
+ * remote key takes, as UCX reports it), {@code Memories} (an agent's registrations and the memory its UCX allocated)
+ * and {@code UcxKvMemory} (the engine's {@link dev.tandem.kvcache.KvMemory}: the KV pool and aux rows in memory UCX
+ * allocated, so a same-host put or get is a plain copy through sysv/posix rather than emulated with messages).
  */
 package dev.tandem.transfer.nixl;

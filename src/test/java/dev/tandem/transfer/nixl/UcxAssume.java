@@ -25,6 +25,37 @@ public final class UcxAssume {
         }
     }
 
+    /**
+     * One-sided operations between same-host agents on memory UCX allocated take a shared-memory RMA lane (a plain
+     * copy into the peer's sysv/posix segment), not active-message emulation: every RMA lane of the connection is
+     * sysv/posix, and {@code rmaPath} (the lane UCX resolves for the region's key) is one of them. Nothing is asserted
+     * but that there is a path when UCX_TLS narrows the choice.
+     */
+    public static void assertRmaOnSharedMemory(String lanes, String rmaPath) {
+        assertTrue(rmaPath != null && !rmaPath.isEmpty(), "no RMA path: " + rmaPath);
+        if (System.getenv("UCX_TLS") == null) {
+            java.util.List<String> rma = java.util.Arrays.stream(lanes.split(" "))
+                    .filter(l -> l.matches(".*[(,]rma[,)].*")).toList();
+            assertTrue(!rma.isEmpty() && rma.stream().allMatch(l -> l.matches("(sysv|posix)/memory\\(.*")),
+                    "the RMA lanes should be UCX shared memory, got: " + lanes);
+            assertTrue(rmaPath.matches("(sysv|posix)/memory"), "puts should take a shared-memory RMA lane, got "
+                    + rmaPath + " (lanes " + lanes + ")");
+        }
+    }
+
+    /**
+     * As {@link #assertRmaOnSharedMemory} for a logged line's text ({@link #loggedLanes}): {@code <lanes>; one-sided
+     * ops to its memory via [<path>, …]}, every path a shared-memory RMA lane.
+     */
+    public static void assertLoggedRmaOnSharedMemory(String logged) {
+        String marker = "; one-sided ops to its memory via [";
+        int i = logged.indexOf(marker);
+        assertTrue(i > 0 && logged.endsWith("]"), "no RMA path in: " + logged);
+        for (String path : logged.substring(i + marker.length(), logged.length() - 1).split(", ")) {
+            assertRmaOnSharedMemory(logged.substring(0, i), path);
+        }
+    }
+
     /** The UCX transports a worker's log says its agent used ("UCX transports …" lines); fails if there are none. */
     public static java.util.List<String> loggedLanes(java.nio.file.Path log) throws java.io.IOException {
         java.util.List<String> out = new java.util.ArrayList<>();
