@@ -9,6 +9,7 @@ import dev.tandem.engine.sampling.TokenLogprob;
 import dev.tandem.scheduler.FinishReason;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntFunction;
 
@@ -72,30 +73,48 @@ public final class OpenAiResponses {
     }
 
     /**
-     * A chunk of a streamed choice parsed for tool calls as it is generated: {@code d}'s content and its
-     * {@code tool_calls} deltas (the first of a call with index, id, type and name, then argument fragments);
-     * with {@code f}, the finish reason ({@code tool_calls} once a call was sent).
+     * The chunks of a streamed choice parsed for tool calls as it is generated: {@code d}'s content and its
+     * {@code tool_calls} deltas (the first of a call with index, id, type, name and empty arguments, then argument
+     * fragments); with {@code f}, the finish reason on the last ({@code tool_calls} once a call was sent). Usually
+     * one chunk; when {@code d} holds a call's first delta and a fragment of it (the text grew by several tokens
+     * between two writes), each goes in a chunk of its own, as OpenAI never names one call twice in a chunk.
      */
-    public ObjectNode toolDeltaChunk(int index, ToolCallStream.Delta d, boolean first, List<Sampled> newLogprobs,
-                                     FinishReason f, boolean called) {
-        ObjectNode o = chunk(index, d.content(), first, newLogprobs, f);
-        ObjectNode c = (ObjectNode) o.get("choices").get(0);
-        if (!d.calls().isEmpty()) {
-            ArrayNode a = ((ObjectNode) c.get("delta")).putArray("tool_calls");
-            for (ToolCallStream.CallDelta cd : d.calls()) {
-                ObjectNode n = a.addObject().put("index", cd.index());
-                if (cd.id() != null) {
-                    n.put("id", cd.id()).put("type", "function");
-                    n.putObject("function").put("name", cd.name()).put("arguments", cd.arguments());
-                } else {
-                    n.putObject("function").put("arguments", cd.arguments());
+    public List<ObjectNode> toolDeltaChunks(int index, ToolCallStream.Delta d, boolean first,
+                                            List<Sampled> newLogprobs, FinishReason f, boolean called) {
+        List<List<ToolCallStream.CallDelta>> groups = new ArrayList<>();
+        groups.add(new ArrayList<>());
+        for (ToolCallStream.CallDelta cd : d.calls()) {
+            List<ToolCallStream.CallDelta> g = groups.getLast();
+            if (g.stream().anyMatch(x -> x.index() == cd.index())) {
+                groups.add(g = new ArrayList<>());
+            }
+            g.add(cd);
+        }
+        List<ObjectNode> out = new ArrayList<>(groups.size());
+        for (int k = 0; k < groups.size(); k++) {
+            boolean head = k == 0;
+            boolean last = k == groups.size() - 1;
+            ObjectNode o = chunk(index, head ? d.content() : "", first && head, head ? newLogprobs : List.of(),
+                    last ? f : null);
+            ObjectNode c = (ObjectNode) o.get("choices").get(0);
+            if (!groups.get(k).isEmpty()) {
+                ArrayNode a = ((ObjectNode) c.get("delta")).putArray("tool_calls");
+                for (ToolCallStream.CallDelta cd : groups.get(k)) {
+                    ObjectNode n = a.addObject().put("index", cd.index());
+                    if (cd.id() != null) {
+                        n.put("id", cd.id()).put("type", "function");
+                        n.putObject("function").put("name", cd.name()).put("arguments", cd.arguments());
+                    } else {
+                        n.putObject("function").put("arguments", cd.arguments());
+                    }
                 }
             }
+            if (last && f != null && called && f.type().equals("stop")) {
+                c.put("finish_reason", toolFinish());
+            }
+            out.add(o);
         }
-        if (f != null && called && f.type().equals("stop")) {
-            c.put("finish_reason", toolFinish());
-        }
-        return o;
+        return out;
     }
 
     private ObjectNode envelope(boolean chunk) {

@@ -78,7 +78,7 @@ final class OpenAiRoutes {
                 List<Sampled> lps = acc.outputLogprobs();
                 List<Sampled> newLps = new ArrayList<>(lps.subList(sentLogprobs[i], lps.size()));
                 sentLogprobs[i] = lps.size();
-                return out.toolDeltaChunk(i, d, first, newLps, acc.finish(), callStreams[i].calls() > 0);
+                return out.toolDeltaChunks(i, d, first, newLps, acc.finish(), callStreams[i].calls() > 0);
             }
             String text = acc.text();
             String delta = text.substring(Math.min(sentChars[i], text.length()));

@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.function.Consumer;
+import java.util.List;
 import java.util.function.IntFunction;
 
 /**
@@ -45,8 +46,8 @@ final class SseStream {
 
     /**
      * @param items  the request's items
-     * @param render item {@code i}'s event with everything new since its previous one, or null when there is
-     *               nothing to say
+     * @param render item {@code i}'s event with everything new since its previous one (or a list of events, sent in
+     *               order), or null when there is nothing to say
      */
     SseStream(RoutingContext ctx, InputLimits limits, int items, IntFunction<Object> render) {
         this.ctx = ctx;
@@ -113,7 +114,9 @@ final class SseStream {
                 int i = pending.poll();
                 marked[i] = false;
                 Object event = render.apply(i);
-                if (event != null) {
+                if (event instanceof List<?> several) { // one item's output in several events, in order
+                    several.forEach(e -> events.appendString("data: " + e + "\n\n"));
+                } else if (event != null) {
                     events.appendString("data: " + event + "\n\n");
                 }
             }
