@@ -106,6 +106,11 @@ class GatewayAuthTest {
         assertEquals(200, keyed.post("/flush_cache", "", "k").statusCode());
         TrustFixture keyedRemote = TrustFixture.start(vertx, host -> false, List.of(), "--api-key", "k");
         assertEquals(403, keyedRemote.post("/register", reg, "k").statusCode());
+        // flush reaches the workers this gateway knows and has confirmed: wait until the registration above reached
+        // its registry and its health check confirmed the worker (before that the fan-out is a 503: CI lost the race)
+        TrustFixture.await("the keyed remote gateway sees the decode worker, confirmed",
+                () -> keyedRemote.listed("decode", "k").size() == 1
+                        && keyedRemote.listed("decode", "k").getJsonObject(0).getBoolean("confirmed", false));
         assertEquals(200, keyedRemote.post("/flush_cache", "", "k").statusCode(), "flush is not loopback-bound");
     }
 
