@@ -12,7 +12,6 @@ import io.vertx.core.Vertx;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -201,9 +200,7 @@ final class HiCacheComparison {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return dev.tandem.launch.FreePorts.loopback();
     }
 
     private static void deleteTree(Path dir) throws IOException {

@@ -4,8 +4,6 @@ import dev.tandem.config.ClusterName;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,11 +60,9 @@ public final class ChildJvm implements AutoCloseable {
         return flags;
     }
 
-    /** A port free on loopback now (another process may take it before the child binds it; tests accept that). */
+    /** A port free on loopback now, for a child to bind ({@link FreePorts#loopback}). */
     public static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return FreePorts.loopback();
     }
 
     public String name() {

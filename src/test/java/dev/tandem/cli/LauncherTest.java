@@ -7,7 +7,6 @@ import dev.tandem.TestModels;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -31,9 +30,7 @@ class LauncherTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return dev.tandem.launch.FreePorts.loopback();
     }
 
     /** {@code conf/<name>.json} with {@code changes} applied, written under target/launcher-test. */

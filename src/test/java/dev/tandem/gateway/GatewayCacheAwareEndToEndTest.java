@@ -16,8 +16,6 @@ import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,9 +33,7 @@ class GatewayCacheAwareEndToEndTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return dev.tandem.launch.FreePorts.loopback();
     }
 
     private static WorkerConfig worker(String... flags) {

@@ -10,7 +10,6 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -28,10 +27,7 @@ class OpenAiClientTest {
 
     @Test
     void theOfficialClientGetsStructuredOutputsAndToolCallsThroughTheGateway(Vertx vertx) throws Exception {
-        int bootstrap;
-        try (ServerSocket s = new ServerSocket(0)) {
-            bootstrap = s.getLocalPort();
-        }
+        int bootstrap = dev.tandem.launch.FreePorts.loopback();
         GatewayVerticle g = new GatewayVerticle(GatewayConfig.from(Args.parse(new String[] {"--port", "0",
                 "--health-interval", "0.2"}, Set.of())));
         vertx.deployVerticle(g).await();

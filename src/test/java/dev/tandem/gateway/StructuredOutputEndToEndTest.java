@@ -15,7 +15,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.net.ServerSocket;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,10 +34,7 @@ class StructuredOutputEndToEndTest {
 
     @BeforeAll
     static void start(Vertx vertx) throws Exception {
-        int bootstrap;
-        try (ServerSocket s = new ServerSocket(0)) {
-            bootstrap = s.getLocalPort();
-        }
+        int bootstrap = dev.tandem.launch.FreePorts.loopback();
         GatewayVerticle g = new GatewayVerticle(GatewayConfig.from(Args.parse(new String[] {"--port", "0",
                 "--health-interval", "0.2"}, Set.of())));
         vertx.deployVerticle(g).await();

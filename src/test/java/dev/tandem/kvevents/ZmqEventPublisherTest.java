@@ -6,7 +6,6 @@ import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
 import org.zeromq.ZMsg;
 
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,9 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ZmqEventPublisherTest {
 
     static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
+        return dev.tandem.launch.FreePorts.loopback();
     }
 
     static KvEventBatch batch(int i) {
