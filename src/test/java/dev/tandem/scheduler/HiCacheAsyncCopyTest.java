@@ -6,7 +6,6 @@ import dev.tandem.config.HiCacheConfig.StorageBackend;
 import dev.tandem.config.HiCacheConfig.WritePolicy;
 import dev.tandem.config.SchedulerConfig;
 import dev.tandem.engine.model.Model;
-import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.hicache.HiCache;
 import dev.tandem.hicache.KvLayout;
 import dev.tandem.kvcache.KvDtype;
@@ -21,7 +20,6 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -47,14 +45,6 @@ class HiCacheAsyncCopyTest {
         engine.close();
     }
 
-    private static SamplingParams greedy(int n) {
-        return new SamplingParams(n, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), true, 0);
-    }
-
-    private static int[] prompt(int seed, int len) {
-        return IntStream.range(0, len).map(i -> 7 + (seed * 131 + i * 37 + i * i) % 480).toArray();
-    }
-
     private static ColocatedScheduler scheduler(PagedKvCache kv, boolean radix, HiCache hi) {
         return new ColocatedScheduler(model.transformer(), kv, engine.tokenizer, model.config().eosTokenIds(),
                 new SchedulerConfig(4, kv.allocator().totalPages() * PAGE, 256, 2048, PAGE, radix),
@@ -66,7 +56,7 @@ class HiCacheAsyncCopyTest {
         final List<RequestOutput> list = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         SchedulerRequest request(int[] prompt, int maxNew) {
-            return new SchedulerRequest("r", prompt, greedy(maxNew), false, -1, 0, List.of(), list::add, null);
+            return new SchedulerRequest("r", prompt, TinyEngine.greedy(maxNew), false, -1, 0, List.of(), list::add, null);
         }
 
         boolean done() {
@@ -107,7 +97,7 @@ class HiCacheAsyncCopyTest {
 
     /** Runs {@code p}, then a long prompt that pushes p's pages out of the 24-page pool into host memory. */
     private static void pushToHost(ColocatedScheduler s, int[] p) {
-        for (int[] q : List.of(p, prompt(53, 340))) {
+        for (int[] q : List.of(p, TinyEngine.prompt(53, 340))) {
             Outs o = new Outs();
             s.submit(o.request(q, 2));
             stepUntil(s, o::done);
@@ -116,8 +106,8 @@ class HiCacheAsyncCopyTest {
 
     @Test
     void aSlowLoadHoldsOnlyItsOwnRequestWhileTheSchedulerStepsAnotherToTheEnd() throws Exception {
-        int[] p = prompt(51, 100); // 6 whole pages may be cached
-        int[] other = prompt(52, 30);
+        int[] p = TinyEngine.prompt(51, 100); // 6 whole pages may be cached
+        int[] other = TinyEngine.prompt(52, 30);
         int[] expectedP = reference(p, 6);
         int[] expectedOther = reference(other, 12);
         try (PagedKvCache kv = model.newKvCache(PAGE, 24 * PAGE, 4, 2048); HiCache hi = tiers(kv)) {
@@ -169,7 +159,7 @@ class HiCacheAsyncCopyTest {
 
     @Test
     void aLoadWhoseHostPagesVanishIsAMissWithTheOutputUnchanged() throws Exception {
-        int[] p = prompt(61, 100);
+        int[] p = TinyEngine.prompt(61, 100);
         int[] expected = reference(p, 6);
         try (PagedKvCache kv = model.newKvCache(PAGE, 24 * PAGE, 4, 2048); HiCache hi = tiers(kv)) {
             ColocatedScheduler s = scheduler(kv, true, hi);
@@ -206,7 +196,7 @@ class HiCacheAsyncCopyTest {
 
     @Test
     void aBf16PoolsPagesComeBackFromHostMemoryUnchangedAndNeverMeetAFloat32PoolsPages() {
-        int[] p = prompt(71, 100);
+        int[] p = TinyEngine.prompt(71, 100);
         int[] expected;
         try (PagedKvCache kv = model.newKvCache(PAGE, 2048, 4, 2048, null, KvDtype.BFLOAT16)) {
             ColocatedScheduler s = scheduler(kv, false, null);

@@ -6,7 +6,6 @@ import dev.tandem.config.HiCacheConfig.StorageBackend;
 import dev.tandem.config.HiCacheConfig.WritePolicy;
 import dev.tandem.config.SchedulerConfig;
 import dev.tandem.engine.model.Model;
-import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.hicache.HiCache;
 import dev.tandem.hicache.HiCacheStats;
 import dev.tandem.hicache.KvLayout;
@@ -28,7 +27,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -57,14 +55,6 @@ class HierarchicalCacheTest {
         engine.close();
     }
 
-    private static SamplingParams greedy(int n) {
-        return new SamplingParams(n, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), true, 0);
-    }
-
-    private static int[] prompt(int seed, int len) {
-        return IntStream.range(0, len).map(i -> 7 + (seed * 131 + i * 37 + i * i) % 480).toArray();
-    }
-
     private static int[] concat(int[] a, int[] b) {
         int[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
@@ -77,7 +67,7 @@ class HierarchicalCacheTest {
 
     private static Run run(ColocatedScheduler s, int[] prompt, int maxNew) {
         List<RequestOutput> outs = new ArrayList<>();
-        s.submit(new SchedulerRequest("r", prompt, greedy(maxNew), false, -1, 0, List.of(), outs::add, null));
+        s.submit(new SchedulerRequest("r", prompt, TinyEngine.greedy(maxNew), false, -1, 0, List.of(), outs::add, null));
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (s.hasWork()) {
             assertTrue(System.nanoTime() < deadline, "the request finishes");
@@ -119,7 +109,7 @@ class HierarchicalCacheTest {
         try (PagedKvCache kv = model.newKvCache(PAGE, 12 * PAGE, 4, 2048);
              HiCache hi = HiCache.create(cfg(policy, null, PrefetchPolicy.BEST_EFFORT), "tiny", kv.pool())) {
             ColocatedScheduler s = scheduler(kv, true, hi);
-            int[][] history = {prompt(1, 90), prompt(2, 95), prompt(3, 100)};
+            int[][] history = {TinyEngine.prompt(1, 90), TinyEngine.prompt(2, 95), TinyEngine.prompt(3, 100)};
             int cachedTotal = 0;
             // A router's view built from the scheduler's KV events (pool and host memory blocks alike).
             PrefixIndex view = new PrefixIndex();
@@ -137,7 +127,7 @@ class HierarchicalCacheTest {
                     assertEquals(Arrays.toString(reference(p, 6)), Arrays.toString(r.ids()),
                             policy + ": conversation " + c + " turn " + turn);
                     cachedTotal += r.cached();
-                    history[c] = concat(concat(p, r.ids()), prompt(10 * turn + c, 7));
+                    history[c] = concat(concat(p, r.ids()), TinyEngine.prompt(10 * turn + c, 7));
                 }
             }
             HiCacheStats st = s.tierStats();
@@ -153,7 +143,7 @@ class HierarchicalCacheTest {
 
     @Test
     void requestsQueuedForPagesCountTheirHitOnceWithOutputUnchanged() {
-        int[][] prompts = {prompt(21, 120), prompt(22, 120), prompt(23, 120), prompt(24, 120)};
+        int[][] prompts = {TinyEngine.prompt(21, 120), TinyEngine.prompt(22, 120), TinyEngine.prompt(23, 120), TinyEngine.prompt(24, 120)};
         try (PagedKvCache kv = model.newKvCache(PAGE, 12 * PAGE, 4, 2048);
              HiCache hi = HiCache.create(cfg(WritePolicy.WRITE_THROUGH, null, PrefetchPolicy.BEST_EFFORT), "tiny",
                      kv.pool())) {
@@ -166,7 +156,7 @@ class HierarchicalCacheTest {
             for (int[] p : prompts) {
                 List<RequestOutput> o = new ArrayList<>();
                 outs.add(o);
-                s.submit(new SchedulerRequest("r", p, greedy(4), false, -1, 0, List.of(), o::add, null));
+                s.submit(new SchedulerRequest("r", p, TinyEngine.greedy(4), false, -1, 0, List.of(), o::add, null));
             }
             long deadline = System.nanoTime() + 60_000_000_000L;
             while (s.hasWork()) {
@@ -191,14 +181,14 @@ class HierarchicalCacheTest {
     @ParameterizedTest
     @EnumSource(value = WritePolicy.class, names = {"WRITE_THROUGH", "WRITE_BACK"})
     void aRestartedWorkerReadsAPromptsPagesFromStorage(WritePolicy policy, @TempDir Path dir) throws IOException {
-        int[] p = prompt(42, 100); // 99 positions may be cached: 6 whole pages
+        int[] p = TinyEngine.prompt(42, 100); // 99 positions may be cached: 6 whole pages
         int[] expected = reference(p, 8);
         try (PagedKvCache kv = model.newKvCache(PAGE, 12 * PAGE, 4, 2048);
              HiCache hi = HiCache.create(cfg(policy, dir, PrefetchPolicy.WAIT_COMPLETE), "tiny", kv.pool())) {
             ColocatedScheduler s = scheduler(kv, true, hi);
             assertEquals(0, run(s, p, 8).cached());
             if (policy == WritePolicy.WRITE_BACK) {
-                run(s, prompt(43, 150), 8); // needs the pool: the first prompt's pages are evicted, then written
+                run(s, TinyEngine.prompt(43, 150), 8); // needs the pool: the first prompt's pages are evicted, then written
             }
             hi.drain();
             assertTrue(files(dir) >= 6, policy + ": the prompt's pages are in storage: " + files(dir));
@@ -224,7 +214,7 @@ class HierarchicalCacheTest {
     @EnumSource(PrefetchPolicy.class)
     void everyPrefetchPolicyGivesTheSameOutputAndTheWaitingOnesTheWholePrompt(PrefetchPolicy policy,
                                                                               @TempDir Path dir) {
-        int[] p = prompt(77, 100);
+        int[] p = TinyEngine.prompt(77, 100);
         int[] expected = reference(p, 8);
         try (PagedKvCache kv = model.newKvCache(PAGE, 12 * PAGE, 4, 2048);
              HiCache hi = HiCache.create(cfg(WritePolicy.WRITE_THROUGH, dir, policy), "tiny", kv.pool())) {
@@ -250,7 +240,7 @@ class HierarchicalCacheTest {
 
     @Test
     void aDamagedOrMissingPageFileEndsTheHitThereAndTheOutputStaysTheSame(@TempDir Path dir) throws IOException {
-        int[] p = prompt(7, 100);
+        int[] p = TinyEngine.prompt(7, 100);
         int[] expected = reference(p, 8);
         List<String> keys;
         try (PagedKvCache kv = model.newKvCache(PAGE, PAGE, 1, 64)) {
