@@ -50,20 +50,46 @@ class ClusteredPdTest {
     }
 
     static void awaitHealthy(WebClient c, Process p, String name) throws Exception {
-        for (int i = 0; i < 600; i++) {
+        awaitHealthy(c, p, name, Path.of("target", "cluster-logs", name + ".log"));
+    }
+
+    /**
+     * Waits up to two minutes for {@code /health} to answer 200. Each probe has its own deadline (a port that accepts
+     * and never answers must not hang the test), an interrupt (the test's timeout) is never mistaken for "not up
+     * yet", and a failure carries the end of the child's log, since CI shows assertion messages but not files.
+     */
+    static void awaitHealthy(WebClient c, Process p, String name, Path log) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        String last = "no answer yet";
+        while (System.nanoTime() < deadline) {
             if (!p.isAlive()) {
-                throw new AssertionError(name + " exited; see target/cluster-logs/" + name + ".log");
+                throw new AssertionError(name + " exited with " + p.exitValue() + "\n" + tail(log));
             }
             try {
-                if (c.get("/health").send().await().statusCode() == 200) {
+                int status = c.get("/health").timeout(3_000).send().await().statusCode();
+                if (status == 200) {
                     return;
                 }
-            } catch (Exception notYet) {
-                // still starting
+                last = "status " + status;
+            } catch (Exception notYet) { // await() rethrows the cause as is, checked ones included
+                if (notYet instanceof InterruptedException interrupted) {
+                    throw interrupted;
+                }
+                last = String.valueOf(notYet); // refused while starting, or the probe's own timeout
             }
             Thread.sleep(100);
         }
-        throw new AssertionError(name + " did not become healthy");
+        throw new AssertionError(name + " not healthy after 120 s (last probe: " + last + ")\n" + tail(log));
+    }
+
+    /** The last lines of a child's log, for failure messages. */
+    static String tail(Path log) {
+        try {
+            List<String> lines = java.nio.file.Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (IOException e) {
+            return "(no log at " + log + ": " + e.getMessage() + ")";
+        }
     }
 
     static String body(int len, int maxNew, int bootstrapPort, long room) {

@@ -43,18 +43,24 @@ class NixlWithoutUcxTest {
         Path nixlLog = dir.resolve("nixl.log");
         Process nixl = launch(libs, nixlLog, "--mode", "prefill", "--port", "0", "--bootstrap-port",
                 String.valueOf(ClusteredPdTest.freePort()), "--transfer-backend", "nixl");
-        assertTrue(nixl.waitFor(120, TimeUnit.SECONDS), "the nixl worker neither started nor failed");
+        try {
+            assertTrue(nixl.waitFor(120, TimeUnit.SECONDS),
+                    "the nixl worker neither started nor failed\n" + ClusteredPdTest.tail(nixlLog));
+        } finally {
+            nixl.destroyForcibly();
+        }
         String out = Files.readString(nixlLog);
         assertNotEquals(0, nixl.exitValue(), out);
         assertTrue(out.contains("transfer_backend nixl: UCX cannot load") && out.contains("libucp.so.0")
                 && out.contains("libucx0"), out);
 
         int port = ClusteredPdTest.freePort();
-        Process mooncake = launch(libs, dir.resolve("mooncake.log"), "--mode", "prefill", "--port", "" + port,
+        Path mooncakeLog = dir.resolve("mooncake.log");
+        Process mooncake = launch(libs, mooncakeLog, "--mode", "prefill", "--port", "" + port,
                 "--bootstrap-port", String.valueOf(ClusteredPdTest.freePort()));
         WebClient c = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port));
         try {
-            ClusteredPdTest.awaitHealthy(c, mooncake, "mooncake prefill without UCX");
+            ClusteredPdTest.awaitHealthy(c, mooncake, "mooncake prefill without UCX", mooncakeLog);
         } finally {
             mooncake.destroy();
             if (!mooncake.waitFor(15, TimeUnit.SECONDS)) {
