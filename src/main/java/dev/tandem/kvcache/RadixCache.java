@@ -1,7 +1,6 @@
 package dev.tandem.kvcache;
 
 import dev.tandem.kvevents.KvEvent;
-import dev.tandem.kvevents.TupleHash;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,34 +35,17 @@ import java.util.function.IntConsumer;
 public final class RadixCache {
     private final int pageSize;
     private final IntConsumer freePage;
-    /** A page without a host copy in {@link Node#host} and {@link Match#hostHandles}. */
+    /** A page without a host copy in a node's host copies and {@link Match#hostHandles}. */
     public static final long NO_HOST = -1;
 
-    private final Node root = new Node(null, new int[0], new int[0]);
+    private final RadixNode root = new RadixNode(null, new int[0], new int[0]);
     /** Host handle to the node holding it (each handle is one page of one node). */
-    private final Map<Long, Node> byHost = new HashMap<>();
-    private final List<KvEvent> events = new ArrayList<>();
+    private final Map<Long, RadixNode> byHost = new HashMap<>();
+    private final RadixEvents events;
     private long clock;
     private EvictionListener evictionListener = (path, pages, host) -> null;
     private int cachedPages;
     private int lockedPages; // pages in nodes with lockRef > 0: not evictable
-
-    /** An edge: {@code key} tokens (whole pages), their pool {@code pages} (null: not in the pool), host copies. */
-    private static final class Node {
-        Node parent;
-        int[] key;
-        int[] pages;
-        long[] host; // null: no page has a host copy
-        final Map<List<Integer>, Node> children = new HashMap<>();
-        int lockRef;
-        long lastAccess;
-
-        Node(Node parent, int[] key, int[] pages) {
-            this.parent = parent;
-            this.key = key;
-            this.pages = pages;
-        }
-    }
 
     /**
      * What a lookup found: the pool pages of the longest page-aligned prefix and the node to lock, then the host
@@ -97,14 +79,7 @@ public final class RadixCache {
     public RadixCache(int pageSize, IntConsumer freePage) {
         this.pageSize = pageSize;
         this.freePage = freePage;
-    }
-
-    private List<Integer> firstPage(int[] key, int from) {
-        List<Integer> l = new ArrayList<>(pageSize);
-        for (int i = from; i < from + pageSize; i++) {
-            l.add(key[i]);
-        }
-        return l;
+        this.events = new RadixEvents(pageSize);
     }
 
     /**
@@ -114,9 +89,9 @@ public final class RadixCache {
     public Match match(int[] tokens) {
         List<Integer> pages = new ArrayList<>();
         List<Long> host = new ArrayList<>();
-        Node node = root;
+        RadixNode node = root;
         int pos = 0;
-        for (Node n : walk(tokens)) {
+        for (RadixNode n : walk(tokens)) {
             if (n.pages != null && host.isEmpty()) {
                 for (int p : n.pages) {
                     pages.add(p);
@@ -134,13 +109,13 @@ public final class RadixCache {
     }
 
     /** The nodes (pool, then host) on {@code tokens}' page-aligned path; a node matched part-way is split. */
-    private List<Node> walk(int[] tokens) {
+    private List<RadixNode> walk(int[] tokens) {
         clock++;
-        List<Node> path = new ArrayList<>();
-        Node node = root;
+        List<RadixNode> path = new ArrayList<>();
+        RadixNode node = root;
         int pos = 0;
         while (pos + pageSize <= tokens.length) {
-            Node child = node.children.get(firstPage(tokens, pos));
+            RadixNode child = node.children.get(RadixNode.pageKey(tokens, pos, pageSize));
             if (child == null) {
                 break;
             }
@@ -167,17 +142,17 @@ public final class RadixCache {
     }
 
     /** Splits {@code node} after {@code pages} pages; returns the new upper (prefix) node. */
-    private Node split(Node node, int pages) {
+    private RadixNode split(RadixNode node, int pages) {
         int cut = pages * pageSize;
         boolean inPool = node.pages != null;
         if (inPool) {
-            events.add(new KvEvent.BlockRemoved(hashes(node.key)));
+            events.removed(node);
         }
-        Node upper = new Node(node.parent, Arrays.copyOf(node.key, cut),
+        RadixNode upper = new RadixNode(node.parent, Arrays.copyOf(node.key, cut),
                 inPool ? Arrays.copyOf(node.pages, pages) : null);
         upper.lockRef = node.lockRef;
         upper.lastAccess = node.lastAccess;
-        node.parent.children.put(firstPage(upper.key, 0), upper);
+        node.parent.children.put(RadixNode.pageKey(upper.key, 0, pageSize), upper);
         node.key = Arrays.copyOfRange(node.key, cut, node.key.length);
         node.pages = inPool ? Arrays.copyOfRange(node.pages, pages, node.pages.length) : null;
         if (node.host != null) {
@@ -190,10 +165,10 @@ public final class RadixCache {
             }
         }
         node.parent = upper;
-        upper.children.put(firstPage(node.key, 0), node);
+        upper.children.put(RadixNode.pageKey(node.key, 0, pageSize), node);
         if (inPool) {
-            stored(upper);
-            stored(node);
+            events.stored(upper);
+            events.stored(node);
         }
         return upper;
     }
@@ -207,8 +182,8 @@ public final class RadixCache {
         int whole = Math.min(tokens.length / pageSize, pages.length);
         int at = 0;
         int cachedPagesBefore = 0;
-        Node parent = root;
-        for (Node n : walk(Arrays.copyOf(tokens, whole * pageSize))) {
+        RadixNode parent = root;
+        for (RadixNode n : walk(Arrays.copyOf(tokens, whole * pageSize))) {
             int len = n.key.length / pageSize;
             if (n.pages != null) {
                 for (int i = 0; i < len; i++) {
@@ -220,18 +195,18 @@ public final class RadixCache {
             } else { // a host node on the path: these pool pages (loaded or computed) bring it back to the pool
                 n.pages = Arrays.copyOfRange(pages, at, at + len);
                 cachedPages += len;
-                stored(n);
+                events.stored(n);
             }
             at += len;
             parent = n;
         }
         if (at < whole) {
-            Node leaf = new Node(parent, Arrays.copyOfRange(tokens, at * pageSize, whole * pageSize),
+            RadixNode leaf = new RadixNode(parent, Arrays.copyOfRange(tokens, at * pageSize, whole * pageSize),
                     Arrays.copyOfRange(pages, at, whole));
             leaf.lastAccess = ++clock;
-            parent.children.put(firstPage(leaf.key, 0), leaf);
+            parent.children.put(RadixNode.pageKey(leaf.key, 0, pageSize), leaf);
             cachedPages += leaf.pages.length;
-            stored(leaf);
+            events.stored(leaf);
         }
         for (int i = whole; i < pages.length; i++) {
             freePage.accept(pages[i]); // a partial last page is not cached
@@ -241,7 +216,7 @@ public final class RadixCache {
 
     /** Pins the path to {@code match.node()} while a request uses its pages. */
     public void lock(Match match) {
-        for (Node n = (Node) match.node(); n != root && n != null; n = n.parent) {
+        for (RadixNode n = (RadixNode) match.node(); n != root && n != null; n = n.parent) {
             if (n.lockRef++ == 0) {
                 lockedPages += n.pages.length;
             }
@@ -250,7 +225,7 @@ public final class RadixCache {
 
     /** Undoes {@link #lock}; a node split since keeps the count on both halves, so the walk stays balanced. */
     public void unlock(Match match) {
-        for (Node n = (Node) match.node(); n != root && n != null; n = n.parent) {
+        for (RadixNode n = (RadixNode) match.node(); n != root && n != null; n = n.parent) {
             if (n.lockRef <= 0) {
                 throw new IllegalStateException("radix cache: unlock of a node that is not locked");
             }
@@ -271,18 +246,18 @@ public final class RadixCache {
      * children joins it, as in SGLang's eviction. A victim whose pages all have host copies stays as a host node.
      */
     public int evict(int pages) {
-        java.util.PriorityQueue<Node> heap = new java.util.PriorityQueue<>(
-                java.util.Comparator.comparingLong((Node n) -> n.lastAccess));
-        for (Node leaf : poolLeaves(root, new ArrayList<>())) {
+        java.util.PriorityQueue<RadixNode> heap = new java.util.PriorityQueue<>(
+                java.util.Comparator.comparingLong((RadixNode n) -> n.lastAccess));
+        for (RadixNode leaf : poolLeaves(root, new ArrayList<>())) {
             if (leaf.lockRef == 0) {
                 heap.add(leaf);
             }
         }
         int freed = 0;
         while (freed < pages && !heap.isEmpty()) {
-            Node victim = heap.poll();
-            events.add(new KvEvent.BlockRemoved(hashes(victim.key)));
-            long[] copies = evictionListener.evicting(path(victim), victim.pages, victim.host);
+            RadixNode victim = heap.poll();
+            events.removed(victim);
+            long[] copies = evictionListener.evicting(victim.path(), victim.pages, victim.host);
             for (int p : victim.pages) {
                 freePage.accept(p);
             }
@@ -290,8 +265,8 @@ public final class RadixCache {
             cachedPages -= victim.pages.length;
             victim.pages = null;
             keepOnHost(victim, copies);
-            Node parent = victim.parent;
-            if (parent != root && parent.lockRef == 0 && !hasPoolChild(parent)) {
+            RadixNode parent = victim.parent;
+            if (parent != root && parent.lockRef == 0 && !parent.hasPoolChild()) {
                 heap.add(parent);
             }
         }
@@ -299,7 +274,7 @@ public final class RadixCache {
     }
 
     /** A node just out of the pool: its leading pages with host copies stay as a host node, the rest go. */
-    private void keepOnHost(Node n, long[] copies) {
+    private void keepOnHost(RadixNode n, long[] copies) {
         int len = n.key.length / pageSize;
         if (copies != null) {
             if (n.host == null) {
@@ -326,29 +301,20 @@ public final class RadixCache {
     }
 
     /** Takes {@code n} and everything below it (host nodes only: pool nodes are prefix-closed) out of the tree. */
-    private void remove(Node n) {
-        n.parent.children.remove(firstPage(n.key, 0));
+    private void remove(RadixNode n) {
+        n.parent.children.remove(RadixNode.pageKey(n.key, 0, pageSize));
         forgetHost(n);
     }
 
-    private void forgetHost(Node n) {
+    private void forgetHost(RadixNode n) {
         if (n.host != null) {
             for (long h : n.host) {
                 byHost.remove(h);
             }
         }
-        for (Node c : n.children.values()) {
+        for (RadixNode c : n.children.values()) {
             forgetHost(c);
         }
-    }
-
-    private static boolean hasPoolChild(Node n) {
-        for (Node c : n.children.values()) {
-            if (c.pages != null) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**
@@ -356,7 +322,7 @@ public final class RadixCache {
      * the pages before it and loses the rest (and everything below, which is no longer reachable).
      */
     public void hostDropped(long handle) {
-        Node n = byHost.remove(handle);
+        RadixNode n = byHost.remove(handle);
         if (n == null) {
             return;
         }
@@ -379,7 +345,7 @@ public final class RadixCache {
      */
     public void setHost(int[] tokens, long[] handles) {
         int at = 0;
-        for (Node n : walk(Arrays.copyOf(tokens, Math.min(tokens.length, handles.length * pageSize)))) {
+        for (RadixNode n : walk(Arrays.copyOf(tokens, Math.min(tokens.length, handles.length * pageSize)))) {
             int len = n.key.length / pageSize;
             if (n.pages == null) {
                 break;
@@ -407,25 +373,11 @@ public final class RadixCache {
         return byHost.size();
     }
 
-    /** The tokens from the root to the end of {@code n}. */
-    private int[] path(Node n) {
-        int len = 0;
-        for (Node a = n; a != root; a = a.parent) {
-            len += a.key.length;
-        }
-        int[] out = new int[len];
-        for (Node a = n; a != root; a = a.parent) {
-            len -= a.key.length;
-            System.arraycopy(a.key, 0, out, len, a.key.length);
-        }
-        return out;
-    }
-
-    private List<Node> poolLeaves(Node n, List<Node> out) {
-        if (n != root && n.pages != null && !hasPoolChild(n)) {
+    private List<RadixNode> poolLeaves(RadixNode n, List<RadixNode> out) {
+        if (n != root && n.pages != null && !n.hasPoolChild()) {
             out.add(n);
         }
-        for (Node c : n.children.values()) {
+        for (RadixNode c : n.children.values()) {
             if (c.pages != null) {
                 poolLeaves(c, out);
             }
@@ -433,14 +385,14 @@ public final class RadixCache {
         return out;
     }
 
-    private void freeAll(Node n) {
+    private void freeAll(RadixNode n) {
         if (n != root && n.pages != null) {
             for (int p : n.pages) {
                 freePage.accept(p);
             }
             n.pages = null;
         }
-        for (Node c : n.children.values()) {
+        for (RadixNode c : n.children.values()) {
             freeAll(c);
         }
     }
@@ -459,7 +411,7 @@ public final class RadixCache {
         byHost.clear();
         cachedPages = 0;
         lockedPages = 0;
-        events.add(new KvEvent.AllBlocksCleared());
+        events.cleared();
         return true;
     }
 
@@ -468,19 +420,7 @@ public final class RadixCache {
      * per page, parents before children. A consumer that lost track (a restarted router) rebuilds from it.
      */
     public List<KvEvent> snapshot() {
-        List<KvEvent> out = new ArrayList<>();
-        out.add(new KvEvent.AllBlocksCleared());
-        snapshot(root, out);
-        return out;
-    }
-
-    private void snapshot(Node n, List<KvEvent> out) {
-        for (Node c : n.children.values()) {
-            if (c.pages != null) { // host nodes are host memory's to report
-                stored(c, out);
-                snapshot(c, out);
-            }
-        }
+        return events.snapshot(root);
     }
 
     /** Pages the cache holds. */
@@ -490,34 +430,6 @@ public final class RadixCache {
 
     /** The queued events, oldest first; the queue is emptied. */
     public List<KvEvent> takeEvents() {
-        List<KvEvent> out = List.copyOf(events);
-        events.clear();
-        return out;
-    }
-
-    private void stored(Node n) {
-        stored(n, events);
-    }
-
-    private void stored(Node n, List<KvEvent> out) {
-        Long parent = n.parent == root ? null : TupleHash.hash(n.parent.key, n.parent.key.length - pageSize,
-                n.parent.key.length);
-        for (int i = 0; i < n.key.length; i += pageSize) {
-            long h = TupleHash.hash(n.key, i, i + pageSize);
-            List<Integer> tokens = new ArrayList<>(pageSize);
-            for (int t = i; t < i + pageSize; t++) {
-                tokens.add(n.key[t]);
-            }
-            out.add(new KvEvent.BlockStored(List.of(h), parent, tokens, pageSize, null));
-            parent = h;
-        }
-    }
-
-    private List<Long> hashes(int[] key) {
-        List<Long> out = new ArrayList<>();
-        for (int i = 0; i < key.length; i += pageSize) {
-            out.add(TupleHash.hash(key, i, i + pageSize));
-        }
-        return out;
+        return events.take();
     }
 }
