@@ -194,8 +194,8 @@ final class TcpWriteServer implements AutoCloseable {
                 conns.add(c);
                 peakConnections.accumulateAndGet(conns.size(), Math::max);
                 c.key = ch.register(selector, SelectionKey.OP_READ, c);
-            } catch (IOException e) {
-                drop(c);
+            } catch (IOException e) { // the peer left before it was even challenged: a handshake that failed
+                reject(c, TcpRejection.AUTH_FAILED, "could not be challenged (" + e.getMessage() + ")");
             }
         }
     }
