@@ -183,7 +183,7 @@ final class TokenProcessor {
         }
         s.emittedChars = Math.max(s.emittedChars, releasable);
         s.emittedIds = n;
-        List<Sampled> lps = new ArrayList<>(s.pendingLogprobs);
+        List<Sampled> lps = s.pendingLogprobs.isEmpty() ? List.of() : new ArrayList<>(s.pendingLogprobs);
         s.pendingLogprobs.clear();
         List<Generator.InputLogprob> inLps = List.of();
         if (s.inputLogprobsDone && !s.inputLogprobs.isEmpty()) {
