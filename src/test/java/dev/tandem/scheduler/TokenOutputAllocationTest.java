@@ -96,8 +96,9 @@ class TokenOutputAllocationTest {
             // pass's output record and row arrays. The limit leaves room for a longer delta; detokenizing through the
             // library took ~20 000.
             assertTrue(early.median <= MEDIAN_LIMIT && late.median <= MEDIAN_LIMIT, report);
-            // Not growing with the sequence: the same at 1400 tokens as at 200, to within a delta's length.
-            assertTrue(Math.abs(late.median - early.median) <= 16, report);
+            // Not growing with the sequence: no more at 1400 tokens than at 200, to within a delta's length (in a
+            // JVM shared with other tests, later compilations can make it less).
+            assertTrue(late.median <= early.median + 16, report);
             // The mean adds the doubling of the request's text and id arrays (amortized: a few bytes per character).
             assertTrue(early.mean <= MEAN_LIMIT && late.mean <= MEAN_LIMIT, report);
         }
