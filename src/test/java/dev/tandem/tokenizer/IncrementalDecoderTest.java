@@ -44,8 +44,7 @@ class IncrementalDecoderTest {
     }
 
     @Test
-    void textSplitInsideCharactersStreamsWholeCharacters() throws IOException {
-        Path dir = Files.createTempDirectory(Path.of("target"), "bpe8192");
+    void textSplitInsideCharactersStreamsWholeCharacters(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("tokenizer.json"), ByteLevelBpe.build(8192).toJson(), StandardCharsets.UTF_8);
         try (TextTokenizer small = TextTokenizer.load(TestModels.tiny()); TextTokenizer big = TextTokenizer.load(dir)) {
             for (TextTokenizer tok : List.of(small, big)) {
