@@ -35,6 +35,9 @@ public final class ColocatedScheduler implements Scheduler {
     private final PrefixCache prefix;
     private final Deque<RequestState> waiting = new ArrayDeque<>();
     private final List<RequestState> running = new ArrayList<>();
+    /** This step's requests and their chunks, index for index: reused from step to step (nothing kept across). */
+    private final List<RequestState> batch = new ArrayList<>();
+    private final List<SequenceChunk> chunks = new ArrayList<>();
     private long generated;
     private long promptTokens;
     private long retractions;
@@ -172,16 +175,18 @@ public final class ColocatedScheduler implements Scheduler {
     @Override
     public boolean step() {
         reserveDecodeSlots();
-        List<RequestState> batch = new ArrayList<>();
-        List<SequenceChunk> chunks = new ArrayList<>();
+        batch.clear();
+        chunks.clear();
         int budget = cfg.chunkedPrefillSize() < 0 ? Integer.MAX_VALUE : cfg.chunkedPrefillSize();
-        for (RequestState s : running) {
+        for (int r = 0; r < running.size(); r++) { // indexed: no iterator per step
+            RequestState s = running.get(r);
             if (s.remaining() == 1 && !s.paused) {
                 batch.add(s);
                 chunks.add(ChunkPlanner.chunk(s, 1));
             }
         }
-        for (RequestState s : running) {
+        for (int r = 0; r < running.size(); r++) {
+            RequestState s = running.get(r);
             if (s.remaining() > 1 && budget > 0) {
                 int n = Math.min(s.remaining(), budget);
                 if (!kv.ensureCapacity(s.row, s.computed + n)) {
@@ -217,13 +222,20 @@ public final class ColocatedScheduler implements Scheduler {
             }
             tokens.emit(s);
         }
-        running.removeIf(s -> {
+        int kept = 0; // drop the finished ones, in order, without a lambda per step
+        for (int r = 0; r < running.size(); r++) {
+            RequestState s = running.get(r);
             if (s.finish != null) {
                 releaseKv(s, true);
-                return true;
+            } else {
+                running.set(kept++, s);
             }
-            return false;
-        });
+        }
+        while (running.size() > kept) {
+            running.removeLast();
+        }
+        batch.clear();
+        chunks.clear();
         publish();
         return true;
     }

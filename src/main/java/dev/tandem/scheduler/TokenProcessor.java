@@ -114,7 +114,7 @@ final class TokenProcessor {
         }
         s.lastTokenNanos = now;
         int before = s.text.length();
-        s.text.append(s.decoder.add(token));
+        s.decoder.add(token, s.text); // appends the completed characters in place: no string per token
         var p = s.req.params();
         if (s.outputs() >= p.minNewTokens()
                 && (contains(p.stopTokenIds(), token) || (!p.ignoreEos() && contains(eos, token)))) {
@@ -169,7 +169,7 @@ final class TokenProcessor {
     /** Sends {@code s}'s new ids, text and logprobs; the last output carries the finish reason. */
     void emit(RequestState s) {
         if (s.finish != null && !(s.finish.matched() instanceof String)) {
-            s.text.append(s.decoder.flush()); // the tail that was waiting for the rest of a character
+            s.decoder.flush(s.text); // the tail that was waiting for the rest of a character
         }
         int n = s.outputs();
         int[] ids = s.fillSlice(s.promptLen + s.emittedIds, s.promptLen + n);
@@ -183,7 +183,7 @@ final class TokenProcessor {
         }
         s.emittedChars = Math.max(s.emittedChars, releasable);
         s.emittedIds = n;
-        List<Sampled> lps = new ArrayList<>(s.pendingLogprobs);
+        List<Sampled> lps = s.pendingLogprobs.isEmpty() ? List.of() : new ArrayList<>(s.pendingLogprobs);
         s.pendingLogprobs.clear();
         List<Generator.InputLogprob> inLps = List.of();
         if (s.inputLogprobsDone && !s.inputLogprobs.isEmpty()) {

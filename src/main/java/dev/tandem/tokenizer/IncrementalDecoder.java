@@ -1,59 +1,32 @@
 package dev.tandem.tokenizer;
 
-import java.util.Arrays;
-
 /**
- * Streams text as tokens arrive. Byte-level BPE tokens can end in the middle of a UTF-8 character, so each step
- * decodes a short window and only releases text that does not end in U+FFFD, the replacement character an
- * incomplete sequence decodes to (the scheme vLLM and Hugging Face's DecodeStream use).
+ * Turns a growing list of output ids into text, releasing only whole characters: a token may end in the middle of
+ * a UTF-8 character, whose bytes wait for the rest. The text released over all {@link #add} calls and a final
+ * {@link #flush} is the tokenizer's {@code decode} of every id. One per request, not thread-safe; chosen by
+ * {@link TextTokenizer#incrementalDecoder(boolean)}.
  */
-public final class IncrementalDecoder {
-    private final TextTokenizer tokenizer;
-    private final boolean skipSpecial;
-    private int[] ids = new int[16];
-    private int size;
-    private int prefixOffset;
-    private int readOffset;
-    private final StringBuilder text = new StringBuilder();
-
-    IncrementalDecoder(TextTokenizer tokenizer, boolean skipSpecial) {
-        this.tokenizer = tokenizer;
-        this.skipSpecial = skipSpecial;
-    }
-
-    /** Adds {@code id}; returns the text it completes (possibly empty). */
-    public String add(int id) {
-        if (size == ids.length) {
-            ids = Arrays.copyOf(ids, size * 2);
-        }
-        ids[size++] = id;
-        String prefix = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, readOffset), skipSpecial);
-        String full = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, size), skipSpecial);
-        if (full.length() > prefix.length() && !full.endsWith("\uFFFD")) {
-            String delta = full.substring(prefix.length());
-            prefixOffset = readOffset;
-            readOffset = size;
-            text.append(delta);
-            return delta;
-        }
-        return "";
-    }
+public interface IncrementalDecoder {
+    /** Adds {@code id}, appends the text it completes to {@code out}; returns how many chars it appended. */
+    int add(int id, StringBuilder out);
 
     /**
-     * Releases whatever is held back, incomplete characters included (as U+FFFD): called once when the output
-     * ends, so the final text is the decode of every id.
+     * Releases whatever is held back, incomplete characters included (as U+FFFD) into {@code out}: called once when
+     * the output ends. Returns how many chars it appended.
      */
-    public String flush() {
-        String prefix = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, readOffset), skipSpecial);
-        String full = tokenizer.decode(Arrays.copyOfRange(ids, prefixOffset, size), skipSpecial);
-        prefixOffset = readOffset = size;
-        String delta = full.length() > prefix.length() ? full.substring(prefix.length()) : "";
-        text.append(delta);
-        return delta;
+    int flush(StringBuilder out);
+
+    /** {@link #add(int, StringBuilder)} returning the text as a new string (for callers off the hot path). */
+    default String add(int id) {
+        StringBuilder b = new StringBuilder();
+        add(id, b);
+        return b.toString();
     }
 
-    /** Everything released so far. */
-    public String text() {
-        return text.toString();
+    /** {@link #flush(StringBuilder)} returning the text as a new string. */
+    default String flush() {
+        StringBuilder b = new StringBuilder();
+        flush(b);
+        return b.toString();
     }
 }

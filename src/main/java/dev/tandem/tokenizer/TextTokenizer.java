@@ -19,9 +19,13 @@ public final class TextTokenizer implements AutoCloseable {
     private final ChatTemplate chatTemplate;
     private final String bosToken;
     private final String eosToken;
+    /** The decoder as bytes per id, or null when it is not one {@link DecodeTable} models. */
+    private final DecodeTable decodeTable;
 
-    private TextTokenizer(HuggingFaceTokenizer hf, ChatTemplate chatTemplate, String bosToken, String eosToken) {
+    private TextTokenizer(HuggingFaceTokenizer hf, ChatTemplate chatTemplate, String bosToken, String eosToken,
+                          DecodeTable decodeTable) {
         this.hf = hf;
+        this.decodeTable = decodeTable;
         this.chatTemplate = chatTemplate;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
@@ -60,7 +64,16 @@ public final class TextTokenizer implements AutoCloseable {
                 template = new ChatTemplate(source, bos, eos);
             }
         }
-        return new TextTokenizer(hf, template, bos, eos);
+        return new TextTokenizer(hf, template, bos, eos, decodeTable(json));
+    }
+
+    /** The byte table of {@code json}'s decoder, or null (the library then decodes: see {@link WindowDecoder}). */
+    private static DecodeTable decodeTable(Path json) {
+        try {
+            return DecodeTable.of(new ObjectMapper().readTree(json.toFile()));
+        } catch (IOException e) {
+            return null; // the library read it; whatever it accepts and Jackson does not is decoded by the library
+        }
     }
 
     private static String tokenText(JsonNode n) {
@@ -108,9 +121,19 @@ public final class TextTokenizer implements AutoCloseable {
         return hf.decode(l, skipSpecialTokens);
     }
 
-    /** A decoder that turns a growing list of output ids into text deltas, holding back incomplete characters. */
+    /**
+     * A decoder that turns a growing list of output ids into text deltas, holding back incomplete characters:
+     * allocation-free over the token bytes when the decoder is one {@link DecodeTable} models (byte-level BPE,
+     * SentencePiece with byte fallback), else through the library.
+     */
     public IncrementalDecoder incrementalDecoder(boolean skipSpecialTokens) {
-        return new IncrementalDecoder(this, skipSpecialTokens);
+        return decodeTable != null ? new ByteDecoder(decodeTable, skipSpecialTokens)
+                : new WindowDecoder(this, skipSpecialTokens);
+    }
+
+    /** Whether {@link #incrementalDecoder} decodes over token bytes (else through the library). */
+    public boolean decodesBytes() {
+        return decodeTable != null;
     }
 
     /** The model's chat template, or null when tokenizer_config.json has none. */

@@ -55,7 +55,7 @@ public final class TokenBytes {
         return out;
     }
 
-    private static boolean usesByteLevel(JsonNode decoder) {
+    static boolean usesByteLevel(JsonNode decoder) {
         if ("ByteLevel".equals(decoder.path("type").asText())) {
             return true;
         }
@@ -67,7 +67,7 @@ public final class TokenBytes {
         return false;
     }
 
-    private static byte[] byteLevel(String token, int[] unicodeToByte) {
+    static byte[] byteLevel(String token, int[] unicodeToByte) {
         byte[] b = new byte[token.length()];
         for (int i = 0; i < token.length(); i++) {
             char c = token.charAt(i);
@@ -80,7 +80,7 @@ public final class TokenBytes {
         return b;
     }
 
-    private static byte[] sentencePiece(String token) {
+    static byte[] sentencePiece(String token) {
         if (token.length() == 6 && token.startsWith("<0x") && token.endsWith(">")) {
             try {
                 return new byte[] {(byte) Integer.parseInt(token.substring(3, 5), 16)};
@@ -92,7 +92,7 @@ public final class TokenBytes {
     }
 
     /** The inverse of GPT-2's {@code bytes_to_unicode}. */
-    private static int[] unicodeToByte() {
+    static int[] unicodeToByte() {
         int[] inv = new int[512];
         java.util.Arrays.fill(inv, -1);
         int n = 0;

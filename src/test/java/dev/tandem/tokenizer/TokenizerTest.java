@@ -59,7 +59,6 @@ class TokenizerTest {
             streamed.append(delta);
         }
         assertEquals(text, streamed.toString());
-        assertEquals(text, dec.text());
         assertTrue(emptySteps > 0, "multi-byte characters span several byte tokens, so some steps release nothing");
     }
 
@@ -69,7 +68,7 @@ class TokenizerTest {
         IncrementalDecoder dec = tok.incrementalDecoder(true);
         assertEquals("", dec.add(ids[0]));
         assertEquals("\uFFFD", dec.flush(), "a lone lead byte decodes to the replacement character at the end");
-        assertEquals("\uFFFD", dec.text());
+        assertEquals("", dec.flush(), "released once");
     }
 
     @Test

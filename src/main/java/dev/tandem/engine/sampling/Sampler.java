@@ -1,9 +1,7 @@
 package dev.tandem.engine.sampling;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -16,7 +14,7 @@ public final class Sampler {
     private final SamplingParams params;
     private final int[] endIds; // EOS + stop_token_ids, masked while fewer than min_new_tokens exist
     private final SplittableRandom random;
-    private final Map<Integer, Integer> outputCounts = new HashMap<>();
+    private final TokenCounts outputCounts = new TokenCounts(); // primitive: nothing boxed per token
     private int outputs;
     private float lastLogprob;  // of the token next() returned last
     private float[] lastRow;    // the row it sampled from (after penalties), for top logprobs on request
@@ -37,8 +35,8 @@ public final class Sampler {
 
     /** Records a token as output without sampling it (a prefilled first token, a resumed request). */
     public void accept(int token) {
-        if (params.hasPenalties()) { // only the penalties read the counts: nothing to box otherwise
-            outputCounts.merge(token, 1, Integer::sum);
+        if (params.hasPenalties()) { // only the penalties read the counts
+            outputCounts.add(token);
         }
         outputs++;
     }
@@ -74,9 +72,10 @@ public final class Sampler {
 
     /**
      * Picks the next token from the row {@code logits[from, from + vocab)} (read in place, not modified), records it
-     * and returns its id; {@link #lastLogprob()} is its logprob. Allocates nothing without penalties (and
-     * min_new_tokens masking): scratch arrays are per thread, sized to the vocabulary once, and stochastic sampling
-     * orders only the candidates it visits (a heap, not a sort of the vocabulary).
+     * and returns its id; {@link #lastLogprob()} is its logprob. Allocates nothing, penalties and min_new_tokens
+     * masking included (counts in a primitive table that only grows, doubling, with the distinct output ids):
+     * scratch arrays are per thread, sized to the vocabulary once, and stochastic sampling orders only the
+     * candidates it visits (a heap, not a sort of the vocabulary).
      */
     public int next(float[] logits, int from, int vocab) {
         Scratch sc = SCRATCH.get().sized(vocab);
@@ -116,14 +115,14 @@ public final class Sampler {
 
     private void adjust(float[] l) {
         boolean mask = outputs < params.minNewTokens() && endIds.length > 0;
-        for (Map.Entry<Integer, Integer> e : outputCounts.entrySet()) {
-            int id = e.getKey();
+        for (int i = 0; i < outputCounts.size(); i++) { // each id once: the order does not change a result
+            int id = outputCounts.id(i);
             if (id < 0 || id >= l.length) {
                 continue;
             }
             float rp = params.repetitionPenalty();
             l[id] = l[id] > 0 ? l[id] / rp : l[id] * rp;
-            l[id] -= params.frequencyPenalty() * e.getValue() + params.presencePenalty();
+            l[id] -= params.frequencyPenalty() * outputCounts.count(i) + params.presencePenalty();
         }
         if (mask) {
             for (int id : endIds) {

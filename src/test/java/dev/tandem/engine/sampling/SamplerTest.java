@@ -123,6 +123,42 @@ class SamplerTest {
         assertArrayEquals(new float[] {1.0f, 1.9f, -2.0f}, repetition.adjusted(logits));
     }
 
+    /**
+     * All three penalties over a long output with many distinct ids (the count table grows several times, ids
+     * collide in it): the adjusted logits are, bit for bit, those of SGLang's formula applied per distinct id with
+     * counts kept in a plain map.
+     */
+    @Test
+    void penaltiesOverManyDistinctTokensMatchTheFormulaExactly() {
+        int vocab = 5000;
+        float[] logits = new float[vocab];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        for (int i = 0; i < vocab; i++) {
+            logits[i] = (float) (r.nextDouble() * 8 - 4);
+        }
+        SamplingParams p = new SamplingParams(4096, 0f, 1f, -1, 0f, 0.3f, -0.7f, 1.3f, null, List.of(), true, 0);
+        Sampler s = new Sampler(p, List.of());
+        java.util.Map<Integer, Integer> counts = new java.util.HashMap<>();
+        for (int n = 0; n < 3000; n++) {
+            int id = n % 7 == 0 ? 4096 * (n % 3) : r.nextInt(n < 1500 ? 300 : vocab); // repeats, spread, collisions
+            s.accept(id);
+            counts.merge(id, 1, Integer::sum);
+            if (n % 499 == 0 || n == 2999) {
+                float[] expected = logits.clone();
+                for (var e : counts.entrySet()) {
+                    int t = e.getKey();
+                    if (t >= vocab) {
+                        continue; // an id beyond this row (8192) is left alone
+                    }
+                    expected[t] = expected[t] > 0 ? expected[t] / 1.3f : expected[t] * 1.3f;
+                    expected[t] -= 0.3f * e.getValue() + -0.7f;
+                }
+                assertArrayEquals(expected, s.adjusted(logits), "after " + (n + 1) + " tokens");
+            }
+        }
+        assertTrue(counts.size() > 1000, "distinct ids: " + counts.size());
+    }
+
     @Test
     void minNewTokensMasksEosAndStopIds() {
         float[] logits = {0f, 5f, 4f, 1f};
