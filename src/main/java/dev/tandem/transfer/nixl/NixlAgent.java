@@ -63,7 +63,7 @@ public final class NixlAgent implements AutoCloseable {
     /**
      * @param name          unique per start (NIXL uses a uuid4)
      * @param secret        notifications are signed with it, and only signed ones are believed
-     * @param notifications hears each verified notification, on the agent thread (keep it short)
+     * @param notifications hears each verified notification, under the agent lock (keep it short)
      */
     public NixlAgent(String name, ClusterSecret secret, Consumer<String> notifications) {
         this(name, secret, notifications, null, NixlTransferEngine.DEFAULT_DEADLINE_NANOS);
@@ -113,7 +113,7 @@ public final class NixlAgent implements AutoCloseable {
         return workerAddress;
     }
 
-    // for ReadServer, on the agent thread
+    // for ReadServer, under the agent's lock
     ClusterSecret secret() {
         return secret;
     }
@@ -225,7 +225,7 @@ public final class NixlAgent implements AutoCloseable {
         return x;
     }
 
-    /** A transfer to {@code p}, counted until it ends (agent thread). */
+    /** A transfer to {@code p}, counted until it ends (under the agent's lock). */
     private Xfer start(Peer p) {
         Xfer x = new Xfer(p);
         Live.TRANSFERS.incrementAndGet();
@@ -277,7 +277,7 @@ public final class NixlAgent implements AutoCloseable {
         return call(peers::size);
     }
 
-    /** Forgets {@code p} (agent thread). */
+    /** Forgets {@code p} (under the agent's lock). */
     void dropPeer(Peer p, String why) {
         peers.drop(p, why);
     }
