@@ -32,11 +32,12 @@ import java.util.function.BooleanSupplier;
 final class Driver {
     private static final Logger LOG = LoggerFactory.getLogger(Driver.class);
     /**
-     * How long the agent's thread keeps polling after its last work before it sleeps: a peer's next message (the next
-     * chunk's READ or notification) is often this close, and a wake-up from the sleep costs a scheduling delay on a
-     * busy machine (0.8-1.8 ms measured at load 12 on 2 cores); longer spinning would take a core from the copies.
+     * How long the agent's thread keeps polling after its last work before it sleeps: a peer's reply on a free core is
+     * often this close. Not longer: a sleeping agent is woken by the sender's message, and on a small busy machine
+     * the woken thread's spin took the core from the sender still finishing its transfer (a 1k-token push took 8-9
+     * ms with 500 us of spin, 5 ms with 0 or 50 us, at load 4 on 2 cores).
      */
-    private static final long SPIN_NANOS = 500_000;
+    private static final long SPIN_NANOS = 50_000;
     /** The longest the agent's thread sleeps without an event: its deadline checks run at least this often. */
     private static final int SLEEP_MILLIS = 50;
     private static final MethodHandle POLL = Linker.nativeLinker().downcallHandle(
