@@ -87,34 +87,28 @@ final class Driver {
         }
     }
 
-    /** Runs {@code c} on this thread under the lock, waiting for the lock until {@code deadline} (nanoTime). */
-    <T> T call(Callable<T> c, long deadline) throws Exception {
+    /**
+     * A transfer on this thread: runs {@code post} under the lock, then drives the worker until {@code done} holds for
+     * what it returned, or {@code deadline} (nanoTime; a TimeoutException then). The agent's thread stands aside from
+     * the post to the end (not woken in between). Drives by busy-polling (the transfer is in flight: on shared memory
+     * the bytes move inside these calls), yielding the core after a while without progress in case the peer's thread
+     * shares it.
+     */
+    <T> T transfer(Callable<T> post, java.util.function.Predicate<T> done, long deadline) throws Exception {
         callers.incrementAndGet();
         try {
+            T t;
             acquire(deadline);
             try {
                 if (closed) {
                     throw new IllegalStateException("the agent is closed");
                 }
-                return c.call();
+                t = post.call();
             } finally {
                 lock.unlock();
             }
-        } finally {
-            leave();
-        }
-    }
-
-    /**
-     * Drives the worker on this thread until {@code done} or {@code deadline} (nanoTime; a TimeoutException then).
-     * Busy-polls (its own transfer is in flight: on shared memory the bytes move inside these calls), yielding the
-     * core after a while without progress in case the peer's thread shares it.
-     */
-    void driveUntil(BooleanSupplier done, long deadline) throws Exception {
-        callers.incrementAndGet();
-        try {
             int idle = 0;
-            while (!done.getAsBoolean()) {
+            while (!done.test(t)) {
                 if (System.nanoTime() - deadline > 0) {
                     throw new TimeoutException("no completion before the deadline");
                 }
@@ -136,6 +130,7 @@ final class Driver {
                     Thread.onSpinWait();
                 }
             }
+            return t;
         } finally {
             leave();
         }

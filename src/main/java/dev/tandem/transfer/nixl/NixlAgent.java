@@ -177,7 +177,7 @@ public final class NixlAgent implements AutoCloseable {
             throw new IllegalArgumentException("nixl: notification of " + notif.length + " bytes (1.."
                     + SignedNotifs.MAX_NOTIF_BYTES + ")");
         }
-        Xfer x = driver.call(() -> {
+        return driver.transfer(() -> {
             Peer p = peers.peer(remote);
             UcpRemoteKey rkey = peers.rkey(p, remote.rkey());
             Xfer t = start(p);
@@ -197,9 +197,11 @@ public final class NixlAgent implements AutoCloseable {
                         0, callback(t, sent -> t.succeed()));
             }));
             return t;
-        }, deadline);
-        driver.driveUntil(() -> x.state() != Xfer.State.PROC, deadline);
-        return x;
+        }, NixlAgent::ended, deadline);
+    }
+
+    private static boolean ended(Xfer x) {
+        return x.state() != Xfer.State.PROC;
     }
 
     /**
@@ -215,14 +217,12 @@ public final class NixlAgent implements AutoCloseable {
         if (lengths.length > ReadMessages.MAX_DESCRIPTORS) {
             throw new IllegalArgumentException("nixl: " + lengths.length + " descriptors in one READ");
         }
-        Xfer x = driver.call(() -> {
+        return driver.transfer(() -> {
             Peer p = peers.peer(reader);
             Xfer t = start(p);
             readRequests.post(p, t, reader, readerRegion, src, srcOffsets, dstOffsets, lengths, notification);
             return t;
-        }, deadline);
-        driver.driveUntil(() -> x.state() != Xfer.State.PROC, deadline);
-        return x;
+        }, NixlAgent::ended, deadline);
     }
 
     /** A transfer to {@code p}, counted until it ends (under the agent's lock). */
