@@ -188,7 +188,7 @@ final class Driver {
             while (!closed) {
                 if (callers.get() > 0) { // a caller drives the worker (and runs the tasks); the last one unparks us
                     LockSupport.parkNanos(this, 50_000_000);
-                    lastWork = System.nanoTime();
+                    lastWork = System.nanoTime() - SPIN_NANOS; // the caller drained the worker: no spin, one round
                     continue;
                 }
                 boolean did;
