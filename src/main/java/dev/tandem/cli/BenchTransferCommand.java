@@ -27,7 +27,8 @@ import java.util.Set;
  * should be compared with: a plain single-thread memcpy for {@code shm}, a plain loopback socket stream for
  * {@code tcp}. Every figure is the median of {@code --reps} runs (after a warm-up run). The nixl rows run as workers
  * do (UCX's own choice of transport: shared memory on one host) against memcpy, and over {@code UCX_TLS=tcp} against
- * the socket, each printing the transports UCX says the connection used.
+ * the socket (each measured again just before the row, so that a drifting load on a shared machine does not skew the
+ * ratio), each printing the transports UCX says the connection used.
  */
 public final class BenchTransferCommand {
     /** A secret of this run only: sender and receiver live in this JVM. */
@@ -85,16 +86,21 @@ public final class BenchTransferCommand {
                                 + "tcp %5.2f GB/s vs socket %5.2f GB/s (%3.0f%%)%n", tokens, bytes / 1e6, shm / 1e9,
                         memcpy / 1e9, 100 * shm / memcpy, tcp / 1e9, socket / 1e9, 100 * tcp / socket);
                 if (nixl) {
+                    // each row against memcpy / the socket measured again just before it: on a shared machine the
+                    // load drifts within the minute the rows take, and a ratio to a figure from then would show it
                     for (var mode : dev.tandem.transfer.nixl.NixlTransferEngine.Mode.values()) {
                         String m = mode.name().toLowerCase(java.util.Locale.ROOT);
+                        double memcpyNow = memcpy(bytes, reps);
                         BenchNixl.Result own = BenchNixl.run(mode, null, dst.segment().byteSize(), ops, bytes, reps);
-                        System.out.printf("%6s nixl %-4s as workers run it %6.2f GB/s vs memcpy (%3.0f%%)  UCX: %s%n",
-                                "", m, own.median() / 1e9, 100 * own.median() / memcpy, own.lanes());
+                        System.out.printf("%6s nixl %-4s as workers run it %6.2f GB/s vs memcpy %6.2f GB/s (%3.0f%%)"
+                                + "  UCX: %s%n", "", m, own.median() / 1e9, memcpyNow / 1e9,
+                                100 * own.median() / memcpyNow, own.lanes());
+                        double socketNow = socket(bytes, reps);
                         BenchNixl.Result tcpOnly = BenchNixl.run(mode, NIXL_TCP_TLS, dst.segment().byteSize(), ops, bytes,
                                 reps);
-                        System.out.printf("%6s nixl %-4s UCX_TLS=%s %14.2f GB/s vs socket (%3.0f%%)  UCX: %s%n", "",
-                                m, NIXL_TCP_TLS, tcpOnly.median() / 1e9, 100 * tcpOnly.median() / socket,
-                                tcpOnly.lanes());
+                        System.out.printf("%6s nixl %-4s UCX_TLS=%s %14.2f GB/s vs socket %5.2f GB/s (%3.0f%%)  UCX: "
+                                + "%s%n", "", m, NIXL_TCP_TLS, tcpOnly.median() / 1e9, socketNow / 1e9,
+                                100 * tcpOnly.median() / socketNow, tcpOnly.lanes());
                     }
                 }
             }

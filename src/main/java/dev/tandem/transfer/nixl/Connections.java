@@ -18,7 +18,7 @@ import java.util.function.Consumer;
 
 /**
  * An agent's connections to peer agents: one UCX endpoint per peer agent, opened from its metadata (worker address)
- * on first use, and the remote keys unpacked on it. Agent thread only.
+ * on first use, and the remote keys unpacked on it. Under the agent lock only.
  *
  * <p>Endpoints use UCX's default error handling mode (none), not peer error handling: UCX 1.13's shared-memory
  * transports (sysv, posix) cannot detect a dead peer, so asking for it makes UCX carry even same-host traffic over

@@ -15,7 +15,7 @@ import java.util.Map;
  * sysv/posix keys and a peer agent on this host puts and gets with a plain copy into the mapped segment; memory UCX
  * only registers has no such key, and one-sided operations on it are emulated with active messages. UCX marks the
  * sysv segment for removal as soon as it is attached, so it dies with the last process mapping it, however that
- * process dies. A region registered on an allocation shares the allocation's mapping. Agent thread only.
+ * process dies. A region registered on an allocation shares the allocation's mapping. Under the agent lock only.
  */
 final class Memories {
     private final UcpContext context;

@@ -22,9 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -33,10 +31,11 @@ import java.util.function.Consumer;
  * Transfers are descriptor lists posted as one-sided puts, then a flush (the data is in the peer's memory), then a
  * notification to the peer as an active message, signed with the cluster secret.
  *
- * <p>Threads: UCX workers are single-threaded here, so one progress thread per agent makes every UCX call; other
- * threads hand it tasks and wait on futures (with deadlines: callers time out, the agent never blocks on a peer).
- * Closing releases, on that thread, transfers in flight (failed), remote keys, endpoints, registrations, the worker
- * and the context ({@link Live} counts them).
+ * <p>Threads: UCX workers are single-threaded here, so every UCX call is made under the agent's lock ({@link
+ * Driver}): a thread that transfers posts and drives its transfer itself (no hand-off on a transfer's path); the
+ * agent's own thread serves peers and runs the tasks other calls hand it (they wait on futures, with deadlines: the
+ * agent never blocks on a peer). Closing releases, on that thread, transfers in flight (failed), remote keys,
+ * endpoints, registrations, the worker and the context ({@link Live} counts them).
  */
 public final class NixlAgent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NixlAgent.class);
@@ -51,23 +50,20 @@ public final class NixlAgent implements AutoCloseable {
     private final UcpContext context;
     private final UcpWorker worker;
     private final String workerAddress;
-    private final Thread thread;
-    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final Driver driver;
     private final AtomicLong rejectedNotifications = new AtomicLong();
     private volatile boolean running = true;
     private volatile boolean released;
-    // touched by the agent thread only
+    // touched under the driver's lock only
     private final Memories memories;
     private final Connections peers;
     private final ReadClient readRequests = new ReadClient(this);
     private final ReadServer reads;
-    /** This agent's transfers not yet DONE or ERR: while there are any, the loop polls without napping. */
-    private int active;
 
     /**
      * @param name          unique per start (NIXL uses a uuid4)
      * @param secret        notifications are signed with it, and only signed ones are believed
-     * @param notifications hears each verified notification, on the agent thread (keep it short)
+     * @param notifications hears each verified notification, under the agent lock (keep it short)
      */
     public NixlAgent(String name, ClusterSecret secret, Consumer<String> notifications) {
         this(name, secret, notifications, null, NixlTransferEngine.DEFAULT_DEADLINE_NANOS);
@@ -92,7 +88,8 @@ public final class NixlAgent implements AutoCloseable {
             this.worker = context.newWorker(new UcpWorkerParams());
             Live.WORKERS.incrementAndGet();
             this.workerAddress = Base64.getEncoder().encodeToString(Ucx.bytes(worker.getAddress()));
-            this.peers = new Connections(name, worker, tasks::add);
+            this.driver = new Driver(worker, this::round, reads::serving);
+            this.peers = new Connections(name, worker, driver.tasks::add);
             this.memories = new Memories(context);
             worker.setAmRecvHandler(NOTIF_AM_ID, this::onNotification);
             worker.setAmRecvHandler(READ_AM_ID, (h, hs, data, ep) -> onMessage(data, reads::serve),
@@ -104,8 +101,7 @@ public final class NixlAgent implements AutoCloseable {
             Live.CONTEXTS.decrementAndGet();
             throw e;
         }
-        this.thread = Thread.ofPlatform().daemon().name("tandem-nixl-" + name.replaceAll("[^A-Za-z0-9._-]", "_"))
-                .start(this::loop);
+        driver.start("tandem-nixl-" + name.replaceAll("[^A-Za-z0-9._-]", "_"), this::release);
     }
 
     public String name() {
@@ -117,7 +113,7 @@ public final class NixlAgent implements AutoCloseable {
         return workerAddress;
     }
 
-    // for ReadServer, on the agent thread
+    // for ReadServer, under the agent's lock
     ClusterSecret secret() {
         return secret;
     }
@@ -169,65 +165,71 @@ public final class NixlAgent implements AutoCloseable {
     }
 
     /**
-     * Posts a WRITE: for each descriptor i, {@code lengths[i]} bytes from local {@code src[i]} to the peer's
-     * {@code dst[i]} (inside {@code remote}, checked by the caller), then the notification (null: none).
+     * A WRITE, posted and driven to its end on the calling thread: for each descriptor i, {@code lengths[i]} bytes
+     * from local {@code src[i]} to the peer's {@code dst[i]} (inside {@code remote}, checked by the caller), then the
+     * notification (null: none). Returns the transfer, DONE or ERR; a TimeoutException past {@code deadline}
+     * (nanoTime) leaves it in flight, for the caller to abort.
      */
-    public CompletableFuture<Xfer> write(AgentMemory remote, long[] src, long[] dst, long[] lengths,
-                                         String notification) {
+    public Xfer write(AgentMemory remote, long[] src, long[] dst, long[] lengths, String notification,
+                      long deadline) throws Exception {
         byte[] notif = notification == null ? null : notification.getBytes(StandardCharsets.US_ASCII);
         if (notif != null && (notif.length == 0 || notif.length > SignedNotifs.MAX_NOTIF_BYTES)) {
             throw new IllegalArgumentException("nixl: notification of " + notif.length + " bytes (1.."
                     + SignedNotifs.MAX_NOTIF_BYTES + ")");
         }
-        return call(() -> {
+        return driver.transfer(() -> {
             Peer p = peers.peer(remote);
             UcpRemoteKey rkey = peers.rkey(p, remote.rkey());
-            Xfer x = start(p);
+            Xfer t = start(p);
             for (int i = 0; i < src.length; i++) {
                 p.endpoint.putNonBlockingImplicit(src[i], lengths[i], dst[i], rkey);
             }
-            // the flush completes when every put above is in the peer's memory: only then is the notif sent
-            p.endpoint.flushNonBlocking(callback(x, ok -> {
+            // the flush completes when every put above is in the peer's memory: only then is the notif sent (on
+            // shared memory the puts copied as they were posted, and this completes at once)
+            p.endpoint.flushNonBlocking(callback(t, ok -> {
                 logLanes(p);
                 if (notif == null) {
-                    x.succeed();
+                    t.succeed();
                     return;
                 }
-                x.header = SignedNotifs.sign(secret, remote.agent(), notif);
-                p.endpoint.sendAmNonBlocking(NOTIF_AM_ID, UcxUtils.getAddress(x.header), x.header.remaining(), 0, 0,
-                        0, callback(x, sent -> x.succeed()));
+                t.header = SignedNotifs.sign(secret, remote.agent(), notif);
+                p.endpoint.sendAmNonBlocking(NOTIF_AM_ID, UcxUtils.getAddress(t.header), t.header.remaining(), 0, 0,
+                        0, callback(t, sent -> t.succeed()));
             }));
-            return x;
-        });
+            return t;
+        }, NixlAgent::ended, deadline);
+    }
+
+    private static boolean ended(Xfer x) {
+        return x.state() != Xfer.State.PROC;
     }
 
     /**
-     * Asks the agent that owns {@code reader} to READ (NIXL's pull, vLLM's choreography): descriptor i is
-     * {@code lengths[i]} bytes from this agent's region {@code src} at {@code srcOffsets[i]} into the reader's region
-     * {@code readerRegion} at {@code dstOffsets[i]}. The reader checks its bounds, posts the gets, flushes, delivers
-     * the notification to itself and answers; the transfer is DONE when that answer says the data landed.
+     * Asks the agent that owns {@code reader} to READ (NIXL's pull, vLLM's choreography), and drives it on the calling
+     * thread until the reader's answer (or {@code deadline}, as {@link #write}): descriptor i is {@code lengths[i]}
+     * bytes from this agent's region {@code src} at {@code srcOffsets[i]} into the reader's region {@code
+     * readerRegion} at {@code dstOffsets[i]}. The reader checks its bounds, posts the gets, flushes, delivers the
+     * notification to itself and answers; the transfer is DONE when that answer says the data landed. (Over tcp UCX
+     * emulates the gets with messages this side answers: the calling thread's progress serves them.)
      */
-    public CompletableFuture<Xfer> askToRead(AgentMemory reader, String readerRegion, AgentMemory src,
-                                             long[] srcOffsets, long[] dstOffsets, long[] lengths,
-                                             String notification) {
+    public Xfer askToRead(AgentMemory reader, String readerRegion, AgentMemory src, long[] srcOffsets,
+                          long[] dstOffsets, long[] lengths, String notification, long deadline) throws Exception {
         if (lengths.length > ReadMessages.MAX_DESCRIPTORS) {
             throw new IllegalArgumentException("nixl: " + lengths.length + " descriptors in one READ");
         }
-        return call(() -> {
+        return driver.transfer(() -> {
             Peer p = peers.peer(reader);
-            Xfer x = start(p);
-            readRequests.post(p, x, reader, readerRegion, src, srcOffsets, dstOffsets, lengths, notification);
-            return x;
-        });
+            Xfer t = start(p);
+            readRequests.post(p, t, reader, readerRegion, src, srcOffsets, dstOffsets, lengths, notification);
+            return t;
+        }, NixlAgent::ended, deadline);
     }
 
-    /** A transfer to {@code p}, counted until it ends (agent thread). */
+    /** A transfer to {@code p}, counted until it ends (under the agent's lock). */
     private Xfer start(Peer p) {
         Xfer x = new Xfer(p);
         Live.TRANSFERS.incrementAndGet();
         p.inflight.add(x);
-        active++;
-        x.cleanup = () -> active--;
         return x;
     }
 
@@ -235,7 +237,7 @@ public final class NixlAgent implements AutoCloseable {
     private int onMessage(UcpAmData data, Consumer<byte[]> handler) {
         if (data.isDataValid() && data.getLength() <= ReadMessages.MAX_DESCRIPTORS * 24L + 4096) {
             byte[] msg = Ucx.bytes(UcxUtils.getByteBufferView(data.getDataAddress(), data.getLength()));
-            tasks.add(() -> handler.accept(msg));
+            driver.tasks.add(() -> handler.accept(msg)); // run in this round, after progress
         } else {
             rejectedNotifications.incrementAndGet();
         }
@@ -275,7 +277,7 @@ public final class NixlAgent implements AutoCloseable {
         return call(peers::size);
     }
 
-    /** Forgets {@code p} (agent thread). */
+    /** Forgets {@code p} (under the agent's lock). */
     void dropPeer(Peer p, String why) {
         peers.drop(p, why);
     }
@@ -313,13 +315,14 @@ public final class NixlAgent implements AutoCloseable {
         };
     }
 
+    /** Runs {@code c} as a task of whoever drives the worker next (usually the agent's thread). */
     private <T> CompletableFuture<T> call(Callable<T> c) {
         CompletableFuture<T> f = new CompletableFuture<>();
         if (!running) {
             f.completeExceptionally(new IllegalStateException("nixl agent " + name + " is closed"));
             return f;
         }
-        tasks.add(() -> {
+        driver.submit(() -> {
             if (released) {
                 f.completeExceptionally(new IllegalStateException("nixl agent " + name + " is closed"));
                 return;
@@ -330,48 +333,22 @@ public final class NixlAgent implements AutoCloseable {
                 f.completeExceptionally(e);
             }
         });
-        LockSupport.unpark(thread);
         return f;
     }
 
     /**
-     * Runs tasks and UCX progress. While a transfer of this agent is in flight (or a READ it serves) it polls without
-     * napping (on shared memory the copies are made inside progress, so a nap is lost bandwidth), yielding when a
-     * round found nothing to do: UCX 1.13 emulates puts to memory it did not allocate with messages the peer's
-     * thread must drain (pools in UCX's memory need no peer thread), and on a crowded machine it may need this core.
-     * Idle, it spins briefly (a reply is often microseconds away), then naps 20 µs, and 1 ms after a longer spell
-     * (a receiving agent's only work is notifications; unpark wakes it for tasks).
+     * One round of the agent's work, by whoever holds the driver's lock: UCX progress (its callbacks run here), then
+     * the tasks (handed in, or queued by those callbacks), then deadline checks; true if anything happened.
      */
-    private void loop() {
-        int idle = 0;
-        try {
-            while (running) {
-                boolean busy = false;
-                for (Runnable t; (t = tasks.poll()) != null; ) {
-                    t.run();
-                    busy = true;
-                }
-                if (worker.progress() > 0) {
-                    busy = true;
-                }
-                peers.tick();
-                reads.tick();
-                if (busy) {
-                    idle = 0;
-                } else if (active > 0 || reads.serving()) {
-                    idle = 0;
-                    Thread.yield(); // waiting on the peer: poll again, but let its thread run if it shares our core
-                } else if (++idle > 1000) {
-                    LockSupport.parkNanos(idle > 20_000 ? 1_000_000 : 20_000);
-                } else {
-                    Thread.onSpinWait();
-                }
-            }
-        } catch (Throwable e) {
-            LOG.error("nixl agent {}: progress thread failed; the agent stops", name, e);
-        } finally {
-            release();
+    private boolean round() throws Exception {
+        boolean busy = worker.progress() > 0;
+        for (Runnable t; (t = driver.tasks.poll()) != null; ) {
+            t.run();
+            busy = true;
         }
+        peers.tick();
+        reads.tick();
+        return busy;
     }
 
     private void release() {
@@ -386,18 +363,18 @@ public final class NixlAgent implements AutoCloseable {
         context.close();
         Live.CONTEXTS.decrementAndGet();
         released = true;
-        for (Runnable t; (t = tasks.poll()) != null; ) {
-            t.run(); // each fails: released
+        for (Runnable t; (t = driver.tasks.poll()) != null; ) {
+            t.run(); // each fails: the agent is closed
         }
     }
 
     @Override
     public void close() {
         running = false;
-        LockSupport.unpark(thread);
-        if (Thread.currentThread() != thread) {
+        driver.stop();
+        if (Thread.currentThread() != driver.thread()) {
             try {
-                thread.join(CLOSE_WAIT_NANOS / 1_000_000 + 3000);
+                driver.thread().join(CLOSE_WAIT_NANOS / 1_000_000 + 3000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -126,11 +126,10 @@ public final class NixlTransferEngine implements TransferEngine {
             len[i] = op.length();
         }
         Xfer x;
-        long t0 = System.nanoTime();
+        long deadline = System.nanoTime() + deadlineNanos;
         try {
-            CompletableFuture<Xfer> posted;
             if (mode == Mode.PUSH) {
-                posted = agent.write(dst, src, to, len, notification);
+                x = agent.write(dst, src, to, len, notification, deadline);
             } else {
                 AgentMemory from;
                 try {
@@ -149,25 +148,24 @@ public final class NixlTransferEngine implements TransferEngine {
                     srcOff[i] = src[i] - from.address();
                     dstOff[i] = ops.get(i).dstOffset();
                 }
-                posted = agent.askToRead(dst, remote.name(), from, srcOff, dstOff, len, notification);
+                x = agent.askToRead(dst, remote.name(), from, srcOff, dstOff, len, notification, deadline);
             }
-            x = posted.get(deadlineNanos, TimeUnit.NANOSECONDS);
-            x.done().get(Math.max(0, deadlineNanos - (System.nanoTime() - t0)), TimeUnit.NANOSECONDS);
+            if (x.state() != Xfer.State.DONE) {
+                lastError = "nixl " + verb() + " agent " + dst.agent() + " failed: " + x.error();
+                return -1;
+            }
             return 0;
         } catch (TimeoutException e) {
             lastError = "nixl " + verb() + " agent " + dst.agent() + " timed out after " + deadlineNanos / 1_000_000
                     + " ms";
             abortAll(dst);
             return -1;
-        } catch (ExecutionException e) {
-            lastError = "nixl " + verb() + " agent " + dst.agent() + " failed: " + e.getCause().getMessage();
-            return -1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             lastError = "nixl " + verb() + " agent " + dst.agent() + " interrupted";
             abortAll(dst);
             return -1;
-        } catch (RuntimeException e) { // a refusal before posting: never an exception out of the SPI
+        } catch (Exception e) { // a refusal before posting, a UCX error, a closed agent: never out of the SPI
             lastError = "nixl " + verb() + " agent " + dst.agent() + ": " + e.getMessage();
             return -1;
         }

@@ -33,7 +33,7 @@ final class Notifications {
         listener = l;
     }
 
-    /** One notification (on the agent thread). */
+    /** One notification (under the agent's lock). */
     void on(String msg) {
         String[] f = msg.split("_", -1);
         long room;

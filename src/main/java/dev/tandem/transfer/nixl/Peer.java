@@ -8,7 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 
-/** A connection to a peer agent (agent thread only). */
+/** A connection to a peer agent (under the agent's lock only). */
 final class Peer {
     final String agent;
     final UcpEndpoint endpoint;

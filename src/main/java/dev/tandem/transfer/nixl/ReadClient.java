@@ -12,7 +12,8 @@ import java.util.Map;
 
 /**
  * The requesting side of a pull (NIXL READ, vLLM's choreography): sends a signed READ request to the reader's agent
- * and completes the transfer on the reader's signed answer ({@link ReadServer} is the other side). Agent thread only.
+ * and completes the transfer on the reader's signed answer ({@link ReadServer} is the other side). Under the agent
+ * lock only.
  */
 final class ReadClient {
     private static final Logger LOG = LoggerFactory.getLogger(ReadClient.class);

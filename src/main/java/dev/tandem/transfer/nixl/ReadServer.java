@@ -18,7 +18,7 @@ import java.util.Map;
 
 /**
  * The reading side of a pull (NIXL READ): serves an agent's signed READ requests into its own registered regions,
- * answers each, and cancels a READ that outlives its serve deadline. Agent thread only.
+ * answers each, and cancels a READ that outlives its serve deadline. Under the agent lock only.
  */
 final class ReadServer {
     private static final Logger LOG = LoggerFactory.getLogger(ReadServer.class);

@@ -33,9 +33,11 @@ public final class Ucx {
         }
     }
 
-    /** A UCX context with RMA and active messages, on {@code tls} ({@code UCX_TLS} syntax; null: UCX's choice). */
+    /** A UCX context with RMA, active messages and wake-up events, on {@code tls} ({@code UCX_TLS} syntax; null: UCX's choice). */
     static org.openucx.jucx.ucp.UcpContext context(String tls) {
-        var params = new org.openucx.jucx.ucp.UcpParams().requestRmaFeature().requestAmFeature();
+        // wake-up: an idle agent sleeps on the worker's event fd and an incoming message wakes it (Driver)
+        var params = new org.openucx.jucx.ucp.UcpParams().requestRmaFeature().requestAmFeature()
+                .requestWakeupFeature();
         if (tls != null) {
             params.setConfig("TLS", tls);
         }

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * bind it) written into an in-memory {@code FILE*} ({@code open_memstream}) through FFM, then the lane lines reduced
  * to {@code transport/device(usage)} items, e.g. {@code sysv/memory(am,am_bw,rma) cma/memory(rma_bw)}; and which
  * lane a put to a given remote key takes ({@link #rmaPath}). Tests and the
- * benchmark record it, so "same host goes through shared memory" is checked, not assumed. Agent thread only (the
+ * benchmark record it, so "same host goes through shared memory" is checked, not assumed. Agent lock only (the
  * endpoint's worker is single-threaded).
  */
 final class UcxLanes {

@@ -109,6 +109,62 @@ class NixlTransferEngineTest {
         }
     }
 
+    /**
+     * Transfers run on the threads that post them, under the agent's lock ({@link Driver}): several threads writing
+     * (or asking to read) through one agent at once each get their own bytes and notifications, and a decode agent
+     * that slept on its event fd in between (idle far longer than its spin) still hears every notification.
+     */
+    @Test
+    void threadsDrivingTheirOwnTransfersThroughOneAgentAtOnceEachLandExactly() throws Exception {
+        for (NixlTransferEngine.Mode mode : NixlTransferEngine.Mode.values()) {
+            Live.Counts before = Live.now();
+            int threads = 4;
+            int rounds = 10;
+            long slice = 64 * 1024;
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment src = pattern(arena, threads * rounds * slice, 21);
+                MemorySegment dst = arena.allocate(threads * rounds * slice, 4096);
+                MemorySegment dstAux = arena.allocate(4096, 64);
+                List<Long> delivered = new CopyOnWriteArrayList<>();
+                try (NixlTransferEngine prefill = new NixlTransferEngine("127.0.0.1", SECRET,
+                        NixlTransferEngine.DEFAULT_DEADLINE_NANOS, null, mode);
+                     NixlTransferEngine decode = new NixlTransferEngine("127.0.0.1", SECRET)) {
+                    decode.onDelivered(delivered::add);
+                    SegmentDescriptor kv = decode.register("kv", dst, null);
+                    SegmentDescriptor aux = decode.register("aux", dstAux, null);
+                    Thread.sleep(200); // the decode agent is asleep on its event fd now (it spins 0.5 ms at most)
+                    List<String> errors = new CopyOnWriteArrayList<>();
+                    List<Thread> workers = new ArrayList<>();
+                    for (int t = 0; t < threads; t++) {
+                        int id = t;
+                        workers.add(Thread.ofPlatform().start(() -> {
+                            for (int r = 0; r < rounds; r++) {
+                                long room = id * 100L + r;
+                                long off = (id * rounds + r) * slice;
+                                if (prefill.batchWrite(kv, List.of(new WriteOp(src, off, off, slice)),
+                                        room + "_kv_0_1") != 0
+                                        || prefill.batchWrite(aux, List.of(new WriteOp(src, off, 64 * id, 64)),
+                                        room + "_aux") != 0) {
+                                    errors.add(room + ": " + prefill.lastError());
+                                }
+                            }
+                        }));
+                    }
+                    for (Thread w : workers) {
+                        w.join(TimeUnit.SECONDS.toMillis(60));
+                        assertTrue(!w.isAlive(), mode + ": a transfer thread did not finish");
+                    }
+                    assertEquals(List.of(), errors, mode.toString());
+                    awaitTrue(() -> delivered.size() == threads * rounds, mode + ": every room delivered");
+                    assertEquals(threads * rounds, new java.util.HashSet<>(delivered).size(), "each room once");
+                    assertEquals(-1, dst.mismatch(src), mode + ": every slice landed where its thread put it");
+                    assertEquals(before.transfers(), Live.now().transfers(), "no transfer left in flight");
+                }
+                assertEquals(before, Live.now(), mode + ": closing both agents released every native object");
+            }
+        }
+    }
+
     @Test
     void pullModeTheDecodeAgentReadsTheDescriptorListAndNotifiesItself() throws Exception {
         Live.Counts before = Live.now();
