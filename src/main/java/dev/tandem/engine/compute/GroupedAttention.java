@@ -146,18 +146,12 @@ final class GroupedAttention {
         a3.intoArray(acc, a + 3 * L);
     }
 
-    /** The largest of {@code s[off .. off + n)} (max is order-free, so lanes give the scalar loop's answer). */
+    /** The largest of {@code s[off .. off + n)}. */
     private static float max(float[] s, int off, int n) {
-        int j = 0;
+        // Scalar on purpose: a vector max here kept a boxed vector in its loop in some C2 compilations (allocation
+        // on the hot path), and the exp that follows costs far more than this loop.
         float max = Float.NEGATIVE_INFINITY;
-        if (n >= L) {
-            FloatVector m = FloatVector.fromArray(FS, s, off);
-            for (j = L; j + L <= n; j += L) {
-                m = m.max(FloatVector.fromArray(FS, s, off + j));
-            }
-            max = m.reduceLanes(jdk.incubator.vector.VectorOperators.MAX);
-        }
-        for (; j < n; j++) {
+        for (int j = 0; j < n; j++) {
             max = Math.max(max, s[off + j]);
         }
         return max;

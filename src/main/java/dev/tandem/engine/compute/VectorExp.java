@@ -73,6 +73,39 @@ final class VectorExp {
     }
 
     /**
+     * SwiGLU in place, {@code gate[i] = gate[i] / (1 + exp(-gate[i])) * up[i]} over {@code [from, to)}: whole vectors
+     * in lanes, the tail with the scalar {@link #exp(float)}, so every element gets the bits of
+     * {@link dev.tandem.engine.compute.ComputeBackend#swigluRange}.
+     */
+    static void swiglu(float[] gate, float[] up, int from, int to) {
+        int i = from;
+        for (; i + L <= to; i += L) {
+            FloatVector g = FloatVector.fromArray(FS, gate, i);
+            // exp(-g) written out (see expMinusMaxAndSum).
+            FloatVector x = g.neg();
+            var under = x.lt(LOW);
+            x = x.max(LOW).min(HIGH);
+            FloatVector t = x.mul(LOG2E).add(MAGIC);
+            FloatVector k = t.sub(MAGIC);
+            FloatVector r = k.fma(FloatVector.broadcast(FS, -LN2_HI), x);
+            r = k.fma(FloatVector.broadcast(FS, -LN2_LO), r);
+            FloatVector y = r.fma(P0, P1);
+            y = y.fma(r, FloatVector.broadcast(FS, P2));
+            y = y.fma(r, FloatVector.broadcast(FS, P3));
+            y = y.fma(r, FloatVector.broadcast(FS, P4));
+            y = y.fma(r, FloatVector.broadcast(FS, P5));
+            y = y.fma(r.mul(r), r).add(1f);
+            IntVector pow2 = t.reinterpretAsInts().sub(MAGIC_BITS).add(127).lanewise(VectorOperators.LSHL, 23);
+            FloatVector e = y.mul(pow2.reinterpretAsFloats()).blend(0f, under);
+            g.div(e.add(1f)).mul(FloatVector.fromArray(FS, up, i)).intoArray(gate, i);
+        }
+        for (; i < to; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + exp(-g)) * up[i];
+        }
+    }
+
+    /**
      * Replaces {@code s[off .. off + n)} by {@code exp(s - max)} and returns their sum: one vector of partial sums
      * over whole vectors (then {@link Lanes#sum}), the tail added after it in order.
      */

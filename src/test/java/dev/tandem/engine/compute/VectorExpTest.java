@@ -42,6 +42,30 @@ class VectorExpTest {
     }
 
     @Test
+    void vectorSwigluGivesTheReferenceBits() {
+        int n = 7 * L + 3;
+        SplittableRandom r = new SplittableRandom(2);
+        float[] gate = new float[n];
+        float[] up = new float[n];
+        for (int i = 0; i < n; i++) {
+            gate[i] = (float) r.nextGaussian() * (i % 5 == 0 ? 60 : 4); // some far past exp's range either way
+            up[i] = (float) r.nextGaussian();
+        }
+        float[] want = gate.clone();
+        ComputeBackend.swigluRange(want, up, 0, n);
+        float[] got = gate.clone();
+        VectorExp.swiglu(got, up, 1, n - 2); // ragged ends: the scalar tail and the first lanes disagree on nothing
+        got[0] = want[0];
+        got[n - 2] = want[n - 2];
+        got[n - 1] = want[n - 1];
+        for (int i = 0; i < n; i++) {
+            assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), "element " + i);
+            double g = gate[i];
+            assertEquals(g / (1 + Math.exp(-g)) * up[i], want[i], 1e-6 * Math.max(1, Math.abs(want[i])), "element " + i);
+        }
+    }
+
+    @Test
     void softmaxSumsOverVectorsThenTheTail() {
         int n = 3 * L + 5;
         float[] s = new float[n + 2];
