@@ -13,7 +13,8 @@ import java.nio.ByteOrder;
  * {@link #TILE} positions: a tile (16 KB of F32 K at head size 64) comes from memory once and stays in L1 while every
  * head of the group reads it, instead of each head streaming the whole context again. Each head's arithmetic is the
  * per-head kernel's, in the same order (scores position by position, one vector accumulator per score, softmax with
- * {@link VectorExp}, values accumulated in position order), so the tiling changes no bit. K/V are F32 or bf16 (widened in registers).
+ * {@link VectorExp}, values accumulated in position order, four accumulator vectors held in registers over a tile),
+ * so the tiling changes no bit. K/V are F32 or bf16 (widened in registers).
  * Allocates nothing: scores, sums and accumulators live in the caller's per-worker scratch.
  */
 final class GroupedAttention {

@@ -61,7 +61,8 @@ class VectorExpTest {
         for (int i = 0; i < n; i++) {
             assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), "element " + i);
             double g = gate[i];
-            assertEquals(g / (1 + Math.exp(-g)) * up[i], want[i], 1e-6 * Math.max(1, Math.abs(want[i])), "element " + i);
+            assertEquals(g / (1 + Math.exp(-g)) * up[i], want[i], 1e-6 * Math.max(1, Math.abs(want[i])),
+                    "element " + i);
         }
     }
 
