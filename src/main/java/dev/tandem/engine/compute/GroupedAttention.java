@@ -12,8 +12,9 @@ import java.nio.ByteOrder;
  * Attention of the query heads that share one K/V head (a GQA group) for one token, reading K and V in tiles of
  * {@link #TILE} positions: a tile (16 KB of F32 K at head size 64) comes from memory once and stays in L1 while every
  * head of the group reads it, instead of each head streaming the whole context again. Each head's arithmetic is the
- * per-head kernel's, in the same order (scores position by position, one vector accumulator per score, softmax,
- * values accumulated in position order), so the tiling changes no bit. K/V are F32 or bf16 (widened in registers).
+ * per-head kernel's, in the same order (scores position by position, one vector accumulator per score, softmax with
+ * {@link VectorExp}, values accumulated in position order, four accumulator vectors held in registers over a tile),
+ * so the tiling changes no bit. K/V are F32 or bf16 (widened in registers).
  * Allocates nothing: scores, sums and accumulators live in the caller's per-worker scratch.
  */
 final class GroupedAttention {
@@ -78,17 +79,7 @@ final class GroupedAttention {
         int sums = g * len;
         for (int gi = 0; gi < g; gi++) {
             int sOff = gi * len;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < len; j++) {
-                max = Math.max(max, scores[sOff + j]);
-            }
-            float sum = 0;
-            for (int j = 0; j < len; j++) {
-                float e = (float) Math.exp(scores[sOff + j] - max);
-                scores[sOff + j] = e;
-                sum += e;
-            }
-            scores[sums + gi] = sum;
+            scores[sums + gi] = VectorExp.expMinusMaxAndSum(scores, sOff, len, max(scores, sOff, len));
         }
         java.util.Arrays.fill(acc, 0, g * hd, 0f);
         for (int j0 = 0; j0 < len; j0 += TILE) {
@@ -96,18 +87,29 @@ final class GroupedAttention {
             for (int gi = 0; gi < g; gi++) {
                 int aOff = gi * hd;
                 int sOff = gi * len;
-                for (int j = j0; j < j1; j++) {
-                    long base = table[rowOff + j] * kvStride + headByte;
-                    float w = scores[sOff + j];
-                    FloatVector p = FloatVector.broadcast(FS, w);
-                    int d = 0;
-                    for (; d < bound; d += L) {
-                        load(values, base + (long) eb * d, bf16).fma(p, FloatVector.fromArray(FS, acc, aOff + d))
-                                .intoArray(acc, aOff + d);
+                // Four accumulator vectors stay in registers over the whole tile (each lane still adds its
+                // positions in ascending order, so the bits are those of a load-fma-store per position, without
+                // the store-to-load dependency from one position to the next).
+                int d = 0;
+                for (; d + 4 * L <= bound; d += 4 * L) {
+                    accumulate4(b, table, rowOff, j0, j1, kvStride, headByte + (long) eb * d, bf16, scores, sOff,
+                            acc, aOff + d);
+                }
+                for (; d < bound; d += L) {
+                    FloatVector a = FloatVector.fromArray(FS, acc, aOff + d);
+                    for (int j = j0; j < j1; j++) {
+                        long base = table[rowOff + j] * kvStride + headByte + (long) eb * d;
+                        a = load(values, base, bf16).fma(FloatVector.broadcast(FS, scores[sOff + j]), a);
                     }
-                    for (; d < hd; d++) {
-                        acc[aOff + d] += w * get(values, base + (long) eb * d, bf16);
+                    a.intoArray(acc, aOff + d);
+                }
+                for (; d < hd; d++) {
+                    float a = acc[aOff + d];
+                    for (int j = j0; j < j1; j++) {
+                        a += scores[sOff + j] * get(values, table[rowOff + j] * kvStride + headByte + (long) eb * d,
+                                bf16);
                     }
+                    acc[aOff + d] = a;
                 }
             }
         }
@@ -120,6 +122,40 @@ final class GroupedAttention {
                 out[oOff + d] = acc[aOff + d] * inv;
             }
         }
+    }
+
+    /** {@code acc[a .. a + 4L) += Σ_j scores[sOff + j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}. */
+    private static void accumulate4(AttentionBatch b, int[] table, int rowOff, int j0, int j1, long kvStride,
+                                    long headByte, boolean bf16, float[] scores, int sOff, float[] acc, int a) {
+        MemorySegment values = b.values();
+        long vb = (long) L * (bf16 ? 2 : 4);
+        FloatVector a0 = FloatVector.fromArray(FS, acc, a);
+        FloatVector a1 = FloatVector.fromArray(FS, acc, a + L);
+        FloatVector a2 = FloatVector.fromArray(FS, acc, a + 2 * L);
+        FloatVector a3 = FloatVector.fromArray(FS, acc, a + 3 * L);
+        for (int j = j0; j < j1; j++) {
+            long base = table[rowOff + j] * kvStride + headByte;
+            FloatVector p = FloatVector.broadcast(FS, scores[sOff + j]);
+            a0 = load(values, base, bf16).fma(p, a0);
+            a1 = load(values, base + vb, bf16).fma(p, a1);
+            a2 = load(values, base + 2 * vb, bf16).fma(p, a2);
+            a3 = load(values, base + 3 * vb, bf16).fma(p, a3);
+        }
+        a0.intoArray(acc, a);
+        a1.intoArray(acc, a + L);
+        a2.intoArray(acc, a + 2 * L);
+        a3.intoArray(acc, a + 3 * L);
+    }
+
+    /** The largest of {@code s[off .. off + n)}. */
+    private static float max(float[] s, int off, int n) {
+        // Scalar on purpose: a vector max here kept a boxed vector in its loop in some C2 compilations (allocation
+        // on the hot path), and the exp that follows costs far more than this loop.
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            max = Math.max(max, s[off + j]);
+        }
+        return max;
     }
 
     private static FloatVector load(MemorySegment s, long at, boolean bf16) {

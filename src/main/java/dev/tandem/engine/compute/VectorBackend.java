@@ -277,7 +277,7 @@ public final class VectorBackend implements ComputeBackend {
 
         @Override
         public void run(int from, int to, int worker) {
-            ComputeBackend.swigluRange(gate, up, from, to);
+            VectorExp.swiglu(gate, up, from, to); // the bits of ComputeBackend.swigluRange, in lanes
         }
     }
 
@@ -311,7 +311,11 @@ public final class VectorBackend implements ComputeBackend {
         public void run(int from, int to, int worker) {
             float[] scores = scoreScratch[worker];
             float[] acc = accScratch[worker];
-            for (int i = from; i < to; i++) {
+            int n = b.numTokens() * b.numKvHeads();
+            for (int i0 = from; i0 < to; i0++) {
+                // Last tokens first: in a causal prefill they attend over the most positions, so the costly pieces
+                // are claimed first and the cheap ones even out the threads at the end.
+                int i = n - 1 - i0;
                 int t = i / b.numKvHeads();
                 int kvHead = i % b.numKvHeads();
                 GroupedAttention.attend(b, t, kvHead, b.positions()[t] + 1, scores, acc);

@@ -80,7 +80,7 @@ class GroupedAttentionTest {
         }
     }
 
-    /** The per-head kernel before grouping (F32 K/V), verbatim in its arithmetic. */
+    /** The per-head kernel before grouping (F32 K/V), verbatim in its arithmetic but for the softmax's exp and sum. */
     private static void perHead(AttentionBatch b, int t, int h, int kvHead, int len, float[] scores, float[] acc) {
         ByteOrder le = ByteOrder.LITTLE_ENDIAN;
         int hd = b.headDim();
@@ -106,12 +106,7 @@ class GroupedAttentionTest {
             scores[j] = s;
             max = Math.max(max, s);
         }
-        float sum = 0;
-        for (int j = 0; j < len; j++) {
-            float e = (float) Math.exp(scores[j] - max);
-            scores[j] = e;
-            sum += e;
-        }
+        float sum = VectorExp.expMinusMaxAndSum(scores, 0, len, max); // the softmax's own exp (VectorExpTest)
         java.util.Arrays.fill(acc, 0, hd, 0f);
         for (int j = 0; j < len; j++) {
             long base = b.table()[rowOff + j] * kvStride + headByte;
