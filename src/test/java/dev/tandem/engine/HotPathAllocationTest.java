@@ -34,29 +34,48 @@ class HotPathAllocationTest {
         // A sampled step reads the logits row in place and orders candidates in per-thread scratch.
         Sampler sampler = temperature == 0 ? null : new Sampler(new SamplingParams(1 << 20, temperature, topP, topK,
                 0f, 0f, 0f, 1f, 42L, List.of(), true, 0), List.of());
+        assertDecodeStepsAllocateNothing(1, dtype, sampler);
+    }
+
+    /**
+     * Several running requests take the multi-token GEMM tiles (two panels by four tokens, and the one-token tail):
+     * a serving worker with more than one request runs them on every step. A tile C2 did not fully inline (a helper
+     * returning a vector) boxed vectors there, ~20 KB a token at batch 4, which batch 1 alone never showed.
+     */
+    @ParameterizedTest(name = "batch {0}, KV cache {1}")
+    @CsvSource({"4, FLOAT32", "5, BFLOAT16", "8, FLOAT32"})
+    void batchedDecodeStepAllocatesNothingOnComputeThreads(int batch, KvDtype dtype) {
+        assertDecodeStepsAllocateNothing(batch, dtype, null);
+    }
+
+    private static void assertDecodeStepsAllocateNothing(int batch, KvDtype dtype, Sampler sampler) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot account allocation per thread");
         mx.setThreadAllocatedMemoryEnabled(true);
-        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 256, dtype)) {
+        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 1024, dtype)) {
             List<Thread> helpers = ((VectorBackend) f.backend).helperThreads();
             assertEquals(1, helpers.size(), "a two-thread backend has one helper besides the caller");
             long[] ids = helpers.stream().mapToLong(Thread::threadId).toArray();
-            int row = kv.allocateRow();
-            assertTrue(kv.ensureCapacity(row, PROMPT + CYCLE));
             int vocab = f.model.config().vocabSize();
-            ForwardOutput prefill = f.model.transformer().forward(
-                    List.of(SequenceChunk.lastLogits(row, 0, EngineFixture.tokens(PROMPT, 11))), kv);
-            int first = Logprobs.argmax(prefill.logits(), prefill.offset(0, 0), vocab);
-            // The step inputs are built up front: what is measured is the engine's work, not the test's.
-            int[] fed = new int[CYCLE];
-            fed[0] = first;
-            for (int i = 1; i < CYCLE; i++) {
-                fed[i] = (first + 37 * i) % vocab;
+            int[] rows = new int[batch];
+            int[] first = new int[batch];
+            for (int b = 0; b < batch; b++) {
+                rows[b] = kv.allocateRow();
+                assertTrue(kv.ensureCapacity(rows[b], PROMPT + CYCLE));
+                ForwardOutput prefill = f.model.transformer().forward(
+                        List.of(SequenceChunk.lastLogits(rows[b], 0, EngineFixture.tokens(PROMPT, 11 + b))), kv);
+                first[b] = Logprobs.argmax(prefill.logits(), prefill.offset(0, 0), vocab);
             }
+            // The step inputs are built up front: what is measured is the engine's work, not the test's.
             @SuppressWarnings("unchecked")
             List<SequenceChunk>[] steps = new List[CYCLE];
             for (int i = 0; i < CYCLE; i++) {
-                steps[i] = List.of(SequenceChunk.lastLogits(row, PROMPT + i, fed[i]));
+                SequenceChunk[] chunks = new SequenceChunk[batch];
+                for (int b = 0; b < batch; b++) {
+                    chunks[b] = SequenceChunk.lastLogits(rows[b], PROMPT + i, i == 0 ? first[b]
+                            : (first[b] + 37 * i) % vocab);
+                }
+                steps[i] = List.of(chunks);
             }
             int checksum = 0;
             for (int warm = 0; warm < 4000; warm++) { // until the kernels run C2-compiled (no boxed vectors)
@@ -85,19 +104,22 @@ class HotPathAllocationTest {
             }
             long caller = mx.getCurrentThreadAllocatedBytes() - callerBefore;
             long[] helpersAfter = mx.getThreadAllocatedBytes(ids);
-            kv.release(row);
-            assertEquals(0, caller, "bytes allocated by the calling thread over " + CYCLE + " decode steps, KV "
-                    + dtype);
+            for (int r : rows) {
+                kv.release(r);
+            }
+            assertEquals(0, caller, "bytes allocated by the calling thread over " + CYCLE + " decode steps of batch "
+                    + batch + ", KV " + dtype);
             for (int i = 0; i < ids.length; i++) {
                 assertEquals(0, helpersAfter[i] - helpersBefore[i],
-                        "bytes allocated by " + helpers.get(i).getName() + " over " + CYCLE + " decode steps");
+                        "bytes allocated by " + helpers.get(i).getName() + " over " + CYCLE + " decode steps of batch "
+                                + batch);
             }
             assertTrue(checksum >= 0);
             assertEquals(kv.allocator().totalPages(), kv.allocator().freePages());
         }
     }
 
-    /** One batch-1 decode step; the token is picked in place from the reused logits (greedy when no sampler). */
+    /** One decode step; the first row's token is picked in place from the reused logits (greedy without sampler). */
     private static int step(EngineFixture f, PagedKvCache kv, List<SequenceChunk> chunk, int vocab, Sampler sampler) {
         ForwardOutput out = f.model.transformer().forward(chunk, kv);
         return sampler == null ? Logprobs.argmax(out.logits(), out.offset(0, 0), vocab)

@@ -105,13 +105,10 @@ final class Bf16Panels implements PanelWeight {
         }
     }
 
-    private static FloatVector even(IntVector pair) {
-        return pair.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
-    private static FloatVector odd(IntVector pair) {
-        return pair.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats();
-    }
+    // The even column of a pair is its low half shifted up (w << 16), the odd one its high half (w & 0xFFFF0000).
+    // Written out in each kernel rather than as helpers: a helper that returns a vector is a call C2 may decline to
+    // inline (into a big kernel, once the helper has its own compiled code), and then every vector it returns is a
+    // heap object (~20 KB a token at batch 4, seen by HotPathAllocationTest's batched case).
 
     /** One panel, one token. */
     private void k1x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
@@ -121,10 +118,16 @@ final class Bf16Panels implements PanelWeight {
         int xi = t * in;
         for (int k = 0; k < in; k += 2, at += PAIR_BYTES) {
             IntVector w = IntVector.fromMemorySegment(IS, data, at, LE);
-            e = FloatVector.broadcast(FS, x[xi + k]).fma(even(w), e);
-            d = FloatVector.broadcast(FS, x[xi + k + 1]).fma(odd(w), d);
+            e = FloatVector.broadcast(FS, x[xi + k]).fma(w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e);
+            d = FloatVector.broadcast(FS, x[xi + k + 1]).fma(w.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats(),
+                    d);
         }
-        store(e.add(d), out, t * outF, p, tail);
+        if ((p + 1) * L <= rows) {
+            e.add(d).intoArray(out, t * outF + p * L);
+        } else {
+            e.add(d).intoArray(tail, 0);
+            PanelWeight.spill(tail, 1, 1, out, t * outF, outF, p, rows);
+        }
     }
 
     /** Two panels (2L rows) by four tokens: 16 accumulators, each weight vector used four times. */
@@ -146,7 +149,10 @@ final class Bf16Panels implements PanelWeight {
         for (int k = 0; k < in; k += 2, a0 += PAIR_BYTES, a1 += PAIR_BYTES) {
             IntVector w0 = IntVector.fromMemorySegment(IS, data, a0, LE);
             IntVector w1 = IntVector.fromMemorySegment(IS, data, a1, LE);
-            FloatVector we0 = even(w0), wo0 = odd(w0), we1 = even(w1), wo1 = odd(w1);
+            FloatVector we0 = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wo0 = w0.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats();
+            FloatVector we1 = w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wo1 = w1.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats();
             FloatVector xe = FloatVector.broadcast(FS, x[x0 + k]);
             FloatVector xo = FloatVector.broadcast(FS, x[x0 + k + 1]);
             e00 = xe.fma(we0, e00);
@@ -173,24 +179,26 @@ final class Bf16Panels implements PanelWeight {
             d13 = xo.fma(wo1, d13);
         }
         int o0 = t * outF;
-        store(e00.add(d00), out, o0, p, tail);
-        store(e10.add(d10), out, o0, p + 1, tail);
-        store(e01.add(d01), out, o0 + outF, p, tail);
-        store(e11.add(d11), out, o0 + outF, p + 1, tail);
-        store(e02.add(d02), out, o0 + 2 * outF, p, tail);
-        store(e12.add(d12), out, o0 + 2 * outF, p + 1, tail);
-        store(e03.add(d03), out, o0 + 3 * outF, p, tail);
-        store(e13.add(d13), out, o0 + 3 * outF, p + 1, tail);
-    }
-
-    /** Panel {@code p}'s L outputs at {@code out[rowOff + p*L ..]}; a partial last panel goes through {@code tail}. */
-    private void store(FloatVector v, float[] out, int rowOff, int p, float[] tail) {
-        int o = p * L;
-        if (o + L <= rows) {
-            v.intoArray(out, rowOff + o);
-        } else {
-            v.intoArray(tail, 0);
-            System.arraycopy(tail, 0, out, rowOff + o, rows - o);
+        int r0 = p * L;
+        if (r0 + 2 * L <= rows) { // both panels whole (all but a matrix's last tile): straight into out
+            e00.add(d00).intoArray(out, o0 + r0);
+            e10.add(d10).intoArray(out, o0 + r0 + L);
+            e01.add(d01).intoArray(out, o0 + outF + r0);
+            e11.add(d11).intoArray(out, o0 + outF + r0 + L);
+            e02.add(d02).intoArray(out, o0 + 2 * outF + r0);
+            e12.add(d12).intoArray(out, o0 + 2 * outF + r0 + L);
+            e03.add(d03).intoArray(out, o0 + 3 * outF + r0);
+            e13.add(d13).intoArray(out, o0 + 3 * outF + r0 + L);
+        } else { // the second panel is partial: through the scratch, rows past the end dropped
+            e00.add(d00).intoArray(tail, 0);
+            e10.add(d10).intoArray(tail, L);
+            e01.add(d01).intoArray(tail, 2 * L);
+            e11.add(d11).intoArray(tail, 3 * L);
+            e02.add(d02).intoArray(tail, 4 * L);
+            e12.add(d12).intoArray(tail, 5 * L);
+            e03.add(d03).intoArray(tail, 6 * L);
+            e13.add(d13).intoArray(tail, 7 * L);
+            PanelWeight.spill(tail, 4, 2, out, o0, outF, p, rows);
         }
     }
 }

@@ -128,7 +128,12 @@ final class Int8Panels implements PanelWeight {
             e = FloatVector.broadcast(FS, x[xi + k]).fma(column(at), e);
             d = FloatVector.broadcast(FS, x[xi + k + 1]).fma(column(at + L), d);
         }
-        store(e.add(d), out, t * outF, p, tail);
+        if ((p + 1) * L <= rows) {
+            e.add(d).mul(FloatVector.fromArray(FS, scales, p * L)).intoArray(out, t * outF + p * L);
+        } else {
+            e.add(d).mul(FloatVector.fromArray(FS, scales, p * L)).intoArray(tail, 0);
+            PanelWeight.spill(tail, 1, 1, out, t * outF, outF, p, rows);
+        }
     }
 
     private void k2x4(int p, float[] x, int t, float[] out, int outF, float[] tail) {
@@ -174,25 +179,28 @@ final class Int8Panels implements PanelWeight {
             d13 = xo.fma(wo1, d13);
         }
         int o0 = t * outF;
-        store(e00.add(d00), out, o0, p, tail);
-        store(e10.add(d10), out, o0, p + 1, tail);
-        store(e01.add(d01), out, o0 + outF, p, tail);
-        store(e11.add(d11), out, o0 + outF, p + 1, tail);
-        store(e02.add(d02), out, o0 + 2 * outF, p, tail);
-        store(e12.add(d12), out, o0 + 2 * outF, p + 1, tail);
-        store(e03.add(d03), out, o0 + 3 * outF, p, tail);
-        store(e13.add(d13), out, o0 + 3 * outF, p + 1, tail);
-    }
-
-    /** Scales panel {@code p}'s sums and writes them; a partial last panel goes through {@code tail}. */
-    private void store(FloatVector sum, float[] out, int rowOff, int p, float[] tail) {
-        int o = p * L;
-        FloatVector v = sum.mul(FloatVector.fromArray(FS, scales, o));
-        if (o + L <= rows) {
-            v.intoArray(out, rowOff + o);
-        } else {
-            v.intoArray(tail, 0);
-            System.arraycopy(tail, 0, out, rowOff + o, rows - o);
+        int r0 = p * L;
+        FloatVector s0 = FloatVector.fromArray(FS, scales, r0);
+        FloatVector s1 = FloatVector.fromArray(FS, scales, r0 + L);
+        if (r0 + 2 * L <= rows) { // both panels whole (all but a matrix's last tile): straight into out
+            e00.add(d00).mul(s0).intoArray(out, o0 + r0);
+            e10.add(d10).mul(s1).intoArray(out, o0 + r0 + L);
+            e01.add(d01).mul(s0).intoArray(out, o0 + outF + r0);
+            e11.add(d11).mul(s1).intoArray(out, o0 + outF + r0 + L);
+            e02.add(d02).mul(s0).intoArray(out, o0 + 2 * outF + r0);
+            e12.add(d12).mul(s1).intoArray(out, o0 + 2 * outF + r0 + L);
+            e03.add(d03).mul(s0).intoArray(out, o0 + 3 * outF + r0);
+            e13.add(d13).mul(s1).intoArray(out, o0 + 3 * outF + r0 + L);
+        } else { // the second panel is partial: through the scratch, rows past the end dropped
+            e00.add(d00).mul(s0).intoArray(tail, 0);
+            e10.add(d10).mul(s1).intoArray(tail, L);
+            e01.add(d01).mul(s0).intoArray(tail, 2 * L);
+            e11.add(d11).mul(s1).intoArray(tail, 3 * L);
+            e02.add(d02).mul(s0).intoArray(tail, 4 * L);
+            e12.add(d12).mul(s1).intoArray(tail, 5 * L);
+            e03.add(d03).mul(s0).intoArray(tail, 6 * L);
+            e13.add(d13).mul(s1).intoArray(tail, 7 * L);
+            PanelWeight.spill(tail, 4, 2, out, o0, outF, p, rows);
         }
     }
 }

@@ -36,7 +36,7 @@ public final class VectorBackend implements ComputeBackend {
     private final float[][] rowScratch;    // (worker) -> one widened F16 weight row
     private final float[][] scoreScratch;  // (worker) -> scores of one GQA group, >= group * longest context
     private final float[][] accScratch;    // (worker) -> one GQA group's output accumulators
-    private final float[][] tailScratch;   // (worker) -> L floats, a partial last panel's outputs
+    private final float[][] tailScratch;   // (worker) -> 8 L floats, a tile's outputs when its last panel is partial
     private final Arena packArena = Arena.ofShared(); // BF16 panels made by prepare(), freed by close()
     private final Map<Tensor, PanelWeight> panels = Collections.synchronizedMap(new IdentityHashMap<>());
     private final Quantization quantization;
@@ -55,7 +55,7 @@ public final class VectorBackend implements ComputeBackend {
         this.rowScratch = new float[threads][0];
         this.scoreScratch = new float[threads][1024];
         this.accScratch = new float[threads][0];
-        this.tailScratch = new float[threads][L];
+        this.tailScratch = new float[threads][PanelWeight.TAIL_PANELS * L];
     }
 
     @Override
