@@ -4,8 +4,7 @@ import dev.tandem.config.Args;
 import dev.tandem.config.EngineConfig;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
-import dev.tandem.engine.compute.Quantization;
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 import dev.tandem.engine.compute.Probes;
 import dev.tandem.engine.model.Model;
 import dev.tandem.engine.model.Transformer;
@@ -44,7 +43,7 @@ public final class BenchEngineCommand {
         }
 
         try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads(),
-                Quantization.parse(engine.quantization()));
+                engine.quantization());
              Model model = Model.load(dir, backend, msg -> System.err.println("[load] " + msg))) {
             EngineBench.Plan plan = EngineBench.plan(promptLen, batches, steps, runs, engine.pageSize(),
                     model.config().maxPositions());
@@ -55,7 +54,7 @@ public final class BenchEngineCommand {
             System.out.printf("limits (same run, compute threads, median of %d): read %.2f GB/s (read-only reduction"
                     + " over %d MB); FMA peak %.1f GFLOP/s%n", PROBE_RUNS, readBw / 1e9, probeMb, peak / 1e9);
             Transformer tf = model.transformer();
-            KvDtype kvDtype = KvDtype.parse(engine.kvCacheDtype());
+            KvDtype kvDtype = engine.kvCacheDtype();
             System.out.printf("KV cache: %s (%d bytes per element)%n", kvDtype.label(), kvDtype.bytes());
             try (PagedKvCache kv = EngineBench.newCache(model, plan, kvDtype)) {
                 double[] secs = EngineBench.prefill(model, kv, plan);

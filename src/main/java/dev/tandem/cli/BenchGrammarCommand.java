@@ -115,7 +115,7 @@ public final class BenchGrammarCommand {
         int context = 16 + max + 1;
         SchedulerConfig sc = new SchedulerConfig(batch, batch * (context + engine.pageSize()) + 64, -1, context, engine.pageSize(), false);
         try (PagedKvCache kv = model.newKvCache(engine.pageSize(), sc.maxTotalTokens(), batch, context, null,
-                dev.tandem.kvcache.KvDtype.parse(engine.kvCacheDtype()))) {
+                engine.kvCacheDtype())) {
             var s = new ColocatedScheduler(model.transformer(), kv, tok, model.config().eosTokenIds(), sc,
                     SchedulerObserver.NONE);
             SamplingParams params = new SamplingParams(max, 1f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), true, 0);

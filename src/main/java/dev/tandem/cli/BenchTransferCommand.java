@@ -1,7 +1,7 @@
 package dev.tandem.cli;
 
 import dev.tandem.config.Args;
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 import dev.tandem.kvcache.KvPool;
 import dev.tandem.kvcache.ShmFile;
 import dev.tandem.transfer.KvLayout;
@@ -53,7 +53,7 @@ public final class BenchTransferCommand {
         }
         // the nixl rows when UCX loads (./run.sh setup-ucx installs it); --no-nixl leaves them out
         boolean nixl = !a.has("no-nixl") && dev.tandem.transfer.nixl.Ucx.available();
-        KvDtype dtype = KvDtype.parse(a.kvCacheDtype());
+        KvDtype dtype = a.kvCacheDtype();
         a.rejectUnknown();
         if (!nixl && !a.has("no-nixl")) {
             System.out.println("nixl rows left out: " + dev.tandem.transfer.nixl.Ucx.unavailableReason());

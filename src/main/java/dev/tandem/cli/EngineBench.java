@@ -76,11 +76,11 @@ final class EngineBench {
     }
 
     static PagedKvCache newCache(Model model, Plan p) {
-        return newCache(model, p, dev.tandem.kvcache.KvDtype.FLOAT32);
+        return newCache(model, p, dev.tandem.config.KvDtype.FLOAT32);
     }
 
     /** As above, K/V stored as {@code dtype}. */
-    static PagedKvCache newCache(Model model, Plan p, dev.tandem.kvcache.KvDtype dtype) {
+    static PagedKvCache newCache(Model model, Plan p, dev.tandem.config.KvDtype dtype) {
         return model.newKvCache(p.pageSize(), p.pages() * p.pageSize(), p.maxBatch(), p.context(), null, dtype);
     }
 

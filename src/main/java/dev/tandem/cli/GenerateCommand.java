@@ -8,8 +8,6 @@ import dev.tandem.config.EngineConfig;
 import dev.tandem.engine.Generator;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
-import dev.tandem.engine.compute.Quantization;
-import dev.tandem.kvcache.KvDtype;
 import dev.tandem.engine.model.Model;
 import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.kvcache.PagedKvCache;
@@ -49,7 +47,7 @@ public final class GenerateCommand {
 
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads(),
-                Quantization.parse(engine.quantization()));
+                engine.quantization());
              Model model = Model.load(dir, backend, msg -> System.err.println("[load] " + msg));
              TextTokenizer tok = TextTokenizer.load(dir)) {
             System.err.println("[engine] compute backend: " + ComputeBackends.describe(backend));
@@ -57,7 +55,7 @@ public final class GenerateCommand {
             int context = ids.length + params.maxNewTokens();
             int poolTokens = engine.maxTotalTokens() > 0 ? engine.maxTotalTokens() : context;
             try (PagedKvCache kv = model.newKvCache(engine.pageSize(), poolTokens, 1, context, null,
-                    KvDtype.parse(engine.kvCacheDtype()))) {
+                    engine.kvCacheDtype())) {
                 IncrementalDecoder decoder = tok.incrementalDecoder(true);
                 Generator.Result r = new Generator(model.transformer(), kv).generate(
                         new Generator.Request(ids, params, -1, 0), model.config().eosTokenIds(), s -> {

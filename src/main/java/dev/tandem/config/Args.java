@@ -179,18 +179,13 @@ public final class Args {
     }
 
     /** {@code --kv-cache-dtype} alone (for commands that build a KV pool without a model), validated. */
-    public String kvCacheDtype() {
-        String v = string("kv-cache-dtype", "auto");
-        if (!EngineConfig.KV_CACHE_DTYPES.contains(v)) {
-            throw new ConfigException("kv-cache-dtype", v,
-                    "one of " + new java.util.TreeSet<>(EngineConfig.KV_CACHE_DTYPES));
-        }
-        return v;
+    public KvDtype kvCacheDtype() {
+        return EngineConfig.kvCacheDtype(string("kv-cache-dtype", "auto"));
     }
 
     /** The engine flags shared by every command that runs a model. */
     public EngineConfig engine(int defaultMaxTotalTokens) {
-        return new EngineConfig(string("backend", "vector"), integer("threads", 0), integer("page-size", 16),
+        return EngineConfig.parse(string("backend", "vector"), integer("threads", 0), integer("page-size", 16),
                 integer("max-total-tokens", defaultMaxTotalTokens), string("quantization", "none"),
                 string("kv-cache-dtype", "auto"));
     }

@@ -10,16 +10,13 @@ import java.util.Set;
  * @param threads        compute threads, 0 = one per core
  * @param pageSize       tokens per KV page (≥ 1)
  * @param maxTotalTokens KV pool size in tokens, 0 = sized by the caller for the job at hand
- * @param quantization   how linear weights are held: "none" (as stored) or "int8" (weight-only, per output channel;
- *                       vector backend only)
- * @param kvCacheDtype   how the KV pool stores K and V: "auto"/"float32" (4 bytes) or "bf16"/"bfloat16" (half the
- *                       memory and the bytes a KV transfer moves; SGLang's {@code --kv-cache-dtype})
+ * @param quantization   how linear weights are held (weight-only int8 needs the vector backend)
+ * @param kvCacheDtype   how the KV pool stores K and V (bf16: half the memory and the bytes a KV transfer moves;
+ *                       SGLang's {@code --kv-cache-dtype})
  */
-public record EngineConfig(String backend, int threads, int pageSize, int maxTotalTokens, String quantization,
-                           String kvCacheDtype) {
+public record EngineConfig(String backend, int threads, int pageSize, int maxTotalTokens, Quantization quantization,
+                           KvDtype kvCacheDtype) {
     public static final Set<String> BACKENDS = Set.of("vector", "scalar");
-    public static final Set<String> QUANTIZATIONS = Set.of("none", "int8");
-    public static final Set<String> KV_CACHE_DTYPES = Set.of("auto", "float32", "bf16", "bfloat16");
 
     public EngineConfig {
         if (!BACKENDS.contains(backend)) {
@@ -34,26 +31,48 @@ public record EngineConfig(String backend, int threads, int pageSize, int maxTot
         if (maxTotalTokens < 0) {
             throw new ConfigException("max-total-tokens", maxTotalTokens, ">= 0");
         }
-        if (!QUANTIZATIONS.contains(quantization)) {
-            throw new ConfigException("quantization", quantization, "one of " + QUANTIZATIONS);
+        if (quantization == null || kvCacheDtype == null) {
+            throw new IllegalArgumentException("quantization and kvCacheDtype are required");
         }
-        if (!quantization.equals("none") && !backend.equals("vector")) {
-            throw new ConfigException("quantization", quantization, "the vector backend (backend is " + backend + ")");
+        if (quantization != Quantization.NONE && !backend.equals("vector")) {
+            throw new ConfigException("quantization", quantization.name().toLowerCase(java.util.Locale.ROOT),
+                    "the vector backend (backend is " + backend + ")");
         }
-        if (kvCacheDtype == null || !KV_CACHE_DTYPES.contains(kvCacheDtype)) {
-            throw new ConfigException("kv-cache-dtype", kvCacheDtype,
-                    "one of " + new java.util.TreeSet<>(KV_CACHE_DTYPES));
+    }
+
+    /** As spelled on the command line or in a config file: each value parsed once here, errors naming the field. */
+    public static EngineConfig parse(String backend, int threads, int pageSize, int maxTotalTokens, String quantization,
+                                     String kvCacheDtype) {
+        return new EngineConfig(backend, threads, pageSize, maxTotalTokens, quantization(quantization),
+                kvCacheDtype(kvCacheDtype));
+    }
+
+    /** {@code --quantization}, parsed; the error names the flag and the value. */
+    public static Quantization quantization(String value) {
+        try {
+            return Quantization.parse(String.valueOf(value));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("quantization", value, "one of " + Quantization.NAMES);
+        }
+    }
+
+    /** {@code --kv-cache-dtype}, parsed; the error names the flag and the value. */
+    public static KvDtype kvCacheDtype(String value) {
+        try {
+            return KvDtype.parse(String.valueOf(value));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("kv-cache-dtype", value, "one of " + KvDtype.NAMES);
         }
     }
 
     /** K/V stored as computed (float32). */
-    public EngineConfig(String backend, int threads, int pageSize, int maxTotalTokens, String quantization) {
-        this(backend, threads, pageSize, maxTotalTokens, quantization, "auto");
+    public EngineConfig(String backend, int threads, int pageSize, int maxTotalTokens, Quantization quantization) {
+        this(backend, threads, pageSize, maxTotalTokens, quantization, KvDtype.FLOAT32);
     }
 
     /** Weights as stored. */
     public EngineConfig(String backend, int threads, int pageSize, int maxTotalTokens) {
-        this(backend, threads, pageSize, maxTotalTokens, "none");
+        this(backend, threads, pageSize, maxTotalTokens, Quantization.NONE);
     }
 
     public static EngineConfig defaults() {

@@ -182,7 +182,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
         return new WorkerConfig(v.string("mode", "mode", "null"), model == null ? null : Path.of(model),
                 v.string("host", "host", "127.0.0.1"), v.integer("port", "port", 30000),
                 v.string("served_model_name", "served-model-name", null),
-                new EngineConfig(v.string("backend", "backend", "vector"), v.integer("threads", "threads", 0),
+                EngineConfig.parse(v.string("backend", "backend", "vector"), v.integer("threads", "threads", 0),
                         v.integer("page_size", "page-size", 16), 0, v.string("quantization", "quantization", "none"),
                         v.string("kv_cache_dtype", "kv-cache-dtype", "auto")),
                 v.integer("max_total_tokens", "max-total-tokens", 8192),
@@ -257,8 +257,8 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
      * the KV element size is in the keys already).
      */
     public String kvIdentity() {
-        String q = engine().quantization();
-        return q.equals("none") ? modelName() : modelName() + "-w" + q;
+        Quantization q = engine().quantization();
+        return q == Quantization.NONE ? modelName() : modelName() + "-w" + q.name().toLowerCase(java.util.Locale.ROOT);
     }
 
     /** The name clients use in {@code model}: the configured one, else the model directory's name. */

@@ -1,5 +1,6 @@
 package dev.tandem.kvcache;
 
+import dev.tandem.config.KvDtype;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;

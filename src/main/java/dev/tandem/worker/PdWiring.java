@@ -75,11 +75,11 @@ final class PdWiring implements AutoCloseable {
         KvMemory kvMemory = engineMemory != null ? engineMemory
                 : decode ? KvMemory.shmFile(ShmFile.fresh(id, "kv")) : KvMemory.NATIVE;
         kv = own(model.newKvCache(kvMemory, sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(),
-                sc.contextLength(), dev.tandem.kvcache.KvDtype.parse(cfg.engine().kvCacheDtype())));
+                sc.contextLength(), cfg.engine().kvCacheDtype()));
         int auxSlots = sc.maxRunningRequests();
         // What this worker's pages hold: a peer that differs is refused at registration, not discovered as garbage.
         var format = new dev.tandem.transfer.KvFormat(kv.pool().dtype().label(),
-                cfg.engine().quantization().toLowerCase(java.util.Locale.ROOT), sc.pageSize());
+                cfg.engine().quantization().name().toLowerCase(java.util.Locale.ROOT), sc.pageSize());
         KvMemory.Block auxFile = own((engineMemory != null ? engineMemory
                 : KvMemory.shmFile(ShmFile.fresh(id, "aux"))).allocate(AuxBuffers.bytesFor(auxSlots)));
         AuxBuffers aux = new AuxBuffers(auxFile.segment(), auxSlots);

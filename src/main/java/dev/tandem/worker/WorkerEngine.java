@@ -4,7 +4,6 @@ import dev.tandem.config.SchedulerConfig;
 import dev.tandem.config.WorkerConfig;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
-import dev.tandem.engine.compute.Quantization;
 import dev.tandem.engine.model.Model;
 import dev.tandem.grammar.GrammarCache;
 import dev.tandem.grammar.Vocabulary;
@@ -63,7 +62,7 @@ public final class WorkerEngine implements AutoCloseable {
     public static WorkerEngine start(WorkerConfig cfg, Vertx vertx, SchedulerObserver observer,
                                      Consumer<String> progress) {
         ComputeBackend backend = ComputeBackends.create(cfg.engine().backend(), cfg.engine().threads(),
-                Quantization.parse(cfg.engine().quantization()));
+                cfg.engine().quantization());
         progress.accept("compute backend: " + ComputeBackends.describe(backend));
         Model model = null;
         TextTokenizer tok = null;
@@ -82,7 +81,7 @@ public final class WorkerEngine implements AutoCloseable {
             Scheduler scheduler;
             if (cfg.mode().equals("null")) {
                 kv = model.newKvCache(sc.pageSize(), sc.maxTotalTokens(), sc.maxRunningRequests(), context, null,
-                        dev.tandem.kvcache.KvDtype.parse(cfg.engine().kvCacheDtype()));
+                        cfg.engine().kvCacheDtype());
                 hi = HiCache.create(cfg.hiCache(), cfg.kvIdentity(), kv.pool(),
                         () -> ClusterPageMap.of(vertx, cfg.hiCache()));
                 if (hi != null) {

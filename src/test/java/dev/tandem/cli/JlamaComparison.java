@@ -10,7 +10,6 @@ import dev.tandem.config.Args;
 import dev.tandem.config.EngineConfig;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
-import dev.tandem.engine.compute.Quantization;
 import dev.tandem.engine.compute.VectorBackend;
 import dev.tandem.engine.model.Model;
 import dev.tandem.kvcache.PagedKvCache;
@@ -45,7 +44,7 @@ public final class JlamaComparison {
         double floor;
         int threads;
         try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads(),
-                Quantization.parse(engine.quantization()));
+                engine.quantization());
              Model model = Model.load(dir, backend, msg -> { })) {
             threads = backend instanceof VectorBackend v ? v.threads() : 1;
             EngineBench.Plan plan = EngineBench.plan(EngineBench.DECODE_PROMPT, new int[] {1}, steps, runs,

@@ -18,13 +18,16 @@ class KvCacheDtypeConfigTest {
 
     @Test
     void defaultsToAutoAndTakesBf16FromTheFlagOrTheConfig() {
-        assertEquals("auto", worker(Map.of(), "--model", "src").engine().kvCacheDtype());
-        assertEquals("bf16", worker(Map.of(), "--model", "src", "--kv-cache-dtype", "bf16").engine().kvCacheDtype());
-        assertEquals("bfloat16", worker(Map.of("kv_cache_dtype", "bfloat16"), "--model", "src").engine()
+        // Parsed once, here: "auto" is float32 (the engine computes K/V in float32), bfloat16 is bf16.
+        assertEquals(KvDtype.FLOAT32, worker(Map.of(), "--model", "src").engine().kvCacheDtype());
+        assertEquals(KvDtype.BFLOAT16, worker(Map.of(), "--model", "src", "--kv-cache-dtype", "bf16").engine()
                 .kvCacheDtype());
-        assertEquals("float32", Args.parse(new String[] {"--kv-cache-dtype", "float32"}, Set.of()).engine(0)
+        assertEquals(KvDtype.BFLOAT16, worker(Map.of("kv_cache_dtype", "bfloat16"), "--model", "src").engine()
                 .kvCacheDtype());
-        assertEquals("bf16", Args.parse(new String[] {"--kv-cache-dtype", "bf16"}, Set.of()).kvCacheDtype());
+        assertEquals(KvDtype.FLOAT32, Args.parse(new String[] {"--kv-cache-dtype", "float32"}, Set.of()).engine(0)
+                .kvCacheDtype());
+        assertEquals(KvDtype.BFLOAT16, Args.parse(new String[] {"--kv-cache-dtype", "bf16"}, Set.of())
+                .kvCacheDtype());
     }
 
     @Test

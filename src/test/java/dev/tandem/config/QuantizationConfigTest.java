@@ -18,10 +18,13 @@ class QuantizationConfigTest {
 
     @Test
     void defaultsToNoneAndTakesInt8FromTheFlagOrTheConfig() {
-        assertEquals("none", worker(Map.of(), "--model", "src").engine().quantization());
-        assertEquals("int8", worker(Map.of(), "--model", "src", "--quantization", "int8").engine().quantization());
-        assertEquals("int8", worker(Map.of("quantization", "int8"), "--model", "src").engine().quantization());
-        assertEquals("int8", Args.parse(new String[] {"--quantization", "int8"}, Set.of()).engine(0).quantization());
+        assertEquals(Quantization.NONE, worker(Map.of(), "--model", "src").engine().quantization());
+        assertEquals(Quantization.INT8, worker(Map.of(), "--model", "src", "--quantization", "int8").engine()
+                .quantization());
+        assertEquals(Quantization.INT8, worker(Map.of("quantization", "int8"), "--model", "src").engine()
+                .quantization());
+        assertEquals(Quantization.INT8, Args.parse(new String[] {"--quantization", "int8"}, Set.of()).engine(0)
+                .quantization());
     }
 
     @Test

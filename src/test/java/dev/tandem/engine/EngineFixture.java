@@ -29,7 +29,7 @@ final class EngineFixture implements AutoCloseable {
         return model.newKvCache(pageSize, tokens, 8, 512);
     }
 
-    PagedKvCache cache(int pageSize, int tokens, dev.tandem.kvcache.KvDtype dtype) {
+    PagedKvCache cache(int pageSize, int tokens, dev.tandem.config.KvDtype dtype) {
         return model.newKvCache(pageSize, tokens, 8, 512, null, dtype);
     }
 

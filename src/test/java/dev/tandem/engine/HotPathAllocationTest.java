@@ -7,7 +7,7 @@ import dev.tandem.engine.sampling.Logprobs;
 import dev.tandem.engine.sampling.Sampler;
 import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.kvcache.PagedKvCache;
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 

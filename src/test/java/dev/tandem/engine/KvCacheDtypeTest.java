@@ -3,7 +3,7 @@ package dev.tandem.engine;
 import dev.tandem.engine.model.ForwardOutput;
 import dev.tandem.engine.model.SequenceChunk;
 import dev.tandem.engine.sampling.Logprobs;
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 import dev.tandem.kvcache.PagedKvCache;
 import org.junit.jupiter.api.Test;
 

@@ -8,7 +8,7 @@ import dev.tandem.config.SchedulerConfig;
 import dev.tandem.engine.model.Model;
 import dev.tandem.hicache.HiCache;
 import dev.tandem.hicache.KvLayout;
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 import dev.tandem.kvcache.PagedKvCache;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

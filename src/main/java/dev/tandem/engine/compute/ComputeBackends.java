@@ -1,5 +1,6 @@
 package dev.tandem.engine.compute;
 
+import dev.tandem.config.Quantization;
 import java.util.Locale;
 
 /** The one place a compute backend is chosen, by name, at start-up. */

@@ -1,6 +1,6 @@
 package dev.tandem.engine.compute;
 
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 

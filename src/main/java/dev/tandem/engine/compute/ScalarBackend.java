@@ -1,7 +1,7 @@
 package dev.tandem.engine.compute;
 
 import dev.tandem.engine.tensor.Tensor;
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

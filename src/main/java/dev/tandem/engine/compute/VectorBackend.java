@@ -1,5 +1,6 @@
 package dev.tandem.engine.compute;
 
+import dev.tandem.config.Quantization;
 import dev.tandem.engine.tensor.DType;
 import dev.tandem.engine.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;

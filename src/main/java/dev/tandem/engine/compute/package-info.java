@@ -3,7 +3,7 @@
  * {@link dev.tandem.engine.compute.ComputeBackend}, chosen once by {@link dev.tandem.engine.compute.ComputeBackends}.
  * {@code scalar} is the single-threaded reference every other backend is tested against; {@code vector} uses the
  * Vector API on every core through its compute pool ({@code ParallelFor}), with weights prepared at load into
- * panels ({@code Bf16Panels}, or {@code Int8Panels} under {@link dev.tandem.engine.compute.Quantization#INT8}).
+ * panels ({@code Bf16Panels}, or {@code Int8Panels} under {@link dev.tandem.config.Quantization#INT8}).
  * Attention ({@code GroupedAttention}) reads each K/V tile once for all query heads of a GQA group, from an F32
  * or bf16 pool ({@code Bf16KvAttention} widens bf16 in registers). The softmax and SwiGLU use {@code VectorExp}, an
  * exp in lane-wise arithmetic that gives the same bits in every lane, in its scalar form and whatever the JIT state.

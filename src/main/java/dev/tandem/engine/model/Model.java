@@ -2,7 +2,7 @@ package dev.tandem.engine.model;
 
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.weights.WeightStore;
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 import dev.tandem.kvcache.KvMemory;
 import dev.tandem.kvcache.KvPool;
 import dev.tandem.kvcache.PagedKvCache;

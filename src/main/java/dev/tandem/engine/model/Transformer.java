@@ -4,7 +4,7 @@ import dev.tandem.engine.compute.AttentionBatch;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.tensor.Tensor;
 import dev.tandem.engine.weights.WeightStore;
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 import dev.tandem.kvcache.KvPool;
 import dev.tandem.kvcache.PagedKvCache;
 

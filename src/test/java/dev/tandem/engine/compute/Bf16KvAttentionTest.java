@@ -1,6 +1,6 @@
 package dev.tandem.engine.compute;
 
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 import dev.tandem.kvcache.KvPool;
 import org.junit.jupiter.api.Test;
 

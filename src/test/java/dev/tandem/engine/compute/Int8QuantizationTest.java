@@ -1,5 +1,6 @@
 package dev.tandem.engine.compute;
 
+import dev.tandem.config.Quantization;
 import dev.tandem.TestModels;
 import dev.tandem.engine.model.ForwardOutput;
 import dev.tandem.engine.model.Model;

@@ -1,7 +1,7 @@
 package dev.tandem.transfer.nixl;
 
 import dev.tandem.config.ClusterSecret;
-import dev.tandem.kvcache.KvDtype;
+import dev.tandem.config.KvDtype;
 import dev.tandem.kvcache.KvMemory;
 import dev.tandem.kvcache.KvPool;
 import dev.tandem.transfer.SegmentDescriptor;

@@ -1,4 +1,4 @@
-package dev.tandem.engine.compute;
+package dev.tandem.config;
 
 import java.util.Locale;
 

@@ -1,4 +1,4 @@
-package dev.tandem.kvcache;
+package dev.tandem.config;
 
 import java.util.Locale;
 
