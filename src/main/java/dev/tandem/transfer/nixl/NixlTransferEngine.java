@@ -273,8 +273,13 @@ public final class NixlTransferEngine implements TransferEngine {
     }
 
     private <T> T await(CompletableFuture<T> f, String what) {
+        return await(f, deadlineNanos, what);
+    }
+
+    /** The agent's answer to {@code f} within {@code nanos}; a failure, timeout or interrupt names {@code what}. */
+    static <T> T await(CompletableFuture<T> f, long nanos, String what) {
         try {
-            return f.get(deadlineNanos, TimeUnit.NANOSECONDS);
+            return f.get(nanos, TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {
             throw new IllegalStateException("nixl: " + what + ": " + e.getCause().getMessage(), e.getCause());
         } catch (TimeoutException e) {

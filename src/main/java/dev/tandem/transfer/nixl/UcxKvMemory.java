@@ -5,7 +5,6 @@ import dev.tandem.kvcache.KvMemory;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -33,7 +32,8 @@ final class UcxKvMemory implements KvMemory {
         if (bytes <= 0) {
             throw new IllegalArgumentException("nixl: cannot allocate " + bytes + " bytes");
         }
-        long address = await(agent.allocate(bytes), "allocate " + bytes + " bytes");
+        long address = NixlTransferEngine.await(agent.allocate(bytes), TimeUnit.SECONDS.toNanos(30),
+                "allocate " + bytes + " bytes");
         Arena arena = Arena.ofShared();
         open.add(arena);
         MemorySegment s = MemorySegment.ofAddress(address).reinterpret(bytes, arena, null);
@@ -61,19 +61,6 @@ final class UcxKvMemory implements KvMemory {
             if (open.remove(a)) {
                 a.close();
             }
-        }
-    }
-
-    private static <T> T await(CompletableFuture<T> f, String what) {
-        try {
-            return f.get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("nixl: " + what + ": " + e.getCause().getMessage(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("nixl: " + what + ": no answer from the agent in time", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("nixl: " + what + ": interrupted", e);
         }
     }
 }

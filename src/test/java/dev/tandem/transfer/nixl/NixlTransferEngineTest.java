@@ -36,13 +36,18 @@ class NixlTransferEngineTest {
 
     private static MemorySegment pattern(Arena arena, long bytes, int seed) {
         MemorySegment s = arena.allocate(bytes, 4096);
-        for (long i = 0; i < bytes / 4; i++) {
-            s.setAtIndex(ValueLayout.JAVA_INT, i, (int) (i * 2654435761L) ^ seed);
-        }
+        fill(s, seed);
         return s;
     }
 
-    private static void awaitTrue(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
+    /** A seeded pattern over the whole of {@code s}: landed bytes are compared with it, byte for byte. */
+    static void fill(MemorySegment s, int seed) {
+        for (long i = 0; i < s.byteSize() / 4; i++) {
+            s.setAtIndex(ValueLayout.JAVA_INT, i, (int) (i * 2654435761L) ^ seed);
+        }
+    }
+
+    static void awaitTrue(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!c.getAsBoolean()) {
             assertTrue(System.nanoTime() < end, "timed out waiting for " + what);

@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
+import static dev.tandem.transfer.nixl.NixlTransferEngineTest.awaitTrue;
+import static dev.tandem.transfer.nixl.NixlTransferEngineTest.fill;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -39,20 +41,6 @@ class UcxPoolMemoryTest {
 
     private static KvPool pool(KvMemory memory) {
         return new KvPool(memory, 2, 8, 4, 2, 32, KvDtype.FLOAT32); // 2 layers x (K,V) x 8 pages x 1 KB
-    }
-
-    private static void fill(MemorySegment s, int seed) {
-        for (long i = 0; i < s.byteSize() / 4; i++) {
-            s.setAtIndex(ValueLayout.JAVA_INT, i, (int) (i * 2654435761L) ^ seed);
-        }
-    }
-
-    private static void awaitTrue(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!c.getAsBoolean()) {
-            assertTrue(System.nanoTime() < end, "timed out waiting for " + what);
-            Thread.sleep(5);
-        }
     }
 
     @Test
