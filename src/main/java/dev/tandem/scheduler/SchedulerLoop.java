@@ -52,6 +52,14 @@ public final class SchedulerLoop implements AutoCloseable {
     }
 
     /**
+     * Submits a batch request's items as one command: the loop sees all of them in the same round, so they are
+     * admitted together rather than the first running ahead while the caller is still queueing the rest.
+     */
+    public void submitAll(List<SchedulerRequest> rs) {
+        inbox.add(s -> rs.forEach(s::submit));
+    }
+
+    /**
      * {@code /abort_request}: aborts the request named {@code rid} and the items derived from it if still queued or
      * running; their sinks hear an abort finish.
      */

@@ -129,7 +129,7 @@ final class Dispatcher {
         }
         running.submitted = vertx.executeBlocking(() -> prepare(items, sinks)).map(reqs -> {
             if (!running.aborted) {
-                reqs.forEach(engine.loop()::submit);
+                engine.loop().submitAll(reqs);
             }
             return (Void) null;
         }).onSuccess(v -> ctx.addEndHandler(ar -> {

@@ -174,8 +174,10 @@ class SlowReaderTest {
     private static void awaitHeldOrDone(WorkerFixture w, int n, long generated) throws InterruptedException {
         for (int i = 0; i < 1200; i++) {
             JsonNode st = state(w);
-            if (st.get("num_paused_reqs").asInt() == n
-                    || st.get("generated_tokens").asLong() >= generated && st.get("num_running_reqs").asInt() == 0) {
+            int running = st.get("num_running_reqs").asInt();
+            // Held: every request still running waits for the reader (all n, as they are admitted together).
+            if (running == n && st.get("num_paused_reqs").asInt() == n
+                    || st.get("generated_tokens").asLong() >= generated && running == 0) {
                 return;
             }
             Thread.sleep(50);
