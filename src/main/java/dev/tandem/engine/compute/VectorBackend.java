@@ -298,8 +298,12 @@ public final class VectorBackend implements ComputeBackend {
             }
         }
         attentionJob.b = b;
+        // A unit is a token's GQA group (its K/V read once for the group), or, when there are too few of those to
+        // keep every thread busy (decode of one or two requests), a single query head.
+        int groups = b.numTokens() * b.numKvHeads();
+        attentionJob.perHead = groups < 2 * parallel.threads() && b.groupSize() > 1;
         try {
-            parallel.run(b.numTokens() * b.numKvHeads(), 1, attentionJob);
+            parallel.run(attentionJob.perHead ? b.numTokens() * b.numHeads() : groups, 1, attentionJob);
         } finally {
             attentionJob.b = null;
         }
@@ -307,11 +311,21 @@ public final class VectorBackend implements ComputeBackend {
 
     private final class AttentionJob implements ParallelFor.RangeBody {
         AttentionBatch b;
+        boolean perHead;
 
         @Override
         public void run(int from, int to, int worker) {
             float[] scores = scoreScratch[worker];
             float[] acc = accScratch[worker];
+            if (perHead) {
+                int g = b.groupSize();
+                for (int i = from; i < to; i++) {
+                    int t = i / b.numHeads();
+                    int h = i % b.numHeads();
+                    GroupedAttention.attend(b, t, h / g, b.positions()[t] + 1, scores, acc, h % g, h % g + 1);
+                }
+                return;
+            }
             int n = b.numTokens() * b.numKvHeads();
             for (int i0 = from; i0 < to; i0++) {
                 // Last tokens first: in a causal prefill they attend over the most positions, so the costly pieces

@@ -15,7 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Attention that reads each K/V tile once for the whole GQA group gives exactly the bits of the per-head kernel it
  * replaced (copied below as the reference): same arithmetic per head, in the same order. Group sizes 1, 3 and 4,
- * contexts shorter than, equal to and several times a tile, a head size with a scalar tail.
+ * contexts shorter than, equal to and several times a tile, a head size with a scalar tail; a batch of one token
+ * (heads shared out one by one) and of several (a group per unit). With 16 lanes, F32 scores go sixteen positions
+ * at a time through the transposed butterfly; contexts of 1, 64, 65, 210 and 234 take it with and without a remainder.
  */
 class GroupedAttentionTest {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
@@ -26,12 +28,15 @@ class GroupedAttentionTest {
         int[][] shapes = {{4, 4}, {9, 3}, {12, 3}}; // heads, kv heads
         for (int[] sh : shapes) {
             for (int hd : new int[] {64, 2 * L + 3}) {
-                check(sh[0], sh[1], hd);
+                int[] batch = {0, GroupedAttention.TILE - 1, GroupedAttention.TILE, 3 * GroupedAttention.TILE + 17};
+                check(sh[0], sh[1], hd, batch, new int[] {0, 0, 512, 512});
+                // One token: fewer groups than threads, so its query heads are shared out one by one.
+                check(sh[0], sh[1], hd, new int[] {3 * GroupedAttention.TILE + 41}, new int[] {512});
             }
         }
     }
 
-    private static void check(int heads, int kvHeads, int hd) {
+    private static void check(int heads, int kvHeads, int hd, int[] positions, int[] tableOffsets) {
         int slots = 512;
         SplittableRandom r = new SplittableRandom(heads * 100 + hd);
         try (KvPool pool = new KvPool(1, slots, 1, kvHeads, hd); VectorBackend vector = new VectorBackend(2)) {
@@ -45,8 +50,6 @@ class GroupedAttentionTest {
                 }
                 pool.write(0, s, k, 0, v, 0);
             }
-            int[] positions = {0, GroupedAttention.TILE - 1, GroupedAttention.TILE, 3 * GroupedAttention.TILE + 17};
-            int[] tableOffsets = {0, 0, 512, 512};
             int[] table = new int[1024];
             for (int i = 0; i < table.length; i++) {
                 table[i] = (i * 131 + 7) % slots;
