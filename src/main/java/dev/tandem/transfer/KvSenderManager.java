@@ -3,19 +3,16 @@ package dev.tandem.transfer;
 import dev.tandem.kvcache.KvPool;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The prefill worker's side of KV transfer: stores the decode workers' registrations and per-room transfer infos
- * (which may arrive before the request does), owns the senders, and runs their writes on a small transfer pool so
- * the scheduler thread never waits on a copy or a socket. Concluded rooms are reported to the decode worker through
- * {@link StatusNotifier}.
+ * (which may arrive before the request does), owns the senders and their state (bootstrap, timeout, abort, conclude),
+ * and queues their pushes on {@link SendLanes} so the scheduler thread never waits on a copy or a socket;
+ * {@link KvPusher} does the writing. Concluded rooms are reported to the decode worker through {@link StatusNotifier}.
  */
 public final class KvSenderManager implements AutoCloseable {
     /** Delivers frame C to a decode worker (the bus adapter implements it). */
@@ -25,22 +22,13 @@ public final class KvSenderManager implements AutoCloseable {
     }
 
     private final TransferEngine engine;
-    private final KvPool pool;
     private final KvLayout layout;
     private volatile KvFormat format; // this worker's, or null: registrations checked on layout only
-    private final AuxBuffers aux;
     private final StatusNotifier notifier;
     private final long bootstrapTimeoutNanos;
     private final double failureProb;
-    private final ExecutorService transfers;
-    /**
-     * One lane of {@code threads} threads per decode worker: a peer that stops reading holds only its own lane
-     * (each write has a deadline) while pushes to every other peer go on.
-     */
-    private final Map<String, ExecutorService> lanes = new ConcurrentHashMap<>();
-    private final int laneThreads;
-    private volatile boolean closed;
-    private final TransferObserver observer;
+    private final SendLanes lanes;
+    private final KvPusher pusher;
     private final Map<String, Messages.KvArgsRegistration> registrations = new ConcurrentHashMap<>();
     private final Map<Long, Messages.TransferInfo> earlyInfos = new ConcurrentHashMap<>();
     private final Map<Long, KvSender> senders = new ConcurrentHashMap<>();
@@ -64,7 +52,6 @@ public final class KvSenderManager implements AutoCloseable {
                 }
             });
     private static final int REPORTED_KEPT = 16384;
-    private final WriteLeases leases;
     /** Nanoseconds, as {@link System#nanoTime()}; tests drive timeouts with a clock of their own. */
     private final java.util.function.LongSupplier clock;
 
@@ -89,19 +76,14 @@ public final class KvSenderManager implements AutoCloseable {
     public KvSenderManager(TransferEngine engine, KvPool pool, AuxBuffers aux, StatusNotifier notifier,
                            long bootstrapTimeoutNanos, double failureProb, int threads, TransferObserver observer,
                            java.util.function.LongSupplier clock, WriteLeases.Client leases) {
-        this.leases = new WriteLeases(leases, clock);
         this.clock = clock;
-        this.observer = observer;
         this.engine = engine;
-        this.pool = pool;
         this.layout = new KvLayout(pool.numLayers(), pool.regionOffset(1, false), pool.pageBytes());
-        this.aux = aux;
         this.notifier = notifier;
         this.bootstrapTimeoutNanos = bootstrapTimeoutNanos;
         this.failureProb = failureProb;
-        this.laneThreads = threads;
-        this.transfers = Executors.newFixedThreadPool(threads, Thread.ofPlatform().daemon()
-                .name("tandem-kv-send-", 0).factory());
+        this.lanes = new SendLanes(threads);
+        this.pusher = new KvPusher(engine, pool, layout, aux, new WriteLeases(leases, clock), observer);
     }
 
     /**
@@ -150,10 +132,10 @@ public final class KvSenderManager implements AutoCloseable {
         }
     }
 
-    /** On the transfer pool: forgetting waits for writes in flight, and callers run on an event loop. */
+    /** On the common pool: forgetting waits for writes in flight, and callers run on an event loop. */
     private void forgetSegments(Messages.KvArgsRegistration old, Messages.KvArgsRegistration now) {
         try {
-            transfers.execute(() -> {
+            lanes.common().execute(() -> {
                 if (now == null || !old.kv().equals(now.kv())) {
                     engine.forgetPeer(old.kv());
                 }
@@ -262,7 +244,7 @@ public final class KvSenderManager implements AutoCloseable {
     public void send(KvSender s, int[] srcPages, int firstPage, boolean last, int auxSlot) {
         Messages.TransferInfo info = s.info;
         s.tail = s.tail.thenRunAsync(() -> transfer(s, srcPages, firstPage, last, auxSlot),
-                info == null || s.fake ? transfers : lane(info.decodeWorkerId()));
+                info == null || s.fake ? lanes.common() : lanes.lane(info.decodeWorkerId()));
     }
 
     private void transfer(KvSender s, int[] srcPages, int firstPage, boolean last, int auxSlot) {
@@ -282,41 +264,10 @@ public final class KvSenderManager implements AutoCloseable {
                     + "or restarted)");
             return;
         }
-        int[] dst = Arrays.copyOfRange(info.dstPages(), Math.min(firstPage, info.dstPages().length),
-                Math.min(firstPage + srcPages.length, info.dstPages().length));
-        if (dst.length < srcPages.length) {
-            conclude(s, KvPoll.FAILED, "room " + s.room + ": decode reserved " + info.dstPages().length
-                    + " pages, prefill has " + (firstPage + srcPages.length));
-            return;
-        }
-        List<WriteOp> ops = new ArrayList<>(PageCopyPlan.ops(pool.segment(), layout, srcPages, reg.kvLayout(), dst));
-        String noLease = ops.isEmpty() && !last ? null : leases.hold(info.decodeWorkerId());
-        if (noLease != null) {
-            conclude(s, KvPoll.FAILED, "room " + s.room + ": " + noLease);
-            return;
-        }
-        if (!ops.isEmpty() || last) {
-            long t0 = System.nanoTime();
-            // NIXL's notif for the chunk (backends without notifications ignore it, and skip an empty batch)
-            if (engine.batchWrite(reg.kv(), ops, s.room + "_kv_" + s.chunks++ + "_" + (last ? 1 : 0)) != 0) {
-                conclude(s, KvPoll.FAILED, "Failed to send kv chunk of " + s.room + ": " + engine.lastError());
-                return;
-            }
-            if (!ops.isEmpty()) {
-                observer.onKvSent(ops.stream().mapToLong(WriteOp::length).sum(), System.nanoTime() - t0);
-            }
-        }
-        if (last) {
-            String lapsed = leases.hold(info.decodeWorkerId()); // the KV may have taken a while
-            if (lapsed != null) {
-                conclude(s, KvPoll.FAILED, "room " + s.room + ": " + lapsed);
-                return;
-            }
-            if (engine.batchWrite(reg.aux(), aux.copyOps(auxSlot, reg.auxSlots(), info.dstAuxIndex()),
-                    s.room + "_aux") != 0) {
-                conclude(s, KvPoll.FAILED, "Failed to send aux of " + s.room + ": " + engine.lastError());
-                return;
-            }
+        String failure = pusher.push(s, reg, info, srcPages, firstPage, last, auxSlot);
+        if (failure != null) {
+            conclude(s, KvPoll.FAILED, failure);
+        } else if (last) {
             conclude(s, KvPoll.SUCCESS, null);
         }
     }
@@ -375,10 +326,7 @@ public final class KvSenderManager implements AutoCloseable {
         if (old != null) {
             forgetSegments(old, null);
         }
-        ExecutorService lane = lanes.remove(decodeWorkerId);
-        if (lane != null) {
-            lane.shutdown(); // queued pushes of its failed rooms still run (and skip), then the threads end
-        }
+        lanes.retire(decodeWorkerId); // queued pushes of its failed rooms still run (and skip), then the threads end
     }
 
     /** Fails the rooms bound for {@code decodeWorkerId} (of incarnation {@code incarnation} only, unless null). */
@@ -398,25 +346,13 @@ public final class KvSenderManager implements AutoCloseable {
         return senders.size();
     }
 
-    private ExecutorService lane(String decodeWorkerId) {
-        if (closed) {
-            return transfers; // rejects: the room fails like any push after close
-        }
-        return lanes.computeIfAbsent(decodeWorkerId, id -> Executors.newFixedThreadPool(laneThreads,
-                Thread.ofPlatform().daemon().name("tandem-kv-send-" + id.replaceAll("[^A-Za-z0-9._:-]", "_") + "-", 0)
-                        .factory()));
-    }
-
     /** Lanes that exist (one per decode worker pushed to since it last left); for tests and logs. */
     public int lanes() {
-        return lanes.size();
+        return lanes.count();
     }
 
     @Override
     public void close() {
-        closed = true;
-        lanes.values().forEach(ExecutorService::shutdownNow);
-        lanes.clear();
-        transfers.shutdownNow();
+        lanes.close();
     }
 }

@@ -4,7 +4,9 @@
  * batched synchronous one-sided writes) over two transports, {@code shm} (the peer's KV pool is a {@code /dev/shm}
  * file; a write is a memcpy) and {@code tcp} (NIO gathered writes read straight into the peer's segment).
  * {@link dev.tandem.transfer.PageCopyPlan} turns page lists into write ops. The bootstrap handshake, senders and
- * receivers come with the prefill and decode workers. See README.md in this folder for the wire format.
+ * receivers come with the prefill and decode workers. On the prefill side, {@link dev.tandem.transfer.KvSenderManager}
+ * owns the rooms and their states, {@code SendLanes} the push threads (a lane per decode worker) and {@code KvPusher}
+ * the writes of one chunk under the peer's lease. See README.md in this folder for the wire format.
  *
  * <p>Trust: a TCP connection carries KV only after both ends proved the cluster secret (HMAC challenge–response,
  * {@code TcpWireFormat}); the server bounds every length it reads, holds its connections and threads under

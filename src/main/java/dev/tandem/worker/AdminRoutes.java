@@ -103,7 +103,7 @@ final class AdminRoutes {
         }
         o.put("host", c.host());
         o.put("port", c.port());
-        o.put("backend", c.engine().backend());
+        o.put("backend", c.engine().backend().label());
         o.put("page_size", s.pageSize());
         o.put("max_total_num_tokens", engine.kv().allocator().totalPages() * s.pageSize());
         o.put("max_running_requests", s.maxRunningRequests());

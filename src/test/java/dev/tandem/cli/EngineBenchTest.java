@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import static dev.tandem.config.ComputeBackendKind.VECTOR;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,7 +28,7 @@ class EngineBenchTest {
 
     @BeforeAll
     static void load() {
-        backend = ComputeBackends.create("vector", 2);
+        backend = ComputeBackends.create(VECTOR, 2);
         model = Model.load(TestModels.tiny(), backend, m -> { });
     }
 

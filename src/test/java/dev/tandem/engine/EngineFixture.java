@@ -1,6 +1,7 @@
 package dev.tandem.engine;
 
 import dev.tandem.TestModels;
+import dev.tandem.config.ComputeBackendKind;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
 import dev.tandem.engine.model.ForwardOutput;
@@ -16,11 +17,11 @@ final class EngineFixture implements AutoCloseable {
     final ComputeBackend backend;
     final Model model;
 
-    EngineFixture(String backend) {
+    EngineFixture(ComputeBackendKind backend) {
         this(backend, TestModels.tiny());
     }
 
-    EngineFixture(String backend, Path dir) {
+    EngineFixture(ComputeBackendKind backend, Path dir) {
         this.backend = ComputeBackends.create(backend, 2);
         this.model = Model.load(dir, this.backend, m -> { });
     }

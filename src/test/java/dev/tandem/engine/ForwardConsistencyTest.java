@@ -1,14 +1,17 @@
 package dev.tandem.engine;
 
+import dev.tandem.config.ComputeBackendKind;
 import dev.tandem.engine.model.ForwardOutput;
 import dev.tandem.engine.model.SequenceChunk;
 import dev.tandem.kvcache.PagedKvCache;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.tandem.config.ComputeBackendKind.SCALAR;
+import static dev.tandem.config.ComputeBackendKind.VECTOR;
 import static dev.tandem.engine.EngineFixture.maxAbsDiff;
 import static dev.tandem.engine.EngineFixture.tokens;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -19,8 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ForwardConsistencyTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"scalar", "vector"})
-    void incrementalDecodingMatchesFullRecompute(String backend) {
+    @EnumSource(ComputeBackendKind.class)
+    void incrementalDecodingMatchesFullRecompute(ComputeBackendKind backend) {
         try (EngineFixture f = new EngineFixture(backend); PagedKvCache kv = f.cache(16, 256)) {
             int[] seq = tokens(40, 1);
             int prefix = 23;
@@ -46,8 +49,8 @@ class ForwardConsistencyTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"scalar", "vector"})
-    void raggedBatchMatchesEachSequenceAlone(String backend) {
+    @EnumSource(ComputeBackendKind.class)
+    void raggedBatchMatchesEachSequenceAlone(ComputeBackendKind backend) {
         try (EngineFixture f = new EngineFixture(backend); PagedKvCache kv = f.cache(16, 512)) {
             int[] a = tokens(37, 2);   // fresh prompt, all logits
             int[] b = tokens(21, 3);   // 16 cached, 5 new (a chunked-prefill continuation)
@@ -101,8 +104,8 @@ class ForwardConsistencyTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"scalar", "vector"})
-    void pageSizesOneSixteenAndContiguousAgree(String backend) {
+    @EnumSource(ComputeBackendKind.class)
+    void pageSizesOneSixteenAndContiguousAgree(ComputeBackendKind backend) {
         try (EngineFixture f = new EngineFixture(backend)) {
             int[] seq = tokens(50, 6);
             float[][] ref;
@@ -130,10 +133,10 @@ class ForwardConsistencyTest {
         int[] seq = tokens(64, 7);
         float[][] s;
         float[][] v;
-        try (EngineFixture f = new EngineFixture("scalar"); PagedKvCache kv = f.cache(16, 256)) {
+        try (EngineFixture f = new EngineFixture(SCALAR); PagedKvCache kv = f.cache(16, 256)) {
             s = f.prefill(kv, seq, 0);
         }
-        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 256)) {
+        try (EngineFixture f = new EngineFixture(VECTOR); PagedKvCache kv = f.cache(16, 256)) {
             v = f.prefill(kv, seq, 0);
         }
         float worst = 0;

@@ -10,6 +10,8 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.tandem.config.ComputeBackendKind.SCALAR;
+import static dev.tandem.config.ComputeBackendKind.VECTOR;
 import static dev.tandem.engine.EngineFixture.tokens;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -24,7 +26,7 @@ class GeneratorTest {
 
     @Test
     void stopsOnLengthAndStopIdsAndReturnsEveryPage() {
-        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(4, 256)) {
+        try (EngineFixture f = new EngineFixture(VECTOR); PagedKvCache kv = f.cache(4, 256)) {
             Generator g = new Generator(f.model.transformer(), kv);
             int[] prompt = tokens(11, 9);
             List<Sampled> heard = new ArrayList<>();
@@ -57,7 +59,7 @@ class GeneratorTest {
 
     @Test
     void inputLogprobsStartWhereAskedAndMatchTheLogits() {
-        try (EngineFixture f = new EngineFixture("scalar"); PagedKvCache kv = f.cache(16, 256)) {
+        try (EngineFixture f = new EngineFixture(SCALAR); PagedKvCache kv = f.cache(16, 256)) {
             int[] prompt = tokens(9, 10);
             float[][] rows = f.prefill(kv, prompt, 0);
             Generator g = new Generator(f.model.transformer(), kv);
@@ -84,7 +86,7 @@ class GeneratorTest {
 
     @Test
     void requestsThatCannotFitAreRejectedWithTheNumbers() {
-        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.model.newKvCache(16, 64, 1, 64)) {
+        try (EngineFixture f = new EngineFixture(VECTOR); PagedKvCache kv = f.model.newKvCache(16, 64, 1, 64)) {
             Generator g = new Generator(f.model.transformer(), kv);
             assertEquals("prompt (60 tokens) + max_new_tokens (10) exceeds the context length 64",
                     assertThrows(IllegalArgumentException.class, () -> g.generate(

@@ -14,6 +14,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 
+import static dev.tandem.config.ComputeBackendKind.VECTOR;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -52,7 +53,7 @@ class HotPathAllocationTest {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot account allocation per thread");
         mx.setThreadAllocatedMemoryEnabled(true);
-        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 1024, dtype)) {
+        try (EngineFixture f = new EngineFixture(VECTOR); PagedKvCache kv = f.cache(16, 1024, dtype)) {
             List<Thread> helpers = ((VectorBackend) f.backend).helperThreads();
             assertEquals(1, helpers.size(), "a two-thread backend has one helper besides the caller");
             long[] ids = helpers.stream().mapToLong(Thread::threadId).toArray();

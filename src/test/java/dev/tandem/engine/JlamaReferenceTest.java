@@ -5,6 +5,7 @@ import com.github.tjake.jlama.model.ModelSupport;
 import com.github.tjake.jlama.tensor.AbstractTensor;
 import com.github.tjake.jlama.tensor.KvBufferCache;
 import dev.tandem.TestModels;
+import dev.tandem.config.ComputeBackendKind;
 import dev.tandem.engine.model.ForwardOutput;
 import dev.tandem.engine.model.SequenceChunk;
 import dev.tandem.engine.sampling.Logprobs;
@@ -14,7 +15,7 @@ import dev.tandem.tokenizer.TextTokenizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,8 +80,8 @@ class JlamaReferenceTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"vector", "scalar"})
-    void greedyIdsAndNextTokenProbabilitiesMatchJlama(String backend) {
+    @EnumSource(ComputeBackendKind.class)
+    void greedyIdsAndNextTokenProbabilitiesMatchJlama(ComputeBackendKind backend) {
         try (EngineFixture f = new EngineFixture(backend, dir); TextTokenizer tok = TextTokenizer.load(dir);
              PagedKvCache kv = f.cache(16, 512)) {
             for (String text : PROMPTS) {

@@ -1,5 +1,6 @@
 package dev.tandem.engine;
 
+import dev.tandem.config.ComputeBackendKind;
 import dev.tandem.engine.model.ForwardOutput;
 import dev.tandem.engine.model.SequenceChunk;
 import dev.tandem.engine.sampling.Logprobs;
@@ -9,6 +10,8 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
+import static dev.tandem.config.ComputeBackendKind.SCALAR;
+import static dev.tandem.config.ComputeBackendKind.VECTOR;
 import static dev.tandem.engine.EngineFixture.maxAbsDiff;
 import static dev.tandem.engine.EngineFixture.tokens;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -32,7 +35,7 @@ class KvCacheDtypeTest {
         int[] prompt = tokens(48, 9);
         float[][] ref = new float[prompt.length][];
         float[][] got = new float[prompt.length][];
-        try (EngineFixture scalar = new EngineFixture("scalar"); EngineFixture vector = new EngineFixture("vector");
+        try (EngineFixture scalar = new EngineFixture(SCALAR); EngineFixture vector = new EngineFixture(VECTOR);
              PagedKvCache kv = vector.cache(16, 256, KvDtype.BFLOAT16)) {
             int row = kv.allocateRow();
             assertTrue(kv.ensureCapacity(row, prompt.length));
@@ -49,8 +52,8 @@ class KvCacheDtypeTest {
             assertEquals(Logprobs.argmax(ref[i]), Logprobs.argmax(got[i]), "argmax at token " + i);
         }
         // The rounding is real: float32 KV gives measurably different logits past the first token.
-        float[][] bf16 = logits("vector", KvDtype.BFLOAT16, 16, prompt);
-        float[][] f32 = logits("vector", KvDtype.FLOAT32, 16, prompt);
+        float[][] bf16 = logits(VECTOR, KvDtype.BFLOAT16, 16, prompt);
+        float[][] f32 = logits(VECTOR, KvDtype.FLOAT32, 16, prompt);
         float apart = 0;
         for (int i = 1; i < prompt.length; i++) {
             apart = Math.max(apart, maxAbsDiff(f32[i], bf16[i]));
@@ -64,15 +67,15 @@ class KvCacheDtypeTest {
     @Test
     void bf16KvGivesTheSameBitsOnEveryPageSizeAndIncrementally() {
         int[] prompt = tokens(40, 3);
-        float[][] paged16 = logits("vector", KvDtype.BFLOAT16, 16, prompt);
+        float[][] paged16 = logits(VECTOR, KvDtype.BFLOAT16, 16, prompt);
         for (int pageSize : new int[] {1, 7}) {
-            float[][] other = logits("vector", KvDtype.BFLOAT16, pageSize, prompt);
+            float[][] other = logits(VECTOR, KvDtype.BFLOAT16, pageSize, prompt);
             for (int i = 0; i < prompt.length; i++) {
                 assertArrayEquals(paged16[i], other[i], "page size " + pageSize + ", token " + i);
             }
         }
         // Decoding one token at a time reads the same rounded K/V the prefill wrote.
-        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 256, KvDtype.BFLOAT16)) {
+        try (EngineFixture f = new EngineFixture(VECTOR); PagedKvCache kv = f.cache(16, 256, KvDtype.BFLOAT16)) {
             int row = kv.allocateRow();
             assertTrue(kv.ensureCapacity(row, prompt.length));
             int prefix = 30;
@@ -89,7 +92,7 @@ class KvCacheDtypeTest {
         }
     }
 
-    private static float[][] logits(String backend, KvDtype dtype, int pageSize, int[] prompt) {
+    private static float[][] logits(ComputeBackendKind backend, KvDtype dtype, int pageSize, int[] prompt) {
         try (EngineFixture f = new EngineFixture(backend); PagedKvCache kv = f.cache(pageSize, 256, dtype)) {
             assertEquals(dtype, kv.pool().dtype());
             int row = kv.allocateRow();

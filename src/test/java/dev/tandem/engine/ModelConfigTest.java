@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static dev.tandem.config.ComputeBackendKind.SCALAR;
+import static dev.tandem.config.ComputeBackendKind.VECTOR;
 import static dev.tandem.engine.EngineFixture.maxAbsDiff;
 import static dev.tandem.engine.EngineFixture.tokens;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -70,14 +72,14 @@ class ModelConfigTest {
         int[] seq = tokens(20, 3);
         float[][] s;
         float[][] v;
-        try (EngineFixture f = new EngineFixture("scalar", qwen); PagedKvCache kv = f.cache(16, 128)) {
+        try (EngineFixture f = new EngineFixture(SCALAR, qwen); PagedKvCache kv = f.cache(16, 128)) {
             s = f.prefill(kv, seq, 0);
         }
-        try (EngineFixture f = new EngineFixture("vector", qwen); PagedKvCache kv = f.cache(16, 128)) {
+        try (EngineFixture f = new EngineFixture(VECTOR, qwen); PagedKvCache kv = f.cache(16, 128)) {
             v = f.prefill(kv, seq, 0);
         }
         float[][] llama;
-        try (EngineFixture f = new EngineFixture("vector"); PagedKvCache kv = f.cache(16, 128)) {
+        try (EngineFixture f = new EngineFixture(VECTOR); PagedKvCache kv = f.cache(16, 128)) {
             llama = f.prefill(kv, seq, 0);
         }
         for (int i = 0; i < seq.length; i++) {

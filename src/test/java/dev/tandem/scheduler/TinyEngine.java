@@ -10,12 +10,14 @@ import dev.tandem.tokenizer.TextTokenizer;
 import java.util.List;
 import java.util.stream.IntStream;
 
+import static dev.tandem.config.ComputeBackendKind.VECTOR;
+
 /**
  * The tiny model, its tokenizer and a two-thread compute backend, for tests that drive schedulers step by step.
  * Open one per test class ({@code @BeforeAll}) and close it after ({@code @AfterAll}).
  */
 final class TinyEngine implements AutoCloseable {
-    final ComputeBackend backend = ComputeBackends.create("vector", 2);
+    final ComputeBackend backend = ComputeBackends.create(VECTOR, 2);
     final Model model = Model.load(TestModels.tiny(), backend, s -> { });
     final TextTokenizer tokenizer = TextTokenizer.load(TestModels.tiny());
 

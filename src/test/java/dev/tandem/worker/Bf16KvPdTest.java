@@ -12,7 +12,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import static dev.tandem.worker.WorkerFixture.ids;
+import static dev.tandem.worker.PdTestSupport.assertAllPagesBack;
+import static dev.tandem.worker.PdTestSupport.assertSameTokensAndLogprobs;
+import static dev.tandem.worker.PdTestSupport.greedyBody;
+import static dev.tandem.worker.PdTestSupport.ok;
+import static dev.tandem.worker.PdTestSupport.randomIds;
+import static dev.tandem.worker.PdTestSupport.withRoom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,21 +36,14 @@ class Bf16KvPdTest {
         List<String> bodies = new ArrayList<>();
         SplittableRandom r = new SplittableRandom(12);
         for (int len : new int[] {1, 17, 33, 64, 90}) {
-            StringBuilder ids = new StringBuilder("508");
-            for (int j = 1; j < len; j++) {
-                ids.append(',').append(r.nextInt(500));
-            }
-            bodies.add("{\"input_ids\": [" + ids + "], \"return_logprob\": true, "
-                    + "\"sampling_params\": {\"max_new_tokens\": 12, \"temperature\": 0, \"ignore_eos\": true}");
+            bodies.add(greedyBody(randomIds(r, len), 0, 12));
         }
-        List<JsonNode> reference = new ArrayList<>();
-        List<JsonNode> float32 = new ArrayList<>();
+        List<JsonNode> reference;
+        List<JsonNode> float32;
         try (WorkerFixture colocated = new WorkerFixture(vertx, "--kv-cache-dtype", "bf16");
              WorkerFixture f32 = new WorkerFixture(vertx)) {
-            for (String b : bodies) {
-                reference.add(colocated.generate(b + "}"));
-                float32.add(f32.generate(b + "}"));
-            }
+            reference = PdTestSupport.reference(colocated, bodies);
+            float32 = PdTestSupport.reference(f32, bodies);
         }
         int port = 21000 + new SplittableRandom().nextInt(5000);
         try (WorkerFixture prefill = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port",
@@ -53,32 +51,22 @@ class Bf16KvPdTest {
              WorkerFixture decode = new WorkerFixture(vertx, "--mode", "decode", "--kv-cache-dtype", "bfloat16")) {
             List<Future<io.vertx.ext.web.client.HttpResponse<Buffer>>> dResp = new ArrayList<>();
             for (int i = 0; i < bodies.size(); i++) {
-                String body = DisaggregationTest.withRoom(bodies.get(i), port, 7000 + i);
+                String body = withRoom(bodies.get(i), port, 7000 + i);
                 dResp.add(decode.client.post("/generate").sendBuffer(Buffer.buffer(body)));
                 assertEquals(200, prefill.post("/generate", body).status());
             }
             boolean differsFromFloat32 = false;
             for (int i = 0; i < bodies.size(); i++) {
-                var d = dResp.get(i).await();
-                assertEquals(200, d.statusCode(), d.bodyAsString());
-                JsonNode dj = WorkerFixture.JSON.readTree(d.bodyAsString());
                 JsonNode ref = reference.get(i);
-                assertEquals(ids(ref.get("output_ids")), ids(dj.get("output_ids")), "prompt " + i);
+                assertSameTokensAndLogprobs(ref, ok(dResp.get(i).await()), "prompt " + i);
                 JsonNode refLp = ref.get("meta_info").get("output_token_logprobs");
-                JsonNode dLp = dj.get("meta_info").get("output_token_logprobs");
-                assertEquals(refLp.size(), dLp.size());
                 for (int k = 0; k < refLp.size(); k++) {
-                    assertEquals(refLp.get(k).get(0).asDouble(), dLp.get(k).get(0).asDouble(), 1e-6,
-                            "prompt " + i + " output logprob " + k);
                     differsFromFloat32 |= refLp.get(k).get(0).asDouble() != float32.get(i).get("meta_info")
                             .get("output_token_logprobs").get(k).get(0).asDouble();
                 }
             }
             assertTrue(differsFromFloat32, "bf16 KV logprobs equal float32 KV ones: the pool did not round");
-            prefill.awaitIdle();
-            decode.awaitIdle();
-            assertEquals(0, prefill.kvPagesUsed());
-            assertEquals(0, decode.kvPagesUsed());
+            assertAllPagesBack(prefill, decode);
         }
     }
 
@@ -88,7 +76,7 @@ class Bf16KvPdTest {
         try (WorkerFixture prefill = new WorkerFixture(vertx, "--mode", "prefill", "--bootstrap-port",
                 String.valueOf(port));
              WorkerFixture decode = new WorkerFixture(vertx, "--mode", "decode", "--kv-cache-dtype", "bf16")) {
-            String body = DisaggregationTest.withRoom("{\"input_ids\": [508, 1, 2, 3], \"sampling_params\": "
+            String body = withRoom("{\"input_ids\": [508, 1, 2, 3], \"sampling_params\": "
                     + "{\"max_new_tokens\": 3, \"temperature\": 0}", port, 9001);
             WorkerFixture.Reply d = decode.post("/generate", body);
             assertNotEquals(200, d.status(), d.body());

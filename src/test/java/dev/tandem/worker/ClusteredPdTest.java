@@ -92,6 +92,27 @@ class ClusteredPdTest {
         }
     }
 
+    /** An HTTP client for a child worker's port on this host. */
+    static WebClient client(Vertx vertx, int port) {
+        return WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port));
+    }
+
+    /**
+     * Stops child workers (null ones skipped): SIGTERM first, so the shutdown hook closes the worker and deletes its
+     * /dev/shm files; SIGKILL after 15 s.
+     */
+    static void stop(Process... processes) throws InterruptedException {
+        for (Process proc : processes) {
+            if (proc == null) {
+                continue;
+            }
+            proc.destroy();
+            if (!proc.waitFor(15, TimeUnit.SECONDS)) {
+                proc.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     static String body(int len, int maxNew, int bootstrapPort, long room) {
         StringBuilder ids = new StringBuilder("508");
         for (int j = 1; j < len; j++) {
@@ -100,6 +121,26 @@ class ClusteredPdTest {
         return "{\"input_ids\": [" + ids + "], \"return_logprob\": true, \"sampling_params\": {\"max_new_tokens\": "
                 + maxNew + ", \"temperature\": 0, \"ignore_eos\": true}, \"bootstrap_host\": \"127.0.0.1\", "
                 + "\"bootstrap_port\": " + bootstrapPort + ", \"bootstrap_room\": " + room + "}";
+    }
+
+    /**
+     * Sends each body (bootstrap fields included) to the decode worker and then the prefill worker, all at once, and
+     * checks that every decode answer is a 200 with the token ids a colocated worker gives for the same prompt.
+     */
+    static void assertColocatedOutput(WorkerFixture colocated, WebClient prefill, WebClient decode,
+                                      List<String> bodies) throws Exception {
+        List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
+        for (String b : bodies) {
+            dr.add(decode.post("/generate").sendBuffer(Buffer.buffer(b)));
+            prefill.post("/generate").sendBuffer(Buffer.buffer(b));
+        }
+        for (int i = 0; i < bodies.size(); i++) {
+            var r = dr.get(i).await();
+            assertEquals(200, r.statusCode(), r.bodyAsString());
+            String plain = bodies.get(i).replaceAll(", \"bootstrap_host.*\\}$", "}");
+            assertEquals(ids(colocated.generate(plain).get("output_ids")),
+                    ids(WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids")), "prompt " + i);
+        }
     }
 
     /** KV pages used once nothing waits (bounded: a minute covers a lease and the transfer deadline). */
@@ -125,27 +166,17 @@ class ClusteredPdTest {
         Process decode = launch("decode", "--mode", "decode", "--port", "" + dPort, "--heartbeat-interval", "1",
                 "--heartbeat-max-failures", "2", "--transfer-io-timeout", "5");
         Process[] restarted = new Process[1];
-        WebClient p = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(pPort));
-        WebClient d = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(dPort));
+        WebClient p = client(vertx, pPort);
+        WebClient d = client(vertx, dPort);
         try (WorkerFixture colocated = new WorkerFixture(vertx)) {
             awaitHealthy(p, prefill, "prefill");
             awaitHealthy(d, decode, "decode");
             // 1. Same tokens as one colocated worker, for prompts shorter than a page up to several pages.
-            List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
             List<String> bodies = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
-                String b = body(1 + i * 7, 6, bootstrap, 100 + i);
-                bodies.add(b);
-                dr.add(d.post("/generate").sendBuffer(Buffer.buffer(b)));
-                p.post("/generate").sendBuffer(Buffer.buffer(b));
+                bodies.add(body(1 + i * 7, 6, bootstrap, 100 + i));
             }
-            for (int i = 0; i < 20; i++) {
-                var r = dr.get(i).await();
-                assertEquals(200, r.statusCode(), r.bodyAsString());
-                String plain = bodies.get(i).replaceAll(", \"bootstrap_host.*\\}$", "}");
-                assertEquals(ids(colocated.generate(plain).get("output_ids")),
-                        ids(WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids")), "prompt " + i);
-            }
+            assertColocatedOutput(colocated, p, d, bodies);
             // 2. The prefill JVM dies while rooms are in flight: the decode requests fail clearly and in time.
             List<Future<HttpResponse<Buffer>>> doomed = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
@@ -187,18 +218,7 @@ class ClusteredPdTest {
             JsonNode after = d.get("/get_server_info").send().await().bodyAsJson(JsonNode.class);
             assertEquals(0, after.get("internal_states").get(0).get("kv_pages_used").asInt(), "decode leaked pages");
         } finally {
-            if (restarted[0] != null) {
-                restarted[0].destroy();
-                if (!restarted[0].waitFor(15, TimeUnit.SECONDS)) {
-                    restarted[0].destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                }
-            }
-            for (Process proc : List.of(prefill, decode)) {
-                proc.destroy(); // SIGTERM: the shutdown hook closes the worker and deletes its /dev/shm files
-                if (!proc.waitFor(15, TimeUnit.SECONDS)) {
-                    proc.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                }
-            }
+            stop(restarted[0], prefill, decode);
             dev.tandem.kvcache.ShmFile.removeStale(java.time.Duration.ZERO); // the prefill JVM was killed on purpose
             p.close();
             d.close();

@@ -1,9 +1,7 @@
 package dev.tandem.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,6 +14,14 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static dev.tandem.worker.PdTestSupport.assertAllPagesBack;
+import static dev.tandem.worker.PdTestSupport.assertSameFirstTopLogprobs;
+import static dev.tandem.worker.PdTestSupport.assertSameTokensAndLogprobs;
+import static dev.tandem.worker.PdTestSupport.greedyBody;
+import static dev.tandem.worker.PdTestSupport.ok;
+import static dev.tandem.worker.PdTestSupport.randomIds;
+import static dev.tandem.worker.PdTestSupport.sendToBoth;
+import static dev.tandem.worker.PdTestSupport.withRoom;
 import static dev.tandem.worker.WorkerFixture.ids;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -38,28 +44,15 @@ class DisaggregationTest {
         SplittableRandom r = new SplittableRandom(4);
         int[] lengths = {1, 3, 7, 15, 16, 17, 31, 33, 48, 64, 65, 90, 100, 128, 129, 150, 5, 40, 77, 2};
         for (int len : lengths) {
-            StringBuilder ids = new StringBuilder("508");
-            for (int j = 1; j < len; j++) {
-                ids.append(',').append(r.nextInt(500));
-            }
-            bodies.add("{\"input_ids\": [" + ids + "], \"return_logprob\": true, \"top_logprobs_num\": 2, "
-                    + "\"sampling_params\": {\"max_new_tokens\": " + (3 + r.nextInt(20))
-                    + ", \"temperature\": 0, \"ignore_eos\": true}");
+            String ids = randomIds(r, len);
+            bodies.add(greedyBody(ids, 2, 3 + r.nextInt(20)));
         }
-        reference = new ArrayList<>();
-        for (String b : bodies) {
-            reference.add(colocated.generate(b + "}"));
-        }
+        reference = PdTestSupport.reference(colocated, bodies);
     }
 
     @AfterAll
     static void stop() {
         colocated.close();
-    }
-
-    static String withRoom(String body, int bootstrapPort, long room) {
-        return body + ", \"bootstrap_host\": \"127.0.0.1\", \"bootstrap_port\": " + bootstrapPort
-                + ", \"bootstrap_room\": " + room + "}";
     }
 
     @ParameterizedTest(name = "transport {0}, page size {1}")
@@ -72,41 +65,23 @@ class DisaggregationTest {
              WorkerFixture decode = new WorkerFixture(vertx, "--mode", "decode", "--transfer-transport", transport,
                      "--page-size", String.valueOf(pageSize))) {
             // All 20 at once: the decode side batches them; both sides queue and transfer concurrently.
-            List<Future<io.vertx.ext.web.client.HttpResponse<Buffer>>> dResp = new ArrayList<>();
-            List<Future<io.vertx.ext.web.client.HttpResponse<Buffer>>> pResp = new ArrayList<>();
+            List<String> roomed = new ArrayList<>();
             for (String b : bodies) {
-                String body = withRoom(b, bootstrapPort, ROOMS.incrementAndGet());
-                dResp.add(decode.client.post("/generate").sendBuffer(Buffer.buffer(body)));
-                pResp.add(prefill.client.post("/generate").sendBuffer(Buffer.buffer(body)));
+                roomed.add(withRoom(b, bootstrapPort, ROOMS.incrementAndGet()));
             }
+            PdTestSupport.Exchange x = sendToBoth(prefill, decode, roomed);
             for (int i = 0; i < bodies.size(); i++) {
-                var d = dResp.get(i).await();
-                var p = pResp.get(i).await();
-                assertEquals(200, d.statusCode(), d.bodyAsString());
-                assertEquals(200, p.statusCode(), p.bodyAsString());
-                JsonNode dj = WorkerFixture.JSON.readTree(d.bodyAsString());
-                JsonNode pj = WorkerFixture.JSON.readTree(p.bodyAsString());
+                JsonNode dj = ok(x.decode().get(i).await());
+                JsonNode pj = ok(x.prefill().get(i).await());
                 JsonNode ref = reference.get(i);
-                assertEquals(ids(ref.get("output_ids")), ids(dj.get("output_ids")), "prompt " + i);
+                assertSameTokensAndLogprobs(ref, dj, "prompt " + i);
                 assertEquals(ref.get("text"), dj.get("text"), "prompt " + i);
                 // The prefill answers one token, finish_reason length 0.
                 assertEquals(List.of(ids(ref.get("output_ids")).get(0)), ids(pj.get("output_ids")));
                 assertEquals("{\"type\":\"length\",\"length\":0}", pj.get("meta_info").get("finish_reason").toString());
-                JsonNode refLp = ref.get("meta_info").get("output_token_logprobs");
-                JsonNode dLp = dj.get("meta_info").get("output_token_logprobs");
-                assertEquals(refLp.size(), dLp.size());
-                for (int k = 0; k < refLp.size(); k++) {
-                    assertEquals(refLp.get(k).get(0).asDouble(), dLp.get(k).get(0).asDouble(), 1e-6,
-                            "prompt " + i + " output logprob " + k);
-                }
-                assertEquals(ref.get("meta_info").get("output_top_logprobs").get(0).toString(),
-                        dj.get("meta_info").get("output_top_logprobs").get(0).toString(),
-                        "top logprobs of the first token come through the aux row");
+                assertSameFirstTopLogprobs(ref, dj, "top logprobs of the first token come through the aux row");
             }
-            prefill.awaitIdle();
-            decode.awaitIdle();
-            assertEquals(0, prefill.kvPagesUsed());
-            assertEquals(0, decode.kvPagesUsed());
+            assertAllPagesBack(prefill, decode);
         }
     }
 
@@ -130,16 +105,13 @@ class DisaggregationTest {
                 String.valueOf(bootstrapPort), "--page-size", "8");
              WorkerFixture decode = new WorkerFixture(vertx, "--mode", "decode", "--page-size", "8",
                      "--max-total-tokens", "128", "--num-reserved-decode-tokens", "0")) {
-            List<Future<io.vertx.ext.web.client.HttpResponse<Buffer>>> dResp = new ArrayList<>();
+            List<String> roomed = new ArrayList<>();
             for (String b : longer) {
-                String body = withRoom(b, bootstrapPort, ROOMS.incrementAndGet());
-                dResp.add(decode.client.post("/generate").sendBuffer(Buffer.buffer(body)));
-                prefill.client.post("/generate").sendBuffer(Buffer.buffer(body));
+                roomed.add(withRoom(b, bootstrapPort, ROOMS.incrementAndGet()));
             }
+            PdTestSupport.Exchange x = sendToBoth(prefill, decode, roomed); // the prefill's answers are not needed
             for (int i = 0; i < longer.size(); i++) {
-                var d = dResp.get(i).await();
-                assertEquals(200, d.statusCode(), d.bodyAsString());
-                assertEquals(ref.get(i), ids(WorkerFixture.JSON.readTree(d.bodyAsString()).get("output_ids")));
+                assertEquals(ref.get(i), ids(ok(x.decode().get(i).await()).get("output_ids")));
             }
             decode.awaitIdle();
             JsonNode st = decode.get("/get_server_info").json().get("internal_states").get(0);

@@ -109,7 +109,7 @@ class HiCacheWorkerTest {
             for (int round = 0; round < 2; round++) {
                 String plain = body(turn, 30);
                 List<Integer> expected = ids(ref.generate(plain).get("output_ids"));
-                String withRoom = DisaggregationTest.withRoom(plain.substring(0, plain.length() - 1), port,
+                String withRoom = PdTestSupport.withRoom(plain.substring(0, plain.length() - 1), port,
                         9000L + round);
                 var d = decode.client.post("/generate").sendBuffer(Buffer.buffer(withRoom));
                 var pr = prefill.client.post("/generate").sendBuffer(Buffer.buffer(withRoom));
@@ -154,7 +154,7 @@ class HiCacheWorkerTest {
             int round = 0;
             for (int port : new int[] {portA, portB}) {
                 WorkerFixture prefill = port == portA ? prefillA : prefillB;
-                String withRoom = DisaggregationTest.withRoom(plain.substring(0, plain.length() - 1), port,
+                String withRoom = PdTestSupport.withRoom(plain.substring(0, plain.length() - 1), port,
                         7000L + round);
                 var d = decode.client.post("/generate").sendBuffer(Buffer.buffer(withRoom));
                 var pr = prefill.client.post("/generate").sendBuffer(Buffer.buffer(withRoom));

@@ -3,7 +3,6 @@ package dev.tandem.worker;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.transfer.nixl.Live;
 import dev.tandem.transfer.nixl.UcxAssume;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
@@ -20,7 +19,14 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
-import static dev.tandem.worker.WorkerFixture.ids;
+import static dev.tandem.worker.PdTestSupport.assertAllPagesBack;
+import static dev.tandem.worker.PdTestSupport.assertSameFirstTopLogprobs;
+import static dev.tandem.worker.PdTestSupport.assertSameTokensAndLogprobs;
+import static dev.tandem.worker.PdTestSupport.greedyBody;
+import static dev.tandem.worker.PdTestSupport.ok;
+import static dev.tandem.worker.PdTestSupport.randomIds;
+import static dev.tandem.worker.PdTestSupport.sendToBoth;
+import static dev.tandem.worker.PdTestSupport.withRoom;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,18 +52,10 @@ class NixlDisaggregationTest {
         SplittableRandom r = new SplittableRandom(13);
         int[] lengths = {1, 2, 5, 15, 16, 17, 31, 32, 33, 47, 64, 65, 90, 100, 127, 128, 129, 150, 40, 77, 8};
         for (int len : lengths) {
-            StringBuilder ids = new StringBuilder("508");
-            for (int j = 1; j < len; j++) {
-                ids.append(',').append(r.nextInt(500));
-            }
-            bodies.add("{\"input_ids\": [" + ids + "], \"return_logprob\": true, \"top_logprobs_num\": 3, "
-                    + "\"sampling_params\": {\"max_new_tokens\": " + (2 + r.nextInt(20))
-                    + ", \"temperature\": 0, \"ignore_eos\": true}");
+            String ids = randomIds(r, len);
+            bodies.add(greedyBody(ids, 3, 2 + r.nextInt(20)));
         }
-        reference = new ArrayList<>();
-        for (String b : bodies) {
-            reference.add(colocated.generate(b + "}"));
-        }
+        reference = PdTestSupport.reference(colocated, bodies);
     }
 
     @AfterAll
@@ -86,36 +84,20 @@ class NixlDisaggregationTest {
                 String.valueOf(pageSize), "--chunked-prefill-size", "32");
              WorkerFixture decode = new WorkerFixture(vertx, "--mode", "decode", "--transfer-backend", "nixl",
                      "--page-size", String.valueOf(pageSize))) {
-            List<Future<HttpResponse<Buffer>>> dResp = new ArrayList<>();
-            List<Future<HttpResponse<Buffer>>> pResp = new ArrayList<>();
+            List<String> roomed = new ArrayList<>();
             for (String b : bodies) { // all at once: both sides queue, chunk and transfer concurrently
-                String body = DisaggregationTest.withRoom(b, port, ROOMS.incrementAndGet());
-                dResp.add(decode.client.post("/generate").sendBuffer(Buffer.buffer(body)));
-                pResp.add(prefill.client.post("/generate").sendBuffer(Buffer.buffer(body)));
+                roomed.add(withRoom(b, port, ROOMS.incrementAndGet()));
             }
+            PdTestSupport.Exchange x = sendToBoth(prefill, decode, roomed);
             for (int i = 0; i < bodies.size(); i++) {
-                var d = dResp.get(i).await();
-                var p = pResp.get(i).await();
-                assertEquals(200, d.statusCode(), d.bodyAsString());
-                assertEquals(200, p.statusCode(), p.bodyAsString());
-                JsonNode dj = WorkerFixture.JSON.readTree(d.bodyAsString());
+                JsonNode dj = ok(x.decode().get(i).await());
+                ok(x.prefill().get(i).await());
                 JsonNode ref = reference.get(i);
-                assertEquals(ids(ref.get("output_ids")), ids(dj.get("output_ids")), "prompt " + i);
-                JsonNode refLp = ref.get("meta_info").get("output_token_logprobs");
-                JsonNode dLp = dj.get("meta_info").get("output_token_logprobs");
-                assertEquals(refLp.size(), dLp.size());
-                for (int k = 0; k < refLp.size(); k++) {
-                    assertEquals(refLp.get(k).get(0).asDouble(), dLp.get(k).get(0).asDouble(), 1e-6,
-                            "prompt " + i + " output logprob " + k);
-                }
+                assertSameTokensAndLogprobs(ref, dj, "prompt " + i);
                 // the whole aux row travels (SGLang's NIXL backend sends only the token): the first token's top-k
-                assertEquals(ref.get("meta_info").get("output_top_logprobs").get(0).toString(),
-                        dj.get("meta_info").get("output_top_logprobs").get(0).toString(), "prompt " + i);
+                assertSameFirstTopLogprobs(ref, dj, "prompt " + i);
             }
-            prefill.awaitIdle();
-            decode.awaitIdle();
-            assertEquals(0, prefill.kvPagesUsed());
-            assertEquals(0, decode.kvPagesUsed());
+            assertAllPagesBack(prefill, decode);
             assertEquals(before.contexts() + 2, Live.now().contexts(), "one agent per worker");
             assertEquals(before.allocations() + 4, Live.now().allocations(),
                     "each worker's KV pool and aux rows live in memory its agent's UCX allocated");
@@ -133,7 +115,7 @@ class NixlDisaggregationTest {
                 String.valueOf(port), "--transfer-backend", prefillBackend, "--bootstrap-timeout", "3");
              WorkerFixture decode = new WorkerFixture(vertx, "--mode", "decode", "--transfer-backend",
                      decodeBackend)) {
-            String body = DisaggregationTest.withRoom(bodies.get(3), port, ROOMS.incrementAndGet());
+            String body = withRoom(bodies.get(3), port, ROOMS.incrementAndGet());
             var d = decode.client.post("/generate").sendBuffer(Buffer.buffer(body));
             var p = prefill.client.post("/generate").sendBuffer(Buffer.buffer(body));
             HttpResponse<Buffer> dr = d.await();
@@ -142,10 +124,7 @@ class NixlDisaggregationTest {
             assertTrue(msg.contains("transfer backend mismatch") && msg.contains(prefillBackend)
                     && msg.contains(decodeBackend), msg);
             assertNotEquals(200, p.await().statusCode(), "the prefill side's room times out in bootstrap");
-            prefill.awaitIdle();
-            decode.awaitIdle();
-            assertEquals(0, prefill.kvPagesUsed());
-            assertEquals(0, decode.kvPagesUsed());
+            assertAllPagesBack(prefill, decode);
         }
     }
 }

@@ -7,7 +7,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -16,9 +15,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
-import static dev.tandem.worker.WorkerFixture.ids;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,26 +43,16 @@ class NixlFailureTest {
         Process decode = ClusteredPdTest.launch("nixl-decode", "--mode", "decode", "--port", "" + dPort,
                 "--heartbeat-interval", "1", "--heartbeat-max-failures", "2", "--transfer-backend", "nixl",
                 "--transfer-io-timeout", "5");
-        WebClient p = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(pPort));
-        WebClient d = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(dPort));
+        WebClient p = ClusteredPdTest.client(vertx, pPort);
+        WebClient d = ClusteredPdTest.client(vertx, dPort);
         try (WorkerFixture colocated = new WorkerFixture(vertx)) {
             ClusteredPdTest.awaitHealthy(p, prefill, "nixl-prefill");
             ClusteredPdTest.awaitHealthy(d, decode, "nixl-decode");
-            List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
             List<String> bodies = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
-                String b = ClusteredPdTest.body(1 + i * 9, 6, bootstrap, 300 + i);
-                bodies.add(b);
-                dr.add(d.post("/generate").sendBuffer(Buffer.buffer(b)));
-                p.post("/generate").sendBuffer(Buffer.buffer(b));
+                bodies.add(ClusteredPdTest.body(1 + i * 9, 6, bootstrap, 300 + i));
             }
-            for (int i = 0; i < 20; i++) {
-                var r = dr.get(i).await();
-                assertEquals(200, r.statusCode(), r.bodyAsString());
-                String plain = bodies.get(i).replaceAll(", \"bootstrap_host.*\\}$", "}");
-                assertEquals(ids(colocated.generate(plain).get("output_ids")),
-                        ids(WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids")), "prompt " + i);
-            }
+            ClusteredPdTest.assertColocatedOutput(colocated, p, d, bodies);
             // the two JVMs' agents chose UCX's shared-memory transports themselves (no UCX_TLS, no code by host)
             UcxAssume.loggedLanes(java.nio.file.Path.of("target", "cluster-logs", "nixl-prefill.log"))
                     .forEach(UcxAssume::assertSharedMemory);
@@ -96,12 +83,7 @@ class NixlFailureTest {
             assertEquals(0, ClusteredPdTest.usedPagesOnceFenced(d), "decode leaked pages");
             assertEquals(200, d.get("/health_generate").send().await().statusCode());
         } finally {
-            for (Process proc : List.of(prefill, decode)) {
-                proc.destroy();
-                if (!proc.waitFor(15, TimeUnit.SECONDS)) {
-                    proc.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                }
-            }
+            ClusteredPdTest.stop(prefill, decode);
             dev.tandem.kvcache.ShmFile.removeStale(java.time.Duration.ZERO); // the prefill JVM was killed on purpose
             p.close();
             d.close();
@@ -123,8 +105,8 @@ class NixlFailureTest {
                 "--transfer-io-timeout", "5", "--bootstrap-timeout", "10", "--waiting-timeout", "10");
         Process decode = ClusteredPdTest.launch("nixl-decode-2", "--mode", "decode", "--port", "" + dPort,
                 "--transfer-backend", "nixl", "--transfer-io-timeout", "5");
-        WebClient p = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(pPort));
-        WebClient d = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(dPort));
+        WebClient p = ClusteredPdTest.client(vertx, pPort);
+        WebClient d = ClusteredPdTest.client(vertx, dPort);
         try {
             ClusteredPdTest.awaitHealthy(p, prefill, "nixl-prefill-2");
             ClusteredPdTest.awaitHealthy(d, decode, "nixl-decode-2");
@@ -156,31 +138,10 @@ class NixlFailureTest {
                     "nixl-prefill-2.log"));
             assertTrue(!log.contains("FATAL") && !log.contains("progress thread failed"), "UCX trouble in the log");
         } finally {
-            for (Process proc : List.of(prefill, decode)) {
-                proc.destroy();
-                if (!proc.waitFor(15, TimeUnit.SECONDS)) {
-                    proc.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                }
-            }
+            ClusteredPdTest.stop(prefill, decode);
             dev.tandem.kvcache.ShmFile.removeStale(java.time.Duration.ZERO); // the decode JVM was killed on purpose
             p.close();
             d.close();
         }
-    }
-
-    private static void assertAborted(HttpResponse<Buffer> r) throws Exception {
-        JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
-        assertEquals(200, r.statusCode(), r.bodyAsString());
-        assertEquals("abort", j.get("meta_info").get("finish_reason").get("type").asText(), r.bodyAsString());
-    }
-
-    private static void awaitState(WorkerFixture w, Predicate<JsonNode> ok) throws InterruptedException {
-        for (int i = 0; i < 400; i++) {
-            if (ok.test(w.get("/get_server_info").json().get("internal_states").get(0))) {
-                return;
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("state not reached: " + w.get("/get_server_info").body());
     }
 }

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
 
+import static dev.tandem.worker.PdTestSupport.assertAllPagesBack;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -80,10 +81,7 @@ class PdFailureTest {
             // one is answered, clearly, and cleaned up.
             assertEquals(200, ok + failed);
             assertTrue(failed > 0, "with p=0.05 some transfers must fail");
-            p.awaitIdle();
-            d.awaitIdle();
-            assertEquals(0, p.kvPagesUsed());
-            assertEquals(0, d.kvPagesUsed());
+            assertAllPagesBack(p, d);
             assertEquals(200, p.get("/health").status());
             assertEquals(200, d.get("/health_generate").status());
         }
@@ -126,10 +124,7 @@ class PdFailureTest {
             var pt = p.client.post("/generate").sendBuffer(Buffer.buffer(t)).await();
             assertEquals(500, pt.statusCode(), "the prefill side hears the abort: " + pt.bodyAsString());
 
-            p.awaitIdle();
-            d.awaitIdle();
-            assertEquals(0, p.kvPagesUsed());
-            assertEquals(0, d.kvPagesUsed());
+            assertAllPagesBack(p, d);
         }
     }
 
@@ -145,10 +140,7 @@ class PdFailureTest {
             var r = dr.await();
             assertEquals(200, r.statusCode(), r.bodyAsString());
             assertEquals(5, WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids").size());
-            p.awaitIdle();
-            d.awaitIdle();
-            assertEquals(0, p.kvPagesUsed());
-            assertEquals(0, d.kvPagesUsed());
+            assertAllPagesBack(p, d);
         }
     }
 

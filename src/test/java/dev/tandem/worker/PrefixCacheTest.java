@@ -176,7 +176,7 @@ class PrefixCacheTest {
             String plain = body(a, 6);
             List<Integer> expected = ids(ref.generate(plain).get("output_ids"));
             for (int round = 0; round < 3; round++) {
-                String withRoom = DisaggregationTest.withRoom(plain.substring(0, plain.length() - 1), bootstrapPort,
+                String withRoom = PdTestSupport.withRoom(plain.substring(0, plain.length() - 1), bootstrapPort,
                         5000L + round);
                 var d = decode.client.post("/generate").sendBuffer(Buffer.buffer(withRoom));
                 var p = prefill.client.post("/generate").sendBuffer(Buffer.buffer(withRoom));

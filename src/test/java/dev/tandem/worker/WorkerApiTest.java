@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.tandem.config.ComputeBackendKind.VECTOR;
 import static dev.tandem.worker.WorkerFixture.ids;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -42,7 +43,7 @@ class WorkerApiTest {
 
     /** Greedy ids straight from the engine, the reference for what the server must return. */
     static List<Integer> reference(int[] prompt, int n) {
-        try (ComputeBackend b = ComputeBackends.create("vector", 2);
+        try (ComputeBackend b = ComputeBackends.create(VECTOR, 2);
              Model m = Model.load(TestModels.tiny(), b, s -> { });
              PagedKvCache kv = m.newKvCache(16, 4096, 1, 2048)) {
             SamplingParams p = new SamplingParams(n, 0f, 1f, -1, 0f, 0f, 0f, 1f, null, List.of(), true, 0);

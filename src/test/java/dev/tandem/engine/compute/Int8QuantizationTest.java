@@ -1,5 +1,6 @@
 package dev.tandem.engine.compute;
 
+import dev.tandem.config.ComputeBackendKind;
 import dev.tandem.config.Quantization;
 import dev.tandem.TestModels;
 import dev.tandem.engine.model.ForwardOutput;
@@ -25,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import static dev.tandem.config.ComputeBackendKind.SCALAR;
+import static dev.tandem.config.ComputeBackendKind.VECTOR;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -104,8 +107,8 @@ class Int8QuantizationTest {
         for (int i = 0; i < prompt.length; i++) {
             prompt[i] = r.nextInt(500);
         }
-        float[][] ref = logits("scalar", Quantization.NONE, deq, prompt);
-        float[][] got = logits("vector", Quantization.INT8, tiny, prompt);
+        float[][] ref = logits(SCALAR, Quantization.NONE, deq, prompt);
+        float[][] got = logits(VECTOR, Quantization.INT8, tiny, prompt);
         float worst = 0;
         for (int i = 0; i < prompt.length; i++) {
             for (int v = 0; v < ref[i].length; v++) {
@@ -115,13 +118,13 @@ class Int8QuantizationTest {
         }
         assertTrue(worst < 2e-4f, "max |logit diff| int8 vs dequantized float64 reference: " + worst);
         // And the quantization is real: the unquantized model gives measurably different logits.
-        float[][] bf16 = logits("vector", Quantization.NONE, tiny, prompt);
+        float[][] bf16 = logits(VECTOR, Quantization.NONE, tiny, prompt);
         float apart = 0;
         for (int v = 0; v < bf16[0].length; v++) {
             apart = Math.max(apart, Math.abs(bf16[0][v] - got[0][v]));
         }
         assertTrue(apart > 1e-3f, "int8 logits equal the BF16 ones (" + apart + "): nothing was quantized");
-        assertArrayEquals(got[0], logits("vector", Quantization.INT8, tiny, new int[] {prompt[0]})[0],
+        assertArrayEquals(got[0], logits(VECTOR, Quantization.INT8, tiny, new int[] {prompt[0]})[0],
                 "a one-token prompt gives the same first row");
     }
 
@@ -137,7 +140,7 @@ class Int8QuantizationTest {
         };
     }
 
-    private static float[][] logits(String backendName, Quantization q, Path dir, int[] prompt) {
+    private static float[][] logits(ComputeBackendKind backendName, Quantization q, Path dir, int[] prompt) {
         try (ComputeBackend b = ComputeBackends.create(backendName, 2, q);
              Model m = Model.load(dir, b, s -> { });
              PagedKvCache kv = m.newKvCache(16, 256, 2, 256)) {
