@@ -73,7 +73,7 @@ final class GroupedAttention {
 
     /**
      * As {@link #attend(AttentionBatch, int, int, int, float[], float[])} for the group's heads {@code [g0, g1)}
-     * only (a batch of one token has fewer groups than threads: its heads are shared out one by one instead).
+     * only (a batch of one token has fewer groups than threads: its heads are shared out in equal runs instead).
      */
     static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] acc, int g0, int g1) {
         int g = b.groupSize();

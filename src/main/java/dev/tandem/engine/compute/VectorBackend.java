@@ -298,12 +298,14 @@ public final class VectorBackend implements ComputeBackend {
             }
         }
         attentionJob.b = b;
-        // A unit is a token's GQA group (its K/V read once for the group), or, when there are too few of those to
-        // keep every thread busy (decode of one or two requests), a single query head.
+        // A unit is a token's GQA group (its K/V read once for the group); when there are too few of those to keep
+        // every thread busy (decode of one request: 3 groups on 2 threads leave one idle a third of the time), each
+        // thread takes an equal run of query heads instead, reading a group shared with another thread twice.
         int groups = b.numTokens() * b.numKvHeads();
-        attentionJob.perHead = groups < 2 * parallel.threads() && b.groupSize() > 1;
+        int threads = parallel.threads();
+        attentionJob.byHeads = groups < 2 * threads && b.groupSize() > 1 && threads > 1;
         try {
-            parallel.run(attentionJob.perHead ? b.numTokens() * b.numHeads() : groups, 1, attentionJob);
+            parallel.run(attentionJob.byHeads ? threads : groups, 1, attentionJob);
         } finally {
             attentionJob.b = null;
         }
@@ -311,18 +313,24 @@ public final class VectorBackend implements ComputeBackend {
 
     private final class AttentionJob implements ParallelFor.RangeBody {
         AttentionBatch b;
-        boolean perHead;
+        boolean byHeads;
 
         @Override
         public void run(int from, int to, int worker) {
             float[] scores = scoreScratch[worker];
             float[] acc = accScratch[worker];
-            if (perHead) {
+            if (byHeads) { // pieces [from, to) of parallel.threads(): query heads (token-major) split evenly
                 int g = b.groupSize();
-                for (int i = from; i < to; i++) {
+                int heads = b.numTokens() * b.numHeads();
+                int threads = parallel.threads();
+                int end = (int) ((long) heads * to / threads);
+                for (int i = (int) ((long) heads * from / threads); i < end; ) {
                     int t = i / b.numHeads();
                     int h = i % b.numHeads();
-                    GroupedAttention.attend(b, t, h / g, b.positions()[t] + 1, scores, acc, h % g, h % g + 1);
+                    int g0 = h % g;
+                    int g1 = Math.min(g, g0 + end - i); // the rest of this group, or of the run
+                    GroupedAttention.attend(b, t, h / g, b.positions()[t] + 1, scores, acc, g0, g1);
+                    i += g1 - g0;
                 }
                 return;
             }

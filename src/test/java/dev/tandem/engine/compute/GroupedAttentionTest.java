@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Attention that reads each K/V tile once for the whole GQA group gives exactly the bits of the per-head kernel it
  * replaced (copied below as the reference): same arithmetic per head, in the same order. Group sizes 1, 3 and 4,
  * contexts shorter than, equal to and several times a tile, a head size with a scalar tail; a batch of one token
- * (heads shared out one by one) and of several (a group per unit). With 16 lanes, F32 scores go sixteen positions
+ * (heads shared out in equal runs, a group split between threads) and of several (a group per unit). With 16 lanes, F32 scores go sixteen positions
  * at a time through the transposed butterfly; contexts of 1, 64, 65, 210 and 234 take it with and without a remainder.
  */
 class GroupedAttentionTest {
@@ -30,7 +30,7 @@ class GroupedAttentionTest {
             for (int hd : new int[] {64, 2 * L + 3}) {
                 int[] batch = {0, GroupedAttention.TILE - 1, GroupedAttention.TILE, 3 * GroupedAttention.TILE + 17};
                 check(sh[0], sh[1], hd, batch, new int[] {0, 0, 512, 512});
-                // One token: fewer groups than threads, so its query heads are shared out one by one.
+                // One token: fewer groups than threads, so its query heads are shared out in equal runs.
                 check(sh[0], sh[1], hd, new int[] {3 * GroupedAttention.TILE + 41}, new int[] {512});
             }
         }
