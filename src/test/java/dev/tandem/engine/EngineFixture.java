@@ -22,7 +22,11 @@ final class EngineFixture implements AutoCloseable {
     }
 
     EngineFixture(ComputeBackendKind backend, Path dir) {
-        this.backend = ComputeBackends.create(backend, 2);
+        this(backend, dir, dev.tandem.config.Quantization.NONE);
+    }
+
+    EngineFixture(ComputeBackendKind backend, Path dir, dev.tandem.config.Quantization quantization) {
+        this.backend = ComputeBackends.create(backend, 2, quantization);
         this.model = Model.load(dir, this.backend, m -> { });
     }
 

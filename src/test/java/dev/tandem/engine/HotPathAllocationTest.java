@@ -8,6 +8,7 @@ import dev.tandem.engine.sampling.Sampler;
 import dev.tandem.engine.sampling.SamplingParams;
 import dev.tandem.kvcache.PagedKvCache;
 import dev.tandem.config.KvDtype;
+import dev.tandem.config.Quantization;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -21,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A steady-state decode step allocates nothing on the threads that compute it: the scheduler-side caller (forward
  * pass, then in-place argmax or temperature/top_p/top_k sampling) and every thread of the compute pool, with float32
- * or bf16 KV. Per-token garbage is what made the shipped engine
+ * or bf16 KV, BF16 or int8 weights. Per-token garbage is what made the shipped engine
  * stall (a young generation that keeps growing, first-touched pages), so this is accounted byte for byte.
  */
 class HotPathAllocationTest {
@@ -35,7 +36,7 @@ class HotPathAllocationTest {
         // A sampled step reads the logits row in place and orders candidates in per-thread scratch.
         Sampler sampler = temperature == 0 ? null : new Sampler(new SamplingParams(1 << 20, temperature, topP, topK,
                 0f, 0f, 0f, 1f, 42L, List.of(), true, 0), List.of());
-        assertDecodeStepsAllocateNothing(1, dtype, sampler);
+        assertDecodeStepsAllocateNothing(1, dtype, sampler, Quantization.NONE);
     }
 
     /**
@@ -46,14 +47,23 @@ class HotPathAllocationTest {
     @ParameterizedTest(name = "batch {0}, KV cache {1}")
     @CsvSource({"4, FLOAT32", "5, BFLOAT16", "8, FLOAT32"})
     void batchedDecodeStepAllocatesNothingOnComputeThreads(int batch, KvDtype dtype) {
-        assertDecodeStepsAllocateNothing(batch, dtype, null);
+        assertDecodeStepsAllocateNothing(batch, dtype, null, Quantization.NONE);
     }
 
-    private static void assertDecodeStepsAllocateNothing(int batch, KvDtype dtype, Sampler sampler) {
+    /** {@code --quantization int8}: its own one-token and multi-token kernels. */
+    @ParameterizedTest(name = "int8 weights, batch {0}")
+    @CsvSource({"1", "4"})
+    void int8DecodeStepAllocatesNothingOnComputeThreads(int batch) {
+        assertDecodeStepsAllocateNothing(batch, KvDtype.FLOAT32, null, Quantization.INT8);
+    }
+
+    private static void assertDecodeStepsAllocateNothing(int batch, KvDtype dtype, Sampler sampler,
+                                                         Quantization quantization) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot account allocation per thread");
         mx.setThreadAllocatedMemoryEnabled(true);
-        try (EngineFixture f = new EngineFixture(VECTOR); PagedKvCache kv = f.cache(16, 1024, dtype)) {
+        try (EngineFixture f = new EngineFixture(VECTOR, dev.tandem.TestModels.tiny(), quantization);
+             PagedKvCache kv = f.cache(16, 1024, dtype)) {
             List<Thread> helpers = ((VectorBackend) f.backend).helperThreads();
             assertEquals(1, helpers.size(), "a two-thread backend has one helper besides the caller");
             long[] ids = helpers.stream().mapToLong(Thread::threadId).toArray();

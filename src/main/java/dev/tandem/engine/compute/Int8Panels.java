@@ -119,14 +119,33 @@ final class Int8Panels implements PanelWeight {
         return (FloatVector) ByteVector.fromMemorySegment(BS, data, at, LE).convertShape(VectorOperators.B2F, FS, 0);
     }
 
+    /**
+     * One panel, one token. Four column pairs per iteration, offsets from the int counter (as {@code Bf16Panels}'s:
+     * one pair per iteration with a long running offset left the loop bookkeeping-bound). Same chains, same order.
+     */
     private void k1x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e = FloatVector.zero(FS);
         FloatVector d = FloatVector.zero(FS);
-        long at = p * panelBytes;
+        long base = p * panelBytes;
         int xi = t * in;
-        for (int k = 0; k < in; k += 2, at += 2L * L) {
-            e = FloatVector.broadcast(FS, x[xi + k]).fma(column(at), e);
-            d = FloatVector.broadcast(FS, x[xi + k + 1]).fma(column(at + L), d);
+        int pairs = in / 2;
+        int j = 0;
+        for (; j + 3 < pairs; j += 4) {
+            long o = base + (long) j * 2 * L;
+            int k = xi + 2 * j;
+            e = FloatVector.broadcast(FS, x[k]).fma(column(o), e);
+            d = FloatVector.broadcast(FS, x[k + 1]).fma(column(o + L), d);
+            e = FloatVector.broadcast(FS, x[k + 2]).fma(column(o + 2 * L), e);
+            d = FloatVector.broadcast(FS, x[k + 3]).fma(column(o + 3 * L), d);
+            e = FloatVector.broadcast(FS, x[k + 4]).fma(column(o + 4 * L), e);
+            d = FloatVector.broadcast(FS, x[k + 5]).fma(column(o + 5 * L), d);
+            e = FloatVector.broadcast(FS, x[k + 6]).fma(column(o + 6 * L), e);
+            d = FloatVector.broadcast(FS, x[k + 7]).fma(column(o + 7 * L), d);
+        }
+        for (; j < pairs; j++) {
+            long o = base + (long) j * 2 * L;
+            e = FloatVector.broadcast(FS, x[xi + 2 * j]).fma(column(o), e);
+            d = FloatVector.broadcast(FS, x[xi + 2 * j + 1]).fma(column(o + L), d);
         }
         if ((p + 1) * L <= rows) {
             e.add(d).mul(FloatVector.fromArray(FS, scales, p * L)).intoArray(out, t * outF + p * L);
