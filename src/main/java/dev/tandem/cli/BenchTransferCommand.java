@@ -25,7 +25,9 @@ import java.util.Set;
  * {@code bench-transfer}: moves the KV of 1k, 8k and 32k-token prompts (the {@code bench} preset's shape: 30 layers,
  * 3 KV heads of 64, F32, pages of 16) through each transport, and measures in the same run what the transport
  * should be compared with: a plain single-thread memcpy for {@code shm}, a plain loopback socket stream for
- * {@code tcp}. Every figure is the median of {@code --reps} runs (after a warm-up run). The nixl rows run as workers
+ * {@code tcp}. Every figure is the median of {@code --reps} runs (after a warm-up run; the transports' rows also after
+ * {@link BenchNixl#WARM_UP_TRANSFERS} one-page transfers, so that their per-transfer code runs compiled, as in a
+ * running worker; a nixl row is timed until the receiver recorded the transfer's notification). The nixl rows run as workers
  * do (UCX's own choice of transport: shared memory on one host) against memcpy, and over {@code UCX_TLS=tcp} against
  * the socket (each measured again just before the row, so that a drifting load on a shared machine does not skew the
  * ratio), each printing the transports UCX says the connection used.
@@ -113,6 +115,14 @@ public final class BenchTransferCommand {
         try (MooncakeTransferEngine sender = new MooncakeTransferEngine(mode, "127.0.0.1", SECRET);
              MooncakeTransferEngine receiver = new MooncakeTransferEngine(mode, "127.0.0.1", SECRET)) {
             SegmentDescriptor d = receiver.register("kv", dst.segment(), dst.file());
+            WriteOp first = ops.getFirst();
+            List<WriteOp> onePage = List.of(new WriteOp(first.src(), first.srcOffset(), first.dstOffset(),
+                    Math.min(first.length(), 4096)));
+            for (int w = 0; w < BenchNixl.WARM_UP_TRANSFERS; w++) { // the per-transfer code compiled, as nixl's
+                if (sender.batchWrite(d, onePage) != 0) {
+                    throw new IllegalStateException(sender.lastError());
+                }
+            }
             double[] rate = new double[reps];
             for (int r = 0; r <= reps; r++) {
                 long t0 = System.nanoTime();
