@@ -26,37 +26,47 @@ final class BenchNixl {
     private BenchNixl() {
     }
 
-    /** A row's result: the median bytes/s and the UCX transports the connection used, as UCX reports them. */
-    record Result(double median, String lanes) {
+    /**
+     * A row's result: the median bytes/s, the UCX transports the connection used as UCX reports them, and, when a
+     * baseline ran beside it, the baseline's median bytes/s and the median of each rep's ratio to the baseline run
+     * just before it (else NaN); and the median bytes/s counted until the sender's answer alone (a push's sender can
+     * be done before the receiver delivered the room).
+     */
+    record Result(double median, String lanes, double baseline, double pairedRatio, double senderMedian) {
     }
 
     /**
-     * Nanoseconds until {@code ops} moved with room {@code room}'s KV notification and the receiver recorded it (the
-     * room is then pending: its aux row is missing), then, untimed, the room's aux notification (nothing pending).
+     * Nanoseconds from posting {@code ops} with room {@code room}'s KV notification until both the sender has its
+     * answer and the receiver delivered the room ({@code delivered} holds when, by the receiver's clock). The room's
+     * aux notification goes first, untimed, so that the KV notification completes the room. The bench's thread waits
+     * for the receiver without spinning (its core is the receiver's on a small machine).
      */
-    private static long transfer(NixlTransferEngine sender, NixlTransferEngine receiver, SegmentDescriptor d,
-                                 List<WriteOp> ops, long room, String tls) {
+    private static long[] transfer(NixlTransferEngine sender, NixlTransferEngine receiver, SegmentDescriptor d,
+                                 List<WriteOp> ops, long room, String tls, java.util.Map<Long, Long> delivered) {
+        long deadline = System.nanoTime() + DEADLINE_NANOS;
+        if (sender.batchWrite(d, ops.subList(0, 1), room + "_aux") != 0) {
+            throw new IllegalStateException("nixl (UCX_TLS=" + tls + "): " + sender.lastError());
+        }
+        while (receiver.pendingNotifiedRooms() != 1) {
+            await(deadline, "room " + room + "'s aux notification", tls);
+        }
         long t0 = System.nanoTime();
         if (sender.batchWrite(d, ops, room + "_kv_0_1") != 0) {
             throw new IllegalStateException("nixl (UCX_TLS=" + tls + "): " + sender.lastError());
         }
-        long deadline = t0 + DEADLINE_NANOS;
-        awaitPending(receiver, 1, deadline, "room " + room + "'s KV notification was not recorded", tls);
-        long t1 = System.nanoTime();
-        if (sender.batchWrite(d, ops.subList(0, 1), room + "_aux") != 0) {
-            throw new IllegalStateException("nixl (UCX_TLS=" + tls + "): " + sender.lastError());
+        long answered = System.nanoTime();
+        Long heard;
+        while ((heard = delivered.remove(room)) == null) {
+            await(deadline, "room " + room, tls);
         }
-        awaitPending(receiver, 0, deadline, "room " + room + " was not completed", tls);
-        return t1 - t0;
+        return new long[] {Math.max(answered, heard) - t0, answered - t0};
     }
 
-    private static void awaitPending(NixlTransferEngine receiver, int rooms, long deadline, String what, String tls) {
-        while (receiver.pendingNotifiedRooms() != rooms) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new IllegalStateException("nixl (UCX_TLS=" + tls + "): " + what + " by the receiver in time");
-            }
-            Thread.onSpinWait();
+    private static void await(long deadline, String what, String tls) {
+        if (System.nanoTime() - deadline > 0) {
+            throw new IllegalStateException("nixl (UCX_TLS=" + tls + "): " + what + " was not delivered in time");
         }
+        java.util.concurrent.locks.LockSupport.parkNanos(10_000);
     }
 
     /**
@@ -64,12 +74,14 @@ final class BenchNixl {
      * connect the agents and map the peer's memory) of {@code ops} into a pool of {@code dstBytes}, with UCX restricted
      * to {@code tls} (null: UCX's own choice, as workers run it); PUSH: the prefill agent writes (SGLang), PULL: the
      * decode agent reads (vLLM). Each ends with its notification, as a chunk does, and is timed until the sender has
-     * its answer <em>and</em> the receiver has recorded the notification (a push's sender can be done before its peer
-     * heard of it; a pull's reader records it before it answers). Both pools live where workers put them with nixl: in memory each agent's UCX allocated (the source is a
-     * copy of the ops' source segment, the ops rebased onto it).
+     * its answer <em>and</em> the receiver has delivered the room (a push's sender can be done before its peer
+     * heard of it; a pull's reader records it before it answers). Both pools live where workers put them with nixl: in
+     * memory each agent's UCX allocated (the source is a copy of the ops' source segment, the ops rebased onto it).
+     * {@code baseline} (null: none) times one run of what the row is compared with (nanoseconds for the same bytes):
+     * it runs right before each transfer, so that both see the same load on a shared machine.
      */
     static Result run(NixlTransferEngine.Mode mode, String tls, long dstBytes, List<WriteOp> ops, long bytes,
-                      int reps) {
+                      int reps, java.util.function.LongSupplier baseline) {
         MemorySegment original = ops.getFirst().src();
         // the sender closes first (resources close in reverse): its connection closes while the receiver still runs;
         // each pool before the engine whose memory it is
@@ -87,15 +99,25 @@ final class BenchNixl {
                     : null;
             List<WriteOp> onePage = List.of(new WriteOp(src.segment(), rebased.getFirst().srcOffset(),
                     rebased.getFirst().dstOffset(), Math.min(rebased.getFirst().length(), 4096)));
+            java.util.Map<Long, Long> delivered = new java.util.concurrent.ConcurrentHashMap<>();
+            receiver.onDelivered(room -> delivered.put(room, System.nanoTime()));
             long room = 0;
             for (int w = 0; w < WARM_UP_TRANSFERS; w++) {
-                transfer(sender, receiver, d, onePage, room++, tls);
+                transfer(sender, receiver, d, onePage, room++, tls, delivered);
             }
             double[] rate = new double[reps];
+            double[] base = new double[reps];
+            double[] ratio = new double[reps];
+            double[] senderRate = new double[reps];
             for (int r = 0; r <= reps; r++) {
-                double sec = transfer(sender, receiver, d, rebased, room++, tls) / 1e9;
+                double baseSec = baseline == null ? Double.NaN : baseline.getAsLong() / 1e9;
+                long[] nanos = transfer(sender, receiver, d, rebased, room++, tls, delivered);
+                double sec = nanos[0] / 1e9;
                 if (r > 0) { // the first maps the peer's memory (page by page, once per peer)
+                    senderRate[r - 1] = bytes * 1e9 / nanos[1];
                     rate[r - 1] = bytes / sec;
+                    base[r - 1] = bytes / baseSec;
+                    ratio[r - 1] = baseSec / sec;
                 }
             }
             WriteOp last = rebased.getLast();
@@ -107,7 +129,8 @@ final class BenchNixl {
             String lanes = mode == NixlTransferEngine.Mode.PUSH ? sender.lanes(d) + "; puts via " + sender.rmaPath(d)
                     : receiver.agent().lanes(sender.agent().name(), false).join() + "; gets via "
                     + receiver.rmaPath(s);
-            return new Result(BenchTransferCommand.median(rate), lanes);
+            return new Result(BenchTransferCommand.median(rate), lanes, BenchTransferCommand.median(base),
+                    BenchTransferCommand.median(ratio), BenchTransferCommand.median(senderRate));
         }
     }
 }
