@@ -25,7 +25,9 @@ import java.util.Set;
  * {@code bench-transfer}: moves the KV of 1k, 8k and 32k-token prompts (the {@code bench} preset's shape: 30 layers,
  * 3 KV heads of 64, F32, pages of 16) through each transport, and measures in the same run what the transport
  * should be compared with: a plain single-thread memcpy for {@code shm}, a plain loopback socket stream for
- * {@code tcp}. Every figure is the median of {@code --reps} runs (after a warm-up run). The nixl rows run as workers
+ * {@code tcp}. Every figure is the median of {@code --reps} runs (after a warm-up run; the transports' rows also after
+ * {@link BenchNixl#WARM_UP_TRANSFERS} one-page transfers, so that their per-transfer code runs compiled, as in a
+ * running worker; a nixl row is timed until the receiver delivered the room its notification completes). The nixl rows run as workers
  * do (UCX's own choice of transport: shared memory on one host) against memcpy, and over {@code UCX_TLS=tcp} against
  * the socket (each measured again just before the row, so that a drifting load on a shared machine does not skew the
  * ratio), each printing the transports UCX says the connection used.
@@ -86,21 +88,28 @@ public final class BenchTransferCommand {
                                 + "tcp %5.2f GB/s vs socket %5.2f GB/s (%3.0f%%)%n", tokens, bytes / 1e6, shm / 1e9,
                         memcpy / 1e9, 100 * shm / memcpy, tcp / 1e9, socket / 1e9, 100 * tcp / socket);
                 if (nixl) {
-                    // each row against memcpy / the socket measured again just before it: on a shared machine the
-                    // load drifts within the minute the rows take, and a ratio to a figure from then would show it
+                    // each row against memcpy / the socket measured in the same minute: on a shared machine the load
+                    // drifts within the minute the rows take. memcpy runs right before each transfer of the row (the
+                    // pair sees the same load; the paired figure is the median of the reps' ratios), the socket
+                    // just before the row
                     for (var mode : dev.tandem.transfer.nixl.NixlTransferEngine.Mode.values()) {
                         String m = mode.name().toLowerCase(java.util.Locale.ROOT);
-                        double memcpyNow = memcpy(bytes, reps);
-                        BenchNixl.Result own = BenchNixl.run(mode, null, dst.segment().byteSize(), ops, bytes, reps);
-                        System.out.printf("%6s nixl %-4s as workers run it %6.2f GB/s vs memcpy %6.2f GB/s (%3.0f%%)"
-                                + "  UCX: %s%n", "", m, own.median() / 1e9, memcpyNow / 1e9,
-                                100 * own.median() / memcpyNow, own.lanes());
+                        BenchNixl.Result own;
+                        try (Arena arena = Arena.ofConfined()) {
+                            own = BenchNixl.run(mode, null, dst.segment().byteSize(), ops, bytes, reps,
+                                    memcpyOnce(arena, bytes));
+                        }
+                        System.out.printf("%6s nixl %-4s as workers run it %6.2f GB/s vs memcpy %6.2f GB/s (%3.0f%%, "
+                                + "paired %3.0f%%; sender done at %.2f GB/s)  UCX: %s%n", "", m, own.median() / 1e9,
+                                own.baseline() / 1e9, 100 * own.median() / own.baseline(), 100 * own.pairedRatio(),
+                                own.senderMedian() / 1e9, own.lanes());
                         double socketNow = socket(bytes, reps);
                         BenchNixl.Result tcpOnly = BenchNixl.run(mode, NIXL_TCP_TLS, dst.segment().byteSize(), ops, bytes,
-                                reps);
-                        System.out.printf("%6s nixl %-4s UCX_TLS=%s %14.2f GB/s vs socket %5.2f GB/s (%3.0f%%)  UCX: "
-                                + "%s%n", "", m, NIXL_TCP_TLS, tcpOnly.median() / 1e9, socketNow / 1e9,
-                                100 * tcpOnly.median() / socketNow, tcpOnly.lanes());
+                                reps, null);
+                        System.out.printf("%6s nixl %-4s UCX_TLS=%s %14.2f GB/s vs socket %5.2f GB/s (%3.0f%%; sender done "
+                                + "at %.2f GB/s)  UCX: %s%n", "", m, NIXL_TCP_TLS, tcpOnly.median() / 1e9,
+                                socketNow / 1e9, 100 * tcpOnly.median() / socketNow, tcpOnly.senderMedian() / 1e9,
+                                tcpOnly.lanes());
                     }
                 }
             }
@@ -113,6 +122,14 @@ public final class BenchTransferCommand {
         try (MooncakeTransferEngine sender = new MooncakeTransferEngine(mode, "127.0.0.1", SECRET);
              MooncakeTransferEngine receiver = new MooncakeTransferEngine(mode, "127.0.0.1", SECRET)) {
             SegmentDescriptor d = receiver.register("kv", dst.segment(), dst.file());
+            WriteOp first = ops.getFirst();
+            List<WriteOp> onePage = List.of(new WriteOp(first.src(), first.srcOffset(), first.dstOffset(),
+                    Math.min(first.length(), 4096)));
+            for (int w = 0; w < BenchNixl.WARM_UP_TRANSFERS; w++) { // the per-transfer code compiled, as nixl's
+                if (sender.batchWrite(d, onePage) != 0) {
+                    throw new IllegalStateException(sender.lastError());
+                }
+            }
             double[] rate = new double[reps];
             for (int r = 0; r <= reps; r++) {
                 long t0 = System.nanoTime();
@@ -134,6 +151,19 @@ public final class BenchTransferCommand {
         java.util.Arrays.sort(s);
         int n = s.length;
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    /** One timed memcpy of {@code bytes} between two warm buffers of {@code arena}, as {@link #memcpy}'s (ns). */
+    private static java.util.function.LongSupplier memcpyOnce(Arena arena, long bytes) {
+        MemorySegment a = arena.allocate(bytes, 64);
+        MemorySegment b = arena.allocate(bytes, 64);
+        a.fill((byte) 1);
+        b.fill((byte) 2);
+        return () -> {
+            long t0 = System.nanoTime();
+            MemorySegment.copy(a, 0, b, 0, bytes);
+            return System.nanoTime() - t0;
+        };
     }
 
     private static double memcpy(long bytes, int reps) {

@@ -40,6 +40,11 @@ final class Driver {
     private static final long SPIN_NANOS = 50_000;
     /** The longest the agent's thread sleeps without an event: its deadline checks run at least this often. */
     private static final int SLEEP_MILLIS = 50;
+    /**
+     * The longest a caller sleeps between checks of its transfer (a wake it missed costs at most this): callers are
+     * woken by their peer's answer, or by another caller whose progress consumed it ({@link #wakeSleepers}).
+     */
+    private static final int CALLER_SLEEP_MILLIS = 5;
     private static final MethodHandle POLL = Linker.nativeLinker().downcallHandle(
             Linker.nativeLinker().defaultLookup().findOrThrow("poll"),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
@@ -57,7 +62,10 @@ final class Driver {
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicInteger callers = new AtomicInteger();
     final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    private volatile boolean sleeping;
+    /** Threads asleep on the worker's event fd (the agent's, or callers waiting for a peer's answer). */
+    private final AtomicInteger sleepers = new AtomicInteger();
+    /** Of those, callers (not the agent's thread, which a caller's progress need not wake: it would stand aside). */
+    private final AtomicInteger callersAsleep = new AtomicInteger();
     private volatile boolean closed;
     private boolean released; // under the lock
     private Thread thread;
@@ -80,7 +88,7 @@ final class Driver {
     /** Queues {@code t} for whoever drives next and wakes the agent's thread if it sleeps. */
     void submit(Runnable t) {
         tasks.add(t);
-        if (sleeping) {
+        if (sleepers.get() > 0) {
             wake();
         } else {
             LockSupport.unpark(thread);
@@ -90,9 +98,11 @@ final class Driver {
     /**
      * A transfer on this thread: runs {@code post} under the lock, then drives the worker until {@code done} holds for
      * what it returned, or {@code deadline} (nanoTime; a TimeoutException then). The agent's thread stands aside from
-     * the post to the end (not woken in between). Drives by busy-polling (the transfer is in flight: on shared memory
-     * the bytes move inside these calls), yielding the core after a while without progress in case the peer's thread
-     * shares it.
+     * the post to the end (not woken in between). Drives by polling (on shared memory a WRITE's bytes move inside
+     * these calls) and, after {@link #SPIN_NANOS} without progress, sleeps on the worker's event fd until the peer's
+     * answer arrives: a READ's requester waits for the reader's copy that way instead of spinning (or yielding) on a
+     * core the reader needs, and wakes when the answer comes rather than when the scheduler gets back to a thread
+     * that yielded (milliseconds on a loaded machine).
      */
     <T> T transfer(Callable<T> post, java.util.function.Predicate<T> done, long deadline) throws Exception {
         callers.incrementAndGet();
@@ -107,33 +117,104 @@ final class Driver {
             } finally {
                 lock.unlock();
             }
-            int idle = 0;
-            while (!done.test(t)) {
-                if (System.nanoTime() - deadline > 0) {
-                    throw new TimeoutException("no completion before the deadline");
-                }
-                acquire(deadline);
-                boolean did;
-                try {
-                    if (closed) {
-                        throw new IllegalStateException("the agent is closed");
+            long lastWork = System.nanoTime();
+            Arena arena = null;
+            MemorySegment pollfd = null;
+            try {
+                while (!done.test(t)) {
+                    long now = System.nanoTime();
+                    if (now - deadline > 0) {
+                        throw new TimeoutException("no completion before the deadline");
                     }
-                    did = round.run();
-                } finally {
-                    lock.unlock();
+                    acquire(deadline);
+                    boolean did;
+                    boolean armed = false;
+                    try {
+                        if (closed) {
+                            throw new IllegalStateException("the agent is closed");
+                        }
+                        did = round.run();
+                        if (did) {
+                            wakeSleepers(); // this progress may have ended a transfer another caller sleeps on
+                        } else if (!done.test(t) && now - lastWork > SPIN_NANOS && tasks.isEmpty()) {
+                            armed = arm(true);
+                        }
+                    } finally {
+                        lock.unlock();
+                    }
+                    if (did) {
+                        lastWork = System.nanoTime();
+                    } else if (armed) {
+                        if (arena == null) {
+                            arena = Arena.ofConfined();
+                            pollfd = pollfd(arena);
+                        }
+                        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()) + 1;
+                        try {
+                            sleepArmed(pollfd, (int) Math.min(CALLER_SLEEP_MILLIS, Math.max(1, left)));
+                        } finally {
+                            callersAsleep.decrementAndGet();
+                        }
+                    } else {
+                        Thread.onSpinWait();
+                    }
                 }
-                if (did) {
-                    idle = 0;
-                } else if (++idle > 200) {
-                    Thread.yield();
-                } else {
-                    Thread.onSpinWait();
+                return t;
+            } finally {
+                if (arena != null) {
+                    arena.close();
                 }
             }
-            return t;
         } finally {
             leave();
         }
+    }
+
+    /**
+     * Arms the worker's event fd (under the lock) and counts the thread as a sleeper (a {@code caller}, or the agent's
+     * thread); false if events are pending (UCX answers BUSY: progress again first).
+     */
+    private boolean arm(boolean caller) {
+        try {
+            worker.arm();
+        } catch (RuntimeException busyNow) { // UCS_ERR_BUSY
+            return false;
+        }
+        sleepers.incrementAndGet();
+        if (caller) {
+            callersAsleep.incrementAndGet();
+        }
+        return true;
+    }
+
+    /** After {@link #arm}: sleeps on the event fd until an event, a wake or {@code millis}; true unless timed out. */
+    private boolean sleepArmed(MemorySegment pollfd, int millis) throws Exception {
+        try {
+            if (!tasks.isEmpty() || closed || Thread.currentThread() == thread && callers.get() > 0) {
+                return true; // (the agent's thread stands aside for a caller that came meanwhile)
+            }
+            return (int) POLL.invokeExact(pollfd, 1L, millis) != 0; // 0: timed out; -1: EINTR
+        } catch (Exception | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        } finally {
+            sleepers.decrementAndGet();
+        }
+    }
+
+    /** Under the lock: wakes callers asleep on the event fd (another thread's progress consumed their event). */
+    private void wakeSleepers() {
+        if (callersAsleep.get() > 0 && !released) {
+            worker.signal();
+        }
+    }
+
+    private MemorySegment pollfd(Arena arena) {
+        MemorySegment pollfd = arena.allocate(8, 4); // struct pollfd {int fd; short events; short revents}
+        pollfd.set(ValueLayout.JAVA_INT, 0, worker.getEventFD());
+        pollfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
+        return pollfd;
     }
 
     /**
@@ -142,7 +223,7 @@ final class Driver {
      */
     private void leave() {
         if (callers.decrementAndGet() == 0) {
-            if (sleeping) {
+            if (sleepers.get() > 0) {
                 wake();
             } else {
                 LockSupport.unpark(thread); // it parked while callers drove
@@ -182,9 +263,7 @@ final class Driver {
     private void loop(Runnable release) {
         long lastWork = System.nanoTime();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pollfd = arena.allocate(8, 4); // struct pollfd {int fd; short events; short revents}
-            pollfd.set(ValueLayout.JAVA_INT, 0, worker.getEventFD());
-            pollfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
+            MemorySegment pollfd = pollfd(arena);
             while (!closed) {
                 if (callers.get() > 0) { // a caller drives the worker (and runs the tasks); the last one unparks us
                     LockSupport.parkNanos(this, 50_000_000);
@@ -200,6 +279,9 @@ final class Driver {
                 }
                 if (did) {
                     lastWork = System.nanoTime();
+                    if (callersAsleep.get() > 0) {
+                        wake(); // a caller may sleep on an event this round consumed
+                    }
                 } else if (busy.getAsBoolean()) {
                     lastWork = System.nanoTime();
                     Thread.yield(); // waiting on the peer: poll again, but let its thread run if it shares our core
@@ -227,28 +309,18 @@ final class Driver {
      * Arms the worker and sleeps until an event, a wake or {@link #SLEEP_MILLIS}; true if woken by an event or a
      * wake or when events were already pending (then the loop spins again), false if it timed out.
      */
-    private boolean sleep(MemorySegment pollfd) throws Throwable {
+    private boolean sleep(MemorySegment pollfd) throws Exception {
         lock.lock();
         try {
             if (callers.get() > 0 || !tasks.isEmpty()) {
                 return false;
             }
-            try {
-                worker.arm();
-            } catch (RuntimeException busyNow) { // UCS_ERR_BUSY: events are pending, progress first
-                return true;
+            if (!arm(false)) {
+                return true; // events are pending: progress first
             }
-            sleeping = true;
         } finally {
             lock.unlock();
         }
-        try {
-            if (tasks.isEmpty() && callers.get() == 0 && !closed) {
-                return (int) POLL.invokeExact(pollfd, 1L, SLEEP_MILLIS) != 0; // 0: timed out; -1: EINTR
-            }
-            return true;
-        } finally {
-            sleeping = false;
-        }
+        return sleepArmed(pollfd, SLEEP_MILLIS);
     }
 }

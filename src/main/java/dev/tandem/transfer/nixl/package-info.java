@@ -9,7 +9,8 @@
  * transfer SPI, so timeouts, heartbeat and abort are the managers' as for mooncake. {@link
  * dev.tandem.transfer.nixl.Ucx} probes the native libraries once; {@link dev.tandem.transfer.nixl.Live} counts
  * native objects for tests. Inside: {@code Driver} (who drives the UCX worker: the thread that posts a transfer drives
- * it to its end itself; the agent's thread serves peers and sleeps on UCX's event fd when idle), {@code Connections}
+ * it to its end itself, sleeping on UCX's event fd while it waits for a peer's answer; the agent's thread serves peers
+ * and sleeps on the same fd when idle), {@code Connections}
  * (endpoints and remote keys per peer agent, UCX's own choice
  * of transport), {@code SignedNotifs} (the notification's signed wire form), {@code ReadClient}/{@code ReadServer}
  * (the two sides of a READ), {@code UcxLanes} (which transports an endpoint uses, and which lane a put to a given
