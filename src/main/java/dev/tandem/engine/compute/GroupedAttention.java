@@ -35,7 +35,7 @@ final class GroupedAttention {
 
     /** Floats of accumulator scratch one worker needs. */
     static int accScratch(AttentionBatch b) {
-        return b.groupSize() * b.headDim();
+        return b.groupSize() * b.headDim() + AttentionBlocks.SCRATCH;
     }
 
     /**
@@ -56,12 +56,19 @@ final class GroupedAttention {
         MemorySegment values = b.values();
         int bound = FS.loopBound(hd);
         int qBase = t * b.numHeads() * hd + kvHead * g * hd;
+        boolean blocks = AttentionBlocks.SCORE_BLOCKS && hd == 4 * L;
+        int tmp = g * hd; // the score blocks' scratch, after the accumulators
         for (int j0 = 0; j0 < len; j0 += TILE) {
             int j1 = Math.min(len, j0 + TILE);
             for (int gi = 0; gi < g; gi++) {
                 int qOff = qBase + gi * hd;
                 int sOff = gi * len;
-                for (int j = j0; j < j1; j++) {
+                int j = j0;
+                for (; blocks && j + L <= j1; j += L) {
+                    AttentionBlocks.scores16(q, qOff, keys, bf16, table, rowOff, j, kvStride, headByte, b.scale(),
+                            scores, sOff, acc, tmp);
+                }
+                for (; j < j1; j++) {
                     long base = table[rowOff + j] * kvStride + headByte;
                     FloatVector dot = FloatVector.zero(FS);
                     int d = 0;
@@ -82,19 +89,29 @@ final class GroupedAttention {
             scores[sums + gi] = VectorExp.expMinusMaxAndSum(scores, sOff, len, max(scores, sOff, len));
         }
         java.util.Arrays.fill(acc, 0, g * hd, 0f);
+        int d4 = bound / (4 * L) * (4 * L);
         for (int j0 = 0; j0 < len; j0 += TILE) {
             int j1 = Math.min(len, j0 + TILE);
+            // Four accumulator vectors per head stay in registers over the whole tile (each lane still adds its
+            // positions in ascending order, so the bits are those of a load-fma-store per position, without the
+            // store-to-load dependency from one position to the next); three heads at a time share the V loads.
+            int h = 0;
+            for (; h + 3 <= g; h += 3) {
+                for (int d = 0; d < d4; d += 4 * L) {
+                    AttentionBlocks.values4x3(values, bf16, table, rowOff, j0, j1, kvStride,
+                            headByte + (long) eb * d, scores, h * len, len, acc, h * hd + d, hd);
+                }
+            }
+            for (; h < g; h++) {
+                for (int d = 0; d < d4; d += 4 * L) {
+                    accumulate4(b, table, rowOff, j0, j1, kvStride, headByte + (long) eb * d, bf16, scores, h * len,
+                            acc, h * hd + d);
+                }
+            }
             for (int gi = 0; gi < g; gi++) {
                 int aOff = gi * hd;
                 int sOff = gi * len;
-                // Four accumulator vectors stay in registers over the whole tile (each lane still adds its
-                // positions in ascending order, so the bits are those of a load-fma-store per position, without
-                // the store-to-load dependency from one position to the next).
-                int d = 0;
-                for (; d + 4 * L <= bound; d += 4 * L) {
-                    accumulate4(b, table, rowOff, j0, j1, kvStride, headByte + (long) eb * d, bf16, scores, sOff,
-                            acc, aOff + d);
-                }
+                int d = d4;
                 for (; d < bound; d += L) {
                     FloatVector a = FloatVector.fromArray(FS, acc, aOff + d);
                     for (int j = j0; j < j1; j++) {
@@ -151,14 +168,26 @@ final class GroupedAttention {
     private static float max(float[] s, int off, int n) {
         // Scalar on purpose: a vector max here kept a boxed vector in its loop in some C2 compilations (allocation
         // on the hot path), and the exp that follows costs far more than this loop.
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            max = Math.max(max, s[off + j]);
+        // Four running maxima, so the loop does not wait on one chain of compares; the largest of a set is the
+        // same whatever the order (Math.max: NaN wins, +0 beats -0).
+        float m0 = Float.NEGATIVE_INFINITY;
+        float m1 = m0;
+        float m2 = m0;
+        float m3 = m0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            m0 = Math.max(m0, s[off + j]);
+            m1 = Math.max(m1, s[off + j + 1]);
+            m2 = Math.max(m2, s[off + j + 2]);
+            m3 = Math.max(m3, s[off + j + 3]);
         }
-        return max;
+        for (; j < n; j++) {
+            m0 = Math.max(m0, s[off + j]);
+        }
+        return Math.max(Math.max(m0, m1), Math.max(m2, m3));
     }
 
-    private static FloatVector load(MemorySegment s, long at, boolean bf16) {
+    static FloatVector load(MemorySegment s, long at, boolean bf16) {
         return bf16 ? Bf16KvAttention.load(s, at) : FloatVector.fromMemorySegment(FS, s, at, LE);
     }
 
