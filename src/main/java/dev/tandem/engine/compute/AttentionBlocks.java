@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 /**
  * The two inner loops of {@link GroupedAttention} over many positions at once, each giving exactly the bits of the
@@ -26,9 +27,10 @@ import java.lang.foreign.MemorySegment;
 final class AttentionBlocks {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final int L = FS.length();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Whether the score blocks apply: a 16-lane vector (AVX-512); other widths keep the per-position loop. */
     static final boolean SCORE_BLOCKS = L == 16;
-    /** Floats of scratch {@link #scores16} needs (four partly reduced vectors). */
+    /** Floats of scratch {@link #scores16F32} and {@link #scores16Bf16} need (four partly reduced vectors). */
     static final int SCRATCH = 4 * L;
 
     private static final VectorShuffle<Float> S8 = VectorShuffle.fromOp(FS, i -> (i ^ 8) & (L - 1));
@@ -46,15 +48,15 @@ final class AttentionBlocks {
     }
 
     /**
-     * {@code scores[sOff + j] = scale · q[qOff ..] · K[j]} for the 16 positions {@code j0 .. j0 + 15} (K F32 or
-     * bf16), head size {@code 4L}: the four query vectors stay in registers and each dot is four FMAs written out
+     * {@code scores[sOff + j] = scale · q[qOff ..] · K[j]} for the 16 positions {@code j0 .. j0 + 15}, K stored
+     * as bf16 (widened by {@link Bf16KvAttention}), head size {@code 4L}: the four query vectors stay in registers and each dot is four FMAs written out
      * (a loop over the head's vectors inside the block cost twice the time); {@code tmp[tOff .. tOff + SCRATCH)} is
      * scratch.
      */
-    static void scores16(float[] q, int qOff, MemorySegment keys, boolean bf16, int[] table, int rowOff,
+    static void scores16Bf16(float[] q, int qOff, MemorySegment keys, int[] table, int rowOff,
                          int j0, long kvStride, long headByte, float scale, float[] scores, int sOff, float[] tmp,
                          int tOff) {
-        long vb = (long) L * (bf16 ? 2 : 4);
+        long vb = (long) L * 2; // bf16
         FloatVector q0 = FloatVector.fromArray(FS, q, qOff), q1 = FloatVector.fromArray(FS, q, qOff + L);
         FloatVector q2 = FloatVector.fromArray(FS, q, qOff + 2 * L), q3 = FloatVector.fromArray(FS, q, qOff + 3 * L);
         FloatVector z = FloatVector.zero(FS);
@@ -65,22 +67,72 @@ final class AttentionBlocks {
             long b2 = table[o + ORDER[4 * m + 2]] * kvStride + headByte;
             long b3 = table[o + ORDER[4 * m + 3]] * kvStride + headByte;
             // The per-position kernel's order: zero, then q·K over the head's vectors in ascending order.
-            FloatVector d0 = q0.fma(GroupedAttention.load(keys, b0, bf16), z);
-            FloatVector d1 = q0.fma(GroupedAttention.load(keys, b1, bf16), z);
-            FloatVector d2 = q0.fma(GroupedAttention.load(keys, b2, bf16), z);
-            FloatVector d3 = q0.fma(GroupedAttention.load(keys, b3, bf16), z);
-            d0 = q1.fma(GroupedAttention.load(keys, b0 + vb, bf16), d0);
-            d1 = q1.fma(GroupedAttention.load(keys, b1 + vb, bf16), d1);
-            d2 = q1.fma(GroupedAttention.load(keys, b2 + vb, bf16), d2);
-            d3 = q1.fma(GroupedAttention.load(keys, b3 + vb, bf16), d3);
-            d0 = q2.fma(GroupedAttention.load(keys, b0 + 2 * vb, bf16), d0);
-            d1 = q2.fma(GroupedAttention.load(keys, b1 + 2 * vb, bf16), d1);
-            d2 = q2.fma(GroupedAttention.load(keys, b2 + 2 * vb, bf16), d2);
-            d3 = q2.fma(GroupedAttention.load(keys, b3 + 2 * vb, bf16), d3);
-            d0 = q3.fma(GroupedAttention.load(keys, b0 + 3 * vb, bf16), d0);
-            d1 = q3.fma(GroupedAttention.load(keys, b1 + 3 * vb, bf16), d1);
-            d2 = q3.fma(GroupedAttention.load(keys, b2 + 3 * vb, bf16), d2);
-            d3 = q3.fma(GroupedAttention.load(keys, b3 + 3 * vb, bf16), d3);
+            FloatVector d0 = q0.fma(Bf16KvAttention.load(keys, b0), z);
+            FloatVector d1 = q0.fma(Bf16KvAttention.load(keys, b1), z);
+            FloatVector d2 = q0.fma(Bf16KvAttention.load(keys, b2), z);
+            FloatVector d3 = q0.fma(Bf16KvAttention.load(keys, b3), z);
+            d0 = q1.fma(Bf16KvAttention.load(keys, b0 + vb), d0);
+            d1 = q1.fma(Bf16KvAttention.load(keys, b1 + vb), d1);
+            d2 = q1.fma(Bf16KvAttention.load(keys, b2 + vb), d2);
+            d3 = q1.fma(Bf16KvAttention.load(keys, b3 + vb), d3);
+            d0 = q2.fma(Bf16KvAttention.load(keys, b0 + 2 * vb), d0);
+            d1 = q2.fma(Bf16KvAttention.load(keys, b1 + 2 * vb), d1);
+            d2 = q2.fma(Bf16KvAttention.load(keys, b2 + 2 * vb), d2);
+            d3 = q2.fma(Bf16KvAttention.load(keys, b3 + 2 * vb), d3);
+            d0 = q3.fma(Bf16KvAttention.load(keys, b0 + 3 * vb), d0);
+            d1 = q3.fma(Bf16KvAttention.load(keys, b1 + 3 * vb), d1);
+            d2 = q3.fma(Bf16KvAttention.load(keys, b2 + 3 * vb), d2);
+            d3 = q3.fma(Bf16KvAttention.load(keys, b3 + 3 * vb), d3);
+            // Width 8: inputs (0, 1) and (2, 3); then width 4 over the two results.
+            FloatVector p0 = d0.blend(d1, M8).add(d1.blend(d0, M8).rearrange(S8));
+            FloatVector p1 = d2.blend(d3, M8).add(d3.blend(d2, M8).rearrange(S8));
+            p0.blend(p1, M4).add(p1.blend(p0, M4).rearrange(S4)).intoArray(tmp, tOff + m * L);
+        }
+        FloatVector r0 = FloatVector.fromArray(FS, tmp, tOff);
+        FloatVector r1 = FloatVector.fromArray(FS, tmp, tOff + L);
+        FloatVector r2 = FloatVector.fromArray(FS, tmp, tOff + 2 * L);
+        FloatVector r3 = FloatVector.fromArray(FS, tmp, tOff + 3 * L);
+        FloatVector t0 = r0.blend(r1, M2).add(r1.blend(r0, M2).rearrange(S2));
+        FloatVector t1 = r2.blend(r3, M2).add(r3.blend(r2, M2).rearrange(S2));
+        t0.blend(t1, M1).add(t1.blend(t0, M1).rearrange(S1)).mul(scale).intoArray(scores, sOff + j0);
+    }
+
+    /**
+     * {@link #scores16Bf16} for F32 K with the loads written out (no call that returns a vector, which C2 might not
+     * inline in a big method and would then box), head size {@code 4L}: the four query vectors stay in registers and each dot is four FMAs written out
+     * (a loop over the head's vectors inside the block cost twice the time); {@code tmp[tOff .. tOff + SCRATCH)} is
+     * scratch.
+     */
+    static void scores16F32(float[] q, int qOff, MemorySegment keys, int[] table, int rowOff,
+                         int j0, long kvStride, long headByte, float scale, float[] scores, int sOff, float[] tmp,
+                         int tOff) {
+        long vb = (long) L * Float.BYTES;
+        FloatVector q0 = FloatVector.fromArray(FS, q, qOff), q1 = FloatVector.fromArray(FS, q, qOff + L);
+        FloatVector q2 = FloatVector.fromArray(FS, q, qOff + 2 * L), q3 = FloatVector.fromArray(FS, q, qOff + 3 * L);
+        FloatVector z = FloatVector.zero(FS);
+        for (int m = 0; m < 4; m++) {
+            int o = rowOff + j0;
+            long b0 = table[o + ORDER[4 * m]] * kvStride + headByte;
+            long b1 = table[o + ORDER[4 * m + 1]] * kvStride + headByte;
+            long b2 = table[o + ORDER[4 * m + 2]] * kvStride + headByte;
+            long b3 = table[o + ORDER[4 * m + 3]] * kvStride + headByte;
+            // The per-position kernel's order: zero, then q·K over the head's vectors in ascending order.
+            FloatVector d0 = q0.fma(FloatVector.fromMemorySegment(FS, keys, b0, LE), z);
+            FloatVector d1 = q0.fma(FloatVector.fromMemorySegment(FS, keys, b1, LE), z);
+            FloatVector d2 = q0.fma(FloatVector.fromMemorySegment(FS, keys, b2, LE), z);
+            FloatVector d3 = q0.fma(FloatVector.fromMemorySegment(FS, keys, b3, LE), z);
+            d0 = q1.fma(FloatVector.fromMemorySegment(FS, keys, b0 + vb, LE), d0);
+            d1 = q1.fma(FloatVector.fromMemorySegment(FS, keys, b1 + vb, LE), d1);
+            d2 = q1.fma(FloatVector.fromMemorySegment(FS, keys, b2 + vb, LE), d2);
+            d3 = q1.fma(FloatVector.fromMemorySegment(FS, keys, b3 + vb, LE), d3);
+            d0 = q2.fma(FloatVector.fromMemorySegment(FS, keys, b0 + 2 * vb, LE), d0);
+            d1 = q2.fma(FloatVector.fromMemorySegment(FS, keys, b1 + 2 * vb, LE), d1);
+            d2 = q2.fma(FloatVector.fromMemorySegment(FS, keys, b2 + 2 * vb, LE), d2);
+            d3 = q2.fma(FloatVector.fromMemorySegment(FS, keys, b3 + 2 * vb, LE), d3);
+            d0 = q3.fma(FloatVector.fromMemorySegment(FS, keys, b0 + 3 * vb, LE), d0);
+            d1 = q3.fma(FloatVector.fromMemorySegment(FS, keys, b1 + 3 * vb, LE), d1);
+            d2 = q3.fma(FloatVector.fromMemorySegment(FS, keys, b2 + 3 * vb, LE), d2);
+            d3 = q3.fma(FloatVector.fromMemorySegment(FS, keys, b3 + 3 * vb, LE), d3);
             // Width 8: inputs (0, 1) and (2, 3); then width 4 over the two results.
             FloatVector p0 = d0.blend(d1, M8).add(d1.blend(d0, M8).rearrange(S8));
             FloatVector p1 = d2.blend(d3, M8).add(d3.blend(d2, M8).rearrange(S8));
@@ -99,9 +151,9 @@ final class AttentionBlocks {
      * For three heads h = 0..2 ({@code scores} at {@code sOff + h·len}, {@code acc} at {@code a + h·hd}):
      * {@code acc[a + h·hd .. + 4L) += Σ_j scores[j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}.
      */
-    static void values4x3(MemorySegment values, boolean bf16, int[] table, int rowOff, int j0, int j1, long kvStride,
+    static void values4x3Bf16(MemorySegment values, int[] table, int rowOff, int j0, int j1, long kvStride,
                           long headByte, float[] scores, int sOff, int len, float[] acc, int a, int hd) {
-        long vb = (long) L * (bf16 ? 2 : 4);
+        long vb = (long) L * 2; // bf16
         int a1 = a + hd;
         int a2 = a1 + hd;
         FloatVector x0 = FloatVector.fromArray(FS, acc, a), x1 = FloatVector.fromArray(FS, acc, a + L);
@@ -114,10 +166,62 @@ final class AttentionBlocks {
         int s2 = s1 + len;
         for (int j = j0; j < j1; j++) {
             long base = table[rowOff + j] * kvStride + headByte;
-            FloatVector v0 = GroupedAttention.load(values, base, bf16);
-            FloatVector v1 = GroupedAttention.load(values, base + vb, bf16);
-            FloatVector v2 = GroupedAttention.load(values, base + 2 * vb, bf16);
-            FloatVector v3 = GroupedAttention.load(values, base + 3 * vb, bf16);
+            FloatVector v0 = Bf16KvAttention.load(values, base);
+            FloatVector v1 = Bf16KvAttention.load(values, base + vb);
+            FloatVector v2 = Bf16KvAttention.load(values, base + 2 * vb);
+            FloatVector v3 = Bf16KvAttention.load(values, base + 3 * vb);
+            FloatVector p = FloatVector.broadcast(FS, scores[sOff + j]);
+            x0 = v0.fma(p, x0);
+            x1 = v1.fma(p, x1);
+            x2 = v2.fma(p, x2);
+            x3 = v3.fma(p, x3);
+            p = FloatVector.broadcast(FS, scores[s1 + j]);
+            y0 = v0.fma(p, y0);
+            y1 = v1.fma(p, y1);
+            y2 = v2.fma(p, y2);
+            y3 = v3.fma(p, y3);
+            p = FloatVector.broadcast(FS, scores[s2 + j]);
+            z0 = v0.fma(p, z0);
+            z1 = v1.fma(p, z1);
+            z2 = v2.fma(p, z2);
+            z3 = v3.fma(p, z3);
+        }
+        x0.intoArray(acc, a);
+        x1.intoArray(acc, a + L);
+        x2.intoArray(acc, a + 2 * L);
+        x3.intoArray(acc, a + 3 * L);
+        y0.intoArray(acc, a1);
+        y1.intoArray(acc, a1 + L);
+        y2.intoArray(acc, a1 + 2 * L);
+        y3.intoArray(acc, a1 + 3 * L);
+        z0.intoArray(acc, a2);
+        z1.intoArray(acc, a2 + L);
+        z2.intoArray(acc, a2 + 2 * L);
+        z3.intoArray(acc, a2 + 3 * L);
+    }
+    /**
+     * {@link #values4x3Bf16} for F32 V with the loads written out. For three heads h = 0..2 ({@code scores} at {@code sOff + h·len}, {@code acc} at {@code a + h·hd}):
+     * {@code acc[a + h·hd .. + 4L) += Σ_j scores[j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}.
+     */
+    static void values4x3F32(MemorySegment values, int[] table, int rowOff, int j0, int j1, long kvStride,
+                          long headByte, float[] scores, int sOff, int len, float[] acc, int a, int hd) {
+        long vb = (long) L * Float.BYTES;
+        int a1 = a + hd;
+        int a2 = a1 + hd;
+        FloatVector x0 = FloatVector.fromArray(FS, acc, a), x1 = FloatVector.fromArray(FS, acc, a + L);
+        FloatVector x2 = FloatVector.fromArray(FS, acc, a + 2 * L), x3 = FloatVector.fromArray(FS, acc, a + 3 * L);
+        FloatVector y0 = FloatVector.fromArray(FS, acc, a1), y1 = FloatVector.fromArray(FS, acc, a1 + L);
+        FloatVector y2 = FloatVector.fromArray(FS, acc, a1 + 2 * L), y3 = FloatVector.fromArray(FS, acc, a1 + 3 * L);
+        FloatVector z0 = FloatVector.fromArray(FS, acc, a2), z1 = FloatVector.fromArray(FS, acc, a2 + L);
+        FloatVector z2 = FloatVector.fromArray(FS, acc, a2 + 2 * L), z3 = FloatVector.fromArray(FS, acc, a2 + 3 * L);
+        int s1 = sOff + len;
+        int s2 = s1 + len;
+        for (int j = j0; j < j1; j++) {
+            long base = table[rowOff + j] * kvStride + headByte;
+            FloatVector v0 = FloatVector.fromMemorySegment(FS, values, base, LE);
+            FloatVector v1 = FloatVector.fromMemorySegment(FS, values, base + vb, LE);
+            FloatVector v2 = FloatVector.fromMemorySegment(FS, values, base + 2 * vb, LE);
+            FloatVector v3 = FloatVector.fromMemorySegment(FS, values, base + 3 * vb, LE);
             FloatVector p = FloatVector.broadcast(FS, scores[sOff + j]);
             x0 = v0.fma(p, x0);
             x1 = v1.fma(p, x1);

@@ -66,8 +66,13 @@ final class GroupedAttention {
                 int sOff = gi * len;
                 int j = j0;
                 for (; blocks && j + L <= j1; j += L) {
-                    AttentionBlocks.scores16(q, qOff, keys, bf16, table, rowOff, j, kvStride, headByte, b.scale(),
-                            scores, sOff, acc, tmp);
+                    if (bf16) {
+                        AttentionBlocks.scores16Bf16(q, qOff, keys, table, rowOff, j, kvStride, headByte, b.scale(),
+                                scores, sOff, acc, tmp);
+                    } else {
+                        AttentionBlocks.scores16F32(q, qOff, keys, table, rowOff, j, kvStride, headByte, b.scale(),
+                                scores, sOff, acc, tmp);
+                    }
                 }
                 for (; j < j1; j++) {
                     long base = table[rowOff + j] * kvStride + headByte;
@@ -99,8 +104,13 @@ final class GroupedAttention {
             int h = 0;
             for (; h + 3 <= g; h += 3) {
                 for (int d = 0; d < d4; d += 4 * L) {
-                    AttentionBlocks.values4x3(values, bf16, table, rowOff, j0, j1, kvStride,
-                            headByte + (long) eb * d, scores, h * len, len, acc, h * hd + d, hd);
+                    if (bf16) {
+                        AttentionBlocks.values4x3Bf16(values, table, rowOff, j0, j1, kvStride,
+                                headByte + (long) eb * d, scores, h * len, len, acc, h * hd + d, hd);
+                    } else {
+                        AttentionBlocks.values4x3F32(values, table, rowOff, j0, j1, kvStride, headByte + 4L * d,
+                                scores, h * len, len, acc, h * hd + d, hd);
+                    }
                 }
             }
             for (; h < g; h++) {
