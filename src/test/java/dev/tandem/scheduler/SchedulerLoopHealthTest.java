@@ -13,23 +13,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(30)
 class SchedulerLoopHealthTest {
     /** A scheduler whose step blocks once {@link #wedge} is set, until released. */
-    static final class Wedgeable implements Scheduler {
+    static final class Wedgeable extends StubScheduler {
         volatile boolean wedge;
         final CountDownLatch inside = new CountDownLatch(1);
         final CountDownLatch release = new CountDownLatch(1);
-
-        @Override
-        public void submit(SchedulerRequest r) {
-        }
-
-        @Override
-        public boolean abort(RequestScope scope, String message) {
-            return false;
-        }
-
-        @Override
-        public void abortAll(String message, int statusCode) {
-        }
 
         @Override
         public boolean hasWork() {
@@ -45,11 +32,6 @@ class SchedulerLoopHealthTest {
                 Thread.currentThread().interrupt();
             }
             return true;
-        }
-
-        @Override
-        public SchedulerStats stats() {
-            return null;
         }
     }
 

@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(30)
 class SchedulerLoopSubmitTest {
     /** Steps without end, recording how many requests it had been given at each step. */
-    static final class Counting implements Scheduler {
+    static final class Counting extends StubScheduler {
         volatile int submitted;
         final List<Integer> seenAtStep = new CopyOnWriteArrayList<>();
 
@@ -29,20 +29,6 @@ class SchedulerLoopSubmitTest {
         @Override
         public boolean hasWork() {
             return true;
-        }
-
-        @Override
-        public boolean abort(RequestScope scope, String message) {
-            return false;
-        }
-
-        @Override
-        public void abortAll(String message, int statusCode) {
-        }
-
-        @Override
-        public SchedulerStats stats() {
-            return null;
         }
 
         @Override

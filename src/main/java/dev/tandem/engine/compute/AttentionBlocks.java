@@ -199,6 +199,7 @@ final class AttentionBlocks {
         z2.intoArray(acc, a2 + 2 * L);
         z3.intoArray(acc, a2 + 3 * L);
     }
+
     /**
      * {@link #values4x3Bf16} for F32 V with the loads written out. For three heads h = 0..2 ({@code scores} at {@code sOff + h·len}, {@code acc} at {@code a + h·hd}):
      * {@code acc[a + h·hd .. + 4L) += Σ_j scores[j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}.
