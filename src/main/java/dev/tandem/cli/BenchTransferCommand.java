@@ -153,7 +153,7 @@ public final class BenchTransferCommand {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    /** One timed memcpy of {@code bytes} between two warm buffers of {@code arena}, as {@link #memcpy}'s (ns). */
+    /** One timed memcpy of {@code bytes} between two buffers of {@code arena}, filled first (ns per call). */
     private static java.util.function.LongSupplier memcpyOnce(Arena arena, long bytes) {
         MemorySegment a = arena.allocate(bytes, 64);
         MemorySegment b = arena.allocate(bytes, 64);
@@ -168,18 +168,11 @@ public final class BenchTransferCommand {
 
     private static double memcpy(long bytes, int reps) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment a = arena.allocate(bytes, 64);
-            MemorySegment b = arena.allocate(bytes, 64);
-            a.fill((byte) 1);
-            b.fill((byte) 2);
+            java.util.function.LongSupplier copy = memcpyOnce(arena, bytes);
+            copy.getAsLong(); // warm-up
             double[] rate = new double[reps];
-            for (int r = 0; r <= reps; r++) {
-                long t0 = System.nanoTime();
-                MemorySegment.copy(a, 0, b, 0, bytes);
-                double s = (System.nanoTime() - t0) / 1e9;
-                if (r > 0) {
-                    rate[r - 1] = bytes / s;
-                }
+            for (int r = 0; r < reps; r++) {
+                rate[r] = bytes / (copy.getAsLong() / 1e9);
             }
             return median(rate);
         }
