@@ -25,6 +25,12 @@ public final class TestModels {
         return make("tiny-bf16", new TinyModelWriter.Options(TinyModelWriter.Preset.TINY, 7, DType.BF16, 1, "llama"));
     }
 
+    /** Head size 64 like the bench preset (BF16, seed 7): on AVX-512 its attention takes the 16-position blocks. */
+    public static Path head64() {
+        return make("head64-bf16", new TinyModelWriter.Options(TinyModelWriter.Preset.HEAD64, 7, DType.BF16, 1,
+                "llama"));
+    }
+
     public static Path make(String name, TinyModelWriter.Options options) {
         return MADE.computeIfAbsent(name, n -> {
             Path dir = ROOT.resolve(n);

@@ -25,6 +25,8 @@ public final class TinyModelWriter {
     public enum Preset {
         /** A few MB: tests. 4 layers, GQA 4:2. */
         TINY(128, 384, 4, 4, 2, 512, 2048),
+        /** A few MB with the bench preset's head size (64): the attention kernels a 64-wide head takes. GQA 4:2. */
+        HEAD64(256, 512, 2, 4, 2, 512, 2048),
         /** The shape of a ~135M-parameter Llama (SmolLM-135M): benchmarks. */
         BENCH(576, 1536, 30, 9, 3, 49152, 2048);
 

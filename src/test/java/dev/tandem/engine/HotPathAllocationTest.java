@@ -57,12 +57,28 @@ class HotPathAllocationTest {
         assertDecodeStepsAllocateNothing(batch, KvDtype.FLOAT32, null, Quantization.INT8);
     }
 
+    /**
+     * Head size 64 (the bench preset's): on AVX-512 attention takes the 16-position score blocks and the three-head
+     * value blocks, which the tiny model's head size 32 never reaches there. Their bf16 variants boxed every K/V
+     * vector they widened (a helper returning a vector, not inlined): ~16 MB a token on the bench preset.
+     */
+    @ParameterizedTest(name = "head size 64, batch {0}, KV cache {1}")
+    @CsvSource({"1, FLOAT32", "1, BFLOAT16", "4, BFLOAT16"})
+    void headSize64DecodeStepAllocatesNothing(int batch, KvDtype dtype) {
+        assertDecodeStepsAllocateNothing(dev.tandem.TestModels.head64(), batch, dtype, null, Quantization.NONE);
+    }
+
     private static void assertDecodeStepsAllocateNothing(int batch, KvDtype dtype, Sampler sampler,
                                                          Quantization quantization) {
+        assertDecodeStepsAllocateNothing(dev.tandem.TestModels.tiny(), batch, dtype, sampler, quantization);
+    }
+
+    private static void assertDecodeStepsAllocateNothing(java.nio.file.Path model, int batch, KvDtype dtype,
+                                                         Sampler sampler, Quantization quantization) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot account allocation per thread");
         mx.setThreadAllocatedMemoryEnabled(true);
-        try (EngineFixture f = new EngineFixture(VECTOR, dev.tandem.TestModels.tiny(), quantization);
+        try (EngineFixture f = new EngineFixture(VECTOR, model, quantization);
              PagedKvCache kv = f.cache(16, 1024, dtype)) {
             List<Thread> helpers = ((VectorBackend) f.backend).helperThreads();
             assertEquals(1, helpers.size(), "a two-thread backend has one helper besides the caller");

@@ -1,12 +1,18 @@
 package dev.tandem.engine.compute;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
 
 /**
  * The two inner loops of {@link GroupedAttention} over many positions at once, each giving exactly the bits of the
@@ -28,6 +34,12 @@ final class AttentionBlocks {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final int L = FS.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    // bf16 K/V is widened as Bf16KvAttention.load does, written out at each use: a call returning a vector that C2
+    // does not inline into these large methods boxes the vector (16 MB a token on the bench preset; caught by
+    // HotPathAllocationTest's head-size-64 cases).
+    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> SS = VectorSpecies.of(short.class,
+            VectorShape.forBitSize(FS.vectorBitSize() / 2));
     /** Whether the score blocks apply: a 16-lane vector (AVX-512); other widths keep the per-position loop. */
     static final boolean SCORE_BLOCKS = L == 16;
     /** Floats of scratch {@link #scores16F32} and {@link #scores16Bf16} need (four partly reduced vectors). */
@@ -67,22 +79,38 @@ final class AttentionBlocks {
             long b2 = table[o + ORDER[4 * m + 2]] * kvStride + headByte;
             long b3 = table[o + ORDER[4 * m + 3]] * kvStride + headByte;
             // The per-position kernel's order: zero, then q·K over the head's vectors in ascending order.
-            FloatVector d0 = q0.fma(Bf16KvAttention.load(keys, b0), z);
-            FloatVector d1 = q0.fma(Bf16KvAttention.load(keys, b1), z);
-            FloatVector d2 = q0.fma(Bf16KvAttention.load(keys, b2), z);
-            FloatVector d3 = q0.fma(Bf16KvAttention.load(keys, b3), z);
-            d0 = q1.fma(Bf16KvAttention.load(keys, b0 + vb), d0);
-            d1 = q1.fma(Bf16KvAttention.load(keys, b1 + vb), d1);
-            d2 = q1.fma(Bf16KvAttention.load(keys, b2 + vb), d2);
-            d3 = q1.fma(Bf16KvAttention.load(keys, b3 + vb), d3);
-            d0 = q2.fma(Bf16KvAttention.load(keys, b0 + 2 * vb), d0);
-            d1 = q2.fma(Bf16KvAttention.load(keys, b1 + 2 * vb), d1);
-            d2 = q2.fma(Bf16KvAttention.load(keys, b2 + 2 * vb), d2);
-            d3 = q2.fma(Bf16KvAttention.load(keys, b3 + 2 * vb), d3);
-            d0 = q3.fma(Bf16KvAttention.load(keys, b0 + 3 * vb), d0);
-            d1 = q3.fma(Bf16KvAttention.load(keys, b1 + 3 * vb), d1);
-            d2 = q3.fma(Bf16KvAttention.load(keys, b2 + 3 * vb), d2);
-            d3 = q3.fma(Bf16KvAttention.load(keys, b3 + 3 * vb), d3);
+            FloatVector d0 = q0.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b0, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), z);
+            FloatVector d1 = q0.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b1, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), z);
+            FloatVector d2 = q0.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b2, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), z);
+            FloatVector d3 = q0.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b3, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), z);
+            d0 = q1.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b0 + vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d0);
+            d1 = q1.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b1 + vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d1);
+            d2 = q1.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b2 + vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d2);
+            d3 = q1.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b3 + vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d3);
+            d0 = q2.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b0 + 2 * vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d0);
+            d1 = q2.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b1 + 2 * vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d1);
+            d2 = q2.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b2 + 2 * vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d2);
+            d3 = q2.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b3 + 2 * vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d3);
+            d0 = q3.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b0 + 3 * vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d0);
+            d1 = q3.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b1 + 3 * vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d1);
+            d2 = q3.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b2 + 3 * vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d2);
+            d3 = q3.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b3 + 3 * vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), d3);
             // Width 8: inputs (0, 1) and (2, 3); then width 4 over the two results.
             FloatVector p0 = d0.blend(d1, M8).add(d1.blend(d0, M8).rearrange(S8));
             FloatVector p1 = d2.blend(d3, M8).add(d3.blend(d2, M8).rearrange(S8));
@@ -166,10 +194,14 @@ final class AttentionBlocks {
         int s2 = s1 + len;
         for (int j = j0; j < j1; j++) {
             long base = table[rowOff + j] * kvStride + headByte;
-            FloatVector v0 = Bf16KvAttention.load(values, base);
-            FloatVector v1 = Bf16KvAttention.load(values, base + vb);
-            FloatVector v2 = Bf16KvAttention.load(values, base + 2 * vb);
-            FloatVector v3 = Bf16KvAttention.load(values, base + 3 * vb);
+            FloatVector v0 = ((IntVector) ShortVector.fromMemorySegment(SS, values, base, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector v1 = ((IntVector) ShortVector.fromMemorySegment(SS, values, base + vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector v2 = ((IntVector) ShortVector.fromMemorySegment(SS, values, base + 2 * vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+            FloatVector v3 = ((IntVector) ShortVector.fromMemorySegment(SS, values, base + 3 * vb, LE)
+                    .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
             FloatVector p = FloatVector.broadcast(FS, scores[sOff + j]);
             x0 = v0.fma(p, x0);
             x1 = v1.fma(p, x1);

@@ -83,17 +83,8 @@ final class GroupedAttention {
                     }
                 }
                 for (; j < j1; j++) {
-                    long base = table[rowOff + j] * kvStride + headByte;
-                    FloatVector dot = FloatVector.zero(FS);
-                    int d = 0;
-                    for (; d < bound; d += L) {
-                        dot = FloatVector.fromArray(FS, q, qOff + d).fma(load(keys, base + (long) eb * d, bf16), dot);
-                    }
-                    float s = Lanes.sum(dot);
-                    for (; d < hd; d++) {
-                        s += q[qOff + d] * get(keys, base + (long) eb * d, bf16);
-                    }
-                    scores[sOff + j] = s * b.scale();
+                    scores[sOff + j] = dot(q, qOff, keys, table[rowOff + j] * kvStride + headByte, hd, bf16)
+                            * b.scale();
                 }
             }
         }
@@ -127,25 +118,10 @@ final class GroupedAttention {
                             acc, h * hd + d);
                 }
             }
-            for (int gi = g0; gi < g1; gi++) {
-                int aOff = gi * hd;
-                int sOff = gi * len;
-                int d = d4;
-                for (; d < bound; d += L) {
-                    FloatVector a = FloatVector.fromArray(FS, acc, aOff + d);
-                    for (int j = j0; j < j1; j++) {
-                        long base = table[rowOff + j] * kvStride + headByte + (long) eb * d;
-                        a = load(values, base, bf16).fma(FloatVector.broadcast(FS, scores[sOff + j]), a);
-                    }
-                    a.intoArray(acc, aOff + d);
-                }
-                for (; d < hd; d++) {
-                    float a = acc[aOff + d];
-                    for (int j = j0; j < j1; j++) {
-                        a += scores[sOff + j] * get(values, table[rowOff + j] * kvStride + headByte + (long) eb * d,
-                                bf16);
-                    }
-                    acc[aOff + d] = a;
+            if (d4 < hd) {
+                for (int gi = g0; gi < g1; gi++) {
+                    valuesFrom(d4, values, table, rowOff, j0, j1, kvStride, headByte, hd, bf16, scores, gi * len, acc,
+                            gi * hd);
                 }
             }
         }
@@ -158,6 +134,54 @@ final class GroupedAttention {
                 out[oOff + d] = acc[aOff + d] * inv;
             }
         }
+    }
+
+    /**
+     * The value loop for one head's elements {@code [d0, hd)} (what the four-vector blocks leave) over positions
+     * {@code [j0, j1)}: a method of its own taking no vector, for the reason {@link #dot} gives.
+     */
+    private static void valuesFrom(int d0, MemorySegment values, int[] table, int rowOff, int j0, int j1,
+                                   long kvStride, long headByte, int hd, boolean bf16, float[] scores, int sOff,
+                                   float[] acc, int aOff) {
+        int eb = bf16 ? 2 : 4;
+        int bound = FS.loopBound(hd);
+        int d = d0;
+        for (; d < bound; d += L) {
+            FloatVector a = FloatVector.fromArray(FS, acc, aOff + d);
+            for (int j = j0; j < j1; j++) {
+                long base = table[rowOff + j] * kvStride + headByte + (long) eb * d;
+                a = load(values, base, bf16).fma(FloatVector.broadcast(FS, scores[sOff + j]), a);
+            }
+            a.intoArray(acc, aOff + d);
+        }
+        for (; d < hd; d++) {
+            float a = acc[aOff + d];
+            for (int j = j0; j < j1; j++) {
+                a += scores[sOff + j] * get(values, table[rowOff + j] * kvStride + headByte + (long) eb * d, bf16);
+            }
+            acc[aOff + d] = a;
+        }
+    }
+
+    /**
+     * {@code q[qOff .. qOff + hd) · K} for the K row at byte {@code base}: one position of the per-position loop. A
+     * method of its own that takes and returns no vector, so whether C2 inlines it into {@code attend} (a large
+     * method, near the inlining budget with the block kernels) cannot make it box the vectors it uses; the remainder
+     * positions of a head size 64 context did box here in some compilations (HotPathAllocationTest).
+     */
+    private static float dot(float[] q, int qOff, MemorySegment keys, long base, int hd, boolean bf16) {
+        int eb = bf16 ? 2 : 4;
+        int bound = FS.loopBound(hd);
+        FloatVector dot = FloatVector.zero(FS);
+        int d = 0;
+        for (; d < bound; d += L) {
+            dot = FloatVector.fromArray(FS, q, qOff + d).fma(load(keys, base + (long) eb * d, bf16), dot);
+        }
+        float s = Lanes.sum(dot);
+        for (; d < hd; d++) {
+            s += q[qOff + d] * get(keys, base + (long) eb * d, bf16);
+        }
+        return s;
     }
 
     /** {@code acc[a .. a + 4L) += Σ_j scores[sOff + j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}. */
