@@ -24,7 +24,7 @@ public final class WorkerCommand {
 
     public static int run(String[] argv) throws InterruptedException {
         Args a = Args.parse(argv, Set.of("cluster", "disable-radix-cache", "enable-hierarchical-cache",
-                "disaggregation-decode-enable-offload-kvcache", "hicache-storage-no-fsync"));
+                "disaggregation-decode-enable-offload-kvcache", "hicache-storage-no-fsync", "skip-server-warmup"));
         Map<String, Object> json = a.has("conf") ? readConf(Path.of(a.string("conf", null))) : Map.of();
         WorkerConfig cfg = WorkerConfig.from(json, a);
         a.rejectUnknown();

@@ -26,20 +26,23 @@ import java.util.Set;
  * @param toolCallParser  how the model writes tool calls ({@code --tool-call-parser}), or null: chat requests with
  *                        {@code tools} are then refused
  * @param metricsNames    {@code --metrics-names}: Tandem's meter names, or SGLang's Prometheus names beside them
+ * @param serverWarmup    run the engine's hot paths before reporting ready (SGLang's {@code --skip-server-warmup}
+ *                        turns it off): a cold JVM runs its first requests interpreted, seconds slower
  */
 public record WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                            EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
                            int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
                            SecurityConfig security, InputLimits limits, String advertisedHost,
-                           HiCacheConfig hiCache, ToolCallParser toolCallParser, MetricsNames metricsNames) {
-    /** Without the tool-call parser and metrics names (none; Tandem's names). */
+                           HiCacheConfig hiCache, ToolCallParser toolCallParser, MetricsNames metricsNames,
+                           boolean serverWarmup) {
+    /** Without the tool-call parser, metrics names and warm-up choice (none; Tandem's names; warm up). */
     public WorkerConfig(String mode, Path modelPath, String host, int port, String servedModelName,
                         EngineConfig engine, int maxTotalTokens, int maxRunningRequests, int chunkedPrefillSize,
                         int contextLength, PdConfig pd, boolean radixCache, KvEventsConfig kvEvents,
                         SecurityConfig security, InputLimits limits, String advertisedHost, HiCacheConfig hiCache) {
         this(mode, modelPath, host, port, servedModelName, engine, maxTotalTokens, maxRunningRequests,
                 chunkedPrefillSize, contextLength, pd, radixCache, kvEvents, security, limits, advertisedHost, hiCache,
-                null, MetricsNames.TANDEM);
+                null, MetricsNames.TANDEM, true);
     }
 
     public static final Set<String> MODES = Set.of("null", "prefill", "decode");
@@ -49,7 +52,7 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
             "num_reserved_decode_tokens", "bootstrap_timeout", "waiting_timeout", "heartbeat_interval",
             "heartbeat_max_failures", "failure_prob", "transfer_io_timeout", "worker_id", "cluster", "gateway_url",
             "disable_radix_cache", "kv_events_config", "advertise_host", "quantization", "tool_call_parser",
-            "metrics_names", "kv_cache_dtype");
+            "metrics_names", "kv_cache_dtype", "skip_server_warmup");
     private static final Set<String> ALL_KEYS = union(KEYS, SecurityConfig.KEYS, InputLimits.KEYS,
             HiCacheConfig.KEYS);
 
@@ -192,7 +195,8 @@ public record WorkerConfig(String mode, Path modelPath, String host, int port, S
                 !v.bool("disable_radix_cache", "disable-radix-cache", false), kvEvents(v),
                 SecurityConfig.from(m, cli), InputLimits.from(m, cli), advertised(v), HiCacheConfig.from(m, cli),
                 ToolCallParser.parse(v.string("tool_call_parser", "tool-call-parser", null)),
-                MetricsNames.parse(v.string("metrics_names", "metrics-names", "tandem")));
+                MetricsNames.parse(v.string("metrics_names", "metrics-names", "tandem")),
+                !v.bool("skip_server_warmup", "skip-server-warmup", false));
     }
 
     /** {@code kv_events_config}: a JSON object in the config file, or its text (the flag, as SGLang's). */

@@ -5,6 +5,7 @@ import dev.tandem.config.WorkerConfig;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
 import dev.tandem.engine.model.Model;
+import dev.tandem.engine.model.Warmup;
 import dev.tandem.grammar.GrammarCache;
 import dev.tandem.grammar.Vocabulary;
 import dev.tandem.tokenizer.TokenBytes;
@@ -97,6 +98,10 @@ public final class WorkerEngine implements AutoCloseable {
             progress.accept(String.format("KV cache: %d pages of %d tokens (%.1f MB, %s), context %d, %d running max",
                     pool.allocator().totalPages(), sc.pageSize(), pool.pool().totalBytes() / 1e6,
                     pool.pool().dtype().label(), context, sc.maxRunningRequests()));
+            if (cfg.serverWarmup()) {
+                progress.accept("warm-up: " + Warmup.run(model.transformer(), pool, model.config().vocabSize())
+                        + " (--skip-server-warmup skips it)");
+            }
             events = EventPublishers.create(cfg.kvEvents(), 0,
                     Map.of("eventbus", (c, rank) -> new EventBusKvPublisher(vertx, c)));
             progress.accept("prefix cache: " + (sc.radixCache() ? "radix, KV events to '"
