@@ -1,6 +1,7 @@
 /**
  * The Llama-family decoder: {@link dev.tandem.engine.model.ModelConfig} from config.json, RoPE, and
  * {@link dev.tandem.engine.model.Transformer}, which runs a ragged batch of
- * {@link dev.tandem.engine.model.SequenceChunk}s against a paged KV cache.
+ * {@link dev.tandem.engine.model.SequenceChunk}s against a paged KV cache, and
+ * {@link dev.tandem.engine.model.Warmup}, which runs its hot paths once at worker start-up.
  */
 package dev.tandem.engine.model;
