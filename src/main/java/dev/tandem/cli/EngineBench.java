@@ -84,11 +84,19 @@ final class EngineBench {
         return model.newKvCache(p.pageSize(), p.pages() * p.pageSize(), p.maxBatch(), p.context(), null, dtype);
     }
 
-    /** Seconds of each timed prefill of {@code promptLen} tokens, after one untimed. */
+    /** Tokens of untimed prefill before the timed runs: at least one run, more for short prompts. */
+    static final int PREFILL_WARMUP_TOKENS = 2048;
+
+    /**
+     * Seconds of each timed prefill of {@code promptLen} tokens, after untimed ones that together cover
+     * {@link #PREFILL_WARMUP_TOKENS} (a single untimed 8-token prefill left the multi-token kernels interpreted: the
+     * timed runs of one invocation spread from 63 to 644 tokens/s).
+     */
     static double[] prefill(Model model, PagedKvCache kv, Plan p) {
         int[] prompt = randomTokens(p.promptLen(), model.config().vocabSize(), 1);
         double[] secs = new double[p.runs()];
-        for (int run = -1; run < p.runs(); run++) {
+        int warmRuns = Math.max(1, (PREFILL_WARMUP_TOKENS + p.promptLen() - 1) / p.promptLen());
+        for (int run = -warmRuns; run < p.runs(); run++) {
             int row = reserve(kv, p.promptLen(), "the prefill row");
             try {
                 long t0 = System.nanoTime();
