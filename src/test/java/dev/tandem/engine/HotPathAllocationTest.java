@@ -68,6 +68,17 @@ class HotPathAllocationTest {
         assertDecodeStepsAllocateNothing(dev.tandem.TestModels.head64(), batch, dtype, null, Quantization.NONE);
     }
 
+    /**
+     * A 64-token prompt (the multi-token tiles, attention over many queries, the workspace at its prefill size), run
+     * again and again into the same row: prefill is on the hot path of every request.
+     */
+    @ParameterizedTest(name = "prefill of 64 tokens, head size {0}, KV cache {1}")
+    @CsvSource({"32, FLOAT32", "64, FLOAT32", "64, BFLOAT16"})
+    void prefillAllocatesNothing(int headSize, KvDtype dtype) {
+        assertStepsAllocateNothing(headSize == 64 ? dev.tandem.TestModels.head64() : dev.tandem.TestModels.tiny(), 1,
+                dtype, null, Quantization.NONE, 64);
+    }
+
     private static void assertDecodeStepsAllocateNothing(int batch, KvDtype dtype, Sampler sampler,
                                                          Quantization quantization) {
         assertDecodeStepsAllocateNothing(dev.tandem.TestModels.tiny(), batch, dtype, sampler, quantization);
@@ -75,6 +86,12 @@ class HotPathAllocationTest {
 
     private static void assertDecodeStepsAllocateNothing(java.nio.file.Path model, int batch, KvDtype dtype,
                                                          Sampler sampler, Quantization quantization) {
+        assertStepsAllocateNothing(model, batch, dtype, sampler, quantization, 0);
+    }
+
+    /** Decode steps of {@code batch} rows, or with {@code prefill} > 0 prompts of that many tokens into one row. */
+    private static void assertStepsAllocateNothing(java.nio.file.Path model, int batch, KvDtype dtype,
+                                                   Sampler sampler, Quantization quantization, int prefill) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot account allocation per thread");
         mx.setThreadAllocatedMemoryEnabled(true);
@@ -88,10 +105,10 @@ class HotPathAllocationTest {
             int[] first = new int[batch];
             for (int b = 0; b < batch; b++) {
                 rows[b] = kv.allocateRow();
-                assertTrue(kv.ensureCapacity(rows[b], PROMPT + CYCLE));
-                ForwardOutput prefill = f.model.transformer().forward(
+                assertTrue(kv.ensureCapacity(rows[b], Math.max(prefill, PROMPT + CYCLE)));
+                ForwardOutput prompt = f.model.transformer().forward(
                         List.of(SequenceChunk.lastLogits(rows[b], 0, EngineFixture.tokens(PROMPT, 11 + b))), kv);
-                first[b] = Logprobs.argmax(prefill.logits(), prefill.offset(0, 0), vocab);
+                first[b] = Logprobs.argmax(prompt.logits(), prompt.offset(0, 0), vocab);
             }
             // The step inputs are built up front: what is measured is the engine's work, not the test's.
             @SuppressWarnings("unchecked")
@@ -102,10 +119,14 @@ class HotPathAllocationTest {
                     chunks[b] = SequenceChunk.lastLogits(rows[b], PROMPT + i, i == 0 ? first[b]
                             : (first[b] + 37 * i) % vocab);
                 }
-                steps[i] = List.of(chunks);
+                steps[i] = prefill > 0 ? List.of(SequenceChunk.lastLogits(rows[0], 0, EngineFixture.tokens(prefill, i)))
+                        : List.of(chunks);
             }
+            String what = prefill > 0 ? CYCLE + " prefills of " + prefill + " tokens"
+                    : CYCLE + " decode steps of batch " + batch;
             int checksum = 0;
-            for (int warm = 0; warm < 4000; warm++) { // until the kernels run C2-compiled (no boxed vectors)
+            // Until the kernels run C2-compiled (no boxed vectors); a prefill is 64 steps' worth of tokens.
+            for (int warm = 0; warm < (prefill > 0 ? 400 : 4000); warm++) {
                 checksum += step(f, kv, steps[warm % CYCLE], vocab, sampler);
             }
             // On a loaded machine the compiler threads may still be busy (a kernel recompiled after a late
@@ -124,22 +145,35 @@ class HotPathAllocationTest {
                     break;
                 }
             }
-            long[] helpersBefore = mx.getThreadAllocatedBytes(ids);
-            long callerBefore = mx.getCurrentThreadAllocatedBytes();
-            for (int s = 0; s < CYCLE; s++) {
-                checksum += step(f, kv, steps[s], vocab, sampler);
+            // Measured over up to three more cycles, the first clean one counting: code that allocates in steady
+            // state does so in every cycle and still fails, while a single late JIT event (seen once: 168 bytes in
+            // 32 prefills, after a clean cycle) does not fail the run.
+            long caller = 0;
+            long[] helperBytes = new long[ids.length];
+            for (int attempt = 0; attempt < 3; attempt++) {
+                long[] helpersBefore = mx.getThreadAllocatedBytes(ids);
+                long callerBefore = mx.getCurrentThreadAllocatedBytes();
+                for (int s = 0; s < CYCLE; s++) {
+                    checksum += step(f, kv, steps[s], vocab, sampler);
+                }
+                caller = mx.getCurrentThreadAllocatedBytes() - callerBefore;
+                long[] helpersAfter = mx.getThreadAllocatedBytes(ids);
+                boolean clean = caller == 0;
+                for (int i = 0; i < ids.length; i++) {
+                    helperBytes[i] = helpersAfter[i] - helpersBefore[i];
+                    clean &= helperBytes[i] == 0;
+                }
+                if (clean) {
+                    break;
+                }
             }
-            long caller = mx.getCurrentThreadAllocatedBytes() - callerBefore;
-            long[] helpersAfter = mx.getThreadAllocatedBytes(ids);
             for (int r : rows) {
                 kv.release(r);
             }
-            assertEquals(0, caller, "bytes allocated by the calling thread over " + CYCLE + " decode steps of batch "
-                    + batch + ", KV " + dtype);
+            assertEquals(0, caller, "bytes allocated by the calling thread over " + what + ", KV " + dtype);
             for (int i = 0; i < ids.length; i++) {
-                assertEquals(0, helpersAfter[i] - helpersBefore[i],
-                        "bytes allocated by " + helpers.get(i).getName() + " over " + CYCLE + " decode steps of batch "
-                                + batch);
+                assertEquals(0, helperBytes[i],
+                        "bytes allocated by " + helpers.get(i).getName() + " over " + what + ", KV " + dtype);
             }
             assertTrue(checksum >= 0);
             assertEquals(kv.allocator().totalPages(), kv.allocator().freePages());
