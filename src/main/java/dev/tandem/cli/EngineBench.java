@@ -19,7 +19,12 @@ import java.util.stream.IntStream;
  */
 final class EngineBench {
     static final int DECODE_PROMPT = 16;
-    static final int WARMUP_STEPS = 32;     // at most; at least 8, stopping early after 2 s
+    /** Decode positions the warm-up cycles over (rewritten round after round) until the JIT is quiet. */
+    static final int WARMUP_STEPS = 32;
+    /** The warm-up ends once the JIT has compiled nothing for this long (its threads share our two cores)... */
+    static final long JIT_QUIET_NANOS = 1_000_000_000L;
+    /** ...or after this long, whatever the JIT does. */
+    static final long MAX_WARMUP_NANOS = 30_000_000_000L;
     static final int MIN_BATCH_STEPS = 16;
 
     private EngineBench() {
@@ -84,26 +89,58 @@ final class EngineBench {
         return model.newKvCache(p.pageSize(), p.pages() * p.pageSize(), p.maxBatch(), p.context(), null, dtype);
     }
 
+    /**
+     * Runs {@code pass} (given its index) at least {@code minPasses} times and then until the JIT has compiled
+     * nothing for {@link #JIT_QUIET_NANOS}, at most {@link #MAX_WARMUP_NANOS}: a fixed count of warm-up passes left
+     * the first timed run up to a third slower while C2 still compiled the large kernels on one of the two cores.
+     */
+    static int warmUntilJitQuiet(int minPasses, java.util.function.IntConsumer pass) {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long start = System.nanoTime();
+        long lastCompile = start;
+        long compiled = timed ? jit.getTotalCompilationTime() : 0;
+        int n = 0;
+        while (true) {
+            pass.accept(n++);
+            long now = System.nanoTime();
+            long c = timed ? jit.getTotalCompilationTime() : 0;
+            if (c != compiled) {
+                compiled = c;
+                lastCompile = now;
+            }
+            if (n >= minPasses && (now - lastCompile >= JIT_QUIET_NANOS || now - start >= MAX_WARMUP_NANOS)) {
+                return n;
+            }
+        }
+    }
+
     /** Tokens of untimed prefill before the timed runs: at least one run, more for short prompts. */
     static final int PREFILL_WARMUP_TOKENS = 2048;
 
     /**
-     * Seconds of each timed prefill of {@code promptLen} tokens, after untimed ones that together cover
-     * {@link #PREFILL_WARMUP_TOKENS} (a single untimed 8-token prefill left the multi-token kernels interpreted: the
-     * timed runs of one invocation spread from 63 to 644 tokens/s).
+     * Seconds of each timed prefill of {@code promptLen} tokens, after untimed ones that together cover at least
+     * {@link #PREFILL_WARMUP_TOKENS} and last until the JIT is quiet (a single untimed 8-token prefill left the
+     * multi-token kernels interpreted: the timed runs of one invocation spread from 63 to 644 tokens/s).
      */
     static double[] prefill(Model model, PagedKvCache kv, Plan p) {
         int[] prompt = randomTokens(p.promptLen(), model.config().vocabSize(), 1);
         double[] secs = new double[p.runs()];
         int warmRuns = Math.max(1, (PREFILL_WARMUP_TOKENS + p.promptLen() - 1) / p.promptLen());
-        for (int run = -warmRuns; run < p.runs(); run++) {
+        warmUntilJitQuiet(warmRuns, i -> {
+            int row = reserve(kv, p.promptLen(), "the prefill row");
+            try {
+                model.transformer().forward(List.of(SequenceChunk.lastLogits(row, 0, prompt)), kv);
+            } finally {
+                kv.release(row);
+            }
+        });
+        for (int run = 0; run < p.runs(); run++) {
             int row = reserve(kv, p.promptLen(), "the prefill row");
             try {
                 long t0 = System.nanoTime();
                 model.transformer().forward(List.of(SequenceChunk.lastLogits(row, 0, prompt)), kv);
-                if (run >= 0) {
-                    secs[run] = (System.nanoTime() - t0) / 1e9;
-                }
+                secs[run] = (System.nanoTime() - t0) / 1e9;
             } finally {
                 kv.release(row);
             }
@@ -127,13 +164,9 @@ final class EngineBench {
             }
             int[] next = new int[batch];
             pick(model.transformer().forward(chunks, kv), next);
-            int pos = DECODE_PROMPT;
-            long warmStart = System.nanoTime();
-            int warm = 0;
-            while (warm < WARMUP_STEPS && (warm < 8 || System.nanoTime() - warmStart < 2_000_000_000L)) {
-                step(model, kv, rows, next, pos++);
-                warm++;
-            }
+            // Positions DECODE_PROMPT .. + WARMUP_STEPS, again and again: every one is written in the first round.
+            warmUntilJitQuiet(WARMUP_STEPS, i -> step(model, kv, rows, next, DECODE_PROMPT + i % WARMUP_STEPS));
+            int pos = DECODE_PROMPT + WARMUP_STEPS;
             int steps = p.stepsFor(batch);
             double[] tps = new double[p.runs()];
             for (int run = 0; run < p.runs(); run++) {
