@@ -5,6 +5,7 @@ import dev.tandem.TestModels;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 import static dev.tandem.worker.WorkerFixture.ids;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -129,10 +131,17 @@ class ClusteredPdTest {
      */
     static void assertColocatedOutput(WorkerFixture colocated, WebClient prefill, WebClient decode,
                                       List<String> bodies) throws Exception {
+        assertColocatedOutput(colocated, prefill, decode, bodies, r -> r);
+    }
+
+    /** As above, each request first passed through {@code auth} (an API key, say). */
+    static void assertColocatedOutput(WorkerFixture colocated, WebClient prefill, WebClient decode,
+                                      List<String> bodies, UnaryOperator<HttpRequest<Buffer>> auth)
+            throws Exception {
         List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
         for (String b : bodies) {
-            dr.add(decode.post("/generate").sendBuffer(Buffer.buffer(b)));
-            prefill.post("/generate").sendBuffer(Buffer.buffer(b));
+            dr.add(auth.apply(decode.post("/generate")).sendBuffer(Buffer.buffer(b)));
+            auth.apply(prefill.post("/generate")).sendBuffer(Buffer.buffer(b));
         }
         for (int i = 0; i < bodies.size(); i++) {
             var r = dr.get(i).await();

@@ -5,13 +5,10 @@ import dev.tandem.bus.BusAddresses;
 import dev.tandem.bus.BusSigner;
 import dev.tandem.cli.VertxFactory;
 import dev.tandem.config.ClusterSecret;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
@@ -31,7 +28,6 @@ import java.util.regex.Pattern;
 import static dev.tandem.worker.ClusteredPdTest.awaitHealthy;
 import static dev.tandem.worker.ClusteredPdTest.body;
 import static dev.tandem.worker.ClusteredPdTest.freePort;
-import static dev.tandem.worker.WorkerFixture.ids;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -146,21 +142,12 @@ class ClusteredTrustTest {
             assertEquals(200, d.get("/health").send().await().statusCode());
 
             // 4. The pair still serves, its KV over authenticated TCP, equal to colocated token for token.
-            List<Future<HttpResponse<Buffer>>> dr = new ArrayList<>();
             List<String> bodies = new ArrayList<>();
             for (int i = 0; i < 8; i++) {
-                String b = body(3 + i * 11, 6, bootstrap, 100 + i);
-                bodies.add(b);
-                dr.add(d.post("/generate").bearerTokenAuthentication(API_KEY).sendBuffer(Buffer.buffer(b)));
-                p.post("/generate").bearerTokenAuthentication(API_KEY).sendBuffer(Buffer.buffer(b));
+                bodies.add(body(3 + i * 11, 6, bootstrap, 100 + i));
             }
-            for (int i = 0; i < bodies.size(); i++) {
-                var r = dr.get(i).await();
-                assertEquals(200, r.statusCode(), r.bodyAsString());
-                String plain = bodies.get(i).replaceAll(", \"bootstrap_host.*\\}$", "}");
-                assertEquals(ids(colocated.generate(plain).get("output_ids")),
-                        ids(WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids")), "prompt " + i);
-            }
+            ClusteredPdTest.assertColocatedOutput(colocated, p, d, bodies,
+                    r -> r.bearerTokenAuthentication(API_KEY));
             String metrics = p.get("/metrics").send().await().bodyAsString();
             assertEquals(1.0, rejected(metrics, "unsigned"), metrics);
             assertEquals(1.0, rejected(metrics, "bad_signature"));
