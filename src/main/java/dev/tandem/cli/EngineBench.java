@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
@@ -124,6 +125,11 @@ final class EngineBench {
      * multi-token kernels interpreted: the timed runs of one invocation spread from 63 to 644 tokens/s).
      */
     static double[] prefill(Model model, PagedKvCache kv, Plan p) {
+        return prefill(model, kv, p, boundary -> { });
+    }
+
+    /** As above; {@code between} runs untimed before timed run 0 (given 0) and after each run {@code r} (given r+1). */
+    static double[] prefill(Model model, PagedKvCache kv, Plan p, IntConsumer between) {
         int[] prompt = randomTokens(p.promptLen(), model.config().vocabSize(), 1);
         double[] secs = new double[p.runs()];
         int warmRuns = Math.max(1, (PREFILL_WARMUP_TOKENS + p.promptLen() - 1) / p.promptLen());
@@ -135,6 +141,7 @@ final class EngineBench {
                 kv.release(row);
             }
         });
+        between.accept(0);
         for (int run = 0; run < p.runs(); run++) {
             int row = reserve(kv, p.promptLen(), "the prefill row");
             try {
@@ -144,6 +151,7 @@ final class EngineBench {
             } finally {
                 kv.release(row);
             }
+            between.accept(run + 1);
         }
         return secs;
     }
@@ -153,6 +161,11 @@ final class EngineBench {
      * {@link Plan#stepsFor} steps. Returns tokens/s of each stretch.
      */
     static double[] decode(Model model, PagedKvCache kv, Plan p, int batch) {
+        return decode(model, kv, p, batch, boundary -> { });
+    }
+
+    /** As above; {@code between} runs untimed before timed run 0 (given 0) and after each run {@code r} (given r+1). */
+    static double[] decode(Model model, PagedKvCache kv, Plan p, int batch, IntConsumer between) {
         int[] rows = new int[batch];
         Arrays.fill(rows, -1);
         try {
@@ -169,12 +182,14 @@ final class EngineBench {
             int pos = DECODE_PROMPT + WARMUP_STEPS;
             int steps = p.stepsFor(batch);
             double[] tps = new double[p.runs()];
+            between.accept(0);
             for (int run = 0; run < p.runs(); run++) {
                 long t0 = System.nanoTime();
                 for (int s = 0; s < steps; s++) {
                     step(model, kv, rows, next, pos++);
                 }
                 tps[run] = (double) batch * steps / ((System.nanoTime() - t0) / 1e9);
+                between.accept(run + 1);
             }
             return tps;
         } finally {

@@ -79,6 +79,45 @@ class EngineBenchTest {
     }
 
     @Test
+    void theLimitsAreProbedBeforeTheFirstTimedRunAndAfterEachOne() {
+        EngineBench.Plan plan = EngineBench.plan(24, new int[] {2}, 8, 3, 16, model.config().maxPositions());
+        try (PagedKvCache kv = EngineBench.newCache(model, plan)) {
+            java.util.List<Integer> prefill = new java.util.ArrayList<>();
+            java.util.List<Integer> decode = new java.util.ArrayList<>();
+            assertEquals(3, EngineBench.prefill(model, kv, plan, prefill::add).length);
+            assertEquals(3, EngineBench.decode(model, kv, plan, 2, decode::add).length);
+            assertEquals(java.util.List.of(0, 1, 2, 3), prefill);
+            assertEquals(java.util.List.of(0, 1, 2, 3), decode);
+        }
+    }
+
+    @Test
+    void eachRunIsJudgedAgainstTheMeanOfTheReadingsAroundIt() {
+        BenchLimits.Reading[] around = {
+            new BenchLimits.Reading(100, 10), new BenchLimits.Reading(200, 30), new BenchLimits.Reading(100, 50)};
+        double[] reads = BenchLimits.fractions(new double[] {75, 30}, around, BenchLimits.Reading::readBytesPerSecond);
+        assertEquals(0.5, reads[0]); // 75 / ((100 + 200) / 2)
+        assertEquals(0.2, reads[1]); // 30 / ((200 + 100) / 2)
+        double[] flops = BenchLimits.fractions(new double[] {10, 20}, around, BenchLimits.Reading::flopsPerSecond);
+        assertEquals(0.5, flops[0]);
+        assertEquals(0.5, flops[1]);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BenchLimits.fractions(new double[] {1, 2, 3}, around, BenchLimits.Reading::flopsPerSecond));
+        assertTrue(e.getMessage().contains("3 runs need 4 readings"), e.getMessage());
+    }
+
+    @Test
+    void theProbesReadPositiveLimitsAndRefuseAnEmptyProbe() {
+        try (BenchLimits limits = new BenchLimits(backend, 8)) {
+            BenchLimits.Reading r = limits.bracket();
+            assertTrue(r.readBytesPerSecond() > 0 && Double.isFinite(r.readBytesPerSecond()), r.toString());
+            assertTrue(r.flopsPerSecond() > 0 && Double.isFinite(r.flopsPerSecond()), r.toString());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BenchLimits(backend, 0));
+        assertTrue(e.getMessage().contains("--probe-mb"), e.getMessage());
+    }
+
+    @Test
     void aRunLongerThanTheModelsContextIsRefusedNamingTheFlags() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> EngineBench.plan(128, new int[] {1}, 4096, 3, 16, model.config().maxPositions()));

@@ -49,7 +49,10 @@ public final class JlamaComparison {
             threads = backend instanceof VectorBackend v ? v.threads() : 1;
             EngineBench.Plan plan = EngineBench.plan(EngineBench.DECODE_PROMPT, new int[] {1}, steps, runs,
                     engine.pageSize(), model.config().maxPositions());
-            double readBw = BenchEngineCommand.readFloor(backend, probeMb);
+            double readBw;
+            try (BenchLimits limits = new BenchLimits(backend, probeMb)) {
+                readBw = limits.full().readBytesPerSecond();
+            }
             int midPos = EngineBench.DECODE_PROMPT + EngineBench.WARMUP_STEPS + runs * steps / 2;
             long bytes = model.transformer().bytesReadPerStep() + model.transformer().kvBytesRead(midPos);
             floor = readBw / bytes;
