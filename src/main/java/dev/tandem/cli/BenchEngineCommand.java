@@ -18,8 +18,8 @@ import java.util.Set;
  * judged against a read-only reduction over {@code --probe-mb} (≥ 1 GB, far beyond any cache); prefill and batched
  * decode are judged against the FMA peak of a register-resident kernel. Both are probed again just before and after
  * every timed run ({@link BenchLimits}), and each line's percentage is the median over its runs of the run's rate
- * against the limits around it. Every figure is the median of {@code --runs} runs after a warm-up, with the spread
- * shown: on a shared machine only same-run ratios mean much.
+ * against the higher of the two readings around it. Every figure is the median of {@code --runs} runs after a
+ * warm-up, with the spread shown: on a shared machine only same-run ratios mean much.
  */
 public final class BenchEngineCommand {
     private BenchEngineCommand() {
@@ -48,8 +48,9 @@ public final class BenchEngineCommand {
             System.out.printf("limits at start (compute threads, median of %d): read %.2f GB/s (read-only reduction"
                     + " over %d MB); FMA peak %.1f GFLOP/s%n", BenchLimits.FULL_RUNS, start.readBytesPerSecond() / 1e9,
                     probeMb, start.flopsPerSecond() / 1e9);
-            System.out.printf("each line's %% is the median over its runs of the run's rate against the limits probed"
-                    + " just before and after it (median of %d passes each)%n", BenchLimits.BRACKET_RUNS);
+            System.out.printf("each line's %% is the median over its runs of the run's rate against the higher of the"
+                    + " limits probed just before and just after it (median of %d passes each)%n",
+                    BenchLimits.BRACKET_RUNS);
             Transformer tf = model.transformer();
             KvDtype kvDtype = engine.kvCacheDtype();
             System.out.printf("KV cache: %s (%d bytes per element)%n", kvDtype.label(), kvDtype.bytes());

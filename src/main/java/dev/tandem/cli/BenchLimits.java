@@ -23,10 +23,14 @@ final class BenchLimits implements AutoCloseable {
 
     /** One reading of both limits: bytes/s of the read probe and FLOP/s of the FMA probe, each a median. */
     record Reading(double readBytesPerSecond, double flopsPerSecond) {
-        /** The mean of two readings: the limit over a run bracketed by them. */
+        /**
+         * The limit over a run bracketed by this reading and {@code after}: the higher of the two, so a probe that
+         * caught a dip (seen: a bracket reading 11 GB/s between runs at 50) cannot make a run look faster than its
+         * limit; a dip during the run itself still shows, as a lower fraction.
+         */
         Reading across(Reading after) {
-            return new Reading((readBytesPerSecond + after.readBytesPerSecond) / 2,
-                    (flopsPerSecond + after.flopsPerSecond) / 2);
+            return new Reading(Math.max(readBytesPerSecond, after.readBytesPerSecond),
+                    Math.max(flopsPerSecond, after.flopsPerSecond));
         }
     }
 

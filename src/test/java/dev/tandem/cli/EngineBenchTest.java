@@ -92,14 +92,14 @@ class EngineBenchTest {
     }
 
     @Test
-    void eachRunIsJudgedAgainstTheMeanOfTheReadingsAroundIt() {
+    void eachRunIsJudgedAgainstTheHigherOfTheReadingsAroundIt() {
         BenchLimits.Reading[] around = {
-            new BenchLimits.Reading(100, 10), new BenchLimits.Reading(200, 30), new BenchLimits.Reading(100, 50)};
-        double[] reads = BenchLimits.fractions(new double[] {75, 30}, around, BenchLimits.Reading::readBytesPerSecond);
-        assertEquals(0.5, reads[0]); // 75 / ((100 + 200) / 2)
-        assertEquals(0.2, reads[1]); // 30 / ((200 + 100) / 2)
+            new BenchLimits.Reading(100, 10), new BenchLimits.Reading(200, 40), new BenchLimits.Reading(50, 20)};
+        double[] reads = BenchLimits.fractions(new double[] {150, 30}, around, BenchLimits.Reading::readBytesPerSecond);
+        assertEquals(0.75, reads[0]); // 150 / max(100, 200)
+        assertEquals(0.15, reads[1]); // 30 / max(200, 50): the dip after it does not inflate it
         double[] flops = BenchLimits.fractions(new double[] {10, 20}, around, BenchLimits.Reading::flopsPerSecond);
-        assertEquals(0.5, flops[0]);
+        assertEquals(0.25, flops[0]);
         assertEquals(0.5, flops[1]);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> BenchLimits.fractions(new double[] {1, 2, 3}, around, BenchLimits.Reading::flopsPerSecond));
