@@ -2,7 +2,7 @@ package dev.tandem.engine.compute;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -12,7 +12,15 @@ import java.util.concurrent.locks.LockSupport;
  * cheap: nothing is allocated per call (the state below is reused, generation-stamped), and helpers spin for a short
  * while after each call and park only when calls stop coming (waking a parked thread costs tens of microseconds in a
  * VM, more than a small matmul). Pieces are claimed dynamically, so a core stolen by another process slows its
- * share only. Owned by its backend; {@link #close()} stops the helpers.
+ * share only.
+ *
+ * <p>Each worker has a home run of pieces and its own claim word, on a cache line of its own: it claims its own
+ * pieces without touching a line another core writes, and only when its run is used up does it take pieces from the
+ * others' runs. It reports the pieces it ran once, when it leaves the call. (With one shared claim word and a shared
+ * done counter, every piece cost two atomic updates on lines bouncing between the cores, ~0.5 µs each in this VM
+ * and more while the memory system is loaded; measured in the forward pass, a one-token matmul spent ~10 µs of its
+ * ~50 µs outside the kernels. Interleaved A/B of whole decode steps: +4-8% at batch 1, +3-5% at batch 32.)
+ * Owned by its backend; {@link #close()} stops the helpers.
  */
 final class ParallelFor implements AutoCloseable {
     /** Body of a parallel loop over {@code [from, to)}; {@code worker} indexes per-thread scratch. */
@@ -29,13 +37,20 @@ final class ParallelFor implements AutoCloseable {
     private final AtomicIntegerArray parked;
     private volatile boolean closed;
 
+    /** Longs from one claim word to the next: 128 bytes, so no two workers' words share a cache line (or a pair). */
+    private static final int PAD = 16;
+
     // The current call. Written by the caller before it publishes gen; read by helpers after they read gen.
     private RangeBody body;
     private int n;
     private int pieces;
+    private final int[] homeEnd; // (worker) -> end of that worker's home run of pieces
     private volatile int gen;
-    /** (generation << 32) | next unclaimed piece: a helper still on an old call can never claim a new call's piece. */
-    private final AtomicLong claim = new AtomicLong();
+    /**
+     * Per worker, at index {@code (w + 1) * PAD}: (generation << 32) | next unclaimed piece of w's home run. The
+     * generation stamp means a helper still on an old call can never claim a new call's piece.
+     */
+    private final AtomicLongArray claims;
     private final AtomicInteger done = new AtomicInteger();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
@@ -43,6 +58,8 @@ final class ParallelFor implements AutoCloseable {
         this.threads = threads;
         this.helpers = new Thread[threads - 1];
         this.parked = new AtomicIntegerArray(Math.max(threads - 1, 0));
+        this.claims = new AtomicLongArray((threads + 1) * PAD);
+        this.homeEnd = new int[threads];
         int id = POOLS.incrementAndGet();
         for (int i = 0; i < helpers.length; i++) {
             int idx = i;
@@ -74,18 +91,23 @@ final class ParallelFor implements AutoCloseable {
             return;
         }
         int g = gen + 1;
-        // Close the previous call's claim word before touching its fields: a helper still in that call's work()
-        // may have read its claim and be about to read pieces; were the new (larger) count visible to it while the
-        // old claim word still matched, its CAS would take a piece that does not exist and count it done in this
-        // call, which could then end early (seen as a helper running a null body). With the word changed first,
-        // that CAS fails; getAndSet orders it after any CAS that did succeed, so that helper saw the old fields.
-        claim.getAndSet(((long) g << 32) | Integer.MAX_VALUE);
+        // Close the previous call's claim words before touching its fields: a helper still in that call's work()
+        // may have read a claim word and be about to read the run ends; were the new ones visible to it while the
+        // old word still matched, its CAS would take a piece that does not exist and count it done in this call,
+        // which could then end early (seen as a helper running a null body). With the words changed first, that
+        // CAS fails; getAndSet orders it after any CAS that did succeed, so that helper saw the old fields.
+        for (int w = 0; w < threads; w++) {
+            claims.getAndSet((w + 1) * PAD, ((long) g << 32) | Integer.MAX_VALUE);
+        }
         this.body = body;
         this.n = n;
         this.pieces = p;
         done.set(0);
         failure.set(null);
-        claim.set((long) g << 32);
+        for (int w = 0; w < threads; w++) {
+            homeEnd[w] = (int) ((long) p * (w + 1) / threads);
+            claims.set((w + 1) * PAD, ((long) g << 32) | (int) ((long) p * w / threads));
+        }
         gen = g; // publishes the fields above
         for (int i = 0; i < helpers.length; i++) {
             if (parked.get(i) == 1) {
@@ -110,29 +132,40 @@ final class ParallelFor implements AutoCloseable {
         }
     }
 
+    /** Runs pieces of call {@code g}: this worker's home run first, then what is left of the others'. */
     private void work(int g, int worker) {
-        while (true) {
-            long c = claim.get();
-            if ((int) (c >>> 32) != g) {
-                return; // that call is over
-            }
-            int piece = (int) c;
-            int total = pieces;
-            if (piece >= total) {
-                return;
-            }
-            if (!claim.compareAndSet(c, c + 1)) {
-                continue;
-            }
-            // The claimed piece keeps the caller waiting, so body/n/pieces still belong to generation g.
-            try {
-                if (failure.get() == null) {
-                    body.run((int) ((long) n * piece / total), (int) ((long) n * (piece + 1) / total), worker);
+        int ran = 0;
+        try {
+            for (int k = 0; k < threads; k++) {
+                int v = worker + k < threads ? worker + k : worker + k - threads;
+                int slot = (v + 1) * PAD;
+                while (true) {
+                    long c = claims.get(slot);
+                    if ((int) (c >>> 32) != g) {
+                        return; // that call is over
+                    }
+                    int piece = (int) c;
+                    if (piece >= homeEnd[v]) {
+                        break; // v's run is used up
+                    }
+                    if (!claims.compareAndSet(slot, c, c + 1)) {
+                        continue;
+                    }
+                    // The claimed piece keeps the caller waiting, so body/n/pieces still belong to generation g.
+                    int total = pieces;
+                    try {
+                        if (failure.get() == null) {
+                            body.run((int) ((long) n * piece / total), (int) ((long) n * (piece + 1) / total), worker);
+                        }
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                    }
+                    ran++;
                 }
-            } catch (Throwable t) {
-                failure.compareAndSet(null, t);
-            } finally {
-                done.incrementAndGet();
+            }
+        } finally {
+            if (ran > 0) {
+                done.addAndGet(ran); // once per worker and call: the caller is waiting for this
             }
         }
     }
