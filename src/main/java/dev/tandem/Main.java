@@ -1,5 +1,6 @@
 package dev.tandem;
 
+import dev.tandem.cli.BenchCompareCommand;
 import dev.tandem.cli.BenchEngineCommand;
 import dev.tandem.cli.BenchGrammarCommand;
 import dev.tandem.cli.BenchGatewayCommand;
@@ -24,9 +25,11 @@ public final class Main {
             usage: ./run.sh <command> [flags]
               generate         --model DIR (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N] [--temperature T]
                                [--top-k K] [--top-p P] [--seed S] [--json] [--backend vector|scalar] [--threads N]
-              bench-engine     --model DIR [--prompt-len 512] [--batches 1,8,32] [--steps 128] [--runs 3]
+              bench-engine     --model DIR [--prompt-len 512] [--batches 1,8,32] [--steps 128] [--runs 5]
                                [--probe-mb 1024] [--threads N] [--quantization none|int8]
                                [--kv-cache-dtype auto|float32|bf16|bfloat16]
+              bench-compare    --model DIR --b quantization=int8 [--a quantization=none] [--batch 1] [--pairs 30]
+                               [--steps 32]: decode speed of set-up B over A, both in one JVM, timed alternately
               bench-serving    --url URL [--num-prompts 100] [--request-rate inf] [--input-len 128] [--output-len 64]
                                [--seed 0] [--timeout 600] [--json]
               bench-transfer   [--tokens 1024,8192,32768] [--reps 3]   KV transfer GB/s per transport
@@ -60,6 +63,7 @@ public final class Main {
             int code = switch (argv[0]) {
                 case "generate" -> GenerateCommand.run(rest);
                 case "bench-engine" -> BenchEngineCommand.run(rest);
+                case "bench-compare" -> BenchCompareCommand.run(rest);
                 case "bench-gateway" -> BenchGatewayCommand.run(rest);
                 case "bench-serving" -> BenchServingCommand.run(rest);
                 case "bench-pd" -> BenchPdCommand.run(rest);

@@ -202,7 +202,7 @@ final class EngineBench {
     }
 
     /** A row with pages for {@code length} positions, or a clear error naming what did not fit. */
-    private static int reserve(PagedKvCache kv, int length, String what) {
+    static int reserve(PagedKvCache kv, int length, String what) {
         int row = kv.allocateRow();
         if (row < 0) {
             throw new IllegalStateException("bench-engine: no free KV table row for " + what);
@@ -218,7 +218,7 @@ final class EngineBench {
     }
 
     /** One greedy decode step of every row; {@code next} holds the tokens to feed and receives the next ones. */
-    private static void step(Model model, PagedKvCache kv, int[] rows, int[] next, int pos) {
+    static void step(Model model, PagedKvCache kv, int[] rows, int[] next, int pos) {
         List<SequenceChunk> step = new ArrayList<>(rows.length);
         for (int i = 0; i < rows.length; i++) {
             step.add(SequenceChunk.lastLogits(rows[i], pos, next[i]));
@@ -226,7 +226,7 @@ final class EngineBench {
         pick(model.transformer().forward(step, kv), next);
     }
 
-    private static void pick(ForwardOutput out, int[] next) {
+    static void pick(ForwardOutput out, int[] next) {
         for (int i = 0; i < next.length; i++) {
             next[i] = Logprobs.argmax(out.logits(), out.offset(i, 0), out.vocab());
         }
