@@ -329,6 +329,7 @@ public final class VectorBackend implements ComputeBackend {
                     int h = i % b.numHeads();
                     int g0 = h % g;
                     int g1 = Math.min(g, g0 + end - i); // the rest of this group, or of the run
+                    GroupedAttention.touchIfCold(b, t, h / g, b.positions()[t] + 1);
                     GroupedAttention.attend(b, t, h / g, b.positions()[t] + 1, scores, acc, g0, g1);
                     i += g1 - g0;
                 }
@@ -341,6 +342,7 @@ public final class VectorBackend implements ComputeBackend {
                 int i = n - 1 - i0;
                 int t = i / b.numKvHeads();
                 int kvHead = i % b.numKvHeads();
+                GroupedAttention.touchIfCold(b, t, kvHead, b.positions()[t] + 1);
                 GroupedAttention.attend(b, t, kvHead, b.positions()[t] + 1, scores, acc);
             }
         }
