@@ -40,7 +40,7 @@ final class GroupedAttention {
      * Whether token {@code t} is the first of its sequence in this batch (a decode step's only token, or a chunk's
      * first): its K/V were written steps ago and have left the caches, while later tokens of a chunk find them warm.
      */
-    private static boolean coldContext(AttentionBatch b, int t, int len, long headBytes) {
+    static boolean coldContext(AttentionBatch b, int t, int len, long headBytes) {
         return 2 * len * headBytes <= TOUCH_MAX_BYTES && (t == 0 || b.tableOffsets()[t - 1] != b.tableOffsets()[t]);
     }
 

@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -34,6 +35,25 @@ class GroupedAttentionTest {
                 check(sh[0], sh[1], hd, new int[] {3 * GroupedAttention.TILE + 41}, new int[] {512});
             }
         }
+    }
+
+    /**
+     * K/V are touched ahead only for a sequence's first token in the batch (a decode step's token, a chunk's first;
+     * the chunk's later tokens find them warm) and only while one head's K+V fit {@code TOUCH_MAX_BYTES}. The bits
+     * with the touch in place are checked above (tokens 0 and 2 there are first of their rows).
+     */
+    @Test
+    void onlyASequencesFirstTokenWithAContextThatFitsIsTouched() {
+        AttentionBatch b = new AttentionBatch(new float[0], new float[0], 4, new int[] {5, 6, 9, 9},
+                new int[] {0, 0, 512, 1024}, new int[2048], null, null, 9, 3, 64, 1f);
+        long headBytes = 64 * 4;
+        assertTrue(GroupedAttention.coldContext(b, 0, 6, headBytes), "first token of row 0");
+        assertFalse(GroupedAttention.coldContext(b, 1, 7, headBytes), "second token of row 0: warm");
+        assertTrue(GroupedAttention.coldContext(b, 2, 10, headBytes), "first token of row 1");
+        assertTrue(GroupedAttention.coldContext(b, 3, 10, headBytes), "first token of row 2");
+        int fits = (int) (GroupedAttention.TOUCH_MAX_BYTES / (2 * headBytes));
+        assertTrue(GroupedAttention.coldContext(b, 0, fits, headBytes), fits + " positions fit");
+        assertFalse(GroupedAttention.coldContext(b, 0, fits + 1, headBytes), (fits + 1) + " positions do not");
     }
 
     private static void check(int heads, int kvHeads, int hd, int[] positions, int[] tableOffsets) {
