@@ -60,6 +60,23 @@ final class GroupedAttention {
     }
 
     /**
+     * {@link #touch}es token {@code t}'s whole K/V rows (every K/V head) over {@code [0, len)} if they are likely
+     * cold and fit, and says whether it did; the backend calls it when one worker is about to attend every group of
+     * that token. A position's heads lie side by side, so whole rows are one sequential stream per page where one
+     * head's rows are a {@code headBytes} chunk every {@code numKvHeads * headBytes}: interleaved A/B of decode
+     * steps (cold rows of 16-272 positions), batch 32 +8%, batch 8 +6% over touching head by head.
+     */
+    static boolean touchRowsIfCold(AttentionBatch b, int t, int len) {
+        int eb = b.kvDtype() == KvDtype.BFLOAT16 ? 2 : 4;
+        long rowBytes = (long) b.numKvHeads() * b.headDim() * eb;
+        if (!coldContext(b, t, len, rowBytes)) {
+            return false;
+        }
+        touch(b.keys(), b.values(), b.table(), b.tableOffsets()[t], len, rowBytes, 0, rowBytes);
+        return true;
+    }
+
+    /**
      * Reads one int of every cache line of this K/V head's rows before the kernels do. The kernels wait on cold K/V
      * (one group at head size 64 on 267 positions: scores 9.7 µs cold, 3.3 µs warm) because each load feeds a chain
      * of FMAs and only so many fit the out-of-order window; this loop's loads depend on nothing, so many more lines

@@ -336,13 +336,22 @@ public final class VectorBackend implements ComputeBackend {
                 return;
             }
             int n = b.numTokens() * b.numKvHeads();
+            int rowsTouched = -1;
             for (int i0 = from; i0 < to; i0++) {
                 // Last tokens first: in a causal prefill they attend over the most positions, so the costly pieces
                 // are claimed first and the cheap ones even out the threads at the end.
                 int i = n - 1 - i0;
                 int t = i / b.numKvHeads();
                 int kvHead = i % b.numKvHeads();
-                GroupedAttention.touchIfCold(b, t, kvHead, b.positions()[t] + 1);
+                // Every group of token t falls in this piece (its last K/V head comes first, its head 0 before `to`):
+                // touch its whole K/V rows at once; otherwise each group touches its own head.
+                if (kvHead == b.numKvHeads() - 1 && i0 + kvHead < to
+                        && GroupedAttention.touchRowsIfCold(b, t, b.positions()[t] + 1)) {
+                    rowsTouched = t;
+                }
+                if (rowsTouched != t) {
+                    GroupedAttention.touchIfCold(b, t, kvHead, b.positions()[t] + 1);
+                }
                 GroupedAttention.attend(b, t, kvHead, b.positions()[t] + 1, scores, acc);
             }
         }

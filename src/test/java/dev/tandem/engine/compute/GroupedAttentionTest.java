@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Attention that reads each K/V tile once for the whole GQA group gives exactly the bits of the per-head kernel it
  * replaced (copied below as the reference): same arithmetic per head, in the same order. Group sizes 1, 3 and 4,
  * contexts shorter than, equal to and several times a tile, a head size with a scalar tail; a batch of one token
- * (heads shared out in equal runs, a group split between threads) and of several (a group per unit). With 16 lanes, F32 scores go sixteen positions
+ * (heads shared out in equal runs, a group split between threads) and of several (a group per unit; with 16
+ * decode rows a piece holds whole tokens, whose K/V rows are touched at once). With 16 lanes, F32 scores go sixteen positions
  * at a time through the transposed butterfly; contexts of 1, 64, 65, 210 and 234 take it with and without a remainder.
  */
 class GroupedAttentionTest {
@@ -33,6 +34,14 @@ class GroupedAttentionTest {
                 check(sh[0], sh[1], hd, batch, new int[] {0, 0, 512, 512});
                 // One token: fewer groups than threads, so its query heads are shared out in equal runs.
                 check(sh[0], sh[1], hd, new int[] {3 * GroupedAttention.TILE + 41}, new int[] {512});
+                // A decode step of 16 rows: each piece holds whole tokens, whose K/V rows are touched at once.
+                int[] positions = new int[16];
+                int[] offsets = new int[16];
+                for (int i = 0; i < positions.length; i++) {
+                    positions[i] = 5 + 3 * i;
+                    offsets[i] = 60 * i;
+                }
+                check(sh[0], sh[1], hd, positions, offsets);
             }
         }
     }
@@ -54,6 +63,30 @@ class GroupedAttentionTest {
         int fits = (int) (GroupedAttention.TOUCH_MAX_BYTES / (2 * headBytes));
         assertTrue(GroupedAttention.coldContext(b, 0, fits, headBytes), fits + " positions fit");
         assertFalse(GroupedAttention.coldContext(b, 0, fits + 1, headBytes), (fits + 1) + " positions do not");
+    }
+
+    /**
+     * A token whose groups one worker attends all together has its whole K/V rows touched at once, under the same
+     * rule with the row's bytes (every K/V head) in place of one head's; the bits with it in place are checked above
+     * (the batched cases put whole tokens in a piece).
+     */
+    @Test
+    void wholeRowsAreTouchedUnderTheSameRuleWithTheRowsBytes() {
+        int slots = 2048;
+        try (KvPool pool = new KvPool(1, slots, 1, 3, 64)) {
+            int[] table = new int[2 * slots];
+            for (int i = 0; i < table.length; i++) {
+                table[i] = (i * 131 + 7) % slots;
+            }
+            long rowBytes = 3 * 64 * 4;
+            int fits = (int) (GroupedAttention.TOUCH_MAX_BYTES / (2 * rowBytes));
+            AttentionBatch b = new AttentionBatch(new float[0], new float[0], 3, new int[] {fits - 1, fits, fits},
+                    new int[] {0, 0, slots}, table, pool.keys(0), pool.values(0), 9, 3, 64, 1f);
+            assertTrue(GroupedAttention.touchRowsIfCold(b, 0, fits), fits + " positions of a first token fit");
+            assertFalse(GroupedAttention.touchRowsIfCold(b, 1, fits + 1), "second token of row 0: warm");
+            assertFalse(GroupedAttention.touchRowsIfCold(b, 2, fits + 1), (fits + 1) + " positions do not fit");
+            assertTrue(GroupedAttention.coldContext(b, 2, fits + 1, 64 * 4), "but one head of them does");
+        }
     }
 
     private static void check(int heads, int kvHeads, int hd, int[] positions, int[] tableOffsets) {
