@@ -72,16 +72,16 @@ class GroupedAttentionTest {
      */
     @Test
     void wholeRowsAreTouchedUnderTheSameRuleWithTheRowsBytes() {
-        int slots = 2048;
+        long rowBytes = 3 * 64 * 4;
+        int fits = (int) (GroupedAttention.TOUCH_MAX_BYTES / (2 * rowBytes));
+        int slots = 1024;
         try (KvPool pool = new KvPool(1, slots, 1, 3, 64)) {
-            int[] table = new int[2 * slots];
+            int[] table = new int[2 * (fits + 1)]; // row 0 from 0, row 1 from `slots`, both mapped into the pool
             for (int i = 0; i < table.length; i++) {
                 table[i] = (i * 131 + 7) % slots;
             }
-            long rowBytes = 3 * 64 * 4;
-            int fits = (int) (GroupedAttention.TOUCH_MAX_BYTES / (2 * rowBytes));
             AttentionBatch b = new AttentionBatch(new float[0], new float[0], 3, new int[] {fits - 1, fits, fits},
-                    new int[] {0, 0, slots}, table, pool.keys(0), pool.values(0), 9, 3, 64, 1f);
+                    new int[] {0, 0, fits + 1}, table, pool.keys(0), pool.values(0), 9, 3, 64, 1f);
             assertTrue(GroupedAttention.touchRowsIfCold(b, 0, fits), fits + " positions of a first token fit");
             assertFalse(GroupedAttention.touchRowsIfCold(b, 1, fits + 1), "second token of row 0: warm");
             assertFalse(GroupedAttention.touchRowsIfCold(b, 2, fits + 1), (fits + 1) + " positions do not fit");
