@@ -323,13 +323,17 @@ public final class VectorBackend implements ComputeBackend {
                 int g = b.groupSize();
                 int heads = b.numTokens() * b.numHeads();
                 int threads = parallel.threads();
+                int start = (int) ((long) heads * from / threads);
                 int end = (int) ((long) heads * to / threads);
-                for (int i = (int) ((long) heads * from / threads); i < end; ) {
+                boolean rowsShared = GroupedAttention.touchRowShareIfCold(b, start, end, from, threads);
+                for (int i = start; i < end; ) {
                     int t = i / b.numHeads();
                     int h = i % b.numHeads();
                     int g0 = h % g;
                     int g1 = Math.min(g, g0 + end - i); // the rest of this group, or of the run
-                    GroupedAttention.touchIfCold(b, t, h / g, b.positions()[t] + 1);
+                    if (!rowsShared) {
+                        GroupedAttention.touchIfCold(b, t, h / g, b.positions()[t] + 1);
+                    }
                     GroupedAttention.attend(b, t, h / g, b.positions()[t] + 1, scores, acc, g0, g1);
                     i += g1 - g0;
                 }

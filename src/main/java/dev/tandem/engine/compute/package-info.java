@@ -8,7 +8,8 @@
  * or bf16 pool ({@code Bf16KvAttention} widens bf16 in registers); {@code AttentionBlocks} finishes sixteen
  * positions' scores at once and accumulates values for three heads per V load, with the per-head kernel's bits; a
  * decode token's K/V (cold: written steps ago) are first touched line by line so many loads are in flight at once
- * (its whole rows when one worker attends all its groups, else its head's).
+ * (its whole rows when one worker attends all its groups, a share of them per thread for a lone token with a
+ * long context, else its head's).
  * The softmax and SwiGLU use {@code VectorExp}, an
  * exp in lane-wise arithmetic that gives the same bits in every lane, in its scalar form and whatever the JIT state.
  * {@link dev.tandem.engine.compute.Probes} measures the limits kernels are judged against (read bandwidth, FMA

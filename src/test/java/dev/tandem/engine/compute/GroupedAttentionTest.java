@@ -34,6 +34,9 @@ class GroupedAttentionTest {
                 check(sh[0], sh[1], hd, batch, new int[] {0, 0, 512, 512});
                 // One token: fewer groups than threads, so its query heads are shared out in equal runs.
                 check(sh[0], sh[1], hd, new int[] {3 * GroupedAttention.TILE + 41}, new int[] {512});
+                // One token over 600 positions: at head size 64 a thread's two groups hold 614 KB of K+V (more than
+                // OWN_L2_BYTES), so each thread touches its half of the whole rows instead of its heads.
+                check(sh[0], sh[1], hd, new int[] {599}, new int[] {0});
                 // A decode step of 16 rows: each piece holds whole tokens, whose K/V rows are touched at once.
                 int[] positions = new int[16];
                 int[] offsets = new int[16];
@@ -86,6 +89,38 @@ class GroupedAttentionTest {
             assertFalse(GroupedAttention.touchRowsIfCold(b, 1, fits + 1), "second token of row 0: warm");
             assertFalse(GroupedAttention.touchRowsIfCold(b, 2, fits + 1), (fits + 1) + " positions do not fit");
             assertTrue(GroupedAttention.coldContext(b, 2, fits + 1, 64 * 4), "but one head of them does");
+        }
+    }
+
+    /**
+     * A decode step of one token, heads shared out by thread: each thread touches its share of the whole rows
+     * instead of its heads' chunks once those would be more than {@code OWN_L2_BYTES}, counted over the groups its
+     * run of heads touches; never for more than one token, an empty run, or rows over {@code TOUCH_MAX_BYTES}.
+     */
+    @Test
+    void aSingleTokensRowsAreSharedOutOnlyWhenItsHeadsWouldNotFitAThreadsL2() {
+        long headBytes = 64 * 4;
+        int over = (int) (GroupedAttention.OWN_L2_BYTES / (2 * headBytes * 2)) + 1; // two groups' K+V just over
+        int tooLong = (int) (GroupedAttention.TOUCH_MAX_BYTES / (2 * 3 * headBytes)) + 1;
+        int slots = 1024;
+        try (KvPool pool = new KvPool(1, slots, 1, 3, 64)) {
+            int[] table = new int[tooLong + 1];
+            for (int i = 0; i < table.length; i++) {
+                table[i] = (i * 131 + 7) % slots;
+            }
+            AttentionBatch one = new AttentionBatch(new float[0], new float[0], 1, new int[] {over - 1}, new int[] {0},
+                    table, pool.keys(0), pool.values(0), 9, 3, 64, 1f);
+            assertTrue(GroupedAttention.touchRowShareIfCold(one, 0, 5, 0, 2), "heads 0-4 span two groups: over");
+            assertTrue(GroupedAttention.touchRowShareIfCold(one, 5, 9, 1, 2), "heads 5-8 span two groups: over");
+            assertFalse(GroupedAttention.touchRowShareIfCold(one, 0, 3, 0, 3), "heads 0-2 are one group: under");
+            assertFalse(GroupedAttention.touchRowShareIfCold(one, 4, 4, 1, 2), "no heads");
+            one.set(new float[0], new float[0], 1, new int[] {over - 2}, new int[] {0}, table, 9, 3, 64, 1f);
+            assertFalse(GroupedAttention.touchRowShareIfCold(one, 0, 5, 0, 2), "one position fewer: under");
+            one.set(new float[0], new float[0], 1, new int[] {tooLong - 1}, new int[] {0}, table, 9, 3, 64, 1f);
+            assertFalse(GroupedAttention.touchRowShareIfCold(one, 0, 5, 0, 2), "rows over TOUCH_MAX_BYTES");
+            AttentionBatch two = new AttentionBatch(new float[0], new float[0], 2, new int[] {over - 1, over - 1},
+                    new int[] {0, 0}, table, pool.keys(0), pool.values(0), 9, 3, 64, 1f);
+            assertFalse(GroupedAttention.touchRowShareIfCold(two, 0, 5, 0, 2), "two tokens");
         }
     }
 
