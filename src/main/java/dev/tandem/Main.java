@@ -29,7 +29,8 @@ public final class Main {
                                [--probe-mb 1024] [--threads N] [--quantization none|int8]
                                [--kv-cache-dtype auto|float32|bf16|bfloat16]
               bench-compare    --model DIR --b quantization=int8 [--a quantization=none] [--batch 1] [--pairs 30]
-                               [--steps 32]: decode speed of set-up B over A, both in one JVM, timed alternately
+                               [--steps 32] [--prompt-len 16]: decode speed of set-up B over A, both in one JVM,
+                               timed alternately
               bench-serving    --url URL [--num-prompts 100] [--request-rate inf] [--input-len 128] [--output-len 64]
                                [--seed 0] [--timeout 600] [--json]
               bench-transfer   [--tokens 1024,8192,32768] [--reps 3]   KV transfer GB/s per transport

@@ -5,8 +5,10 @@ import dev.tandem.config.ConfigException;
 import dev.tandem.config.EngineConfig;
 import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
+import dev.tandem.engine.model.ForwardOutput;
 import dev.tandem.engine.model.Model;
 import dev.tandem.engine.model.SequenceChunk;
+import dev.tandem.engine.sampling.Logprobs;
 import dev.tandem.kvcache.PagedKvCache;
 
 import java.nio.file.Path;
@@ -22,13 +24,17 @@ import java.util.Set;
  * are loaded in one JVM and timed in alternating runs of {@code --steps} steps ({@code --pairs} pairs, the order
  * within a pair alternating too), and the figure is the median of the per-pair ratios. A set-up loaded second ran
  * 2-10% faster than the same set-up loaded first (whichever it was; cause unknown), so the comparison is made twice,
- * once in each load order, and the two medians are combined by their geometric mean.
+ * once in each load order, and the two medians are combined by their geometric mean. Each row's prompt is
+ * {@code --prompt-len} tokens (default 16) and decode cycles over the {@link #CYCLE} positions after it, so a long
+ * prompt compares set-ups where attention over a long context weighs in ({@code --b kv-cache-dtype=bf16}).
  */
 public final class BenchCompareCommand {
     /** Positions a row cycles through (rewritten round after round), so rows need no pages beyond them. */
     static final int CYCLE = 256;
     /** Greedy tokens of row 0 kept per arm (from its first step on), for checking what an arm computed. */
     static final int TOKENS_KEPT = 64;
+    /** Tokens per forward pass of a row's prompt (one row at a time), so a long prompt needs no huge workspace. */
+    static final int PREFILL_CHUNK = 512;
 
     /** Both rounds' medians of B/A per pair; {@code tokensA/B}: each arm's first greedy tokens (row 0), in order. */
     record Result(double loadedAFirst, double loadedBFirst, List<Integer> tokensA, List<Integer> tokensB) {
@@ -48,10 +54,11 @@ public final class BenchCompareCommand {
         int batch = a.integer("batch", 1);
         int pairs = a.integer("pairs", 30);
         int steps = a.integer("steps", 32);
+        int promptLen = a.integer("prompt-len", EngineBench.DECODE_PROMPT);
         a.rejectUnknown();
-        Result r = compare(dir, arm("a", specA), arm("b", specB), batch, pairs, steps, System.out);
-        System.out.printf("B (%s) / A (%s), decode batch %d: %.3fx (geometric mean of the two load orders)%n", specB,
-                specA, batch, r.ratio());
+        Result r = compare(dir, arm("a", specA), arm("b", specB), batch, pairs, steps, promptLen, System.out);
+        System.out.printf("B (%s) / A (%s), decode batch %d at positions %d-%d: %.3fx (geometric mean of the two load"
+                + " orders)%n", specB, specA, batch, promptLen, promptLen + CYCLE - 1, r.ratio());
         return 0;
     }
 
@@ -73,20 +80,20 @@ public final class BenchCompareCommand {
         return engine;
     }
 
-    static Result compare(Path dir, EngineConfig a, EngineConfig b, int batch, int pairs, int steps,
+    static Result compare(Path dir, EngineConfig a, EngineConfig b, int batch, int pairs, int steps, int promptLen,
                           java.io.PrintStream out) {
-        if (batch < 1 || pairs < 1 || steps < 1) {
-            throw new ConfigException("--batch, --pairs and --steps must be at least 1, got " + batch + ", " + pairs
-                    + " and " + steps);
+        if (batch < 1 || pairs < 1 || steps < 1 || promptLen < 1) {
+            throw new ConfigException("--batch, --pairs, --steps and --prompt-len must be at least 1, got " + batch
+                    + ", " + pairs + ", " + steps + " and " + promptLen);
         }
         List<Integer> tokensA = new ArrayList<>();
         List<Integer> tokensB = new ArrayList<>();
         double first;
-        try (Arm armA = new Arm(dir, a, batch, tokensA); Arm armB = new Arm(dir, b, batch, tokensB)) {
+        try (Arm armA = new Arm(dir, a, batch, promptLen, tokensA); Arm armB = new Arm(dir, b, batch, promptLen, tokensB)) {
             first = round(armA, armB, pairs, steps, "A loaded first", out);
         }
         double second;
-        try (Arm armB = new Arm(dir, b, batch, null); Arm armA = new Arm(dir, a, batch, null)) {
+        try (Arm armB = new Arm(dir, b, batch, promptLen, null); Arm armA = new Arm(dir, a, batch, promptLen, null)) {
             second = round(armA, armB, pairs, steps, "B loaded first", out);
         }
         return new Result(first, second, tokensA, tokensB);
@@ -126,38 +133,57 @@ public final class BenchCompareCommand {
         private final int[] rows;
         private final int[] next;
         private final List<Integer> tokens; // null: not recorded
+        private final int promptLen;
         private int step;
 
-        Arm(Path dir, EngineConfig e, int batch, List<Integer> tokens) {
+        Arm(Path dir, EngineConfig e, int batch, int promptLen, List<Integer> tokens) {
             this.backend = ComputeBackends.create(e.backend(), e.threads(), e.quantization());
             this.tokens = tokens;
+            this.promptLen = promptLen;
             this.rows = new int[batch];
             this.next = new int[batch];
             Arrays.fill(rows, -1);
             try {
-                int length = EngineBench.DECODE_PROMPT + CYCLE;
+                int length = promptLen + CYCLE;
                 int pagesPerRow = (length + e.pageSize() - 1) / e.pageSize();
                 model = Model.load(dir, backend, msg -> { });
+                if (length > model.config().maxPositions()) {
+                    throw new ConfigException("--prompt-len " + promptLen + " leaves no room for the " + CYCLE
+                            + " decode positions each row cycles over: the model has " + model.config().maxPositions());
+                }
                 kv = model.newKvCache(e.pageSize(), batch * pagesPerRow * e.pageSize(), batch, length, null,
                         e.kvCacheDtype());
-                List<SequenceChunk> prompts = new ArrayList<>();
                 for (int i = 0; i < batch; i++) {
                     rows[i] = EngineBench.reserve(kv, length, "row " + i + " of " + batch);
-                    prompts.add(SequenceChunk.lastLogits(rows[i], 0, EngineBench.randomTokens(
-                            EngineBench.DECODE_PROMPT, model.config().vocabSize(), i)));
+                    next[i] = prefill(rows[i], EngineBench.randomTokens(promptLen, model.config().vocabSize(), i));
                 }
-                EngineBench.pick(model.transformer().forward(prompts, kv), next);
             } catch (RuntimeException | Error ex) {
                 close();
                 throw ex;
             }
         }
 
+        /** One row's prompt in chunks of {@link #PREFILL_CHUNK}, alone; returns its greedy next token. */
+        private int prefill(int row, int[] prompt) {
+            int first = -1;
+            for (int from = 0; from < prompt.length; from += PREFILL_CHUNK) {
+                int to = Math.min(prompt.length, from + PREFILL_CHUNK);
+                int[] part = Arrays.copyOfRange(prompt, from, to);
+                boolean last = to == prompt.length;
+                ForwardOutput out = model.transformer().forward(
+                        List.of(new SequenceChunk(row, from, part, last ? part.length - 1 : part.length)), kv);
+                if (last) {
+                    first = Logprobs.argmax(out.logits(), out.offset(0, 0), out.vocab());
+                }
+            }
+            return first;
+        }
+
         /** Tokens/s of {@code steps} decode steps of every row. */
         double run(int steps) {
             long t0 = System.nanoTime();
             for (int s = 0; s < steps; s++, step++) {
-                EngineBench.step(model, kv, rows, next, EngineBench.DECODE_PROMPT + step % CYCLE);
+                EngineBench.step(model, kv, rows, next, promptLen + step % CYCLE);
                 if (tokens != null && tokens.size() < TOKENS_KEPT) {
                     tokens.add(next[0]);
                 }
