@@ -14,6 +14,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
 import static dev.tandem.worker.PdTestSupport.assertAllPagesBack;
@@ -65,7 +67,7 @@ class PdFailureTest {
             int failed = 0;
             for (int i = 0; i < 100; i++) {
                 for (var f : List.of(dr.get(i), pr.get(i))) {
-                    var r = f.await();
+                    var r = answer(f, "room " + (5000 + i));
                     JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
                     if (r.statusCode() == 200) {
                         ok++;
@@ -98,30 +100,30 @@ class PdFailureTest {
             var onlyD = d.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 1, ", \"rid\": \"a1\"")));
             awaitState(d, st -> st.get("num_waiting_reqs").asInt() == 1);
             assertEquals(200, d.post("/abort_request", "{\"rid\": \"a1\"}").status());
-            assertAborted(onlyD.await());
+            assertAborted(answer(onlyD, "a1 (decode, aborted while bootstrapping)"));
 
             // Waiting for input on the prefill side: only the prefill worker has the request.
             var onlyP = p.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 2, ", \"rid\": \"a2\"")));
             awaitState(p, st -> st.get("num_waiting_reqs").asInt() == 1);
             assertEquals(200, p.post("/abort_request", "{\"rid\": \"a2\"}").status());
-            assertAborted(onlyP.await());
+            assertAborted(answer(onlyP, "a2 (prefill, aborted while waiting for the decode side)"));
 
             // Decoding: a long generation, aborted on the decode side after the transfer.
             String b = body(30, 1900, port, 3, ", \"rid\": \"a3\"");
             var dec = d.client.post("/generate").sendBuffer(Buffer.buffer(b));
             var pre = p.client.post("/generate").sendBuffer(Buffer.buffer(b));
-            assertEquals(200, pre.await().statusCode());
+            assertEquals(200, answer(pre, "a3 (prefill)").statusCode());
             awaitState(d, st -> st.get("num_running_reqs").asInt() == 1);
             assertEquals(200, d.post("/abort_request", "{\"rid\": \"a3\"}").status());
-            assertAborted(dec.await());
+            assertAborted(answer(dec, "a3 (decode, aborted while decoding)"));
 
             // Transferring: the decode side gave its pages to a room the prefill worker has not run yet.
             String t = body(40, 8, port, 4, ", \"rid\": \"a4\"");
             var dt = d.client.post("/generate").sendBuffer(Buffer.buffer(t));
             awaitState(d, st -> st.get("kv_pages_used").asInt() > 0);
             assertEquals(200, d.post("/abort_request", "{\"rid\": \"a4\"}").status());
-            assertAborted(dt.await());
-            var pt = p.client.post("/generate").sendBuffer(Buffer.buffer(t)).await();
+            assertAborted(answer(dt, "a4 (decode, aborted while transferring)"));
+            var pt = answer(p.client.post("/generate").sendBuffer(Buffer.buffer(t)), "a4 (prefill, after the decode's abort)");
             assertEquals(500, pt.statusCode(), "the prefill side hears the abort: " + pt.bodyAsString());
 
             assertAllPagesBack(p, d);
@@ -137,10 +139,21 @@ class PdFailureTest {
             String b = body(20, 5, port, 77, "");
             var dr = d.client.post("/generate").sendBuffer(Buffer.buffer(b));
             assertEquals(200, p.post("/generate", b).status());
-            var r = dr.await();
+            var r = answer(dr, "room 77 (decode)");
             assertEquals(200, r.statusCode(), r.bodyAsString());
             assertEquals(5, WorkerFixture.JSON.readTree(r.bodyAsString()).get("output_ids").size());
             assertAllPagesBack(p, d);
+        }
+    }
+
+    /** Every answer here comes within seconds; a lost one fails naming the step, well before JUnit's timeout. */
+    private static final long ANSWER_SECONDS = 60;
+
+    private static <T> T answer(Future<T> f, String what) throws Exception {
+        try {
+            return f.await(ANSWER_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new AssertionError("no answer within " + ANSWER_SECONDS + " s: " + what, e);
         }
     }
 
