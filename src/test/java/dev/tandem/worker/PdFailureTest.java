@@ -120,7 +120,12 @@ class PdFailureTest {
             // Transferring: the decode side gave its pages to a room the prefill worker has not run yet.
             String t = body(40, 8, port, 4, ", \"rid\": \"a4\"");
             var dt = d.client.post("/generate").sendBuffer(Buffer.buffer(t));
-            awaitState(d, st -> st.get("kv_pages_used").asInt() > 0);
+            // Queued (in transfer) with pages: a4's own state. Pages alone are no proof: the stats are a snapshot
+            // published after the scheduler's round, so right after a3's answer they may still show a3 running on
+            // its pages, and an abort sent then can reach the scheduler before a4 does (it then ends nothing) or
+            // before a4's pages are handed over.
+            awaitState(d, st -> st.get("num_running_reqs").asInt() == 0 && st.get("num_waiting_reqs").asInt() == 1
+                    && st.get("kv_pages_used").asInt() > 0);
             assertEquals(200, d.post("/abort_request", "{\"rid\": \"a4\"}").status());
             assertAborted(answer(dt, "a4 (decode, aborted while transferring)"));
             var pt = answer(p.client.post("/generate").sendBuffer(Buffer.buffer(t)), "a4 (prefill, after the decode's abort)");
