@@ -16,6 +16,8 @@ public final class KvReceiver {
     volatile String failure;
     /** False from {@code init} until the prefill side can no longer write into our pages. */
     volatile boolean quiet = true;
+    /** {@code init} ran: the prefill side has (or may get) our destination pages. */
+    volatile boolean handedOver;
     /**
      * Given up on without word from the prefill side (it seemed dead or could not be reached): quiet once every
      * write lease granted to that peer has run out, or when it acknowledges an abort.

@@ -112,6 +112,7 @@ public final class KvReceiverManager {
             return;
         }
         r.quiet = false;
+        r.handedOver = true;
         client.sendTransferInfo(r.address, new Messages.TransferInfo(r.room, self.decodeWorkerId(), dstPages,
                 auxSlot, 1, self.incarnation())).whenComplete((incarnation, err) -> {
                     if (err != null) {
@@ -266,11 +267,21 @@ public final class KvReceiverManager {
     /**
      * Gives up on the room at once. After {@code init} the prefill side is told, and the receiver turns
      * {@link KvReceiver#quiet()} when it confirms (or, if it cannot be reached, once its write leases ran out), so
-     * our pages are not freed under a push.
+     * our pages are not freed under a push. Before {@code init} it is told too, without waiting for its answer
+     * (nothing of ours can be written): it may hold the room's request already, or get it next, and would otherwise
+     * end it only at its bootstrap timeout, where an abort a moment later (after {@code init}) ends it at once.
      */
     public void abort(KvReceiver r, String reason) {
         r.update(KvPoll.FAILED, reason);
-        if (r.quiet || r.abortSent) {
+        if (r.fake || r.abortSent) {
+            return;
+        }
+        if (!r.handedOver) {
+            r.abortSent = true;
+            client.abortRoom(r.address, new Messages.AbortRoom(r.room, reason)); // its answer changes nothing here
+            return;
+        }
+        if (r.quiet) {
             return;
         }
         r.abortSent = true;
