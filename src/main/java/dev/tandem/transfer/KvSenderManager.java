@@ -32,7 +32,19 @@ public final class KvSenderManager implements AutoCloseable {
     private final Map<String, Messages.KvArgsRegistration> registrations = new ConcurrentHashMap<>();
     private final Map<Long, Messages.TransferInfo> earlyInfos = new ConcurrentHashMap<>();
     private final Map<Long, KvSender> senders = new ConcurrentHashMap<>();
-    private final Map<Long, String> abortedEarly = new ConcurrentHashMap<>();
+    /**
+     * Rooms the decode side gave up on before their request came here, oldest first, at most
+     * {@link #MAX_EARLY_ABORTS}: a room whose request never comes would otherwise stay for ever (a decode worker aborts
+     * rooms still waiting for their pages too); a request whose room was pushed out only waits out the bootstrap
+     * timeout. Guarded by {@link #rooms}.
+     */
+    private final Map<Long, String> abortedEarly = new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, String> eldest) {
+            return size() > MAX_EARLY_ABORTS;
+        }
+    };
+    static final int MAX_EARLY_ABORTS = 4096;
     /**
      * Guards the room table (senders, early infos, early aborts): {@code create} runs on the scheduler thread while
      * infos and aborts arrive on the bus, and an abort slipping between a sender's creation and its lookup would let

@@ -11,7 +11,10 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The prefill side releases a decode worker's mappings when that worker re-registers elsewhere or goes away. */
+/**
+ * The prefill side releases a decode worker's mappings when that worker re-registers elsewhere or goes away, and keeps
+ * only so many rooms aborted before their request came.
+ */
 @Timeout(60)
 class KvSenderForgetTest {
     private static final ClusterSecret SECRET = ClusterSecret.of("kv-sender-forget-test-secret".getBytes(), "test");
@@ -48,6 +51,26 @@ class KvSenderForgetTest {
             awaitMappings(prefillEngine, 2, "the new pool is mapped by the next write");
             senders.failDecodeWorker("d0", "gone");
             awaitMappings(prefillEngine, 0, "the worker went away: all its mappings are released");
+        }
+    }
+
+    @Test
+    void roomsAbortedBeforeTheirRequestAreKeptUpToABound() throws Exception {
+        try (MooncakeTransferEngine engine = new MooncakeTransferEngine(MooncakeTransferEngine.Mode.SHM, "127.0.0.1",
+                SECRET);
+             KvPool src = new KvPool(1, 4, 2, 1, 4);
+             ShmFile localAux = new ShmFile(ShmFile.fresh("test", "aux"), AuxBuffers.bytesFor(2));
+             KvSenderManager senders = new KvSenderManager(engine, src, new AuxBuffers(localAux.segment(), 2),
+                     (id, st) -> { }, Duration.ofSeconds(30).toNanos(), 0, 2, TransferObserver.NONE)) {
+            int n = KvSenderManager.MAX_EARLY_ABORTS + 1;
+            for (long room = 1; room <= n; room++) {
+                assertEquals(true, senders.onAbortRoom(new Messages.AbortRoom(room, "gone " + room)));
+            }
+            assertEquals(KvPoll.BOOTSTRAPPING, senders.create(1, false).status(),
+                    "the oldest early abort was dropped: its request waits for its bootstrap timeout");
+            assertEquals(KvPoll.FAILED, senders.create(2, false).status(), "the next one is still known");
+            assertEquals(KvPoll.FAILED, senders.create(n, false).status(), "and the newest");
+            assertEquals(KvPoll.BOOTSTRAPPING, senders.create(n + 1, false).status(), "never aborted");
         }
     }
 
