@@ -308,6 +308,9 @@ class GatewayMockTest {
         assertTrue(failed <= 4, "failed " + failed + " " + s.get("/list_workers").bodyAsString());
         String workers = s.get("/list_workers").bodyAsString();
         assertTrue(workers.contains("\"url\":\"" + bad.url() + "\",\"healthy\":true,\"circuit\":\"open\""), workers);
+        // The client's answer comes from the decode side, so the last prefill requests may still be on their way:
+        // count them once the counts have settled.
+        settle(bad, good);
         int reachedBad = bad.received().size();
         assertTrue(reachedBad >= 4, "the bad worker got " + reachedBad + " requests");
         int reachedGood = good.received().size();
@@ -315,7 +318,25 @@ class GatewayMockTest {
             var r = s.post("/generate", "{\"text\": \"hi\"}");
             assertEquals(200, r.statusCode(), r.bodyAsString() + " " + s.get("/list_workers").bodyAsString());
         }
+        settle(bad, good);
         assertEquals(reachedBad, bad.received().size(), "an open breaker lets nothing through");
         assertEquals(reachedGood + 10, good.received().size(), "every request went to the other prefill worker");
+    }
+
+    /** Waits (at most 10 s) until the two workers' request counts have not moved for 300 ms. */
+    private static void settle(MockWorker a, MockWorker b) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        int last = -1;
+        long stableSince = System.nanoTime();
+        while (System.nanoTime() < deadline) {
+            int now = a.received().size() + b.received().size();
+            if (now != last) {
+                last = now;
+                stableSince = System.nanoTime();
+            } else if (System.nanoTime() - stableSince > 300_000_000L) {
+                return;
+            }
+            Thread.sleep(10);
+        }
     }
 }
