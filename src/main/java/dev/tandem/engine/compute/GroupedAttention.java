@@ -57,8 +57,7 @@ final class GroupedAttention {
      * (HotPathAllocationTest, head size 64, bf16 KV: ~500 KB per 32 steps).
      */
     static void touchIfCold(AttentionBatch b, int t, int kvHead, int len) {
-        int eb = b.kvDtype() == KvDtype.BFLOAT16 ? 2 : 4;
-        long headBytes = (long) b.headDim() * eb;
+        long headBytes = headBytes(b);
         if (coldContext(b, t, len, headBytes)) {
             touch(b.keys(), b.values(), b.table(), b.tableOffsets()[t], len, b.numKvHeads() * headBytes,
                     kvHead * headBytes, headBytes);
@@ -77,16 +76,12 @@ final class GroupedAttention {
     static boolean touchRowShareIfCold(AttentionBatch b, int h0, int h1, int part, int parts) {
         int len = b.positions()[0] + 1;
         int g = b.groupSize();
-        long headBytes = (long) b.headDim() * (b.kvDtype() == KvDtype.BFLOAT16 ? 2 : 4);
-        long rowBytes = b.numKvHeads() * headBytes;
         int groups = (h1 - 1) / g - h0 / g + 1;
-        if (b.numTokens() != 1 || h1 <= h0 || 2L * len * headBytes * groups <= OWN_L2_BYTES
-                || !coldContext(b, 0, len, rowBytes)) {
+        if (b.numTokens() != 1 || h1 <= h0 || 2L * len * headBytes(b) * groups <= OWN_L2_BYTES
+                || !coldContext(b, 0, len, rowBytes(b))) {
             return false;
         }
-        int j0 = (int) ((long) len * part / parts);
-        int j1 = (int) ((long) len * (part + 1) / parts);
-        touch(b.keys(), b.values(), b.table(), b.tableOffsets()[0] + j0, j1 - j0, rowBytes, 0, rowBytes);
+        touchRows(b, 0, (int) ((long) len * part / parts), (int) ((long) len * (part + 1) / parts));
         return true;
     }
 
@@ -98,17 +93,32 @@ final class GroupedAttention {
      * steps (cold rows of 16-272 positions), batch 32 +8%, batch 8 +6% over touching head by head.
      */
     static boolean touchRowsIfCold(AttentionBatch b, int t, int len) {
-        int eb = b.kvDtype() == KvDtype.BFLOAT16 ? 2 : 4;
-        long rowBytes = (long) b.numKvHeads() * b.headDim() * eb;
-        if (!coldContext(b, t, len, rowBytes)) {
+        if (!coldContext(b, t, len, rowBytes(b))) {
             return false;
         }
-        touch(b.keys(), b.values(), b.table(), b.tableOffsets()[t], len, rowBytes, 0, rowBytes);
+        touchRows(b, t, 0, len);
         return true;
     }
 
+    /** Bytes of one K/V head of one position. */
+    private static long headBytes(AttentionBatch b) {
+        return (long) b.headDim() * b.kvDtype().bytes();
+    }
+
+    /** Bytes of one position's K (or V) row: every K/V head, side by side. */
+    private static long rowBytes(AttentionBatch b) {
+        return b.numKvHeads() * headBytes(b);
+    }
+
+    /** {@link #touch}es token {@code t}'s whole K and V rows of positions {@code [j0, j1)}. */
+    private static void touchRows(AttentionBatch b, int t, int j0, int j1) {
+        long rowBytes = rowBytes(b);
+        touch(b.keys(), b.values(), b.table(), b.tableOffsets()[t] + j0, j1 - j0, rowBytes, 0, rowBytes);
+    }
+
     /**
-     * Reads one int of every cache line of this K/V head's rows before the kernels do. The kernels wait on cold K/V
+     * Reads one int of every cache line of {@code headBytes} at {@code headByte} of each of {@code len} positions'
+     * K and V rows (one head's chunk, or whole rows) before the kernels do. The kernels wait on cold K/V
      * (one group at head size 64 on 267 positions: scores 9.7 µs cold, 3.3 µs warm) because each load feeds a chain
      * of FMAs and only so many fit the out-of-order window; this loop's loads depend on nothing, so many more lines
      * are in flight at once. The sum goes to a volatile so the loads are not removed. Changes no result.
