@@ -26,7 +26,11 @@ final class EngineFixture implements AutoCloseable {
     }
 
     EngineFixture(ComputeBackendKind backend, Path dir, dev.tandem.config.Quantization quantization) {
-        this.backend = ComputeBackends.create(backend, 2, quantization);
+        this(backend, dir, quantization, 2);
+    }
+
+    EngineFixture(ComputeBackendKind backend, Path dir, dev.tandem.config.Quantization quantization, int threads) {
+        this.backend = ComputeBackends.create(backend, threads, quantization);
         this.model = Model.load(dir, this.backend, m -> { });
     }
 

@@ -128,6 +128,28 @@ class ForwardConsistencyTest {
         }
     }
 
+    /**
+     * However many compute threads split the work (matmul panels, attention groups, and the per-row norms, RoPE and
+     * K/V writes between the kernels), every logit keeps its bits: one thread runs each step whole on the caller,
+     * three split a 40-token prompt's rows into many pieces.
+     */
+    @org.junit.jupiter.api.Test
+    void threadCountChangesNoBit() {
+        int[] seq = tokens(40, 8);
+        float[][] one;
+        try (EngineFixture f = new EngineFixture(VECTOR, dev.tandem.TestModels.tiny(), dev.tandem.config.Quantization.NONE, 1);
+             PagedKvCache kv = f.cache(16, 256)) {
+            one = f.prefill(kv, seq, 0);
+        }
+        try (EngineFixture f = new EngineFixture(VECTOR, dev.tandem.TestModels.tiny(), dev.tandem.config.Quantization.NONE, 3);
+             PagedKvCache kv = f.cache(16, 256)) {
+            float[][] three = f.prefill(kv, seq, 0);
+            for (int i = 0; i < seq.length; i++) {
+                assertArrayEquals(one[i], three[i], "token " + i);
+            }
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void vectorBackendAgreesWithScalarReference() {
         int[] seq = tokens(64, 7);

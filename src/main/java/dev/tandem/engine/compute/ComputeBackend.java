@@ -59,6 +59,21 @@ public interface ComputeBackend extends AutoCloseable {
         }
     }
 
+    /** Body of {@link #forRows}: the rows {@code [from, to)} of a batch. */
+    @FunctionalInterface
+    interface RowBody {
+        void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code body} over the rows {@code [0, rows)} of a batch, in pieces a backend with threads may run at once:
+     * the per-row work between the kernels (norms, RoPE, K/V writes), which must not depend on which thread runs a
+     * row. Default: every row on the caller, in order.
+     */
+    default void forRows(int rows, RowBody body) {
+        body.run(0, rows);
+    }
+
     /** Causal GQA attention of every token in {@code batch} over its request's cached K/V; writes {@code batch.out()}. */
     void attention(AttentionBatch batch);
 

@@ -25,6 +25,7 @@ public final class Transformer {
     private final float[] finalNorm; // (dim)
     private final Layer[] layers;
     private final Workspace workspace;
+    private final RowSteps rowSteps;
     private final AtomicBoolean inForward = new AtomicBoolean();
 
     /** One block's weights; linear layers are (out, in) as Hugging Face stores them. */
@@ -62,6 +63,7 @@ public final class Transformer {
         }
         this.finalNorm = w.require("model.norm.weight", dim).toFloatArray();
         this.workspace = new Workspace(cfg);
+        this.rowSteps = new RowSteps(cfg, rope);
         this.layers = new Layer[cfg.numLayers()];
         for (int l = 0; l < cfg.numLayers(); l++) {
             String p = "model.layers." + l + ".";
@@ -165,8 +167,6 @@ public final class Transformer {
 
     private ForwardOutput forwardAlone(List<SequenceChunk> batch, PagedKvCache kv) {
         int dim = cfg.hiddenSize();
-        int qDim = cfg.qDim();
-        int kvDim = cfg.kvDim();
         int half = cfg.headDim() / 2;
         KvPool pool = kv.pool();
 
@@ -209,50 +209,48 @@ public final class Transformer {
             }
         }
 
-        float[] xb = ws.xb;         // (T, dim) normed input of a sub-block
-        float[] q = ws.q;           // (T, heads * headDim)
-        float[] k = ws.k;           // (T, kvHeads * headDim)
-        float[] v = ws.v;           // (T, kvHeads * headDim)
-        float[] att = ws.att;       // (T, heads * headDim)
-        float[] proj = ws.proj;     // (T, dim) output of o_proj / down_proj
-        float[] gate = ws.gate;     // (T, hidden)
-        float[] up = ws.up;         // (T, hidden)
         float scale = (float) (1.0 / Math.sqrt(cfg.headDim()));
-        AttentionBatch attention = ws.attention.set(q, att, total, positions, tableOffsets, kv.table(),
+        AttentionBatch attention = ws.attention.set(ws.q, ws.att, total, positions, tableOffsets, kv.table(),
                 cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(), scale).kvDtype(pool.dtype());
 
-        for (int l = 0; l < layers.length; l++) {
-            Layer w = layers[l];
-            // attention rmsnorm
-            rmsnorm(x, w.attnNorm, xb, total, dim);
-            // qkv matmuls (+ Qwen2 bias)
-            backend.matmulAll(w.qkv, xb, total, ws.qkvOut);
-            if (w.bq != null) {
-                addBias(q, w.bq, total);
-                addBias(k, w.bk, total);
-                addBias(v, w.bv, total);
-            }
-            // RoPE on q and k, then save k, v to the cache
-            for (int i = 0; i < total; i++) {
-                rope.rotate(q, i * qDim, cfg.numHeads(), cos, sin, i * half);
-                rope.rotate(k, i * kvDim, cfg.numKvHeads(), cos, sin, i * half);
-                pool.write(l, slots[i], k, i * kvDim, v, i * kvDim);
-            }
-            // attention over each request's cached positions 0..pos (causal)
-            backend.attention(attention.layer(pool.keys(l), pool.values(l)));
-            // output projection and residual
-            backend.matmul(w.wo, att, total, proj);
-            addInPlace(x, proj, total * dim);
-            // ffn rmsnorm
-            rmsnorm(x, w.ffnNorm, xb, total, dim);
-            // SwiGLU: down(silu(gate(x)) * up(x)) and residual
-            backend.matmulAll(w.gateUp, xb, total, ws.gateUpOut);
-            backend.swiglu(gate, up, total * cfg.intermediateSize());
-            backend.matmul(w.wDown, gate, total, proj);
-            addInPlace(x, proj, total * dim);
+        // Between the kernels, the per-row steps run over the rows on every compute thread (RowSteps): a
+        // residual add and the norm after it in one pass per row, likewise bias, RoPE and the K/V write.
+        rowSteps.bind(ws, pool);
+        try {
+            layers(total, attention, pool, ws);
+        } finally {
+            rowSteps.bind(null, null);
         }
         attention.layer(null, null);
         return logits(batch, x, dim, ws);
+    }
+
+    /** Every layer over the flattened batch; the residual stream {@code ws.x} ends past the last one. */
+    private void layers(int total, AttentionBatch attention, KvPool pool, Workspace ws) {
+        float[] xb = ws.xb;         // (T, dim) normed input of a sub-block
+        float[] att = ws.att;       // (T, heads * headDim) attention output
+        float[] proj = ws.proj;     // (T, dim) output of o_proj / down_proj
+        float[] gate = ws.gate;     // (T, hidden)
+        float[] up = ws.up;         // (T, hidden)
+        backend.forRows(total, rowSteps.norm(RowSteps.Step.NORM, layers[0].attnNorm));
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            // qkv matmuls, then (+ Qwen2 bias) RoPE on q and k and k, v into the cache
+            backend.matmulAll(w.qkv, xb, total, ws.qkvOut);
+            backend.forRows(total, rowSteps.ropeWrite(l, w.bq, w.bk, w.bv));
+            // attention over each request's cached positions 0..pos (causal)
+            backend.attention(attention.layer(pool.keys(l), pool.values(l)));
+            // output projection, residual, ffn rmsnorm
+            backend.matmul(w.wo, att, total, proj);
+            backend.forRows(total, rowSteps.norm(RowSteps.Step.RESIDUAL_NORM, w.ffnNorm));
+            // SwiGLU: down(silu(gate(x)) * up(x)), residual, and the next layer's attention rmsnorm
+            backend.matmulAll(w.gateUp, xb, total, ws.gateUpOut);
+            backend.swiglu(gate, up, total * cfg.intermediateSize());
+            backend.matmul(w.wDown, gate, total, proj);
+            backend.forRows(total, l + 1 < layers.length
+                    ? rowSteps.norm(RowSteps.Step.RESIDUAL_NORM, layers[l + 1].attnNorm)
+                    : rowSteps.norm(RowSteps.Step.RESIDUAL, null));
+        }
     }
 
     /** Final norm and LM head, only on the rows the chunks asked for. */
@@ -276,39 +274,12 @@ public final class Transformer {
             tokenBase += c.tokens().length;
         }
         float[] normed = ws.normed;
-        rmsnorm(picked, finalNorm, normed, rows, dim);
+        for (int i = 0; i < rows; i++) {
+            RowSteps.rmsnorm(picked, finalNorm, normed, i * dim, dim, cfg.rmsNormEps());
+        }
         if (rows > 0) {
             backend.matmul(lmHead, normed, rows, ws.logits); // (rows, vocab)
         }
         return ws.output;
-    }
-
-    private void rmsnorm(float[] in, float[] weight, float[] out, int rows, int dim) {
-        for (int r = 0; r < rows; r++) {
-            int off = r * dim;
-            double ss = 0;
-            for (int i = 0; i < dim; i++) {
-                ss += (double) in[off + i] * in[off + i];
-            }
-            float inv = (float) (1.0 / Math.sqrt(ss / dim + cfg.rmsNormEps()));
-            for (int i = 0; i < dim; i++) {
-                out[off + i] = weight[i] * (in[off + i] * inv);
-            }
-        }
-    }
-
-    private static void addBias(float[] y, float[] bias, int rows) {
-        int n = bias.length;
-        for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < n; i++) {
-                y[r * n + i] += bias[i];
-            }
-        }
-    }
-
-    private static void addInPlace(float[] acc, float[] add, int n) {
-        for (int i = 0; i < n; i++) {
-            acc[i] += add[i];
-        }
     }
 }

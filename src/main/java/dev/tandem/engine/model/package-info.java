@@ -1,7 +1,8 @@
 /**
  * The Llama-family decoder: {@link dev.tandem.engine.model.ModelConfig} from config.json, RoPE, and
  * {@link dev.tandem.engine.model.Transformer}, which runs a ragged batch of
- * {@link dev.tandem.engine.model.SequenceChunk}s against a paged KV cache, and
+ * {@link dev.tandem.engine.model.SequenceChunk}s against a paged KV cache (the per-row steps between its kernels,
+ * norms, RoPE and K/V writes, in {@code RowSteps}, run over the rows by the backend's threads), and
  * {@link dev.tandem.engine.model.Warmup}, which runs its hot paths once at worker start-up.
  */
 package dev.tandem.engine.model;
