@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Predicate;
 
 import static dev.tandem.worker.PdTestSupport.assertAllPagesBack;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -98,13 +97,13 @@ class PdFailureTest {
              WorkerFixture d = new WorkerFixture(vertx, "--mode", "decode", "--transfer-backend", backend)) {
             // Bootstrapping / waiting for the prefill side: only the decode worker has the request.
             var onlyD = d.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 1, ", \"rid\": \"a1\"")));
-            awaitState(d, st -> st.get("num_waiting_reqs").asInt() == 1);
+            d.awaitState("a1 waiting on the decode worker", st -> st.get("num_waiting_reqs").asInt() == 1);
             assertEquals(200, d.post("/abort_request", "{\"rid\": \"a1\"}").status());
             assertAborted(answer(onlyD, "a1 (decode, aborted while bootstrapping)"));
 
             // Waiting for input on the prefill side: only the prefill worker has the request.
             var onlyP = p.client.post("/generate").sendBuffer(Buffer.buffer(body(20, 8, port, 2, ", \"rid\": \"a2\"")));
-            awaitState(p, st -> st.get("num_waiting_reqs").asInt() == 1);
+            p.awaitState("a2 waiting on the prefill worker", st -> st.get("num_waiting_reqs").asInt() == 1);
             assertEquals(200, p.post("/abort_request", "{\"rid\": \"a2\"}").status());
             assertAborted(answer(onlyP, "a2 (prefill, aborted while waiting for the decode side)"));
 
@@ -113,7 +112,7 @@ class PdFailureTest {
             var dec = d.client.post("/generate").sendBuffer(Buffer.buffer(b));
             var pre = p.client.post("/generate").sendBuffer(Buffer.buffer(b));
             assertEquals(200, answer(pre, "a3 (prefill)").statusCode());
-            awaitState(d, st -> st.get("num_running_reqs").asInt() == 1);
+            d.awaitState("a3 decoding", st -> st.get("num_running_reqs").asInt() == 1);
             assertEquals(200, d.post("/abort_request", "{\"rid\": \"a3\"}").status());
             assertAborted(answer(dec, "a3 (decode, aborted while decoding)"));
 
@@ -124,8 +123,8 @@ class PdFailureTest {
             // published after the scheduler's round, so right after a3's answer they may still show a3 running on
             // its pages, and an abort sent then can reach the scheduler before a4 does (it then ends nothing) or
             // before a4's pages are handed over.
-            awaitState(d, st -> st.get("num_running_reqs").asInt() == 0 && st.get("num_waiting_reqs").asInt() == 1
-                    && st.get("kv_pages_used").asInt() > 0);
+            d.awaitState("a4 in transfer with pages, nothing running", st -> st.get("num_running_reqs").asInt() == 0
+                    && st.get("num_waiting_reqs").asInt() == 1 && st.get("kv_pages_used").asInt() > 0);
             assertEquals(200, d.post("/abort_request", "{\"rid\": \"a4\"}").status());
             assertAborted(answer(dt, "a4 (decode, aborted while transferring)"));
             var pt = answer(p.client.post("/generate").sendBuffer(Buffer.buffer(t)), "a4 (prefill, after the decode's abort)");
@@ -166,15 +165,5 @@ class PdFailureTest {
         JsonNode j = WorkerFixture.JSON.readTree(r.bodyAsString());
         assertEquals(200, r.statusCode(), r.bodyAsString());
         assertEquals("abort", j.get("meta_info").get("finish_reason").get("type").asText(), r.bodyAsString());
-    }
-
-    private static void awaitState(WorkerFixture w, Predicate<JsonNode> ok) throws InterruptedException {
-        for (int i = 0; i < 400; i++) {
-            if (ok.test(w.get("/get_server_info").json().get("internal_states").get(0))) {
-                return;
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("state not reached: " + w.get("/get_server_info").body());
     }
 }

@@ -132,7 +132,11 @@ class SchedulingTest {
             req.end("{\"input_ids\": [508, 1, 2], \"stream\": true, \"sampling_params\": {\"max_new_tokens\": 1900,"
                     + " \"ignore_eos\": true}}");
             gotChunk.get(20, TimeUnit.SECONDS);
-            assertTrue(w.kvPagesUsed() > 0, "the request holds pages while it runs");
+            // The chunk leaves during the round that admitted the request, the stats after it: read the pages from
+            // the first snapshot that shows the request running (an earlier one predates it and holds none).
+            JsonNode running = w.awaitState("the streaming request running",
+                    st -> st.get("num_running_reqs").asInt() == 1);
+            assertTrue(running.get("kv_pages_used").asInt() > 0, "the request holds pages while it runs");
             req.connection().close().await();
             w.awaitIdle();
             assertEquals(0, w.kvPagesUsed());

@@ -255,13 +255,15 @@ class WorkerApiTest {
 
     @Test
     void abortRequestEndsARunningGenerationAndFreesItsPages() throws Exception {
+        // The stats are published after each round: right after another test's answer they may still show its
+        // request running. Once they show nothing running, a running request is this one; abort it only then (an
+        // abort that reaches the scheduler before the request ends nothing).
+        w.awaitState("nothing running before the request to abort",
+                st -> st.get("num_running_reqs").asInt() == 0 && st.get("num_waiting_reqs").asInt() == 0);
         var pending = w.client.post("/generate").sendBuffer(io.vertx.core.buffer.Buffer.buffer("""
                 {"input_ids": [508, 65, 66], "rid": "to-abort",
                  "sampling_params": {"max_new_tokens": 1900, "temperature": 0, "ignore_eos": true}}"""));
-        for (int i = 0; i < 100 && w.get("/get_server_info").json().get("internal_states").get(0)
-                .get("num_running_reqs").asInt() == 0; i++) {
-            Thread.sleep(10);
-        }
+        w.awaitState("the request to abort running", st -> st.get("num_running_reqs").asInt() > 0);
         assertEquals(200, w.post("/abort_request", "{\"rid\": \"to-abort\"}").status());
         var resp = pending.await();
         assertEquals(200, resp.statusCode());

@@ -2,6 +2,7 @@ package dev.tandem.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.Await;
 import dev.tandem.TestModels;
 import dev.tandem.config.Args;
 import dev.tandem.config.WorkerConfig;
@@ -11,10 +12,12 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /** A worker on the tiny model, listening on a free loopback port, plus blocking HTTP helpers for tests. */
 final class WorkerFixture implements AutoCloseable {
@@ -95,7 +98,21 @@ final class WorkerFixture implements AutoCloseable {
     }
 
     int kvPagesUsed() {
-        return get("/get_server_info").json().get("internal_states").get(0).get("kv_pages_used").asInt();
+        return state().get("kv_pages_used").asInt();
+    }
+
+    /** {@code internal_states[0]} of {@code /get_server_info}: the snapshot published after the scheduler's round. */
+    JsonNode state() {
+        return get("/get_server_info").json().get("internal_states").get(0);
+    }
+
+    /**
+     * Waits (10 s at most) until the published snapshot satisfies {@code ok}, and returns that snapshot; fails naming
+     * {@code what}. The snapshot can lag an answer by one round (the answer leaves during the round, the snapshot
+     * after it): wait for a state only the awaited event produces, then read the counts from it.
+     */
+    JsonNode awaitState(String what, Predicate<JsonNode> ok) throws InterruptedException {
+        return Await.value(what, Duration.ofSeconds(10), this::state, ok);
     }
 
     /** Waits (bounded) until the worker holds no KV pages and runs nothing. */
