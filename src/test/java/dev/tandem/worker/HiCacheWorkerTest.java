@@ -1,6 +1,7 @@
 package dev.tandem.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tandem.Await;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.junit5.VertxExtension;
@@ -9,8 +10,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -49,6 +52,18 @@ class HiCacheWorkerTest {
     private static long files(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
             return s.count();
+        }
+    }
+
+    /**
+     * Pages whose write to {@code dir} finished: a page is written under a temporary name (ending {@code .tmp}) and
+     * renamed once whole, and only then can another worker read it. {@link #files} counts both.
+     */
+    private static long storedPages(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(f -> !f.getFileName().toString().endsWith(".tmp")).count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -124,9 +139,11 @@ class HiCacheWorkerTest {
                     assertEquals(6 * PAGE, dj.get("meta_info").get("cached_tokens").asInt());
                 }
                 decode.awaitIdle();
-                for (int i = 0; i < 200 && files(dir) < 6; i++) {
-                    Thread.sleep(25); // the decode worker's writes run on its I/O thread
-                }
+                // The decode worker's writes run on its I/O thread, after its answer; the next turn's prefill reads
+                // what storage holds by then, so wait for the 6 pages whole (a file still being written counts in
+                // files() but not here).
+                Await.until("the conversation's 6 whole pages in storage", Duration.ofSeconds(10),
+                        () -> storedPages(dir) >= 6);
                 int[] next = Arrays.copyOf(turn, turn.length + out.size() + 10);
                 for (int i = 0; i < out.size(); i++) {
                     next[turn.length + i] = out.get(i);
@@ -165,10 +182,9 @@ class HiCacheWorkerTest {
                 assertEquals(hit, pj.get("meta_info").get("cached_tokens").asInt(), "prefill " + port);
                 if (round == 0) {
                     prefillA.awaitIdle();
-                    // the writes run on A's I/O thread: wait (bounded) for its pages to land
-                    for (int i = 0; i < 200 && files(dir) < 4; i++) {
-                        Thread.sleep(25);
-                    }
+                    // the writes run on A's I/O thread: wait (bounded) for its pages to land whole (renamed from
+                    // their temporary names), as B reads only those
+                    Await.until("A's 4 whole pages in storage", Duration.ofSeconds(10), () -> storedPages(dir) >= 4);
                     assertTrue(files(dir) >= 4, "A's pages are in storage");
                 }
                 round++;
