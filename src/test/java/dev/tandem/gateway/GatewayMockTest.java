@@ -224,12 +224,11 @@ class GatewayMockTest {
         assertEquals(200, s.post("/register", "{\"mode\": \"decode\", \"registry_url\": \"" + d.url()
                 + "\", \"bootstrap_port\": null}").statusCode());
         assertEquals(200, s.get("/health").statusCode());
+        // The checks run every 0.1 s on the gateway's timer, not in step with us: wait for their verdict.
         d.healthy(false);
-        Thread.sleep(600);
-        assertEquals(503, s.get("/health").statusCode(), "two failed checks mark it unhealthy");
+        TrustFixture.await("two failed checks mark it unhealthy", () -> s.get("/health").statusCode() == 503);
         d.healthy(true);
-        Thread.sleep(600);
-        assertEquals(200, s.get("/health").statusCode(), "and a good one brings it back");
+        TrustFixture.await("and a good one brings it back", () -> s.get("/health").statusCode() == 200);
     }
 
     @Test
@@ -263,9 +262,9 @@ class GatewayMockTest {
         MockWorker d = new MockWorker("decode", 0, 0, 2);
         Setup s = setup(vertx, List.of(p), List.of(d));
         p.load(7);
-        Thread.sleep(300);
-        JsonObject loads = s.get("/get_loads").bodyAsJsonObject();
-        assertEquals(7, loads.getJsonArray("prefill").getJsonObject(0).getInteger("load"));
+        // /get_loads shows the load of the latest health check (every 0.1 s), not the worker's of this instant.
+        TrustFixture.await("the prefill worker's load of 7 polled", () -> s.get("/get_loads").bodyAsJsonObject()
+                .getJsonArray("prefill").getJsonObject(0).getInteger("load") == 7);
         assertEquals(200, s.get("/health_generate").statusCode());
         assertEquals(200, s.post("/flush_cache", "").statusCode());
         JsonObject info = s.get("/get_server_info").bodyAsJsonObject();
