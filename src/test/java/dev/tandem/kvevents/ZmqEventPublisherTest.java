@@ -1,5 +1,6 @@
 package dev.tandem.kvevents;
 
+import dev.tandem.Await;
 import org.junit.jupiter.api.Test;
 import org.zeromq.SocketType;
 import org.zeromq.ZContext;
@@ -7,6 +8,7 @@ import org.zeromq.ZMQ;
 import org.zeromq.ZMsg;
 
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -90,43 +92,53 @@ class ZmqEventPublisherTest {
         throw new AssertionError("no replay connection came up in 3 attempts");
     }
 
-    /** The seqs a replay from 0 returns, or an empty list when the connection never came up. */
+    /**
+     * The seqs a replay from 0 returns once the ring holds the last batch, or an empty list when the connection
+     * never came up.
+     */
     private static List<Long> replay() throws Exception {
         int pubPort = freePort();
         int replayPort = freePort();
         KvEventsConfig cfg = KvEventsConfig.parse("{\"publisher\": \"zmq\", \"endpoint\": \"tcp://*:" + pubPort
                 + "\", \"replay_endpoint\": \"tcp://*:" + replayPort + "\", \"buffer_steps\": 3}");
-        List<Long> seqs = new ArrayList<>();
         try (ZContext ctx = new ZContext()) {
             EventPublisher p = EventPublishers.create(cfg, 0);
             for (int i = 0; i < 5; i++) {
                 p.publish(batch(i));
             }
-            Thread.sleep(300); // all five sent; the ring keeps 2, 3, 4
             ZMQ.Socket dealer = ctx.createSocket(SocketType.DEALER);
             dealer.setReceiveTimeOut(2000);
             dealer.connect("tcp://127.0.0.1:" + replayPort);
-            dealer.sendMore(new byte[0]);
-            dealer.send(ByteBuffer.allocate(8).putLong(0).array());
-            while (true) {
-                ZMsg m = ZMsg.recvMsg(dealer);
-                if (m == null) {
-                    assertTrue(seqs.isEmpty(), "the replay stopped after " + seqs);
-                    break;
-                }
-                assertEquals(0, m.pop().size(), "empty delimiter");
-                long s = ByteBuffer.wrap(m.pop().getData()).getLong();
-                seqs.add(s);
-                byte[] payload = m.pop().getData();
-                if (s == -1) {
-                    assertEquals(0, payload.length);
-                    break;
-                }
-                assertEquals(s, (long) KvEventCodec.decode(payload).ts());
-            }
+            // publish() only queues: the sender thread sends each batch and then adds it to the ring. A replay asked
+            // before it got through all five is a true account of a ring still filling, so ask until seq 4 is in it.
+            List<Long> seqs = Await.value("a replay that includes the last batch (seq 4)", Duration.ofSeconds(10),
+                    () -> askReplay(dealer), s -> s.isEmpty() || s.contains(4L));
             p.close();
+            return seqs;
         }
-        return seqs;
+    }
+
+    /** One replay request from seq 0: the seqs answered, end marker included; empty when nothing came back. */
+    private static List<Long> askReplay(ZMQ.Socket dealer) {
+        dealer.sendMore(new byte[0]);
+        dealer.send(ByteBuffer.allocate(8).putLong(0).array());
+        List<Long> seqs = new ArrayList<>();
+        while (true) {
+            ZMsg m = ZMsg.recvMsg(dealer);
+            if (m == null) {
+                assertTrue(seqs.isEmpty(), "the replay stopped after " + seqs);
+                return seqs;
+            }
+            assertEquals(0, m.pop().size(), "empty delimiter");
+            long s = ByteBuffer.wrap(m.pop().getData()).getLong();
+            seqs.add(s);
+            byte[] payload = m.pop().getData();
+            if (s == -1) {
+                assertEquals(0, payload.length);
+                return seqs;
+            }
+            assertEquals(s, (long) KvEventCodec.decode(payload).ts());
+        }
     }
 
     @Test
