@@ -1,5 +1,6 @@
 package dev.tandem.worker;
 
+import dev.tandem.Await;
 import dev.tandem.bus.BusAddresses;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -9,8 +10,10 @@ import io.vertx.junit5.VertxExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,8 +47,12 @@ class PdRegistrationTest {
                     .put("registry_url", "http://127.0.0.1:" + p.port).put("bootstrap_port", bootstrap)), registered.toString());
             assertTrue(registered.contains(new JsonObject().put("mode", "decode")
                     .put("registry_url", "http://127.0.0.1:" + d.port).putNull("bootstrap_port")), registered.toString());
-            assertTrue(announced.stream().anyMatch(a -> a.getString("registry_url").endsWith(":" + d.port)
-                    && a.getString("mode").equals("decode") && a.getString("worker_id") != null), announced.toString());
+            // The bus announcement and the HTTP registration reach us on different event loops: having the one
+            // says nothing of the other.
+            BooleanSupplier decodeAnnounced = () -> announced.stream().anyMatch(a -> a.getString("registry_url")
+                    .endsWith(":" + d.port) && a.getString("mode").equals("decode") && a.getString("worker_id") != null);
+            Await.until("the decode worker's announcement on the bus", Duration.ofSeconds(10), decodeAnnounced);
+            assertTrue(decodeAnnounced.getAsBoolean(), announced.toString());
 
             String body = "{\"input_ids\": [508, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17], "
                     + "\"sampling_params\": {\"max_new_tokens\": 3, \"temperature\": 0}, \"bootstrap_host\": "
