@@ -31,30 +31,30 @@ import static jdk.incubator.vector.VectorOperators.S2I;
  * chains. Every lane still adds its positions in ascending order.
  */
 final class AttentionBlocks {
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    private static final int L = FS.length();
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    static final int L = FS.length();
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     // bf16 K/V is widened as Bf16KvAttention.load does, written out at each use: a call returning a vector that C2
     // does not inline into these large methods boxes the vector (16 MB a token on the bench preset; caught by
     // HotPathAllocationTest's head-size-64 cases).
-    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Short> SS = VectorSpecies.of(short.class,
+    static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Short> SS = VectorSpecies.of(short.class,
             VectorShape.forBitSize(FS.vectorBitSize() / 2));
     /** Whether the score blocks apply: a 16-lane vector (AVX-512); other widths keep the per-position loop. */
     static final boolean SCORE_BLOCKS = L == 16;
     /** Floats of scratch {@link #scores16F32} and {@link #scores16Bf16} need (four partly reduced vectors). */
     static final int SCRATCH = 4 * L;
 
-    private static final VectorShuffle<Float> S8 = VectorShuffle.fromOp(FS, i -> (i ^ 8) & (L - 1));
-    private static final VectorShuffle<Float> S4 = VectorShuffle.fromOp(FS, i -> (i ^ 4) & (L - 1));
-    private static final VectorShuffle<Float> S2 = VectorShuffle.fromOp(FS, i -> (i ^ 2) & (L - 1));
-    private static final VectorShuffle<Float> S1 = VectorShuffle.fromOp(FS, i -> (i ^ 1) & (L - 1));
-    private static final VectorMask<Float> M8 = VectorMask.fromLong(FS, 0xFF00L & ((1L << L) - 1));
-    private static final VectorMask<Float> M4 = VectorMask.fromLong(FS, 0xF0F0L & ((1L << L) - 1));
-    private static final VectorMask<Float> M2 = VectorMask.fromLong(FS, 0xCCCCL & ((1L << L) - 1));
-    private static final VectorMask<Float> M1 = VectorMask.fromLong(FS, 0xAAAAL & ((1L << L) - 1));
+    static final VectorShuffle<Float> S8 = VectorShuffle.fromOp(FS, i -> (i ^ 8) & (L - 1));
+    static final VectorShuffle<Float> S4 = VectorShuffle.fromOp(FS, i -> (i ^ 4) & (L - 1));
+    static final VectorShuffle<Float> S2 = VectorShuffle.fromOp(FS, i -> (i ^ 2) & (L - 1));
+    static final VectorShuffle<Float> S1 = VectorShuffle.fromOp(FS, i -> (i ^ 1) & (L - 1));
+    static final VectorMask<Float> M8 = VectorMask.fromLong(FS, 0xFF00L & ((1L << L) - 1));
+    static final VectorMask<Float> M4 = VectorMask.fromLong(FS, 0xF0F0L & ((1L << L) - 1));
+    static final VectorMask<Float> M2 = VectorMask.fromLong(FS, 0xCCCCL & ((1L << L) - 1));
+    static final VectorMask<Float> M1 = VectorMask.fromLong(FS, 0xAAAAL & ((1L << L) - 1));
     /** Position offset of input k: bitrev4(k). */
-    private static final int[] ORDER = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+    static final int[] ORDER = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
 
     private AttentionBlocks() {
     }

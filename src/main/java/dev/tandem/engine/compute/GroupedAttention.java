@@ -15,7 +15,8 @@ import java.nio.ByteOrder;
  * per-head kernel's, in the same order (scores position by position, one vector accumulator per score, softmax with
  * {@link VectorExp}, values accumulated in position order, four accumulator vectors held in registers over a tile),
  * so the tiling changes no bit. K/V are F32 or bf16 (widened in registers). {@link AttentionBlocks} runs the score
- * loop 16 positions at a time (head size 64 on AVX-512) and the value loop three heads at a time, with the same bits.
+ * loop 16 positions at a time (head size 64 on AVX-512) and the value loop three heads at a time, and
+ * {@link GroupScoreBlocks} the score loop of three heads at a time, all with the same bits.
  * Allocates nothing: scores, sums and accumulators live in the caller's per-worker scratch.
  */
 final class GroupedAttention {
@@ -144,7 +145,7 @@ final class GroupedAttention {
 
     /** Floats of accumulator scratch one worker needs. */
     static int accScratch(AttentionBatch b) {
-        return b.groupSize() * b.headDim() + AttentionBlocks.SCRATCH;
+        return b.groupSize() * b.headDim() + Math.max(AttentionBlocks.SCRATCH, GroupScoreBlocks.SCRATCH);
     }
 
     /**
@@ -177,7 +178,29 @@ final class GroupedAttention {
         int tmp = g * hd; // the score blocks' scratch, after the accumulators
         for (int j0 = 0; j0 < len; j0 += TILE) {
             int j1 = Math.min(len, j0 + TILE);
-            for (int gi = g0; gi < g1; gi++) {
+            int gi = g0;
+            // Three heads at a time load each K vector once (GroupScoreBlocks), the rest head by head; same bits.
+            for (; blocks && gi + 3 <= g1; gi += 3) {
+                int qOff = qBase + gi * hd;
+                int sOff = gi * len;
+                int j = j0;
+                for (; j + L <= j1; j += L) {
+                    if (bf16) {
+                        GroupScoreBlocks.scores16x3Bf16(q, qOff, keys, table, rowOff, j, kvStride, headByte,
+                                b.scale(), scores, sOff, len, acc, tmp);
+                    } else {
+                        GroupScoreBlocks.scores16x3F32(q, qOff, keys, table, rowOff, j, kvStride, headByte,
+                                b.scale(), scores, sOff, len, acc, tmp);
+                    }
+                }
+                for (int h = 0; h < 3; h++) {
+                    for (int jj = j; jj < j1; jj++) {
+                        scores[sOff + h * len + jj] = dot(q, qOff + h * hd, keys,
+                                table[rowOff + jj] * kvStride + headByte, hd, bf16) * b.scale();
+                    }
+                }
+            }
+            for (; gi < g1; gi++) {
                 int qOff = qBase + gi * hd;
                 int sOff = gi * len;
                 int j = j0;

@@ -1,5 +1,6 @@
 package dev.tandem.engine.compute;
 
+import dev.tandem.config.KvDtype;
 import dev.tandem.kvcache.KvPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -125,9 +126,20 @@ class GroupedAttentionTest {
     }
 
     private static void check(int heads, int kvHeads, int hd, int[] positions, int[] tableOffsets) {
+        check(heads, kvHeads, hd, positions, tableOffsets, KvDtype.FLOAT32);
+        check(heads, kvHeads, hd, positions, tableOffsets, KvDtype.BFLOAT16);
+    }
+
+    /**
+     * Attention over K/V stored as {@code dtype} against {@link #perHead} over an F32 pool holding the same values
+     * (for bf16, the rounded ones: widening is exact, so the kernels see the same inputs and must give the same bits).
+     */
+    private static void check(int heads, int kvHeads, int hd, int[] positions, int[] tableOffsets, KvDtype dtype) {
         int slots = 512;
         SplittableRandom r = new SplittableRandom(heads * 100 + hd);
-        try (KvPool pool = new KvPool(1, slots, 1, kvHeads, hd); VectorBackend vector = new VectorBackend(2)) {
+        try (KvPool pool = new KvPool(1, slots, 1, kvHeads, hd, null, dtype);
+             KvPool f32 = new KvPool(1, slots, 1, kvHeads, hd);
+             VectorBackend vector = new VectorBackend(2)) {
             int kvDim = kvHeads * hd;
             float[] k = new float[kvDim];
             float[] v = new float[kvDim];
@@ -137,6 +149,11 @@ class GroupedAttentionTest {
                     v[d] = (float) r.nextGaussian();
                 }
                 pool.write(0, s, k, 0, v, 0);
+                for (int d = 0; d < kvDim; d++) {
+                    k[d] = pool.get(pool.keys(0), (long) s * kvDim + d);
+                    v[d] = pool.get(pool.values(0), (long) s * kvDim + d);
+                }
+                f32.write(0, s, k, 0, v, 0);
             }
             int[] table = new int[1024];
             for (int i = 0; i < table.length; i++) {
@@ -150,11 +167,11 @@ class GroupedAttentionTest {
             float scale = (float) (1 / Math.sqrt(hd));
             float[] got = new float[q.length];
             AttentionBatch b = new AttentionBatch(q, got, tokens, positions, tableOffsets, table, pool.keys(0),
-                    pool.values(0), heads, kvHeads, hd, scale);
+                    pool.values(0), heads, kvHeads, hd, scale).kvDtype(dtype);
             vector.attention(b);
             float[] want = new float[q.length];
-            AttentionBatch ref = new AttentionBatch(q, want, tokens, positions, tableOffsets, table, pool.keys(0),
-                    pool.values(0), heads, kvHeads, hd, scale);
+            AttentionBatch ref = new AttentionBatch(q, want, tokens, positions, tableOffsets, table, f32.keys(0),
+                    f32.values(0), heads, kvHeads, hd, scale);
             float[] scores = new float[1024];
             float[] acc = new float[hd];
             for (int t = 0; t < tokens; t++) {
@@ -162,7 +179,7 @@ class GroupedAttentionTest {
                     perHead(ref, t, h, h / (heads / kvHeads), positions[t] + 1, scores, acc);
                 }
             }
-            assertArrayEquals(want, got, heads + " heads over " + kvHeads + ", head size " + hd);
+            assertArrayEquals(want, got, heads + " heads over " + kvHeads + ", head size " + hd + ", K/V " + dtype);
             boolean nonZero = false;
             for (float x : got) {
                 nonZero |= x != 0;
