@@ -156,11 +156,23 @@ class TokenOutputAllocationTest {
         for (int i = 0; i < 200_000; i++) { // warm-up: C2 compiles add()
             decoded += append(dec, ids[i % ids.length], text);
         }
-        long before = mx.getCurrentThreadAllocatedBytes();
-        for (int i = 0; i < 20_000; i++) {
-            decoded += append(dec, ids[i % ids.length], text);
+        // Measured over up to three windows, the first clean one counting (as HotPathAllocationTest does): code
+        // that allocates per token does so in every window and still fails, while one late JIT event on a loaded
+        // machine (seen once: 896 bytes in a window) does not fail the run.
+        long[] decoderBytes = new long[3];
+        for (int w = 0; w < decoderBytes.length; w++) {
+            long before = mx.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 20_000; i++) {
+                decoded += append(dec, ids[i % ids.length], text);
+            }
+            decoderBytes[w] = mx.getCurrentThreadAllocatedBytes() - before;
+            if (decoderBytes[w] == 0) {
+                break;
+            }
         }
-        assertEquals(0, mx.getCurrentThreadAllocatedBytes() - before, "bytes allocated by 20 000 decoder steps");
+        assertTrue(java.util.Arrays.stream(decoderBytes).anyMatch(b -> b == 0),
+                "bytes allocated by 20 000 decoder steps, in each of three windows: "
+                        + java.util.Arrays.toString(decoderBytes));
         assertTrue(decoded > 20_000, "characters decoded: " + decoded);
 
         int vocab = engine.model.config().vocabSize();
@@ -178,12 +190,20 @@ class TokenOutputAllocationTest {
         for (int i = 0; i < 20_000; i++) {
             sum += sampler.next(logits, 0, vocab);
         }
-        before = mx.getCurrentThreadAllocatedBytes();
-        for (int i = 0; i < 5_000; i++) {
-            sum += sampler.next(logits, 0, vocab);
+        long[] samplerBytes = new long[3];
+        for (int w = 0; w < samplerBytes.length; w++) {
+            long before = mx.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 5_000; i++) {
+                sum += sampler.next(logits, 0, vocab);
+            }
+            samplerBytes[w] = mx.getCurrentThreadAllocatedBytes() - before;
+            if (samplerBytes[w] == 0) {
+                break;
+            }
         }
-        assertEquals(0, mx.getCurrentThreadAllocatedBytes() - before,
-                "bytes allocated by 5000 penalized sampling steps");
+        assertTrue(java.util.Arrays.stream(samplerBytes).anyMatch(b -> b == 0),
+                "bytes allocated by 5000 penalized sampling steps, in each of three windows: "
+                        + java.util.Arrays.toString(samplerBytes));
         assertTrue(sum > 0);
     }
 
