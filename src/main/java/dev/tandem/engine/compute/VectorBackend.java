@@ -33,7 +33,7 @@ public final class VectorBackend implements ComputeBackend {
     private static final int PANELS_PER_UNIT = 2; // BF16 panels per parallel work unit (one k2x4 tile wide)
     /**
      * Fewest rows of per-row work worth a piece of their own: a row's norm and RoPE take ~1 µs on the bench preset
-     * and a fork/join 1-2.5 µs, so a batch of fewer rows than two pieces runs on the caller alone.
+     * and a fork/join 1-2.5 µs, so up to this many rows (a decode step of a few requests) run on the caller alone.
      */
     private static final int ROWS_PER_PIECE = 4;
 

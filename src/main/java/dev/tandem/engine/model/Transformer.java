@@ -235,7 +235,7 @@ public final class Transformer {
         backend.forRows(total, rowSteps.norm(RowSteps.Step.NORM, layers[0].attnNorm));
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
-            // qkv matmuls, then (+ Qwen2 bias) RoPE on q and k and k, v into the cache
+            // qkv matmuls; then per row the Qwen2 bias, RoPE on q and k, and k, v into the cache
             backend.matmulAll(w.qkv, xb, total, ws.qkvOut);
             backend.forRows(total, rowSteps.ropeWrite(l, w.bq, w.bk, w.bv));
             // attention over each request's cached positions 0..pos (causal)
