@@ -23,10 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GatewayLoadLogTest {
 
     private static void await(BooleanSupplier cond, String what) throws InterruptedException {
-        for (int i = 0; i < 500 && !cond.getAsBoolean(); i++) {
-            Thread.sleep(10);
-        }
-        assertTrue(cond.getAsBoolean(), what);
+        dev.tandem.Await.until(what, java.time.Duration.ofSeconds(10), cond);
     }
 
     @Test

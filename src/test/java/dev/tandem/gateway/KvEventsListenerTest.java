@@ -31,7 +31,6 @@ import static dev.tandem.gateway.policy.KvTestData.seq;
 import static dev.tandem.gateway.policy.KvTestData.snapshot;
 import static dev.tandem.gateway.policy.KvTestData.stored;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The KV-events listener on a local event bus, with the test playing the workers (publisher and snapshots). */
 @ExtendWith(VertxExtension.class)
@@ -79,11 +78,9 @@ class KvEventsListenerTest {
                 signer == null ? h : signer.signBytes(BusAddresses.KV_EVENTS, h, bytes));
     }
 
+    /** Polls {@code cond} for up to 10 s (the state it waits for is reached in well under a second). */
     static void await(String what, BooleanSupplier cond) throws InterruptedException {
-        for (int i = 0; i < 500 && !cond.getAsBoolean(); i++) {
-            Thread.sleep(10);
-        }
-        assertTrue(cond.getAsBoolean(), what);
+        dev.tandem.Await.until(what, java.time.Duration.ofSeconds(10), cond);
     }
 
     static List<KvEvent> pages(int[] t, int from, int to) {

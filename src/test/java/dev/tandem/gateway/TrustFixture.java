@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A gateway on a real socket (127.0.0.1, a free port) with mock workers, and a client that may send a key. */
 record TrustFixture(Vertx vertx, GatewayConfig config, GatewayVerticle gateway, WebClient client) {
@@ -75,9 +74,6 @@ record TrustFixture(Vertx vertx, GatewayConfig config, GatewayVerticle gateway, 
 
     /** Polls {@code cond} for up to 10 s (the state it waits for is reached in well under a second). */
     static void await(String what, BooleanSupplier cond) throws InterruptedException {
-        for (int i = 0; i < 1000 && !cond.getAsBoolean(); i++) {
-            Thread.sleep(10);
-        }
-        assertTrue(cond.getAsBoolean(), what);
+        dev.tandem.Await.until(what, java.time.Duration.ofSeconds(10), cond);
     }
 }

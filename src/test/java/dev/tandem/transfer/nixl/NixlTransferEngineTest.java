@@ -48,11 +48,7 @@ class NixlTransferEngineTest {
     }
 
     static void awaitTrue(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!c.getAsBoolean()) {
-            assertTrue(System.nanoTime() < end, "timed out waiting for " + what);
-            Thread.sleep(5);
-        }
+        dev.tandem.Await.until(what, java.time.Duration.ofSeconds(10), c);
     }
 
     @Test
