@@ -156,23 +156,13 @@ class TokenOutputAllocationTest {
         for (int i = 0; i < 200_000; i++) { // warm-up: C2 compiles add()
             decoded += append(dec, ids[i % ids.length], text);
         }
-        // Measured over up to three windows, the first clean one counting (as HotPathAllocationTest does): code
-        // that allocates per token does so in every window and still fails, while one late JIT event on a loaded
-        // machine (seen once: 896 bytes in a window) does not fail the run.
-        long[] decoderBytes = new long[3];
-        for (int w = 0; w < decoderBytes.length; w++) {
-            long before = mx.getCurrentThreadAllocatedBytes();
+        long[] chars = {decoded};
+        assertCleanWindow("20 000 decoder steps", mx, () -> {
             for (int i = 0; i < 20_000; i++) {
-                decoded += append(dec, ids[i % ids.length], text);
+                chars[0] += append(dec, ids[i % ids.length], text);
             }
-            decoderBytes[w] = mx.getCurrentThreadAllocatedBytes() - before;
-            if (decoderBytes[w] == 0) {
-                break;
-            }
-        }
-        assertTrue(java.util.Arrays.stream(decoderBytes).anyMatch(b -> b == 0),
-                "bytes allocated by 20 000 decoder steps, in each of three windows: "
-                        + java.util.Arrays.toString(decoderBytes));
+        });
+        decoded = chars[0];
         assertTrue(decoded > 20_000, "characters decoded: " + decoded);
 
         int vocab = engine.model.config().vocabSize();
@@ -190,21 +180,33 @@ class TokenOutputAllocationTest {
         for (int i = 0; i < 20_000; i++) {
             sum += sampler.next(logits, 0, vocab);
         }
-        long[] samplerBytes = new long[3];
-        for (int w = 0; w < samplerBytes.length; w++) {
-            long before = mx.getCurrentThreadAllocatedBytes();
+        long[] picked = {sum};
+        assertCleanWindow("5000 penalized sampling steps", mx, () -> {
             for (int i = 0; i < 5_000; i++) {
-                sum += sampler.next(logits, 0, vocab);
+                picked[0] += sampler.next(logits, 0, vocab);
             }
-            samplerBytes[w] = mx.getCurrentThreadAllocatedBytes() - before;
-            if (samplerBytes[w] == 0) {
-                break;
+        });
+        sum = picked[0];
+        assertTrue(sum > 0);
+    }
+
+    /**
+     * Runs {@code window} up to three times on this thread and asserts one run allocated nothing, the first clean one
+     * counting (as HotPathAllocationTest does): code that allocates per step does so in every window and fails, while
+     * one late JIT event on a loaded machine (seen once: 896 bytes in a window) does not fail the run.
+     */
+    private static void assertCleanWindow(String what, com.sun.management.ThreadMXBean mx, Runnable window) {
+        long[] bytes = new long[3];
+        for (int w = 0; w < bytes.length; w++) {
+            long before = mx.getCurrentThreadAllocatedBytes();
+            window.run();
+            bytes[w] = mx.getCurrentThreadAllocatedBytes() - before;
+            if (bytes[w] == 0) {
+                return;
             }
         }
-        assertTrue(java.util.Arrays.stream(samplerBytes).anyMatch(b -> b == 0),
-                "bytes allocated by 5000 penalized sampling steps, in each of three windows: "
-                        + java.util.Arrays.toString(samplerBytes));
-        assertTrue(sum > 0);
+        throw new AssertionError("bytes allocated by " + what + ", in each of three windows: "
+                + java.util.Arrays.toString(bytes));
     }
 
     /** One decoder step into {@code text}, emptied (keeping its capacity) before it would have to grow. */

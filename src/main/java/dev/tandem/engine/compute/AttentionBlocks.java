@@ -34,7 +34,7 @@ final class AttentionBlocks {
     static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     static final int L = FS.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    // bf16 K/V is widened as Bf16KvAttention.load does, written out at each use: a call returning a vector that C2
+    // bf16 K/V is widened as Bf16KvAttention describes, written out at each use: a call returning a vector that C2
     // does not inline into these large methods boxes the vector (16 MB a token on the bench preset; caught by
     // HotPathAllocationTest's head-size-64 cases).
     static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
@@ -57,6 +57,21 @@ final class AttentionBlocks {
     static final int[] ORDER = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
 
     private AttentionBlocks() {
+    }
+
+    /**
+     * The last two levels of a score block's pairwise adds: the four partly reduced vectors at
+     * {@code tmp[tOff .. tOff + 4L)} (widths 8 and 4 done) become the 16 scores, scaled, at {@code scores[at ..]}.
+     * Takes and returns no vector, so whether C2 inlines it cannot make it box one.
+     */
+    static void finish16(float[] tmp, int tOff, float scale, float[] scores, int at) {
+        FloatVector r0 = FloatVector.fromArray(FS, tmp, tOff);
+        FloatVector r1 = FloatVector.fromArray(FS, tmp, tOff + L);
+        FloatVector r2 = FloatVector.fromArray(FS, tmp, tOff + 2 * L);
+        FloatVector r3 = FloatVector.fromArray(FS, tmp, tOff + 3 * L);
+        FloatVector t0 = r0.blend(r1, M2).add(r1.blend(r0, M2).rearrange(S2));
+        FloatVector t1 = r2.blend(r3, M2).add(r3.blend(r2, M2).rearrange(S2));
+        t0.blend(t1, M1).add(t1.blend(t0, M1).rearrange(S1)).mul(scale).intoArray(scores, at);
     }
 
     /**
@@ -116,13 +131,7 @@ final class AttentionBlocks {
             FloatVector p1 = d2.blend(d3, M8).add(d3.blend(d2, M8).rearrange(S8));
             p0.blend(p1, M4).add(p1.blend(p0, M4).rearrange(S4)).intoArray(tmp, tOff + m * L);
         }
-        FloatVector r0 = FloatVector.fromArray(FS, tmp, tOff);
-        FloatVector r1 = FloatVector.fromArray(FS, tmp, tOff + L);
-        FloatVector r2 = FloatVector.fromArray(FS, tmp, tOff + 2 * L);
-        FloatVector r3 = FloatVector.fromArray(FS, tmp, tOff + 3 * L);
-        FloatVector t0 = r0.blend(r1, M2).add(r1.blend(r0, M2).rearrange(S2));
-        FloatVector t1 = r2.blend(r3, M2).add(r3.blend(r2, M2).rearrange(S2));
-        t0.blend(t1, M1).add(t1.blend(t0, M1).rearrange(S1)).mul(scale).intoArray(scores, sOff + j0);
+        finish16(tmp, tOff, scale, scores, sOff + j0);
     }
 
     /**
@@ -166,13 +175,7 @@ final class AttentionBlocks {
             FloatVector p1 = d2.blend(d3, M8).add(d3.blend(d2, M8).rearrange(S8));
             p0.blend(p1, M4).add(p1.blend(p0, M4).rearrange(S4)).intoArray(tmp, tOff + m * L);
         }
-        FloatVector r0 = FloatVector.fromArray(FS, tmp, tOff);
-        FloatVector r1 = FloatVector.fromArray(FS, tmp, tOff + L);
-        FloatVector r2 = FloatVector.fromArray(FS, tmp, tOff + 2 * L);
-        FloatVector r3 = FloatVector.fromArray(FS, tmp, tOff + 3 * L);
-        FloatVector t0 = r0.blend(r1, M2).add(r1.blend(r0, M2).rearrange(S2));
-        FloatVector t1 = r2.blend(r3, M2).add(r3.blend(r2, M2).rearrange(S2));
-        t0.blend(t1, M1).add(t1.blend(t0, M1).rearrange(S1)).mul(scale).intoArray(scores, sOff + j0);
+        finish16(tmp, tOff, scale, scores, sOff + j0);
     }
 
     /**

@@ -10,13 +10,9 @@ import static dev.tandem.engine.compute.AttentionBlocks.FS;
 import static dev.tandem.engine.compute.AttentionBlocks.IS;
 import static dev.tandem.engine.compute.AttentionBlocks.L;
 import static dev.tandem.engine.compute.AttentionBlocks.LE;
-import static dev.tandem.engine.compute.AttentionBlocks.M1;
-import static dev.tandem.engine.compute.AttentionBlocks.M2;
 import static dev.tandem.engine.compute.AttentionBlocks.M4;
 import static dev.tandem.engine.compute.AttentionBlocks.M8;
 import static dev.tandem.engine.compute.AttentionBlocks.ORDER;
-import static dev.tandem.engine.compute.AttentionBlocks.S1;
-import static dev.tandem.engine.compute.AttentionBlocks.S2;
 import static dev.tandem.engine.compute.AttentionBlocks.S4;
 import static dev.tandem.engine.compute.AttentionBlocks.S8;
 import static dev.tandem.engine.compute.AttentionBlocks.SS;
@@ -104,14 +100,7 @@ final class GroupScoreBlocks {
             p20.blend(p21, M4).add(p21.blend(p20, M4).rearrange(S4)).intoArray(tmp, tOff + 8 * L + m * L);
         }
         for (int h = 0; h < 3; h++) {
-            int t = tOff + 4 * h * L;
-            FloatVector r0 = FloatVector.fromArray(FS, tmp, t);
-            FloatVector r1 = FloatVector.fromArray(FS, tmp, t + L);
-            FloatVector r2 = FloatVector.fromArray(FS, tmp, t + 2 * L);
-            FloatVector r3 = FloatVector.fromArray(FS, tmp, t + 3 * L);
-            FloatVector t0 = r0.blend(r1, M2).add(r1.blend(r0, M2).rearrange(S2));
-            FloatVector t1 = r2.blend(r3, M2).add(r3.blend(r2, M2).rearrange(S2));
-            t0.blend(t1, M1).add(t1.blend(t0, M1).rearrange(S1)).mul(scale).intoArray(scores, sOff + h * len + j0);
+            AttentionBlocks.finish16(tmp, tOff + 4 * h * L, scale, scores, sOff + h * len + j0);
         }
     }
 
@@ -192,14 +181,7 @@ final class GroupScoreBlocks {
             p20.blend(p21, M4).add(p21.blend(p20, M4).rearrange(S4)).intoArray(tmp, tOff + 8 * L + m * L);
         }
         for (int h = 0; h < 3; h++) {
-            int t = tOff + 4 * h * L;
-            FloatVector r0 = FloatVector.fromArray(FS, tmp, t);
-            FloatVector r1 = FloatVector.fromArray(FS, tmp, t + L);
-            FloatVector r2 = FloatVector.fromArray(FS, tmp, t + 2 * L);
-            FloatVector r3 = FloatVector.fromArray(FS, tmp, t + 3 * L);
-            FloatVector t0 = r0.blend(r1, M2).add(r1.blend(r0, M2).rearrange(S2));
-            FloatVector t1 = r2.blend(r3, M2).add(r3.blend(r2, M2).rearrange(S2));
-            t0.blend(t1, M1).add(t1.blend(t0, M1).rearrange(S1)).mul(scale).intoArray(scores, sOff + h * len + j0);
+            AttentionBlocks.finish16(tmp, tOff + 4 * h * L, scale, scores, sOff + h * len + j0);
         }
     }
 }
