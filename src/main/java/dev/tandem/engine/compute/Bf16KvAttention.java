@@ -1,40 +1,24 @@
 package dev.tandem.engine.compute;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Loads of K/V stored as bf16 ({@code --kv-cache-dtype bf16}) for {@link GroupedAttention}: {@code L} bf16 values
- * are loaded as a half-width short vector, sign-extended to ints and shifted into the upper half of each lane, which
- * is exactly the float they encode. The attention loop and its summation order are the F32 ones, so a bf16 pool
- * gives the same bits as an F32 pool holding the same bf16-rounded values.
+ * K/V stored as bf16 ({@code --kv-cache-dtype bf16}) for {@link GroupedAttention}: the kernels widen {@code L} bf16
+ * values by loading them as a half-width short vector, sign-extending to ints and shifting into the upper half of
+ * each lane, which is exactly the float they encode. That widening is written out at each use (a helper returning a
+ * vector that C2 does not inline boxes it: allocation on the hot path), so only the scalar read lives here. The
+ * attention loop and its summation order are the F32 ones, so a bf16 pool gives the same bits as an F32 pool holding
+ * the same bf16-rounded values.
  */
 final class Bf16KvAttention {
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Short> SS = VectorSpecies.of(short.class,
-            VectorShape.forBitSize(FS.vectorBitSize() / 2)); // L shorts: one float vector's worth of bf16
-    private static final int L = FS.length();
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Bf16KvAttention() {
     }
 
-    /** {@code L} bf16 values at byte {@code at} of {@code s}, widened to floats. */
-    static FloatVector load(MemorySegment s, long at) {
-        return ((IntVector) ShortVector.fromMemorySegment(SS, s, at, LE).convertShape(VectorOperators.S2I, IS, 0))
-                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
+    /** The bf16 value at byte {@code at} of {@code s}, widened to a float. */
     static float get(MemorySegment s, long at) {
         return Float.intBitsToFloat(s.get(BF16, at) << 16);
     }

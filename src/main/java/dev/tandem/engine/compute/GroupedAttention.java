@@ -2,11 +2,18 @@ package dev.tandem.engine.compute;
 
 import dev.tandem.config.KvDtype;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+
+import static dev.tandem.engine.compute.AttentionBlocks.IS;
+import static dev.tandem.engine.compute.AttentionBlocks.SS;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
 
 /**
  * Attention of the query heads that share one K/V head (a GQA group) for one token, reading K and V in tiles of
@@ -281,7 +288,11 @@ final class GroupedAttention {
             FloatVector a = FloatVector.fromArray(FS, acc, aOff + d);
             for (int j = j0; j < j1; j++) {
                 long base = table[rowOff + j] * kvStride + headByte + (long) eb * d;
-                a = load(values, base, bf16).fma(FloatVector.broadcast(FS, scores[sOff + j]), a);
+                FloatVector v = bf16
+                        ? ((IntVector) ShortVector.fromMemorySegment(SS, values, base, LE)
+                                .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats()
+                        : FloatVector.fromMemorySegment(FS, values, base, LE);
+                a = v.fma(FloatVector.broadcast(FS, scores[sOff + j]), a);
             }
             a.intoArray(acc, aOff + d);
         }
@@ -298,7 +309,11 @@ final class GroupedAttention {
      * {@code q[qOff .. qOff + hd) · K} for the K row at byte {@code base}: one position of the per-position loop. A
      * method of its own that takes and returns no vector, so whether C2 inlines it into {@code attend} (a large
      * method, near the inlining budget with the block kernels) cannot make it box the vectors it uses; the remainder
-     * positions of a head size 64 context did box here in some compilations (HotPathAllocationTest).
+     * positions of a head size 64 context did box here in some compilations (HotPathAllocationTest). Its K loads
+     * are written out too, as in {@link #valuesFrom} and {@link #accumulate4}: through a {@code load} helper that
+     * returned a vector, a JVM that had run another head size or KV dtype first boxed one per position (a batch-1
+     * step of the head-size-32 tiny model allocated 3.7 MB at ~1400 positions after GroupedAttentionTest had run in
+     * the same JVM; TokenOutputAllocationTest failed in that order).
      */
     private static float dot(float[] q, int qOff, MemorySegment keys, long base, int hd, boolean bf16) {
         int eb = bf16 ? 2 : 4;
@@ -306,7 +321,12 @@ final class GroupedAttention {
         FloatVector dot = FloatVector.zero(FS);
         int d = 0;
         for (; d < bound; d += L) {
-            dot = FloatVector.fromArray(FS, q, qOff + d).fma(load(keys, base + (long) eb * d, bf16), dot);
+            long at = base + (long) eb * d;
+            FloatVector k = bf16
+                    ? ((IntVector) ShortVector.fromMemorySegment(SS, keys, at, LE)
+                            .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats()
+                    : FloatVector.fromMemorySegment(FS, keys, at, LE);
+            dot = FloatVector.fromArray(FS, q, qOff + d).fma(k, dot);
         }
         float s = Lanes.sum(dot);
         for (; d < hd; d++) {
@@ -327,10 +347,21 @@ final class GroupedAttention {
         for (int j = j0; j < j1; j++) {
             long base = table[rowOff + j] * kvStride + headByte;
             FloatVector p = FloatVector.broadcast(FS, scores[sOff + j]);
-            a0 = load(values, base, bf16).fma(p, a0);
-            a1 = load(values, base + vb, bf16).fma(p, a1);
-            a2 = load(values, base + 2 * vb, bf16).fma(p, a2);
-            a3 = load(values, base + 3 * vb, bf16).fma(p, a3);
+            if (bf16) {
+                a0 = ((IntVector) ShortVector.fromMemorySegment(SS, values, base, LE)
+                        .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(p, a0);
+                a1 = ((IntVector) ShortVector.fromMemorySegment(SS, values, base + vb, LE)
+                        .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(p, a1);
+                a2 = ((IntVector) ShortVector.fromMemorySegment(SS, values, base + 2 * vb, LE)
+                        .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(p, a2);
+                a3 = ((IntVector) ShortVector.fromMemorySegment(SS, values, base + 3 * vb, LE)
+                        .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats().fma(p, a3);
+            } else {
+                a0 = FloatVector.fromMemorySegment(FS, values, base, LE).fma(p, a0);
+                a1 = FloatVector.fromMemorySegment(FS, values, base + vb, LE).fma(p, a1);
+                a2 = FloatVector.fromMemorySegment(FS, values, base + 2 * vb, LE).fma(p, a2);
+                a3 = FloatVector.fromMemorySegment(FS, values, base + 3 * vb, LE).fma(p, a3);
+            }
         }
         a0.intoArray(acc, a);
         a1.intoArray(acc, a + L);
@@ -359,10 +390,6 @@ final class GroupedAttention {
             m0 = Math.max(m0, s[off + j]);
         }
         return Math.max(Math.max(m0, m1), Math.max(m2, m3));
-    }
-
-    static FloatVector load(MemorySegment s, long at, boolean bf16) {
-        return bf16 ? Bf16KvAttention.load(s, at) : FloatVector.fromMemorySegment(FS, s, at, LE);
     }
 
     private static float get(MemorySegment s, long at, boolean bf16) {
