@@ -286,13 +286,19 @@ final class GroupedAttention {
         int d = d0;
         for (; d < bound; d += L) {
             FloatVector a = FloatVector.fromArray(FS, acc, aOff + d);
-            for (int j = j0; j < j1; j++) {
-                long base = table[rowOff + j] * kvStride + headByte + (long) eb * d;
-                FloatVector v = bf16
-                        ? ((IntVector) ShortVector.fromMemorySegment(SS, values, base, LE)
-                                .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats()
-                        : FloatVector.fromMemorySegment(FS, values, base, LE);
-                a = v.fma(FloatVector.broadcast(FS, scores[sOff + j]), a);
+            long at = headByte + (long) eb * d;
+            if (bf16) {
+                for (int j = j0; j < j1; j++) {
+                    FloatVector v = ((IntVector) ShortVector.fromMemorySegment(SS, values,
+                            table[rowOff + j] * kvStride + at, LE).convertShape(S2I, IS, 0)).lanewise(LSHL, 16)
+                            .reinterpretAsFloats();
+                    a = v.fma(FloatVector.broadcast(FS, scores[sOff + j]), a);
+                }
+            } else {
+                for (int j = j0; j < j1; j++) {
+                    a = FloatVector.fromMemorySegment(FS, values, table[rowOff + j] * kvStride + at, LE)
+                            .fma(FloatVector.broadcast(FS, scores[sOff + j]), a);
+                }
             }
             a.intoArray(acc, aOff + d);
         }
@@ -320,13 +326,17 @@ final class GroupedAttention {
         int bound = FS.loopBound(hd);
         FloatVector dot = FloatVector.zero(FS);
         int d = 0;
-        for (; d < bound; d += L) {
-            long at = base + (long) eb * d;
-            FloatVector k = bf16
-                    ? ((IntVector) ShortVector.fromMemorySegment(SS, keys, at, LE)
-                            .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats()
-                    : FloatVector.fromMemorySegment(FS, keys, at, LE);
-            dot = FloatVector.fromArray(FS, q, qOff + d).fma(k, dot);
+        if (bf16) {
+            for (; d < bound; d += L) {
+                FloatVector k = ((IntVector) ShortVector.fromMemorySegment(SS, keys, base + 2L * d, LE)
+                        .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats();
+                dot = FloatVector.fromArray(FS, q, qOff + d).fma(k, dot);
+            }
+        } else {
+            for (; d < bound; d += L) {
+                dot = FloatVector.fromArray(FS, q, qOff + d)
+                        .fma(FloatVector.fromMemorySegment(FS, keys, base + 4L * d, LE), dot);
+            }
         }
         float s = Lanes.sum(dot);
         for (; d < hd; d++) {
