@@ -150,9 +150,47 @@ class ForwardConsistencyTest {
         }
     }
 
+    /**
+     * A decode token over a context of several softmax chunks has the same bits alone (its chunks shared out between
+     * the threads, combined at the end) as inside a batch (each of its groups attended whole by one thread), and the
+     * same again with one thread.
+     */
+    @org.junit.jupiter.api.Test
+    void aLoneDecodeTokensSplitContextKeepsItsBits() {
+        int[] a = tokens(150, 9); // three chunks of 64, the last partial
+        int[] b = tokens(40, 10);
+        float[] reference = null;
+        for (int threads : new int[] {1, 3}) {
+            try (EngineFixture f = new EngineFixture(VECTOR, dev.tandem.TestModels.tiny(),
+                    dev.tandem.config.Quantization.NONE, threads);
+                 PagedKvCache kv = f.cache(16, 512)) {
+                int ra = kv.allocateRow();
+                int rb = kv.allocateRow();
+                kv.ensureCapacity(ra, a.length + 1);
+                kv.ensureCapacity(rb, b.length + 1);
+                f.model.transformer().forward(List.of(SequenceChunk.lastLogits(ra, 0, a),
+                        SequenceChunk.lastLogits(rb, 0, b)), kv);
+                float[] alone = f.model.transformer().forward(List.of(SequenceChunk.lastLogits(ra, a.length, 7)), kv)
+                        .last(0).clone();
+                ForwardOutput both = f.model.transformer().forward(List.of(SequenceChunk.lastLogits(ra, a.length, 7),
+                        SequenceChunk.lastLogits(rb, b.length, 8)), kv);
+                assertArrayEquals(alone, both.last(0), threads + " threads: alone vs batched");
+                if (reference == null) {
+                    reference = alone;
+                } else {
+                    assertArrayEquals(reference, alone, "1 thread vs " + threads);
+                }
+                kv.release(ra);
+                kv.release(rb);
+                assertEquals(kv.allocator().totalPages(), kv.allocator().freePages());
+            }
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void vectorBackendAgreesWithScalarReference() {
-        int[] seq = tokens(64, 7);
+        // 200 tokens: the later ones attend over four softmax chunks, combined (the scalar reference does not chunk).
+        int[] seq = tokens(200, 7);
         float[][] s;
         float[][] v;
         try (EngineFixture f = new EngineFixture(SCALAR); PagedKvCache kv = f.cache(16, 256)) {

@@ -179,14 +179,14 @@ final class AttentionBlocks {
     }
 
     /**
-     * For three heads h = 0..2 ({@code scores} at {@code sOff + h·len}, {@code acc} at {@code a + h·hd}):
-     * {@code acc[a + h·hd .. + 4L) += Σ_j scores[j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}.
+     * For three heads h = 0..2 ({@code scores} at {@code sOff + h·len}, {@code acc} at {@code a + h·accStride}):
+     * {@code acc[a + h·accStride .. + 4L) += Σ_j scores[j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}.
      */
     static void values4x3Bf16(MemorySegment values, int[] table, int rowOff, int j0, int j1, long kvStride,
-                          long headByte, float[] scores, int sOff, int len, float[] acc, int a, int hd) {
+                          long headByte, float[] scores, int sOff, int len, float[] acc, int a, int accStride) {
         long vb = (long) L * 2; // bf16
-        int a1 = a + hd;
-        int a2 = a1 + hd;
+        int a1 = a + accStride;
+        int a2 = a1 + accStride;
         FloatVector x0 = FloatVector.fromArray(FS, acc, a), x1 = FloatVector.fromArray(FS, acc, a + L);
         FloatVector x2 = FloatVector.fromArray(FS, acc, a + 2 * L), x3 = FloatVector.fromArray(FS, acc, a + 3 * L);
         FloatVector y0 = FloatVector.fromArray(FS, acc, a1), y1 = FloatVector.fromArray(FS, acc, a1 + L);
@@ -236,14 +236,14 @@ final class AttentionBlocks {
     }
 
     /**
-     * {@link #values4x3Bf16} for F32 V with the loads written out. For three heads h = 0..2 ({@code scores} at {@code sOff + h·len}, {@code acc} at {@code a + h·hd}):
-     * {@code acc[a + h·hd .. + 4L) += Σ_j scores[j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}.
+     * {@link #values4x3Bf16} for F32 V with the loads written out. For three heads h = 0..2 ({@code scores} at {@code sOff + h·len}, {@code acc} at {@code a + h·accStride}):
+     * {@code acc[a + h·accStride .. + 4L) += Σ_j scores[j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}.
      */
     static void values4x3F32(MemorySegment values, int[] table, int rowOff, int j0, int j1, long kvStride,
-                          long headByte, float[] scores, int sOff, int len, float[] acc, int a, int hd) {
+                          long headByte, float[] scores, int sOff, int len, float[] acc, int a, int accStride) {
         long vb = (long) L * Float.BYTES;
-        int a1 = a + hd;
-        int a2 = a1 + hd;
+        int a1 = a + accStride;
+        int a2 = a1 + accStride;
         FloatVector x0 = FloatVector.fromArray(FS, acc, a), x1 = FloatVector.fromArray(FS, acc, a + L);
         FloatVector x2 = FloatVector.fromArray(FS, acc, a + 2 * L), x3 = FloatVector.fromArray(FS, acc, a + 3 * L);
         FloatVector y0 = FloatVector.fromArray(FS, acc, a1), y1 = FloatVector.fromArray(FS, acc, a1 + L);

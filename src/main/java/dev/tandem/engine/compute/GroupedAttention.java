@@ -23,8 +23,10 @@ import static jdk.incubator.vector.VectorOperators.S2I;
  * {@link VectorExp}, values accumulated in position order, four accumulator vectors held in registers over a tile),
  * so the tiling changes no bit. K/V are F32 or bf16 (widened in registers). {@link AttentionBlocks} runs the score
  * loop 16 positions at a time (head size 64 on AVX-512) and the value loop three heads at a time, and
- * {@link GroupScoreBlocks} the score loop of three heads at a time, all with the same bits.
- * Allocates nothing: scores, sums and accumulators live in the caller's per-worker scratch.
+ * {@link GroupScoreBlocks} the score loop of three heads at a time, all with the same bits. The softmax runs over
+ * chunks of positions whose partial results meet at the end ({@link AttentionChunks}), so one token's context can be
+ * shared out between threads ({@link VectorBackend}) with the bits it has when one thread attends it whole.
+ * Allocates nothing: scores, partials and scratch live in the caller's per-worker arrays.
  */
 final class GroupedAttention {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
@@ -45,8 +47,6 @@ final class GroupedAttention {
      * batch 8 there +18%, batch 8 at 1700-1956 +8-10%, batch 1 there +6-14%; 8 MB gave no more than 4.
      */
     static final long TOUCH_MAX_BYTES = 4L << 20;
-    /** Bytes a thread touches ahead and still finds in its own L2 when it gets to them: half of the 1 MB here. */
-    static final long OWN_L2_BYTES = 512 * 1024;
     private static volatile int touchSink;
 
     /**
@@ -73,24 +73,14 @@ final class GroupedAttention {
     }
 
     /**
-     * For a decode step of one token whose query heads {@code [h0, h1)} this thread attends (heads shared out in
-     * equal runs): if touching those heads' K/V one by one would be more than this thread's L2 keeps
-     * ({@link #OWN_L2_BYTES}), {@link #touch}es instead this thread's share {@code part} of {@code parts} of the
-     * token's whole rows, positions in equal runs, and says it did. Then every line is touched once, by one thread,
-     * in one sequential stream; head by head, each thread touched its own heads' chunks of every row and a group
-     * split between the threads twice. Same-model A/B, batch 1: contexts 700-956 +3-9%, 1700-1956 +9-24%; at
-     * 16-272 and 450-706, where the threads' own heads fit their L2, it was 3-4% slower, hence the threshold.
+     * For a decode step of one token whose context is shared out by chunks ({@link AttentionChunks}): {@link #touch}es
+     * the whole K/V rows of positions {@code [j0, j1)}, the run this thread attends, if they are likely cold and the
+     * token's rows fit {@link #TOUCH_MAX_BYTES}. One sequential stream per page, every line by one thread once.
      */
-    static boolean touchRowShareIfCold(AttentionBatch b, int h0, int h1, int part, int parts) {
-        int len = b.positions()[0] + 1;
-        int g = b.groupSize();
-        int groups = (h1 - 1) / g - h0 / g + 1;
-        if (b.numTokens() != 1 || h1 <= h0 || 2L * len * headBytes(b) * groups <= OWN_L2_BYTES
-                || !coldContext(b, 0, len, rowBytes(b))) {
-            return false;
+    static void touchRunIfCold(AttentionBatch b, int j0, int j1) {
+        if (coldContext(b, 0, b.positions()[0] + 1, rowBytes(b))) {
+            touchRows(b, 0, j0, j1);
         }
-        touchRows(b, 0, (int) ((long) len * part / parts), (int) ((long) len * (part + 1) / parts));
-        return true;
     }
 
     /**
@@ -147,34 +137,64 @@ final class GroupedAttention {
 
     /** Floats of score scratch one worker needs for contexts up to {@code maxLength}. */
     static int scoreScratch(AttentionBatch b, int maxLength) {
-        return b.groupSize() * (maxLength + 1);
+        return b.groupSize() * Math.min(maxLength, AttentionChunks.CHUNK);
     }
 
-    /** Floats of accumulator scratch one worker needs. */
+    /** Floats of the score blocks' scratch one worker needs (the accumulators live in the chunk partials). */
     static int accScratch(AttentionBatch b) {
-        return b.groupSize() * b.headDim() + Math.max(AttentionBlocks.SCRATCH, GroupScoreBlocks.SCRATCH);
+        return Math.max(AttentionBlocks.SCRATCH, GroupScoreBlocks.SCRATCH);
+    }
+
+    /** Floats of partial-result scratch for contexts up to {@code maxLength}: every chunk of every query head. */
+    static int partScratch(AttentionBatch b, int maxLength) {
+        return AttentionChunks.count(maxLength) * b.numHeads() * AttentionChunks.stride(b.headDim());
     }
 
     /**
-     * Token {@code t}'s query heads {@code kvHead * g .. kvHead * g + g - 1} over positions {@code [0, len)}.
-     * {@code scores}: {@code [g, len]} then {@code g} sums; {@code acc}: {@code [g, headDim]}.
+     * Token {@code t}'s query heads {@code kvHead * g .. kvHead * g + g - 1} over positions {@code [0, len)}, chunk
+     * by chunk ({@link AttentionChunks}). {@code scores}: {@code [g, CHUNK]}; {@code acc}: the score blocks' scratch;
+     * {@code part}: {@code [chunks, g, stride]}.
      */
-    static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] acc) {
-        attend(b, t, kvHead, len, scores, acc, 0, b.groupSize());
+    static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] acc, float[] part) {
+        attend(b, t, kvHead, len, scores, acc, part, 0, b.groupSize());
     }
 
     /**
-     * As {@link #attend(AttentionBatch, int, int, int, float[], float[])} for the group's heads {@code [g0, g1)}
-     * only (a batch of one token has fewer groups than threads: its heads are shared out in equal runs instead).
+     * As {@link #attend(AttentionBatch, int, int, int, float[], float[], float[])} for the group's heads
+     * {@code [g0, g1)} only (a one-token batch over a context of one chunk has fewer groups than threads: its heads
+     * are shared out in equal runs instead).
      */
-    static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] acc, int g0, int g1) {
+    static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] acc, float[] part,
+                       int g0, int g1) {
+        int g = b.groupSize();
+        int hd = b.headDim();
+        int stride = AttentionChunks.stride(hd);
+        int chunks = AttentionChunks.count(len);
+        for (int c = 0; c < chunks; c++) {
+            chunk(b, t, kvHead, c, len, scores, acc, part, c * g * stride, g0, g1);
+        }
+        int qBase = t * b.numHeads() * hd + kvHead * g * hd;
+        for (int gi = g0; gi < g1; gi++) {
+            AttentionChunks.combine(part, gi * stride, g * stride, chunks, hd, b.out(), qBase + gi * hd);
+        }
+    }
+
+    /**
+     * Chunk {@code c} of a {@code context}-position attention of token {@code t}'s heads {@code [g0, g1)} of group
+     * {@code kvHead}: its partial results go to {@code part[partOff + gi * stride ..]} ({@link AttentionChunks}).
+     * Each head's arithmetic over the chunk is the per-head kernel's, in the same order.
+     */
+    static void chunk(AttentionBatch b, int t, int kvHead, int c, int context, float[] scores, float[] acc,
+                      float[] part, int partOff, int g0, int g1) {
         int g = b.groupSize();
         int hd = b.headDim();
         boolean bf16 = b.kvDtype() == KvDtype.BFLOAT16;
         int eb = bf16 ? 2 : 4;
         long kvStride = (long) b.numKvHeads() * hd * eb;
         long headByte = (long) kvHead * hd * eb;
-        int rowOff = b.tableOffsets()[t];
+        int first = c * AttentionChunks.CHUNK;
+        int len = Math.min(context - first, AttentionChunks.CHUNK);
+        int rowOff = b.tableOffsets()[t] + first; // the chunk's positions, seen as a context of their own
         int[] table = b.table();
         float[] q = b.q();
         MemorySegment keys = b.keys();
@@ -182,7 +202,7 @@ final class GroupedAttention {
         int bound = FS.loopBound(hd);
         int qBase = t * b.numHeads() * hd + kvHead * g * hd;
         boolean blocks = AttentionBlocks.SCORE_BLOCKS && hd == 4 * L;
-        int tmp = g * hd; // the score blocks' scratch, after the accumulators
+        int tmp = 0; // the score blocks' scratch
         for (int j0 = 0; j0 < len; j0 += TILE) {
             int j1 = Math.min(len, j0 + TILE);
             int gi = g0;
@@ -226,12 +246,17 @@ final class GroupedAttention {
                 }
             }
         }
-        int sums = g * len;
+        // The partials [m, l, accumulators] of heads g0..g1 are contiguous: zero them all, then set m and l; the
+        // value loops below accumulate straight into them.
+        int stride = AttentionChunks.stride(hd);
+        java.util.Arrays.fill(part, partOff + g0 * stride, partOff + g1 * stride, 0f);
         for (int gi = g0; gi < g1; gi++) {
             int sOff = gi * len;
-            scores[sums + gi] = VectorExp.expMinusMaxAndSum(scores, sOff, len, max(scores, sOff, len));
+            float m = max(scores, sOff, len);
+            part[partOff + gi * stride] = m;
+            part[partOff + gi * stride + 1] = VectorExp.expMinusMaxAndSum(scores, sOff, len, m);
         }
-        java.util.Arrays.fill(acc, g0 * hd, g1 * hd, 0f);
+        int a0 = partOff + 2; // head gi's accumulators: part[a0 + gi * stride ..]
         int d4 = bound / (4 * L) * (4 * L);
         for (int j0 = 0; j0 < len; j0 += TILE) {
             int j1 = Math.min(len, j0 + TILE);
@@ -243,33 +268,24 @@ final class GroupedAttention {
                 for (int d = 0; d < d4; d += 4 * L) {
                     if (bf16) {
                         AttentionBlocks.values4x3Bf16(values, table, rowOff, j0, j1, kvStride,
-                                headByte + (long) eb * d, scores, h * len, len, acc, h * hd + d, hd);
+                                headByte + (long) eb * d, scores, h * len, len, part, a0 + h * stride + d, stride);
                     } else {
                         AttentionBlocks.values4x3F32(values, table, rowOff, j0, j1, kvStride, headByte + 4L * d,
-                                scores, h * len, len, acc, h * hd + d, hd);
+                                scores, h * len, len, part, a0 + h * stride + d, stride);
                     }
                 }
             }
             for (; h < g1; h++) {
                 for (int d = 0; d < d4; d += 4 * L) {
                     accumulate4(b, table, rowOff, j0, j1, kvStride, headByte + (long) eb * d, bf16, scores, h * len,
-                            acc, h * hd + d);
+                            part, a0 + h * stride + d);
                 }
             }
             if (d4 < hd) {
                 for (int gi = g0; gi < g1; gi++) {
-                    valuesFrom(d4, values, table, rowOff, j0, j1, kvStride, headByte, hd, bf16, scores, gi * len, acc,
-                            gi * hd);
+                    valuesFrom(d4, values, table, rowOff, j0, j1, kvStride, headByte, hd, bf16, scores, gi * len, part,
+                            a0 + gi * stride);
                 }
-            }
-        }
-        float[] out = b.out();
-        for (int gi = g0; gi < g1; gi++) {
-            float inv = 1f / scores[sums + gi];
-            int aOff = gi * hd;
-            int oOff = qBase + gi * hd;
-            for (int d = 0; d < hd; d++) {
-                out[oOff + d] = acc[aOff + d] * inv;
             }
         }
     }

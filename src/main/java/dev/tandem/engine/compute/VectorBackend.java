@@ -40,15 +40,13 @@ public final class VectorBackend implements ComputeBackend {
     private final ParallelFor parallel;
     // Per-worker scratch (index 0 is the calling thread), sized once or grown rarely, never per call.
     private final float[][] rowScratch;    // (worker) -> one widened F16 weight row
-    private final float[][] scoreScratch;  // (worker) -> scores of one GQA group, >= group * longest context
-    private final float[][] accScratch;    // (worker) -> one GQA group's output accumulators
     private final float[][] tailScratch;   // (worker) -> 8 L floats, a tile's outputs when its last panel is partial
     private final Arena packArena = Arena.ofShared(); // BF16 panels made by prepare(), freed by close()
     private final Map<Tensor, PanelWeight> panels = Collections.synchronizedMap(new IdentityHashMap<>());
     private final Quantization quantization;
     private float[] evenOdd = new float[0]; // activations rearranged for the BF16 kernels (caller-owned)
     private final MatmulJob matmulJob = new MatmulJob();
-    private final AttentionJob attentionJob = new AttentionJob();
+    private final AttentionJob attentionJob;
     private final SwigluJob swigluJob = new SwigluJob();
     private final RowJob rowJob = new RowJob();
 
@@ -60,8 +58,7 @@ public final class VectorBackend implements ComputeBackend {
         this.quantization = quantization;
         this.parallel = new ParallelFor(threads);
         this.rowScratch = new float[threads][0];
-        this.scoreScratch = new float[threads][1024];
-        this.accScratch = new float[threads][0];
+        this.attentionJob = new AttentionJob(parallel);
         this.tailScratch = new float[threads][PanelWeight.TAIL_PANELS * L];
     }
 
@@ -290,31 +287,7 @@ public final class VectorBackend implements ComputeBackend {
 
     @Override
     public void attention(AttentionBatch b) {
-        int need = GroupedAttention.scoreScratch(b, b.maxLength());
-        if (scoreScratch[0].length < need) {
-            // Grows by doubling, so a long decode reallocates a handful of times in its life, never per step.
-            int size = Math.max(need, 2 * scoreScratch[0].length);
-            for (int i = 0; i < scoreScratch.length; i++) {
-                scoreScratch[i] = new float[size];
-            }
-        }
-        if (accScratch[0].length < GroupedAttention.accScratch(b)) {
-            for (int i = 0; i < accScratch.length; i++) {
-                accScratch[i] = new float[GroupedAttention.accScratch(b)];
-            }
-        }
-        attentionJob.b = b;
-        // A unit is a token's GQA group (its K/V read once for the group); when there are too few of those to keep
-        // every thread busy (decode of one request: 3 groups on 2 threads leave one idle a third of the time), each
-        // thread takes an equal run of query heads instead, reading a group shared with another thread twice.
-        int groups = b.numTokens() * b.numKvHeads();
-        int threads = parallel.threads();
-        attentionJob.byHeads = groups < 2 * threads && b.groupSize() > 1 && threads > 1;
-        try {
-            parallel.run(attentionJob.byHeads ? threads : groups, 1, attentionJob);
-        } finally {
-            attentionJob.b = null;
-        }
+        attentionJob.attend(b);
     }
 
     @Override
@@ -334,56 +307,6 @@ public final class VectorBackend implements ComputeBackend {
         @Override
         public void run(int from, int to, int worker) {
             body.run(from, to);
-        }
-    }
-
-    private final class AttentionJob implements ParallelFor.RangeBody {
-        AttentionBatch b;
-        boolean byHeads;
-
-        @Override
-        public void run(int from, int to, int worker) {
-            float[] scores = scoreScratch[worker];
-            float[] acc = accScratch[worker];
-            if (byHeads) { // pieces [from, to) of parallel.threads(): query heads (token-major) split evenly
-                int g = b.groupSize();
-                int heads = b.numTokens() * b.numHeads();
-                int threads = parallel.threads();
-                int start = (int) ((long) heads * from / threads);
-                int end = (int) ((long) heads * to / threads);
-                boolean rowsShared = GroupedAttention.touchRowShareIfCold(b, start, end, from, threads);
-                for (int i = start; i < end; ) {
-                    int t = i / b.numHeads();
-                    int h = i % b.numHeads();
-                    int g0 = h % g;
-                    int g1 = Math.min(g, g0 + end - i); // the rest of this group, or of the run
-                    if (!rowsShared) {
-                        GroupedAttention.touchIfCold(b, t, h / g, b.positions()[t] + 1);
-                    }
-                    GroupedAttention.attend(b, t, h / g, b.positions()[t] + 1, scores, acc, g0, g1);
-                    i += g1 - g0;
-                }
-                return;
-            }
-            int n = b.numTokens() * b.numKvHeads();
-            int rowsTouched = -1;
-            for (int i0 = from; i0 < to; i0++) {
-                // Last tokens first: in a causal prefill they attend over the most positions, so the costly pieces
-                // are claimed first and the cheap ones even out the threads at the end.
-                int i = n - 1 - i0;
-                int t = i / b.numKvHeads();
-                int kvHead = i % b.numKvHeads();
-                // Every group of token t falls in this piece (its last K/V head comes first, its head 0 before `to`):
-                // touch its whole K/V rows at once; otherwise each group touches its own head.
-                if (kvHead == b.numKvHeads() - 1 && i0 + kvHead < to
-                        && GroupedAttention.touchRowsIfCold(b, t, b.positions()[t] + 1)) {
-                    rowsTouched = t;
-                }
-                if (rowsTouched != t) {
-                    GroupedAttention.touchIfCold(b, t, kvHead, b.positions()[t] + 1);
-                }
-                GroupedAttention.attend(b, t, kvHead, b.positions()[t] + 1, scores, acc);
-            }
         }
     }
 

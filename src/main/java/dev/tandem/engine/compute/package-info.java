@@ -6,10 +6,12 @@
  * panels ({@code Bf16Panels}, or {@code Int8Panels} under {@link dev.tandem.config.Quantization#INT8}).
  * Attention ({@code GroupedAttention}) reads each K/V tile once for all query heads of a GQA group, from an F32
  * or bf16 pool ({@code Bf16KvAttention} widens bf16 in registers); {@code AttentionBlocks} finishes sixteen
- * positions' scores at once and accumulates values for three heads per V load, with the per-head kernel's bits; a
- * decode token's K/V (cold: written steps ago) are first touched line by line so many loads are in flight at once
- * (its whole rows when one worker attends all its groups, a share of them per thread for a lone token with a
- * long context, else its head's).
+ * positions' scores at once and accumulates values for three heads per V load, with the per-head kernel's bits. The
+ * softmax runs over fixed chunks of 64 positions whose partials meet at the end ({@code AttentionChunks}), so
+ * {@code AttentionJob} can share a lone decode token's context out between the threads by chunks (every split gives
+ * the same bits); batches split by GQA group. A decode token's K/V (cold: written steps ago) are first touched line
+ * by line so many loads are in flight at once (its whole rows when one worker attends all its groups, each thread's
+ * run of rows for a lone token, else its head's).
  * The softmax and SwiGLU use {@code VectorExp}, an
  * exp in lane-wise arithmetic that gives the same bits in every lane, in its scalar form and whatever the JIT state.
  * {@link dev.tandem.engine.compute.Probes} measures the limits kernels are judged against (read bandwidth, FMA

@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,11 +34,12 @@ class GroupedAttentionTest {
             for (int hd : new int[] {64, 2 * L + 3}) {
                 int[] batch = {0, GroupedAttention.TILE - 1, GroupedAttention.TILE, 3 * GroupedAttention.TILE + 17};
                 check(sh[0], sh[1], hd, batch, new int[] {0, 0, 512, 512});
-                // One token: fewer groups than threads, so its query heads are shared out in equal runs.
+                // One token over four chunks, the last partial.
                 check(sh[0], sh[1], hd, new int[] {3 * GroupedAttention.TILE + 41}, new int[] {512});
-                // One token over 600 positions: at head size 64 a thread's two groups hold 614 KB of K+V (more than
-                // OWN_L2_BYTES), so each thread touches its half of the whole rows instead of its heads.
+                // One token over 600 positions: its ten chunks are shared out between the threads.
                 check(sh[0], sh[1], hd, new int[] {599}, new int[] {0});
+                // One token over one chunk: its query heads are shared out instead.
+                check(sh[0], sh[1], hd, new int[] {GroupedAttention.TILE - 1}, new int[] {0});
                 // A decode step of 16 rows: each piece holds whole tokens, whose K/V rows are touched at once.
                 int[] positions = new int[16];
                 int[] offsets = new int[16];
@@ -94,34 +96,75 @@ class GroupedAttentionTest {
     }
 
     /**
-     * A decode step of one token, heads shared out by thread: each thread touches its share of the whole rows
-     * instead of its heads' chunks once those would be more than {@code OWN_L2_BYTES}, counted over the groups its
-     * run of heads touches; never for more than one token, an empty run, or rows over {@code TOUCH_MAX_BYTES}.
+     * The chunk combine: one chunk gives exactly {@code acc · (1 / sum)} (the unchunked softmax's bits); several
+     * chunks, rescaled to the largest maximum, agree with a float64 softmax over the whole context.
      */
     @Test
-    void aSingleTokensRowsAreSharedOutOnlyWhenItsHeadsWouldNotFitAThreadsL2() {
-        long headBytes = 64 * 4;
-        int over = (int) (GroupedAttention.OWN_L2_BYTES / (2 * headBytes * 2)) + 1; // two groups' K+V just over
-        int tooLong = (int) (GroupedAttention.TOUCH_MAX_BYTES / (2 * 3 * headBytes)) + 1;
-        int slots = 1024;
-        try (KvPool pool = new KvPool(1, slots, 1, 3, 64)) {
-            int[] table = new int[tooLong + 1];
-            for (int i = 0; i < table.length; i++) {
-                table[i] = (i * 131 + 7) % slots;
+    void chunkPartialsCombineToTheWholeSoftmax() {
+        int hd = 2 * L + 3; // lanes and a scalar tail
+        int stride = AttentionChunks.stride(hd);
+        SplittableRandom r = new SplittableRandom(5);
+        float[] one = new float[stride];
+        one[0] = 0.75f;
+        one[1] = 3.5f;
+        for (int d = 0; d < hd; d++) {
+            one[2 + d] = (float) r.nextGaussian();
+        }
+        float[] out = new float[hd];
+        AttentionChunks.combine(one, 0, stride, 1, hd, out, 0);
+        for (int d = 0; d < hd; d++) {
+            assertTrue(Float.floatToRawIntBits(one[2 + d] * (1f / 3.5f)) == Float.floatToRawIntBits(out[d]),
+                    "one chunk, element " + d);
+        }
+        // A context of 150 positions (chunks of 64, 64, 22): scores and values at random, partials per chunk.
+        int len = 150;
+        double[] s = new double[len];
+        double[][] v = new double[len][hd];
+        for (int j = 0; j < len; j++) {
+            s[j] = 4 * r.nextGaussian();
+            for (int d = 0; d < hd; d++) {
+                v[j][d] = r.nextGaussian();
             }
-            AttentionBatch one = new AttentionBatch(new float[0], new float[0], 1, new int[] {over - 1}, new int[] {0},
-                    table, pool.keys(0), pool.values(0), 9, 3, 64, 1f);
-            assertTrue(GroupedAttention.touchRowShareIfCold(one, 0, 5, 0, 2), "heads 0-4 span two groups: over");
-            assertTrue(GroupedAttention.touchRowShareIfCold(one, 5, 9, 1, 2), "heads 5-8 span two groups: over");
-            assertFalse(GroupedAttention.touchRowShareIfCold(one, 0, 3, 0, 3), "heads 0-2 are one group: under");
-            assertFalse(GroupedAttention.touchRowShareIfCold(one, 4, 4, 1, 2), "no heads");
-            one.set(new float[0], new float[0], 1, new int[] {over - 2}, new int[] {0}, table, 9, 3, 64, 1f);
-            assertFalse(GroupedAttention.touchRowShareIfCold(one, 0, 5, 0, 2), "one position fewer: under");
-            one.set(new float[0], new float[0], 1, new int[] {tooLong - 1}, new int[] {0}, table, 9, 3, 64, 1f);
-            assertFalse(GroupedAttention.touchRowShareIfCold(one, 0, 5, 0, 2), "rows over TOUCH_MAX_BYTES");
-            AttentionBatch two = new AttentionBatch(new float[0], new float[0], 2, new int[] {over - 1, over - 1},
-                    new int[] {0, 0}, table, pool.keys(0), pool.values(0), 9, 3, 64, 1f);
-            assertFalse(GroupedAttention.touchRowShareIfCold(two, 0, 5, 0, 2), "two tokens");
+        }
+        int chunks = AttentionChunks.count(len);
+        float[] part = new float[chunks * stride];
+        for (int c = 0; c < chunks; c++) {
+            int j0 = c * AttentionChunks.CHUNK;
+            int j1 = Math.min(len, j0 + AttentionChunks.CHUNK);
+            double m = Double.NEGATIVE_INFINITY;
+            for (int j = j0; j < j1; j++) {
+                m = Math.max(m, (float) s[j]);
+            }
+            double l = 0;
+            double[] acc = new double[hd];
+            for (int j = j0; j < j1; j++) {
+                double p = Math.exp((float) s[j] - m);
+                l += p;
+                for (int d = 0; d < hd; d++) {
+                    acc[d] += p * (float) v[j][d];
+                }
+            }
+            part[c * stride] = (float) m;
+            part[c * stride + 1] = (float) l;
+            for (int d = 0; d < hd; d++) {
+                part[c * stride + 2 + d] = (float) acc[d];
+            }
+        }
+        AttentionChunks.combine(part, 0, stride, chunks, hd, out, 0);
+        double max = Double.NEGATIVE_INFINITY;
+        for (double x : s) {
+            max = Math.max(max, (float) x);
+        }
+        double sum = 0;
+        for (double x : s) {
+            sum += Math.exp((float) x - max);
+        }
+        for (int d = 0; d < hd; d++) {
+            double want = 0;
+            for (int j = 0; j < len; j++) {
+                want += Math.exp((float) s[j] - max) / sum * (float) v[j][d];
+            }
+            assertEquals(want, out[d], 1e-5, "element " + d + " of " + chunks + " chunks");
         }
     }
 
@@ -139,7 +182,9 @@ class GroupedAttentionTest {
         SplittableRandom r = new SplittableRandom(heads * 100 + hd);
         try (KvPool pool = new KvPool(1, slots, 1, kvHeads, hd, null, dtype);
              KvPool f32 = new KvPool(1, slots, 1, kvHeads, hd);
-             VectorBackend vector = new VectorBackend(2)) {
+             VectorBackend one = new VectorBackend(1);
+             VectorBackend two = new VectorBackend(2);
+             VectorBackend three = new VectorBackend(3)) {
             int kvDim = kvHeads * hd;
             float[] k = new float[kvDim];
             float[] v = new float[kvDim];
@@ -165,10 +210,6 @@ class GroupedAttentionTest {
                 q[i] = (float) r.nextGaussian();
             }
             float scale = (float) (1 / Math.sqrt(hd));
-            float[] got = new float[q.length];
-            AttentionBatch b = new AttentionBatch(q, got, tokens, positions, tableOffsets, table, pool.keys(0),
-                    pool.values(0), heads, kvHeads, hd, scale).kvDtype(dtype);
-            vector.attention(b);
             float[] want = new float[q.length];
             AttentionBatch ref = new AttentionBatch(q, want, tokens, positions, tableOffsets, table, f32.keys(0),
                     f32.values(0), heads, kvHeads, hd, scale);
@@ -179,16 +220,27 @@ class GroupedAttentionTest {
                     perHead(ref, t, h, h / (heads / kvHeads), positions[t] + 1, scores, acc);
                 }
             }
-            assertArrayEquals(want, got, heads + " heads over " + kvHeads + ", head size " + hd + ", K/V " + dtype);
             boolean nonZero = false;
-            for (float x : got) {
+            for (float x : want) {
                 nonZero |= x != 0;
             }
             assertTrue(nonZero);
+            // One thread runs every group whole; two and three share a lone token's chunks, or its heads.
+            for (VectorBackend vector : new VectorBackend[] {one, two, three}) {
+                float[] got = new float[q.length];
+                vector.attention(new AttentionBatch(q, got, tokens, positions, tableOffsets, table, pool.keys(0),
+                        pool.values(0), heads, kvHeads, hd, scale).kvDtype(dtype));
+                assertArrayEquals(want, got, heads + " heads over " + kvHeads + ", head size " + hd + ", K/V "
+                        + dtype + ", " + vector.threads() + " threads");
+            }
         }
     }
 
-    /** The per-head kernel before grouping (F32 K/V), verbatim in its arithmetic but for the softmax's exp and sum. */
+    /**
+     * The per-head kernel before grouping (F32 K/V), verbatim in its arithmetic but for the softmax's exp and sum,
+     * over each chunk of {@code AttentionChunks.CHUNK} positions; the chunks' partials meet as {@code AttentionChunks}
+     * defines (written out here in scalar form: products and sums rounded apart, weights from the scalar VectorExp.exp).
+     */
     private static void perHead(AttentionBatch b, int t, int h, int kvHead, int len, float[] scores, float[] acc) {
         ByteOrder le = ByteOrder.LITTLE_ENDIAN;
         int hd = b.headDim();
@@ -197,40 +249,63 @@ class GroupedAttentionTest {
         long headByte = (long) kvHead * hd * Float.BYTES;
         int rowOff = b.tableOffsets()[t];
         int bound = FS.loopBound(hd);
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < len; j++) {
-            long base = b.table()[rowOff + j] * kvStride + headByte;
-            FloatVector dot = FloatVector.zero(FS);
-            int d = 0;
-            for (; d < bound; d += L) {
-                dot = FloatVector.fromArray(FS, b.q(), qOff + d)
-                        .fma(FloatVector.fromMemorySegment(FS, b.keys(), base + 4L * d, le), dot);
+        int chunks = (len + AttentionChunks.CHUNK - 1) / AttentionChunks.CHUNK;
+        float[] m = new float[chunks];
+        float[] l = new float[chunks];
+        float[][] a = new float[chunks][hd];
+        for (int c = 0; c < chunks; c++) {
+            int j0 = c * AttentionChunks.CHUNK;
+            int n = Math.min(len - j0, AttentionChunks.CHUNK);
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) {
+                long base = b.table()[rowOff + j0 + j] * kvStride + headByte;
+                FloatVector dot = FloatVector.zero(FS);
+                int d = 0;
+                for (; d < bound; d += L) {
+                    dot = FloatVector.fromArray(FS, b.q(), qOff + d)
+                            .fma(FloatVector.fromMemorySegment(FS, b.keys(), base + 4L * d, le), dot);
+                }
+                float s = Lanes.sum(dot);
+                for (; d < hd; d++) {
+                    s += b.q()[qOff + d] * b.keys().get(ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
+                }
+                s *= b.scale();
+                scores[j] = s;
+                max = Math.max(max, s);
             }
-            float s = Lanes.sum(dot);
-            for (; d < hd; d++) {
-                s += b.q()[qOff + d] * b.keys().get(ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
+            m[c] = max;
+            l[c] = VectorExp.expMinusMaxAndSum(scores, 0, n, max); // the softmax's own exp (VectorExpTest)
+            java.util.Arrays.fill(acc, 0, hd, 0f);
+            for (int j = 0; j < n; j++) {
+                long base = b.table()[rowOff + j0 + j] * kvStride + headByte;
+                FloatVector p = FloatVector.broadcast(FS, scores[j]);
+                int d = 0;
+                for (; d < bound; d += L) {
+                    FloatVector.fromMemorySegment(FS, b.values(), base + 4L * d, le)
+                            .fma(p, FloatVector.fromArray(FS, acc, d)).intoArray(acc, d);
+                }
+                for (; d < hd; d++) {
+                    acc[d] += scores[j] * b.values().get(ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
+                }
             }
-            s *= b.scale();
-            scores[j] = s;
-            max = Math.max(max, s);
+            System.arraycopy(acc, 0, a[c], 0, hd);
         }
-        float sum = VectorExp.expMinusMaxAndSum(scores, 0, len, max); // the softmax's own exp (VectorExpTest)
-        java.util.Arrays.fill(acc, 0, hd, 0f);
-        for (int j = 0; j < len; j++) {
-            long base = b.table()[rowOff + j] * kvStride + headByte;
-            FloatVector p = FloatVector.broadcast(FS, scores[j]);
-            int d = 0;
-            for (; d < bound; d += L) {
-                FloatVector.fromMemorySegment(FS, b.values(), base + 4L * d, le)
-                        .fma(p, FloatVector.fromArray(FS, acc, d)).intoArray(acc, d);
-            }
-            for (; d < hd; d++) {
-                acc[d] += scores[j] * b.values().get(ValueLayout.JAVA_FLOAT_UNALIGNED, base + 4L * d);
+        float top = Float.NEGATIVE_INFINITY;
+        for (float x : m) {
+            top = Math.max(top, x);
+        }
+        float sum = 0f;
+        float[] o = new float[hd];
+        for (int c = 0; c < chunks; c++) {
+            float w = m[c] == top ? 1f : VectorExp.exp(m[c] - top);
+            sum = c == 0 ? l[c] * w : sum + l[c] * w;
+            for (int d = 0; d < hd; d++) {
+                o[d] = c == 0 ? a[c][d] * w : o[d] + a[c][d] * w;
             }
         }
         float inv = 1f / sum;
         for (int d = 0; d < hd; d++) {
-            b.out()[qOff + d] = acc[d] * inv;
+            b.out()[qOff + d] = o[d] * inv;
         }
     }
 }
