@@ -42,43 +42,40 @@ final class AttentionChunks {
      * floats on, into {@code out[outOff .. outOff + headDim)}. Products and sums are separate roundings (no FMA), in
      * lanes and in the scalar tail alike, and the weights come from the scalar {@link VectorExp#exp(float)} (its own
      * polynomial and exact FMAs): the same bits on every path and JIT state. The chunk holding the maximum weighs 1.
+     * Overwrites each chunk's maximum with its weight.
      */
     static void combine(float[] part, int off, int chunkStride, int chunks, int headDim, float[] out, int outOff) {
         float m = Float.NEGATIVE_INFINITY;
         for (int c = 0; c < chunks; c++) {
             m = Math.max(m, part[off + c * chunkStride]);
         }
-        int bound = FS.loopBound(headDim);
+        // Each chunk's weight replaces its maximum (the partials are scratch, read only here), so the element loop
+        // below keeps one sum in a register across the chunks and stores once.
         float l = 0f;
         for (int c = 0; c < chunks; c++) {
             int p = off + c * chunkStride;
             float w = part[p] == m ? 1f : VectorExp.exp(part[p] - m);
+            part[p] = w;
             l = c == 0 ? part[p + 1] * w : l + part[p + 1] * w;
-            int d = 0;
-            if (c == 0) {
-                for (; d < bound; d += FS.length()) {
-                    FloatVector.fromArray(FS, part, p + 2 + d).mul(w).intoArray(out, outOff + d);
-                }
-                for (; d < headDim; d++) {
-                    out[outOff + d] = part[p + 2 + d] * w;
-                }
-            } else {
-                for (; d < bound; d += FS.length()) {
-                    FloatVector.fromArray(FS, out, outOff + d)
-                            .add(FloatVector.fromArray(FS, part, p + 2 + d).mul(w)).intoArray(out, outOff + d);
-                }
-                for (; d < headDim; d++) {
-                    out[outOff + d] = out[outOff + d] + part[p + 2 + d] * w;
-                }
-            }
         }
         float inv = 1f / l;
+        int bound = FS.loopBound(headDim);
         int d = 0;
         for (; d < bound; d += FS.length()) {
-            FloatVector.fromArray(FS, out, outOff + d).mul(inv).intoArray(out, outOff + d);
+            FloatVector a = FloatVector.fromArray(FS, part, off + 2 + d).mul(part[off]);
+            for (int c = 1; c < chunks; c++) {
+                int p = off + c * chunkStride;
+                a = a.add(FloatVector.fromArray(FS, part, p + 2 + d).mul(part[p]));
+            }
+            a.mul(inv).intoArray(out, outOff + d);
         }
         for (; d < headDim; d++) {
-            out[outOff + d] = out[outOff + d] * inv;
+            float a = part[off + 2 + d] * part[off];
+            for (int c = 1; c < chunks; c++) {
+                int p = off + c * chunkStride;
+                a = a + part[p + 2 + d] * part[p];
+            }
+            out[outOff + d] = a * inv;
         }
     }
 }
