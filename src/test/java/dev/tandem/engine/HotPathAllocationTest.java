@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * stall (a young generation that keeps growing, first-touched pages), so this is accounted byte for byte.
  */
 class HotPathAllocationTest {
-    private static final int PROMPT = 24;
+    /** Decode contexts of 101-132 positions: two and three softmax chunks, so a lone token's context is split. */
+    private static final int PROMPT = 100;
     private static final int CYCLE = 32; // decode positions PROMPT .. PROMPT + CYCLE, rewritten round after round
 
     @ParameterizedTest(name = "KV cache {0}, temperature {1}, top_p {2}, top_k {3}")
@@ -69,14 +70,15 @@ class HotPathAllocationTest {
     }
 
     /**
-     * A 64-token prompt (the multi-token tiles, attention over many queries, the workspace at its prefill size), run
-     * again and again into the same row: prefill is on the hot path of every request.
+     * A 100-token prompt (the multi-token tiles, attention over many queries and over two softmax chunks, the
+     * workspace at its prefill size), run again and again into the same row: prefill is on the hot path of every
+     * request.
      */
-    @ParameterizedTest(name = "prefill of 64 tokens, head size {0}, KV cache {1}")
+    @ParameterizedTest(name = "prefill of 100 tokens, head size {0}, KV cache {1}")
     @CsvSource({"32, FLOAT32", "64, FLOAT32", "64, BFLOAT16"})
     void prefillAllocatesNothing(int headSize, KvDtype dtype) {
         assertStepsAllocateNothing(headSize == 64 ? dev.tandem.TestModels.head64() : dev.tandem.TestModels.tiny(), 1,
-                dtype, null, Quantization.NONE, 64);
+                dtype, null, Quantization.NONE, 100);
     }
 
     private static void assertDecodeStepsAllocateNothing(int batch, KvDtype dtype, Sampler sampler,
@@ -96,7 +98,7 @@ class HotPathAllocationTest {
         assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot account allocation per thread");
         mx.setThreadAllocatedMemoryEnabled(true);
         try (EngineFixture f = new EngineFixture(VECTOR, model, quantization);
-             PagedKvCache kv = f.cache(16, 1024, dtype)) {
+             PagedKvCache kv = f.cache(16, 2048, dtype)) {
             List<Thread> helpers = ((VectorBackend) f.backend).helperThreads();
             assertEquals(1, helpers.size(), "a two-thread backend has one helper besides the caller");
             long[] ids = helpers.stream().mapToLong(Thread::threadId).toArray();
@@ -125,7 +127,7 @@ class HotPathAllocationTest {
             String what = prefill > 0 ? CYCLE + " prefills of " + prefill + " tokens"
                     : CYCLE + " decode steps of batch " + batch;
             int checksum = 0;
-            // Until the kernels run C2-compiled (no boxed vectors); a prefill is 64 steps' worth of tokens.
+            // Until the kernels run C2-compiled (no boxed vectors); a prefill is 100 steps' worth of tokens.
             for (int warm = 0; warm < (prefill > 0 ? 400 : 4000); warm++) {
                 checksum += step(f, kv, steps[warm % CYCLE], vocab, sampler);
             }
