@@ -152,8 +152,8 @@ class ForwardConsistencyTest {
 
     /**
      * A decode token over a context of several softmax chunks has the same bits alone (its chunks shared out between
-     * the threads, combined at the end) as inside a batch (each of its groups attended whole by one thread), and the
-     * same again with one thread.
+     * the threads, combined at the end) as inside a batch (on three threads the tiny model's two tokens of two groups
+     * share their query heads out in runs), and the same again with one thread (every group whole).
      */
     @org.junit.jupiter.api.Test
     void aLoneDecodeTokensSplitContextKeepsItsBits() {

@@ -3,16 +3,16 @@ package dev.tandem.engine.compute;
 /**
  * One layer's attention split over the compute pool ({@link VectorBackend#attention}), and the per-worker scratch it
  * needs. A unit of work is a token's GQA group ({@link GroupedAttention}: its K/V read once for the whole group). A
- * decode step of one request has too few of those to keep every thread busy (3 groups on 2 threads), so its context
- * is shared out by chunks instead ({@link AttentionChunks}: each thread attends every group over its runs of
- * positions and the caller combines the chunks), or, for a context of one chunk, its query heads in equal runs.
+ * batch with too few groups to keep every thread busy (a decode step of one request: 3 groups on 2 threads) is split
+ * otherwise: a lone token whose context holds several chunks by chunks ({@link AttentionChunks}: each thread attends
+ * every group over its runs of positions and the caller combines the chunks), else by query heads in equal runs.
  * Every split gives the same bits. Reused, so a call allocates nothing once the scratch has grown.
  */
 final class AttentionJob implements ParallelFor.RangeBody {
-    private enum Split {
+    enum Split {
         /** Pieces of the tokens' GQA groups, last tokens first. */
         UNITS,
-        /** Pieces of {@code parallel.threads()}: a lone token's query heads in equal runs. */
+        /** Pieces of {@code parallel.threads()}: the tokens' query heads (token-major) in equal runs. */
         HEADS,
         /** Pieces of a lone token's chunks, every group of each. */
         CHUNKS
@@ -21,7 +21,8 @@ final class AttentionJob implements ParallelFor.RangeBody {
     private final ParallelFor parallel;
     private final float[][] scores;  // (worker) -> scores of one GQA group over one chunk
     private final float[][] scratch; // (worker) -> the score blocks' scratch
-    private final float[][] parts;   // (worker) -> chunk partials; [0] holds a lone token's, from every worker
+    private final float[][] parts;   // (worker) -> one GQA group's chunk partials
+    private float[] loneParts = new float[0]; // a lone token's chunk partials, every head, from every worker
     private AttentionBatch b;
     private Split split;
 
@@ -35,14 +36,17 @@ final class AttentionJob implements ParallelFor.RangeBody {
     void attend(AttentionBatch batch) {
         grow(scores, GroupedAttention.scoreScratch(batch, batch.maxLength()));
         grow(scratch, GroupedAttention.accScratch(batch));
-        grow(parts, GroupedAttention.partScratch(batch, batch.maxLength()));
+        grow(parts, GroupedAttention.partScratch(batch, batch.maxLength(), batch.groupSize()));
         int groups = batch.numTokens() * batch.numKvHeads();
         int threads = parallel.threads();
         int chunks = AttentionChunks.count(batch.maxLength());
-        boolean few = groups < 2 * threads && threads > 1;
-        split = !few ? Split.UNITS
-                : batch.numTokens() == 1 && chunks > 1 ? Split.CHUNKS
-                : batch.groupSize() > 1 ? Split.HEADS : Split.UNITS;
+        split = split(batch.numTokens(), batch.numKvHeads(), batch.groupSize(), batch.maxLength(), threads);
+        if (split == Split.CHUNKS) {
+            int need = GroupedAttention.partScratch(batch, batch.maxLength(), batch.numHeads());
+            if (loneParts.length < need) {
+                loneParts = new float[Math.max(need, 2 * loneParts.length)];
+            }
+        }
         b = batch;
         try {
             switch (split) {
@@ -56,6 +60,20 @@ final class AttentionJob implements ParallelFor.RangeBody {
         } finally {
             b = null;
         }
+    }
+
+    /**
+     * How a batch of {@code tokens} tokens, {@code kvHeads} groups of {@code groupSize} query heads each, longest
+     * context {@code maxLength}, is split over {@code threads} threads.
+     */
+    static Split split(int tokens, int kvHeads, int groupSize, int maxLength, int threads) {
+        if (threads == 1 || tokens * kvHeads >= 2 * threads) {
+            return Split.UNITS;
+        }
+        if (tokens == 1 && AttentionChunks.count(maxLength) > 1) {
+            return Split.CHUNKS;
+        }
+        return groupSize > 1 ? Split.HEADS : Split.UNITS;
     }
 
     @Override
@@ -75,18 +93,18 @@ final class AttentionJob implements ParallelFor.RangeBody {
         GroupedAttention.touchRunIfCold(b, from * AttentionChunks.CHUNK, Math.min(len, to * AttentionChunks.CHUNK));
         for (int c = from; c < to; c++) {
             for (int kvHead = 0; kvHead < b.numKvHeads(); kvHead++) {
-                GroupedAttention.chunk(b, 0, kvHead, c, len, scores[worker], scratch[worker], parts[0],
+                GroupedAttention.chunk(b, 0, kvHead, c, len, scores[worker], scratch[worker], loneParts,
                         (c * b.numHeads() + kvHead * g) * stride, 0, g);
             }
         }
     }
 
-    /** The lone token's chunk partials (in {@code parts[0]}, chunk-major) into its output, head by head. */
+    /** The lone token's chunk partials (in {@code loneParts}, chunk-major) into its output, head by head. */
     private void combineLoneToken(int chunks) {
         int hd = b.headDim();
         int stride = AttentionChunks.stride(hd);
         for (int h = 0; h < b.numHeads(); h++) {
-            AttentionChunks.combine(parts[0], h * stride, b.numHeads() * stride, chunks, hd, b.out(), h * hd);
+            AttentionChunks.combine(loneParts, h * stride, b.numHeads() * stride, chunks, hd, b.out(), h * hd);
         }
     }
 

@@ -25,7 +25,7 @@ import static jdk.incubator.vector.VectorOperators.S2I;
  * loop 16 positions at a time (head size 64 on AVX-512) and the value loop three heads at a time, and
  * {@link GroupScoreBlocks} the score loop of three heads at a time, all with the same bits. The softmax runs over
  * chunks of positions whose partial results meet at the end ({@link AttentionChunks}), so one token's context can be
- * shared out between threads ({@link VectorBackend}) with the bits it has when one thread attends it whole.
+ * shared out between threads ({@link AttentionJob}) with the bits it has when one thread attends it whole.
  * Allocates nothing: scores, partials and scratch live in the caller's per-worker arrays.
  */
 final class GroupedAttention {
@@ -145,9 +145,9 @@ final class GroupedAttention {
         return Math.max(AttentionBlocks.SCRATCH, GroupScoreBlocks.SCRATCH);
     }
 
-    /** Floats of partial-result scratch for contexts up to {@code maxLength}: every chunk of every query head. */
-    static int partScratch(AttentionBatch b, int maxLength) {
-        return AttentionChunks.count(maxLength) * b.numHeads() * AttentionChunks.stride(b.headDim());
+    /** Floats of partial-result scratch for contexts up to {@code maxLength}: every chunk of {@code heads} heads. */
+    static int partScratch(AttentionBatch b, int maxLength, int heads) {
+        return AttentionChunks.count(maxLength) * heads * AttentionChunks.stride(b.headDim());
     }
 
     /**
@@ -161,8 +161,8 @@ final class GroupedAttention {
 
     /**
      * As {@link #attend(AttentionBatch, int, int, int, float[], float[], float[])} for the group's heads
-     * {@code [g0, g1)} only (a one-token batch over a context of one chunk has fewer groups than threads: its heads
-     * are shared out in equal runs instead).
+     * {@code [g0, g1)} only (a batch with fewer groups than the threads can share, and no lone token's chunks to
+     * split instead, has its query heads shared out in equal runs).
      */
     static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] acc, float[] part,
                        int g0, int g1) {

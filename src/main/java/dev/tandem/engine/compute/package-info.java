@@ -11,7 +11,7 @@
  * {@code AttentionJob} can share a lone decode token's context out between the threads by chunks (every split gives
  * the same bits); batches split by GQA group. A decode token's K/V (cold: written steps ago) are first touched line
  * by line so many loads are in flight at once (its whole rows when one worker attends all its groups, each thread's
- * run of rows for a lone token, else its head's).
+ * run of rows for a lone token split by chunks, else its head's).
  * The softmax and SwiGLU use {@code VectorExp}, an
  * exp in lane-wise arithmetic that gives the same bits in every lane, in its scalar form and whatever the JIT state.
  * {@link dev.tandem.engine.compute.Probes} measures the limits kernels are judged against (read bandwidth, FMA

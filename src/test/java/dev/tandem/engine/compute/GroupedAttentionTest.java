@@ -19,8 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Attention that reads each K/V tile once for the whole GQA group gives exactly the bits of the per-head kernel it
  * replaced (copied below as the reference): same arithmetic per head, in the same order. Group sizes 1, 3 and 4,
  * contexts shorter than, equal to and several times a tile, a head size with a scalar tail; a batch of one token
- * (heads shared out in equal runs, a group split between threads) and of several (a group per unit; with 16
- * decode rows a piece holds whole tokens, whose K/V rows are touched at once). With 16 lanes, F32 scores go sixteen positions
+ * (over one chunk: heads shared out in equal runs, a group split between threads; over several: its chunks shared
+ * out) and of several (a group per unit; with 16 decode rows a piece holds whole tokens, whose K/V rows are touched
+ * at once; two tokens of two groups on three threads: heads in runs over contexts of several chunks). With 16 lanes, F32 scores go sixteen positions
  * at a time through the transposed butterfly; contexts of 1, 64, 65, 210 and 234 take it with and without a remainder.
  */
 class GroupedAttentionTest {
@@ -36,7 +37,8 @@ class GroupedAttentionTest {
                 check(sh[0], sh[1], hd, batch, new int[] {0, 0, 512, 512});
                 // One token over four chunks, the last partial.
                 check(sh[0], sh[1], hd, new int[] {3 * GroupedAttention.TILE + 41}, new int[] {512});
-                // One token over 600 positions: its ten chunks are shared out between the threads.
+                // One token over 600 positions: its ten chunks are shared out between the threads (where its groups
+                // are fewer than twice the threads: shape 4/4 on three threads, 9/3 and 12/3 on two and three).
                 check(sh[0], sh[1], hd, new int[] {599}, new int[] {0});
                 // One token over one chunk: its query heads are shared out instead.
                 check(sh[0], sh[1], hd, new int[] {GroupedAttention.TILE - 1}, new int[] {0});
@@ -49,6 +51,11 @@ class GroupedAttentionTest {
                 }
                 check(sh[0], sh[1], hd, positions, offsets);
             }
+        }
+        for (int hd : new int[] {64, 2 * L + 3}) {
+            // Two tokens, two groups of two heads each, on three threads: query heads in runs of 2-3, so groups are
+            // split between threads (g0 > 0) over contexts of two and three chunks.
+            check(4, 2, hd, new int[] {100, 130}, new int[] {0, 512});
         }
     }
 
