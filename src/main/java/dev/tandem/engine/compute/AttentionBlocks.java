@@ -180,7 +180,8 @@ final class AttentionBlocks {
 
     /**
      * For three heads h = 0..2 ({@code scores} at {@code sOff + h·len}, {@code acc} at {@code a + h·accStride}):
-     * {@code acc[a + h·accStride .. + 4L) += Σ_j scores[j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}.
+     * {@code acc[a + h·accStride .. + 4L) += Σ_j scores[j] · V[j][head .. head + 4L)} over positions
+     * {@code [j0, j1)}.
      */
     static void values4x3Bf16(MemorySegment values, int[] table, int rowOff, int j0, int j1, long kvStride,
                           long headByte, float[] scores, int sOff, int len, float[] acc, int a, int accStride) {
@@ -236,8 +237,9 @@ final class AttentionBlocks {
     }
 
     /**
-     * {@link #values4x3Bf16} for F32 V with the loads written out. For three heads h = 0..2 ({@code scores} at {@code sOff + h·len}, {@code acc} at {@code a + h·accStride}):
-     * {@code acc[a + h·accStride .. + 4L) += Σ_j scores[j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}.
+     * {@link #values4x3Bf16} for F32 V with the loads written out. For three heads h = 0..2 ({@code scores} at
+     * {@code sOff + h·len}, {@code acc} at {@code a + h·accStride}): {@code acc[a + h·accStride .. + 4L) += Σ_j
+     * scores[j] · V[j][head .. head + 4L)} over positions {@code [j0, j1)}.
      */
     static void values4x3F32(MemorySegment values, int[] table, int rowOff, int j0, int j1, long kvStride,
                           long headByte, float[] scores, int sOff, int len, float[] acc, int a, int accStride) {

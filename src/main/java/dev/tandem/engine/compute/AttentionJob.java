@@ -35,17 +35,14 @@ final class AttentionJob implements ParallelFor.RangeBody {
 
     void attend(AttentionBatch batch) {
         grow(scores, GroupedAttention.scoreScratch(batch, batch.maxLength()));
-        grow(scratch, GroupedAttention.accScratch(batch));
+        grow(scratch, GroupedAttention.blockScratch(batch));
         grow(parts, GroupedAttention.partScratch(batch, batch.maxLength(), batch.groupSize()));
         int groups = batch.numTokens() * batch.numKvHeads();
         int threads = parallel.threads();
         int chunks = AttentionChunks.count(batch.maxLength());
         split = split(batch.numTokens(), batch.numKvHeads(), batch.groupSize(), batch.maxLength(), threads);
         if (split == Split.CHUNKS) {
-            int need = GroupedAttention.partScratch(batch, batch.maxLength(), batch.numHeads());
-            if (loneParts.length < need) {
-                loneParts = new float[Math.max(need, 2 * loneParts.length)];
-            }
+            loneParts = grown(loneParts, GroupedAttention.partScratch(batch, batch.maxLength(), batch.numHeads()));
         }
         b = batch;
         try {
@@ -152,15 +149,17 @@ final class AttentionJob implements ParallelFor.RangeBody {
     }
 
     /**
-     * Makes every worker's {@code scratch} hold at least {@code need} floats. Grows by doubling, so a long decode
+     * {@code a}, or a new array of at least {@code need} floats if it is shorter. Grows by doubling, so a long decode
      * reallocates a handful of times in its life, never per step.
      */
+    private static float[] grown(float[] a, int need) {
+        return a.length >= need ? a : new float[Math.max(need, 2 * a.length)];
+    }
+
+    /** Makes every worker's array hold at least {@code need} floats ({@link #grown}). */
     private static void grow(float[][] perWorker, int need) {
-        if (perWorker[0].length < need) {
-            int size = Math.max(need, 2 * perWorker[0].length);
-            for (int i = 0; i < perWorker.length; i++) {
-                perWorker[i] = new float[size];
-            }
+        for (int i = 0; i < perWorker.length; i++) {
+            perWorker[i] = grown(perWorker[i], need);
         }
     }
 }

@@ -141,7 +141,7 @@ final class GroupedAttention {
     }
 
     /** Floats of the score blocks' scratch one worker needs (the accumulators live in the chunk partials). */
-    static int accScratch(AttentionBatch b) {
+    static int blockScratch(AttentionBatch b) {
         return Math.max(AttentionBlocks.SCRATCH, GroupScoreBlocks.SCRATCH);
     }
 
@@ -152,11 +152,12 @@ final class GroupedAttention {
 
     /**
      * Token {@code t}'s query heads {@code kvHead * g .. kvHead * g + g - 1} over positions {@code [0, len)}, chunk
-     * by chunk ({@link AttentionChunks}). {@code scores}: {@code [g, CHUNK]}; {@code acc}: the score blocks' scratch;
-     * {@code part}: {@code [chunks, g, stride]}.
+     * by chunk ({@link AttentionChunks}). {@code scores}: {@code [g, CHUNK]}; {@code blockScratch}: the score
+     * blocks' scratch; {@code part}: {@code [chunks, g, stride]}.
      */
-    static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] acc, float[] part) {
-        attend(b, t, kvHead, len, scores, acc, part, 0, b.groupSize());
+    static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] blockScratch,
+                       float[] part) {
+        attend(b, t, kvHead, len, scores, blockScratch, part, 0, b.groupSize());
     }
 
     /**
@@ -164,14 +165,14 @@ final class GroupedAttention {
      * {@code [g0, g1)} only (a batch with fewer groups than the threads can share, and no lone token's chunks to
      * split instead, has its query heads shared out in equal runs).
      */
-    static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] acc, float[] part,
-                       int g0, int g1) {
+    static void attend(AttentionBatch b, int t, int kvHead, int len, float[] scores, float[] blockScratch,
+                       float[] part, int g0, int g1) {
         int g = b.groupSize();
         int hd = b.headDim();
         int stride = AttentionChunks.stride(hd);
         int chunks = AttentionChunks.count(len);
         for (int c = 0; c < chunks; c++) {
-            chunk(b, t, kvHead, c, len, scores, acc, part, c * g * stride, g0, g1);
+            chunk(b, t, kvHead, c, len, scores, blockScratch, part, c * g * stride, g0, g1);
         }
         int qBase = t * b.numHeads() * hd + kvHead * g * hd;
         for (int gi = g0; gi < g1; gi++) {
@@ -184,7 +185,7 @@ final class GroupedAttention {
      * {@code kvHead}: its partial results go to {@code part[partOff + gi * stride ..]} ({@link AttentionChunks}).
      * Each head's arithmetic over the chunk is the per-head kernel's, in the same order.
      */
-    static void chunk(AttentionBatch b, int t, int kvHead, int c, int context, float[] scores, float[] acc,
+    static void chunk(AttentionBatch b, int t, int kvHead, int c, int context, float[] scores, float[] blockScratch,
                       float[] part, int partOff, int g0, int g1) {
         int g = b.groupSize();
         int hd = b.headDim();
@@ -202,7 +203,6 @@ final class GroupedAttention {
         int bound = FS.loopBound(hd);
         int qBase = t * b.numHeads() * hd + kvHead * g * hd;
         boolean blocks = AttentionBlocks.SCORE_BLOCKS && hd == 4 * L;
-        int tmp = 0; // the score blocks' scratch
         for (int j0 = 0; j0 < len; j0 += TILE) {
             int j1 = Math.min(len, j0 + TILE);
             int gi = g0;
@@ -214,10 +214,10 @@ final class GroupedAttention {
                 for (; j + L <= j1; j += L) {
                     if (bf16) {
                         GroupScoreBlocks.scores16x3Bf16(q, qOff, keys, table, rowOff, j, kvStride, headByte,
-                                b.scale(), scores, sOff, len, acc, tmp);
+                                b.scale(), scores, sOff, len, blockScratch, 0);
                     } else {
                         GroupScoreBlocks.scores16x3F32(q, qOff, keys, table, rowOff, j, kvStride, headByte,
-                                b.scale(), scores, sOff, len, acc, tmp);
+                                b.scale(), scores, sOff, len, blockScratch, 0);
                     }
                 }
                 for (int h = 0; h < 3; h++) {
@@ -234,10 +234,10 @@ final class GroupedAttention {
                 for (; blocks && j + L <= j1; j += L) {
                     if (bf16) {
                         AttentionBlocks.scores16Bf16(q, qOff, keys, table, rowOff, j, kvStride, headByte, b.scale(),
-                                scores, sOff, acc, tmp);
+                                scores, sOff, blockScratch, 0);
                     } else {
                         AttentionBlocks.scores16F32(q, qOff, keys, table, rowOff, j, kvStride, headByte, b.scale(),
-                                scores, sOff, acc, tmp);
+                                scores, sOff, blockScratch, 0);
                     }
                 }
                 for (; j < j1; j++) {

@@ -17,12 +17,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Attention that reads each K/V tile once for the whole GQA group gives exactly the bits of the per-head kernel it
- * replaced (copied below as the reference): same arithmetic per head, in the same order. Group sizes 1, 3 and 4,
- * contexts shorter than, equal to and several times a tile, a head size with a scalar tail; a batch of one token
- * (over one chunk: heads shared out in equal runs, a group split between threads; over several: its chunks shared
- * out) and of several (a group per unit; with 16 decode rows a piece holds whole tokens, whose K/V rows are touched
- * at once; two tokens of two groups on three threads: heads in runs over contexts of several chunks). With 16 lanes, F32 scores go sixteen positions
- * at a time through the transposed butterfly; contexts of 1, 64, 65, 210 and 234 take it with and without a remainder.
+ * replaced, run over softmax chunks as AttentionChunks defines (copied below as the reference): same arithmetic per
+ * head, in the same order. Group sizes 1, 3 and 4, contexts shorter than, equal to and several times a tile, a head
+ * size with a scalar tail; a batch of one token (over one chunk: heads shared out in equal runs, a group split
+ * between threads; over several: its chunks shared out) and of several (a group per unit; with 16 decode rows a piece
+ * holds whole tokens, whose K/V rows are touched at once; two tokens of two groups on three threads: heads in runs
+ * over contexts of several chunks). With 16 lanes, F32 scores go sixteen positions at a time through the transposed
+ * butterfly; contexts of 1, 64, 65, 210 and 234 take it with and without a remainder.
  */
 class GroupedAttentionTest {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
@@ -120,7 +121,7 @@ class GroupedAttentionTest {
         float[] out = new float[hd];
         AttentionChunks.combine(one, 0, stride, 1, hd, out, 0);
         for (int d = 0; d < hd; d++) {
-            assertTrue(Float.floatToRawIntBits(one[2 + d] * (1f / 3.5f)) == Float.floatToRawIntBits(out[d]),
+            assertEquals(Float.floatToRawIntBits(one[2 + d] * (1f / 3.5f)), Float.floatToRawIntBits(out[d]),
                     "one chunk, element " + d);
         }
         // A context of 150 positions (chunks of 64, 64, 22): scores and values at random, partials per chunk.
