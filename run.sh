@@ -54,7 +54,7 @@ SERVING_FLAGS=(-Xms"${TANDEM_HEAP:-2g}" -Xmx"${TANDEM_HEAP:-2g}")
 serving_flags() {
   case "$1" in
     ""|worker|quickstart|generate) echo "${SERVING_FLAGS[@]}" ;;
-    bench-engine|bench-compare) echo "${SERVING_FLAGS[@]}" -XX:+AlwaysPreTouch ;;
+    bench-engine|bench-compare|bench-kernel) echo "${SERVING_FLAGS[@]}" -XX:+AlwaysPreTouch ;;
     # bench-pd's own JVM only sends requests; it starts each worker with a fixed, pre-touched heap of its own
     # (--worker-heap, default 2g) and the gateway with 512m: at most driver + 2 workers + gateway, about 5 GB of heap.
     bench-pd) echo -Xms512m -Xmx512m ;;

@@ -2,6 +2,7 @@ package dev.tandem;
 
 import dev.tandem.cli.BenchCompareCommand;
 import dev.tandem.cli.BenchEngineCommand;
+import dev.tandem.cli.BenchKernelCommand;
 import dev.tandem.cli.BenchGrammarCommand;
 import dev.tandem.cli.BenchGatewayCommand;
 import dev.tandem.cli.BenchPdCommand;
@@ -28,6 +29,8 @@ public final class Main {
               bench-engine     --model DIR [--prompt-len 512] [--batches 1,8,32] [--steps 128] [--runs 5]
                                [--probe-mb 1024] [--threads N] [--quantization none|int8]
                                [--kv-cache-dtype auto|float32|bf16|bfloat16]
+              bench-kernel     [--rows 1536] [--in 576] [--tokens 32] [--runs 5] [--stream-mb 256] [--probe-mb 1024]
+                               [--threads N]: the BF16 matmul alone, weights from cache vs from memory
               bench-compare    --model DIR --b quantization=int8 [--a quantization=none] [--batch 1] [--pairs 30]
                                [--steps 32] [--prompt-len 16]: decode speed of set-up B over A, both in one JVM,
                                timed alternately
@@ -64,6 +67,7 @@ public final class Main {
             int code = switch (argv[0]) {
                 case "generate" -> GenerateCommand.run(rest);
                 case "bench-engine" -> BenchEngineCommand.run(rest);
+                case "bench-kernel" -> BenchKernelCommand.run(rest);
                 case "bench-compare" -> BenchCompareCommand.run(rest);
                 case "bench-gateway" -> BenchGatewayCommand.run(rest);
                 case "bench-serving" -> BenchServingCommand.run(rest);
