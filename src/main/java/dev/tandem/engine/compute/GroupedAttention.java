@@ -4,6 +4,7 @@ import dev.tandem.config.KvDtype;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -397,25 +398,26 @@ final class GroupedAttention {
 
     /** The largest of {@code s[off .. off + n)}. */
     private static float max(float[] s, int off, int n) {
-        // Scalar on purpose: a vector max here kept a boxed vector in its loop in some C2 compilations (allocation
-        // on the hot path), and the exp that follows costs far more than this loop.
-        // Four running maxima, so the loop does not wait on one chain of compares; the largest of a set is the
-        // same whatever the order (Math.max: NaN wins, +0 beats -0).
-        float m0 = Float.NEGATIVE_INFINITY;
-        float m1 = m0;
-        float m2 = m0;
-        float m3 = m0;
+        // The largest of a set is the same whatever the order of the comparisons (Math.max, which the vector MAX
+        // follows lane by lane: NaN wins, +0 beats -0), so lanes, then a reduction, then a scalar tail give the bits
+        // of a scalar loop. Scalar Math.max is a compare-and-blend sequence of several micro-ops; over a chunk's 64
+        // scores it took longer than the exp after it (a 512-token prefill spent ~5% of its time here).
+        // No vector lives from one iteration to the next: a loop-carried vector stayed boxed in some C2
+        // compilations (HotPathAllocationTest saw ~2 objects a layer), so each step folds into the scalar.
         int j = 0;
-        for (; j + 4 <= n; j += 4) {
-            m0 = Math.max(m0, s[off + j]);
-            m1 = Math.max(m1, s[off + j + 1]);
-            m2 = Math.max(m2, s[off + j + 2]);
-            m3 = Math.max(m3, s[off + j + 3]);
+        float m = Float.NEGATIVE_INFINITY;
+        for (; j + 4 * L <= n; j += 4 * L) {
+            FloatVector a = FloatVector.fromArray(FS, s, off + j).max(FloatVector.fromArray(FS, s, off + j + L));
+            FloatVector b = FloatVector.fromArray(FS, s, off + j + 2 * L).max(FloatVector.fromArray(FS, s, off + j + 3 * L));
+            m = Math.max(m, a.max(b).reduceLanes(VectorOperators.MAX));
+        }
+        for (; j + L <= n; j += L) {
+            m = Math.max(m, FloatVector.fromArray(FS, s, off + j).reduceLanes(VectorOperators.MAX));
         }
         for (; j < n; j++) {
-            m0 = Math.max(m0, s[off + j]);
+            m = Math.max(m, s[off + j]);
         }
-        return Math.max(Math.max(m0, m1), Math.max(m2, m3));
+        return m;
     }
 
     private static float get(MemorySegment s, long at, boolean bf16) {
