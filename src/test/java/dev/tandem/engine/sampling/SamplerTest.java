@@ -33,6 +33,38 @@ class SamplerTest {
         assertEquals(s.logprob(), s.top().get(0).logprob());
     }
 
+    /**
+     * A greedy pick leaves its logprob to {@code lastLogprob()} (a request without logprobs never pays the log-sum-exp
+     * over the vocabulary): asked right after the pick, it is the same bits {@code sample} reports, for rows read in
+     * place at an offset and for a row a repetition penalty rewrote into scratch.
+     */
+    @Test
+    void aGreedyPicksLogprobIsComputedWhenAskedWithTheBitsSampleReports() {
+        float[] rows = new float[12]; // two rows of six
+        for (int i = 0; i < 6; i++) {
+            rows[i] = LOGITS[i];
+            rows[6 + i] = LOGITS[5 - i];
+        }
+        for (float penalty : new float[] {1f, 1.3f}) {
+            SamplingParams p = new SamplingParams(16, 0f, 1f, -1, 0f, 0f, 0f, penalty, null, List.of(), false, 0);
+            Sampler lazy = new Sampler(p, List.of());
+            Sampler eager = new Sampler(p, List.of());
+            assertEquals(0f, lazy.lastLogprob(), "nothing picked yet");
+            for (int step = 0; step < 4; step++) {
+                int from = 6 * (step % 2);
+                int id = lazy.next(rows, from, 6);
+                Sampled s = eager.sample(rows, from, 6, 0);
+                assertEquals(s.tokenId(), id, "penalty " + penalty + ", step " + step);
+                assertEquals(Float.floatToRawIntBits(s.logprob()), Float.floatToRawIntBits(lazy.lastLogprob()),
+                        "penalty " + penalty + ", step " + step);
+            }
+        }
+        float[] row = LOGITS.clone();
+        Sampler plain = new Sampler(SamplingParams.greedy(4), List.of());
+        assertEquals(1, plain.next(row, 0, 6));
+        assertEquals((float) (3.0 - Logprobs.logNormalizer(row, 0, 6)), plain.lastLogprob());
+    }
+
     @Test
     void temperaturesBelowOneInAHundredThousandAreGreedyNeverNaN() {
         Sampled greedy = new Sampler(SamplingParams.greedy(4), List.of()).sample(LOGITS, 3);
