@@ -1,10 +1,17 @@
 package dev.tandem.engine.sampling;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.ArrayList;
 import java.util.List;
 
-/** Log-softmax and top-k selection over a logits row. */
+/** Log-softmax, argmax and top-k selection over a logits row. */
 public final class Logprobs {
+    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
+    private static final int L = FS.length();
     private Logprobs() {
     }
 
@@ -74,8 +81,51 @@ public final class Logprobs {
         return argmax(v, 0, v.length);
     }
 
-    /** Index (relative to {@code from}) of the largest of {@code v[from .. from + len)}, lowest among equals. */
+    /**
+     * Index (relative to {@code from}) of the largest of {@code v[from .. from + len)}, lowest among equals (as
+     * {@code >} compares: -0.0 equals 0.0; a NaN never wins, unless it is the first entry, which is then returned).
+     * Two vector passes: the maximum, then the first entry equal to it; the one-compare-at-a-time loop it replaces
+     * took ~23 us over a 49k vocabulary (~0.7 ms a step at batch 32) waiting on its own chain of reloads.
+     */
     public static int argmax(float[] v, int from, int len) {
+        if (len <= 0) {
+            return 0;
+        }
+        // The vector MAX is Math.max (NaN wins, +0 beats -0); a NaN anywhere sends the row to the scalar loop, and a
+        // maximum of either zero sign finds the first zero of either sign, as the scalar loop would.
+        float max = v[from];
+        int i = 1;
+        for (; i + 8 * L <= len; i += 8 * L) { // no vector carried across iterations: those can stay boxed in C2
+            int at = from + i;
+            FloatVector a = FloatVector.fromArray(FS, v, at).max(FloatVector.fromArray(FS, v, at + L));
+            FloatVector b = FloatVector.fromArray(FS, v, at + 2 * L).max(FloatVector.fromArray(FS, v, at + 3 * L));
+            FloatVector c = FloatVector.fromArray(FS, v, at + 4 * L).max(FloatVector.fromArray(FS, v, at + 5 * L));
+            FloatVector d = FloatVector.fromArray(FS, v, at + 6 * L).max(FloatVector.fromArray(FS, v, at + 7 * L));
+            max = Math.max(max, a.max(b).max(c.max(d)).reduceLanes(VectorOperators.MAX));
+        }
+        for (; i < len; i++) {
+            max = Math.max(max, v[from + i]);
+        }
+        if (Float.isNaN(max)) {
+            return argmaxScalar(v, from, len);
+        }
+        int j = 0;
+        for (; j + L <= len; j += L) {
+            VectorMask<Float> hit = FloatVector.fromArray(FS, v, from + j).compare(VectorOperators.EQ, max);
+            if (hit.anyTrue()) {
+                return j + hit.firstTrue();
+            }
+        }
+        for (; j < len; j++) {
+            if (v[from + j] == max) {
+                return j;
+            }
+        }
+        throw new IllegalStateException("argmax: the maximum " + max + " is not in the row"); // unreachable
+    }
+
+    /** The definition {@link #argmax(float[], int, int)} keeps: one compare at a time, the first of equals. */
+    static int argmaxScalar(float[] v, int from, int len) {
         int best = 0;
         for (int i = 1; i < len; i++) {
             if (v[from + i] > v[from + best]) {
