@@ -12,6 +12,7 @@ import java.util.List;
 public final class Logprobs {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final int L = FS.length();
+
     private Logprobs() {
     }
 
