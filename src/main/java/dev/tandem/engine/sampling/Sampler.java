@@ -78,8 +78,8 @@ public final class Sampler {
      * Picks the next token from the row {@code logits[from, from + vocab)} (read in place, not modified), records it
      * and returns its id; {@link #lastLogprob()} is its logprob. Allocates nothing, penalties and min_new_tokens
      * masking included (counts in a primitive table that only grows, doubling, with the distinct output ids):
-     * scratch arrays are per thread, sized to the vocabulary once, and stochastic sampling orders only the
-     * candidates it visits (a heap, not a sort of the vocabulary).
+     * scratch arrays are per thread, sized to the vocabulary once, and stochastic sampling orders the candidates
+     * with a radix sort in those arrays ({@link CandidateOrder}).
      */
     public int next(float[] logits, int from, int vocab) {
         Scratch sc = SCRATCH.get().sized(vocab);
@@ -164,8 +164,8 @@ public final class Sampler {
 
     /**
      * Candidates by probability, best first (ties to the lower id), cut by top_k, top_p and min_p, then one draw
-     * over what is kept. The order comes from a max-heap of (probability bits, id) popped only as far as the cut
-     * goes: the same candidates in the same order as a full sort, so the same token for the same seed.
+     * over what is kept. The order comes from a stable radix sort of (probability bits, id) ({@link CandidateOrder}):
+     * the same candidates in the same order as a full sort, so the same token for the same seed.
      */
     private int stochastic(float[] l, int off, int v, Scratch sc) {
         float invT = 1f / params.temperature();
@@ -174,29 +174,21 @@ public final class Sampler {
             lp[i] = l[off + i] * invT;
         }
         double logZ = Logprobs.logNormalizer(lp, 0, v);
-        long[] heap = sc.heap;
+        long[] packed = sc.packed;
         for (int i = 0; i < v; i++) {
             lp[i] = (float) (lp[i] - logZ);
             float p = (float) Math.exp(lp[i]);
             // non-negative floats order like their bit patterns; the low word makes lower ids win ties
-            heap[i] = ((long) Float.floatToRawIntBits(p) << 32) | (0xFFFFFFFFL - i);
+            packed[i] = ((long) Float.floatToRawIntBits(p) << 32) | (0xFFFFFFFFL - i);
         }
-        for (int i = v / 2 - 1; i >= 0; i--) {
-            siftDown(heap, i, v);
-        }
-        long[] order = sc.order;
-        int size = v;
+        long[] order = CandidateOrder.bestFirst(packed, sc.order, v, sc.counts);
         int keep = params.topK() > 0 ? Math.min(params.topK(), v) : v;
-        float maxP = probOf(heap[0]);
+        float maxP = probOf(order[0]);
         double cum = 0;
         int kept = 0;
         double mass = 0;
         for (int r = 0; r < keep; r++) {
-            long c = heap[0];
-            heap[0] = heap[--size];
-            siftDown(heap, 0, size);
-            order[r] = c;
-            float p = probOf(c);
+            float p = probOf(order[r]);
             if (r > 0 && (cum > params.topP() || p < params.minP() * maxP)) {
                 break;
             }
@@ -219,26 +211,6 @@ public final class Sampler {
         return id;
     }
 
-    /** Max-heap by value over {@code h[0, size)}. */
-    private static void siftDown(long[] h, int i, int size) {
-        long x = h[i];
-        while (true) {
-            int c = 2 * i + 1;
-            if (c >= size) {
-                break;
-            }
-            if (c + 1 < size && h[c + 1] > h[c]) {
-                c++;
-            }
-            if (h[c] <= x) {
-                break;
-            }
-            h[i] = h[c];
-            i = c;
-        }
-        h[i] = x;
-    }
-
     private static float probOf(long packed) {
         return Float.intBitsToFloat((int) (packed >>> 32));
     }
@@ -251,14 +223,15 @@ public final class Sampler {
     private static final class Scratch {
         float[] adjusted = new float[0];
         float[] logprobs = new float[0];
-        long[] heap = new long[0];
+        long[] packed = new long[0];
         long[] order = new long[0];
+        final int[] counts = new int[CandidateOrder.COUNTS];
 
         Scratch sized(int vocab) {
             if (logprobs.length != vocab) {
                 adjusted = new float[vocab];
                 logprobs = new float[vocab];
-                heap = new long[vocab];
+                packed = new long[vocab];
                 order = new long[vocab];
             }
             return this;
