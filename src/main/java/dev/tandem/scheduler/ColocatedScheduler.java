@@ -38,6 +38,7 @@ public final class ColocatedScheduler implements Scheduler {
     /** This step's requests and their chunks, index for index: reused from step to step (nothing kept across). */
     private final List<RequestState> batch = new ArrayList<>();
     private final List<SequenceChunk> chunks = new ArrayList<>();
+    private final BatchPicker picker = new BatchPicker();
     private long generated;
     private long promptTokens;
     private long retractions;
@@ -204,6 +205,7 @@ public final class ColocatedScheduler implements Scheduler {
             return false;
         }
         ForwardOutput out = model.forward(chunks, kv);
+        picker.pick(model.backend(), batch, chunks, out);
         for (int i = 0; i < batch.size(); i++) {
             RequestState s = batch.get(i);
             SequenceChunk c = chunks.get(i);
@@ -212,13 +214,22 @@ public final class ColocatedScheduler implements Scheduler {
                 promptTokens += c.tokens().length;
             }
             tokens.afterChunk(s, c, out, i);
+            int picked = picker.picked(i);
             if (s.finish == null && s.computed == s.fillLen()) {
                 if (s.outputs() >= s.req.params().maxNewTokens()) {
                     s.finish = FinishReason.length(s.outputs());
                 } else {
-                    tokens.sample(s, out, i, tokenizer);
+                    if (picked >= 0) {
+                        tokens.acceptPicked(s, picked);
+                    } else {
+                        tokens.sample(s, out, i, tokenizer);
+                    }
                     generated++;
+                    picked = -1;
                 }
+            }
+            if (picked >= 0) { // BatchPicker.plain and the test above disagree: a token sampled for nothing
+                throw new IllegalStateException("row " + i + " was picked a token it does not take");
             }
             tokens.emit(s);
         }

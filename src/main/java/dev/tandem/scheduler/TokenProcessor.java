@@ -66,6 +66,11 @@ final class TokenProcessor {
         }
     }
 
+    /** Appends a token {@link BatchPicker} picked for {@code s} from this step's logits, then the stop rules. */
+    void acceptPicked(RequestState s, int token) {
+        acceptToken(s, token, null);
+    }
+
     /**
      * Samples the next token of {@code s} from {@code logits}, then applies the stop rules. This is the one place
      * where logits become a token: a structured-output constraint masks what it does not allow first (greedy and
