@@ -72,8 +72,12 @@ build() {
 }
 
 # UCX (Debian's libucx0) is what the nixl transfer backend runs on; mooncake and fake need nothing native.
+# The cache is read into a variable first: under pipefail, `ldconfig -p | grep -q` fails whenever grep exits at its
+# first match before ldconfig has written everything (SIGPIPE), which once sent CI to apt-get with UCX installed.
 have_ucx() {
-  ldconfig -p 2>/dev/null | grep -q 'libucp\.so\.0 ' && ldconfig -p 2>/dev/null | grep -q 'libuct\.so\.0 '
+  local libs
+  libs=$(ldconfig -p 2>/dev/null) || return 1
+  grep -q 'libucp\.so\.0 ' <<<"$libs" && grep -q 'libuct\.so\.0 ' <<<"$libs"
 }
 
 # Installs libucx0 when it is missing and we may (root with apt-get); otherwise says how. Returns 1 if still missing.
