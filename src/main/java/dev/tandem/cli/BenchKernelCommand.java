@@ -26,7 +26,7 @@ import java.util.Set;
  * a float64 product of the same BF16 weights, so the figures are for a kernel that computes the right thing.
  */
 public final class BenchKernelCommand {
-    private static final long PASS_NANOS = 300_000_000; // resident passes per run: at least this long
+    private static final long PASS_NANOS = 300_000_000; // each regime of each run: at least this long
 
     private BenchKernelCommand() {
     }
@@ -88,8 +88,8 @@ public final class BenchKernelCommand {
             BenchLimits.Reading[] around = new BenchLimits.Reading[runs + 1];
             around[0] = limits.bracket();
             for (int r = 0; r < runs; r++) {
-                resident[r] = flop * passes(backend, ws[0], x, tokens, out);
-                stream[r] = flop * copies * rounds(backend, ws, x, tokens, out);
+                resident[r] = flop * perSecond(() -> backend.matmul(ws[0], x, tokens, out));
+                stream[r] = flop * copies * perSecond(() -> round(backend, ws, x, tokens, out));
                 around[r + 1] = limits.bracket();
             }
             double[] residentF = BenchLimits.fractions(resident, around, BenchLimits.Reading::flopsPerSecond);
@@ -111,39 +111,24 @@ public final class BenchKernelCommand {
         return 0;
     }
 
-    /** Passes per second over one weight, again and again for at least {@link #PASS_NANOS}. */
-    private static double passes(ComputeBackend b, Tensor w, float[] x, int tokens, float[] out) {
+    /** How many times a second {@code pass} runs, timed over at least {@link #PASS_NANOS}. */
+    private static double perSecond(Runnable pass) {
         long t0 = System.nanoTime();
         long n = 0;
         long t;
         do {
-            b.matmul(w, x, tokens, out);
+            pass.run();
             n++;
             t = System.nanoTime() - t0;
         } while (t < PASS_NANOS);
         return n / (t / 1e9);
     }
 
-    /** Rounds per second over every copy (each read once a round), for at least {@link #PASS_NANOS}. */
-    private static double rounds(ComputeBackend b, Tensor[] ws, float[] x, int tokens, float[] out) {
-        long t0 = System.nanoTime();
-        long n = 0;
-        long t;
-        do {
-            round(b, ws, x, tokens, out);
-            n++;
-            t = System.nanoTime() - t0;
-        } while (t < PASS_NANOS);
-        return n / (t / 1e9);
-    }
-
-    /** Seconds of one pass over every copy, each once. */
-    private static double round(ComputeBackend b, Tensor[] ws, float[] x, int tokens, float[] out) {
-        long t0 = System.nanoTime();
+    /** One pass over every copy, each once. */
+    private static void round(ComputeBackend b, Tensor[] ws, float[] x, int tokens, float[] out) {
         for (Tensor w : ws) {
             b.matmul(w, x, tokens, out);
         }
-        return (System.nanoTime() - t0) / 1e9;
     }
 
     /** The kernel's output against a float64 product of the same BF16 values; a mismatch is an error, not a figure. */

@@ -205,7 +205,9 @@ public final class ColocatedScheduler implements Scheduler {
             return false;
         }
         ForwardOutput out = model.forward(chunks, kv);
-        picker.pick(model.backend(), batch, chunks, out);
+        // First every row's bookkeeping and whether it samples now; then the plain rows pick their tokens on the
+        // compute threads; then, row by row in order, each takes its token, the stop rules and its output.
+        picker.reset(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             RequestState s = batch.get(i);
             SequenceChunk c = chunks.get(i);
@@ -214,22 +216,25 @@ public final class ColocatedScheduler implements Scheduler {
                 promptTokens += c.tokens().length;
             }
             tokens.afterChunk(s, c, out, i);
-            int picked = picker.picked(i);
             if (s.finish == null && s.computed == s.fillLen()) {
                 if (s.outputs() >= s.req.params().maxNewTokens()) {
                     s.finish = FinishReason.length(s.outputs());
                 } else {
-                    if (picked >= 0) {
-                        tokens.acceptPicked(s, picked);
-                    } else {
-                        tokens.sample(s, out, i, tokenizer);
-                    }
-                    generated++;
-                    picked = -1;
+                    picker.samples(i);
                 }
             }
-            if (picked >= 0) { // BatchPicker.plain and the test above disagree: a token sampled for nothing
-                throw new IllegalStateException("row " + i + " was picked a token it does not take");
+        }
+        picker.pick(model.backend(), batch, out);
+        for (int i = 0; i < batch.size(); i++) {
+            RequestState s = batch.get(i);
+            if (picker.sampling(i)) {
+                int picked = picker.picked(i);
+                if (picked >= 0) {
+                    tokens.acceptPicked(s, picked);
+                } else {
+                    tokens.sample(s, out, i, tokenizer);
+                }
+                generated++;
             }
             tokens.emit(s);
         }

@@ -66,7 +66,7 @@ final class TokenProcessor {
         }
     }
 
-    /** Appends a token {@link BatchPicker} picked for {@code s} from this step's logits, then the stop rules. */
+    /** Appends the token {@link BatchPicker} picked for {@code s} from this step's logits, then the stop rules. */
     void acceptPicked(RequestState s, int token) {
         acceptToken(s, token, null);
     }

@@ -4,7 +4,6 @@ import dev.tandem.config.KvDtype;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -253,7 +252,7 @@ final class GroupedAttention {
         java.util.Arrays.fill(part, partOff + g0 * stride, partOff + g1 * stride, 0f);
         for (int gi = g0; gi < g1; gi++) {
             int sOff = gi * len;
-            float m = max(scores, sOff, len);
+            float m = Maxima.max(scores, sOff, len);
             part[partOff + gi * stride] = m;
             part[partOff + gi * stride + 1] = VectorExp.expMinusMaxAndSum(scores, sOff, len, m);
         }
@@ -394,30 +393,6 @@ final class GroupedAttention {
         a1.intoArray(acc, a + L);
         a2.intoArray(acc, a + 2 * L);
         a3.intoArray(acc, a + 3 * L);
-    }
-
-    /** The largest of {@code s[off .. off + n)}. */
-    private static float max(float[] s, int off, int n) {
-        // The largest of a set is the same whatever the order of the comparisons (Math.max, which the vector MAX
-        // follows lane by lane: NaN wins, +0 beats -0), so lanes, then a reduction, then a scalar tail give the bits
-        // of a scalar loop. Scalar Math.max is a compare-and-blend sequence of several micro-ops; over a chunk's 64
-        // scores it took longer than the exp after it (a 512-token prefill spent ~5% of its time here).
-        // No vector lives from one iteration to the next: a loop-carried vector stayed boxed in some C2
-        // compilations (HotPathAllocationTest saw ~2 objects a layer), so each step folds into the scalar.
-        int j = 0;
-        float m = Float.NEGATIVE_INFINITY;
-        for (; j + 4 * L <= n; j += 4 * L) {
-            FloatVector a = FloatVector.fromArray(FS, s, off + j).max(FloatVector.fromArray(FS, s, off + j + L));
-            FloatVector b = FloatVector.fromArray(FS, s, off + j + 2 * L).max(FloatVector.fromArray(FS, s, off + j + 3 * L));
-            m = Math.max(m, a.max(b).reduceLanes(VectorOperators.MAX));
-        }
-        for (; j + L <= n; j += L) {
-            m = Math.max(m, FloatVector.fromArray(FS, s, off + j).reduceLanes(VectorOperators.MAX));
-        }
-        for (; j < n; j++) {
-            m = Math.max(m, s[off + j]);
-        }
-        return m;
     }
 
     private static float get(MemorySegment s, long at, boolean bf16) {

@@ -14,6 +14,8 @@
  * run of rows for a lone token split by chunks, else its head's).
  * The softmax and SwiGLU use {@code VectorExp}, an
  * exp in lane-wise arithmetic that gives the same bits in every lane, in its scalar form and whatever the JIT state.
+ * {@link dev.tandem.engine.compute.Maxima} is the vector maximum of a float range (the scalar loop's value), shared by
+ * the softmax and by sampling.
  * {@link dev.tandem.engine.compute.Probes} measures the limits kernels are judged against (read bandwidth, FMA
  * peak) on the same threads. Nothing here allocates per call on the hot path: scratch is per worker.
  */

@@ -1,5 +1,6 @@
 package dev.tandem.engine.sampling;
 
+import dev.tandem.engine.compute.Maxima;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -36,10 +37,7 @@ public final class Logprobs {
 
     /** As {@link #logNormalizer(float[])} over {@code logits[from, from + len)}, read in place. */
     public static double logNormalizer(float[] logits, int from, int len) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = from; i < from + len; i++) {
-            max = Math.max(max, logits[i]);
-        }
+        float max = Maxima.max(logits, from, len);
         double sum = 0;
         for (int i = from; i < from + len; i++) {
             sum += Math.exp((double) logits[i] - max);
@@ -92,21 +90,9 @@ public final class Logprobs {
         if (len <= 0) {
             return 0;
         }
-        // The vector MAX is Math.max (NaN wins, +0 beats -0); a NaN anywhere sends the row to the scalar loop, and a
-        // maximum of either zero sign finds the first zero of either sign, as the scalar loop would.
-        float max = v[from];
-        int i = 1;
-        for (; i + 8 * L <= len; i += 8 * L) { // no vector carried across iterations: those can stay boxed in C2
-            int at = from + i;
-            FloatVector a = FloatVector.fromArray(FS, v, at).max(FloatVector.fromArray(FS, v, at + L));
-            FloatVector b = FloatVector.fromArray(FS, v, at + 2 * L).max(FloatVector.fromArray(FS, v, at + 3 * L));
-            FloatVector c = FloatVector.fromArray(FS, v, at + 4 * L).max(FloatVector.fromArray(FS, v, at + 5 * L));
-            FloatVector d = FloatVector.fromArray(FS, v, at + 6 * L).max(FloatVector.fromArray(FS, v, at + 7 * L));
-            max = Math.max(max, a.max(b).max(c.max(d)).reduceLanes(VectorOperators.MAX));
-        }
-        for (; i < len; i++) {
-            max = Math.max(max, v[from + i]);
-        }
+        // Maxima.max is Math.max's (NaN wins, +0 beats -0): a NaN anywhere sends the row to the scalar definition, and
+        // a maximum of either zero sign finds the first zero of either sign, as the scalar definition would.
+        float max = Maxima.max(v, from, len);
         if (Float.isNaN(max)) {
             return argmaxScalar(v, from, len);
         }
