@@ -16,14 +16,15 @@ import java.util.Random;
 import java.util.Set;
 
 /**
- * {@code bench-kernel}: the BF16 matmul alone, for one weight shape and batch, in the two regimes a forward pass
- * mixes: <b>resident</b> (one weight, passed over again and again, so it comes from the caches) and <b>streamed</b>
- * (enough distinct weights of the same shape to fill {@code --stream-mb}, each read once per round, so every pass
- * starts from memory, as each layer's weights do in a decode step). Both against the FMA peak probed around each
- * run; the streamed one also as weight bytes per second against the read floor. The gap between the two lines is
- * what memory costs the kernel at that batch: the first pass over a panel pair waits for memory while the later
- * ones compute from cache, and Java has no prefetch to overlap them. Before timing, it checks its own output against
- * a float64 product of the same BF16 weights, so the figures are for a kernel that computes the right thing.
+ * {@code bench-kernel}: the BF16 matmul (or with {@code --quantization int8} the int8 one) alone, for one weight
+ * shape and batch, in the two regimes a forward pass mixes: <b>resident</b> (one weight, passed over again and
+ * again, so it comes from the caches) and <b>streamed</b> (enough distinct weights of the same shape to fill
+ * {@code --stream-mb} as the kernel reads them, each read once per round, so every pass starts from memory, as each
+ * layer's weights do in a decode step). Both against the FMA peak probed around each run; the streamed one also as
+ * weight bytes per second against the read floor. The gap between the two lines is what memory costs the kernel at
+ * that batch: the first pass over a panel pair waits for memory while the later ones compute from cache, and Java
+ * has no prefetch to overlap them. Before timing, it checks its own output against a float64 product of the same
+ * weights (made so that int8 holds them exactly), so the figures are for a kernel that computes the right thing.
  */
 public final class BenchKernelCommand {
     private static final long PASS_NANOS = 300_000_000; // each regime of each run: at least this long
@@ -45,27 +46,24 @@ public final class BenchKernelCommand {
         int probeMb = a.integer("probe-mb", 1024);
         EngineConfig engine = a.engine(0);
         a.rejectUnknown();
-        if (engine.quantization() != Quantization.NONE) {
-            throw new IllegalArgumentException("bench-kernel measures the BF16 kernels; --quantization "
-                    + engine.quantization().name().toLowerCase() + " is not supported here (bench-compare measures"
-                    + " int8 against BF16)");
-        }
         long weightBytes = 2L * rows * in;
-        int copies = (int) Math.max(2, Math.min(100_000, ((long) streamMb << 20) / weightBytes));
-        try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads());
+        try (ComputeBackend backend = ComputeBackends.create(engine.backend(), engine.threads(),
+                engine.quantization());
              Arena arena = Arena.ofShared();
              BenchLimits limits = new BenchLimits(backend, probeMb)) {
             // Distinct memory, same values: what matters for streaming is that no copy is in a cache when its turn comes.
             Random rnd = new Random(7);
+            Tensor first = exactInt8(arena, rows, in, rnd);
+            backend.prepare(first);
+            long streamed = backend.streamedBytes(first);
+            int copies = (int) Math.max(2, Math.min(100_000, ((long) streamMb << 20) / streamed));
             Tensor[] ws = new Tensor[copies];
-            ws[0] = randomBf16(arena, rows, in, rnd);
-            for (int c = 0; c < copies; c++) {
-                if (c > 0) {
-                    MemorySegment d = arena.allocate(weightBytes, 64);
-                    MemorySegment.copy(ws[0].data(), 0, d, 0, weightBytes);
-                    ws[c] = new Tensor("w" + c, DType.BF16, new long[] {rows, in}, d);
-                }
-                backend.prepare(ws[c]);
+            ws[0] = first;
+            for (int c = 1; c < copies; c++) {
+                MemorySegment d = arena.allocate(weightBytes, 64);
+                MemorySegment.copy(ws[0].data(), 0, d, 0, weightBytes);
+                ws[c] = new Tensor("w" + c, DType.BF16, new long[] {rows, in}, d);
+                backend.prepare(ws[c]); // int8: the BF16 source is not read again (kept until the arena closes)
             }
             float[] x = new float[tokens * in];
             for (int i = 0; i < x.length; i++) {
@@ -75,9 +73,9 @@ public final class BenchKernelCommand {
             check(backend, ws[0], x, tokens, out);
             check(backend, ws[copies - 1], x, tokens, out);
             double flop = 2.0 * rows * in * tokens;
-            long streamed = backend.streamedBytes(ws[0]);
-            report.printf("kernel: %s; weight %dx%d BF16 (%.2f MB as the kernel reads it), %d tokens%n",
-                    ComputeBackends.describe(backend), rows, in, streamed / 1e6, tokens);
+            report.printf("kernel: %s; weight %dx%d %s (%.2f MB as the kernel reads it), %d tokens%n",
+                    ComputeBackends.describe(backend), rows, in,
+                    engine.quantization() == Quantization.NONE ? "BF16" : "int8", streamed / 1e6, tokens);
             BenchLimits.Reading start = limits.full();
             report.printf("limits at start (compute threads, median of %d): read %.2f GB/s; FMA peak %.1f"
                     + " GFLOP/s%n", BenchLimits.FULL_RUNS, start.readBytesPerSecond() / 1e9,
@@ -156,10 +154,16 @@ public final class BenchKernelCommand {
         }
     }
 
-    private static Tensor randomBf16(Arena arena, int rows, int in, Random rnd) {
+    /**
+     * Random BF16 weights that int8 quantization keeps exactly: each is {@code q / 1024} with {@code q} in
+     * [-127, 127] and every row holding a 127, so a row's scale is exactly 1/1024 and its codes are the {@code q}s.
+     * One float64 reference then checks the BF16 and the int8 kernels alike, the latter with nothing rounded away.
+     */
+    private static Tensor exactInt8(Arena arena, int rows, int in, Random rnd) {
         MemorySegment s = arena.allocate(2L * rows * in, 64);
         for (long i = 0; i < (long) rows * in; i++) {
-            float f = (float) rnd.nextGaussian() * 0.05f;
+            int q = i % in == (i / in) % in ? 127 : rnd.nextInt(255) - 127;
+            float f = q / 1024f; // 7 significant bits at most: exact in BF16
             s.set(ValueLayout.JAVA_SHORT_UNALIGNED, 2 * i, (short) (Float.floatToRawIntBits(f) >>> 16));
         }
         return new Tensor("w", DType.BF16, new long[] {rows, in}, s);

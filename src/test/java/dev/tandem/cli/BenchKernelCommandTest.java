@@ -38,9 +38,24 @@ class BenchKernelCommandTest {
         assertTrue(out.contains("weight 40x34 BF16"), out);
         assertTrue(out.contains("13 tokens"), out);
         assertTrue(out.contains("resident (1 weight, again and again):"), out);
-        // 1 MB of 40x34 BF16 weights (2720 bytes each): 385 distinct copies, each read once a round.
-        assertTrue(out.contains("streamed (385 weights,"), out);
+        // 1 MB of 40x34 BF16 weights as the kernel reads them (3 panels of 16 rows: 3264 bytes each): 321 distinct
+        // copies, each read once a round.
+        assertTrue(out.contains("streamed (321 weights,"), out);
         assertTrue(out.contains("% of the read floor"), out);
+    }
+
+    @Test
+    void theInt8KernelIsCheckedAgainstTheSameProduct() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int rc = BenchKernelCommand.run(new String[] {"--rows", "40", "--in", "34", "--tokens", "6", "--runs", "1",
+                "--stream-mb", "1", "--probe-mb", "1", "--threads", "2", "--quantization", "int8"},
+                new PrintStream(buf, true, StandardCharsets.UTF_8));
+        String out = buf.toString(StandardCharsets.UTF_8);
+        assertEquals(0, rc, out);
+        assertTrue(out.contains("int8 weights"), out);
+        assertTrue(out.contains("weight 40x34 int8"), out);
+        // 3 panels of 16 rows x 34 one-byte codes + 48 float scales: 1824 bytes, 574 copies in 1 MB.
+        assertTrue(out.contains("streamed (574 weights,"), out);
     }
 
     @Test
@@ -93,9 +108,9 @@ class BenchKernelCommandTest {
         IllegalArgumentException tokens = assertThrows(IllegalArgumentException.class,
                 () -> BenchKernelCommand.run(new String[] {"--tokens", "0"}, sink));
         assertEquals("--tokens must be at least 1, got 0", tokens.getMessage());
-        IllegalArgumentException q = assertThrows(IllegalArgumentException.class,
-                () -> BenchKernelCommand.run(new String[] {"--quantization", "int8"}, sink));
-        assertTrue(q.getMessage().contains("--quantization int8 is not supported"), q.getMessage());
+        RuntimeException q = assertThrows(RuntimeException.class,
+                () -> BenchKernelCommand.run(new String[] {"--quantization", "int4"}, sink));
+        assertTrue(q.getMessage().contains("quantization") && q.getMessage().contains("int4"), q.getMessage());
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
                 () -> BenchKernelCommand.run(new String[] {"--colums", "5"}, sink));
         assertTrue(unknown.getMessage().contains("colums"), unknown.getMessage());
