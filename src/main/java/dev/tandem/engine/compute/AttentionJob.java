@@ -28,9 +28,9 @@ final class AttentionJob implements ParallelFor.RangeBody {
 
     AttentionJob(ParallelFor parallel) {
         this.parallel = parallel;
-        this.scores = new float[parallel.threads()][0];
-        this.scratch = new float[parallel.threads()][0];
-        this.parts = new float[parallel.threads()][0];
+        this.scores = WorkerScratch.perWorker(parallel.threads(), 0);
+        this.scratch = WorkerScratch.perWorker(parallel.threads(), 0);
+        this.parts = WorkerScratch.perWorker(parallel.threads(), 0);
     }
 
     void attend(AttentionBatch batch) {
@@ -156,10 +156,16 @@ final class AttentionJob implements ParallelFor.RangeBody {
         return a.length >= need ? a : new float[Math.max(need, 2 * a.length)];
     }
 
-    /** Makes every worker's array hold at least {@code need} floats ({@link #grown}). */
-    private static void grow(float[][] perWorker, int need) {
+    /**
+     * Makes every worker's array hold at least {@code need} usable floats, growing by doubling as {@link #grown}
+     * does; padded ({@link WorkerScratch}), since the caller allocates them all one after the other.
+     */
+    static void grow(float[][] perWorker, int need) {
         for (int i = 0; i < perWorker.length; i++) {
-            perWorker[i] = grown(perWorker[i], need);
+            int has = WorkerScratch.usable(perWorker[i]);
+            if (has < need) {
+                perWorker[i] = WorkerScratch.floats(Math.max(need, 2 * has));
+            }
         }
     }
 }

@@ -39,7 +39,7 @@ public final class VectorBackend implements ComputeBackend {
 
     private final ParallelFor parallel;
     // Per-worker scratch (index 0 is the calling thread), sized once or grown rarely, never per call.
-    private final float[][] rowScratch;    // (worker) -> one widened F16 weight row
+    private final float[][] rowScratch;    // (worker) -> one widened F16 weight row, allocated by that worker itself
     private final float[][] tailScratch;   // (worker) -> 8 L floats, a tile's outputs when its last panel is partial
     private final Arena packArena = Arena.ofShared(); // BF16 panels made by prepare(), freed by close()
     private final Map<Tensor, PanelWeight> panels = Collections.synchronizedMap(new IdentityHashMap<>());
@@ -59,7 +59,7 @@ public final class VectorBackend implements ComputeBackend {
         this.parallel = new ParallelFor(threads);
         this.rowScratch = new float[threads][0];
         this.attentionJob = new AttentionJob(parallel);
-        this.tailScratch = new float[threads][PanelWeight.TAIL_PANELS * L];
+        this.tailScratch = WorkerScratch.perWorker(threads, PanelWeight.TAIL_PANELS * L);
     }
 
     @Override

@@ -17,6 +17,8 @@
  * {@link dev.tandem.engine.compute.Maxima} is the vector maximum of a float range (the scalar loop's value), shared by
  * the softmax and by sampling.
  * {@link dev.tandem.engine.compute.Probes} measures the limits kernels are judged against (read bandwidth, FMA
- * peak) on the same threads. Nothing here allocates per call on the hot path: scratch is per worker.
+ * peak) on the same threads. Nothing here allocates per call on the hot path: scratch is per worker, and the
+ * arrays one thread allocates for all workers are padded ({@code WorkerScratch}) so no two workers write one cache
+ * line.
  */
 package dev.tandem.engine.compute;
