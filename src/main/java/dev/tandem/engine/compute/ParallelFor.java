@@ -78,14 +78,19 @@ final class ParallelFor implements AutoCloseable {
     }
 
     /**
-     * Runs {@code body} over {@code [0, n)} in pieces of at least {@code grain} indices and returns when all are
-     * done. Not reentrant: one caller (the scheduler thread) at a time.
+     * Runs {@code body} over {@code [0, n)} in pieces of at least {@code grain} indices (at most four per thread) and
+     * returns when all are done. Not reentrant: one caller (the scheduler thread) at a time.
      */
     void run(int n, int grain, RangeBody body) {
+        run(n, grain, 4, body);
+    }
+
+    /** As {@link #run(int, int, RangeBody)} in at most {@code piecesPerThread} pieces per thread. */
+    void run(int n, int grain, int piecesPerThread, RangeBody body) {
         if (n <= 0) {
             return;
         }
-        int p = Math.max(1, Math.min(threads * 4, (n + grain - 1) / grain));
+        int p = Math.max(1, Math.min(threads * piecesPerThread, (n + grain - 1) / grain));
         if (p == 1 || threads == 1) {
             body.run(0, n, 0);
             return;
