@@ -41,7 +41,12 @@ class Int8QuantizationTest {
 
     @Test
     void kernelMatchesTheDequantizedReferenceAndDoesNotDependOnTheBatch() {
-        int rows = 3 * VectorBackend.lanes() + 5;
+        // Four panels (two-panel tiles, the last one partial) and three (a lone last panel: the one-panel kernel).
+        kernelMatchesAndDoesNotDependOnTheBatch(3 * VectorBackend.lanes() + 5);
+        kernelMatchesAndDoesNotDependOnTheBatch(2 * VectorBackend.lanes() + 5);
+    }
+
+    private static void kernelMatchesAndDoesNotDependOnTheBatch(int rows) {
         int in = 46;
         try (Arena arena = Arena.ofConfined(); VectorBackend backend = new VectorBackend(2, Quantization.INT8)) {
             SplittableRandom r = new SplittableRandom(5);
