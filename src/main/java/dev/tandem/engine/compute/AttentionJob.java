@@ -31,7 +31,7 @@ final class AttentionJob implements ParallelFor.RangeBody {
     private final float[][] scores;  // (worker) -> scores of one GQA group over one chunk
     private final float[][] scratch; // (worker) -> the score blocks' scratch
     private final float[][] parts;   // (worker) -> one GQA group's chunk partials
-    private float[] loneParts = new float[0]; // a lone token's chunk partials, every head, from every worker
+    private float[] loneParts = WorkerScratch.floats(0); // a lone token's chunk partials, every head, from every worker
     private AttentionBatch b;
     private Split split;
 
@@ -51,7 +51,8 @@ final class AttentionJob implements ParallelFor.RangeBody {
         int chunks = AttentionChunks.count(batch.maxLength());
         split = split(batch.numTokens(), batch.numKvHeads(), batch.groupSize(), batch.maxLength(), threads);
         if (split == Split.CHUNKS) {
-            loneParts = grown(loneParts, GroupedAttention.partScratch(batch, batch.maxLength(), batch.numHeads()));
+            loneParts = WorkerScratch.grown(loneParts,
+                    GroupedAttention.partScratch(batch, batch.maxLength(), batch.numHeads()));
         }
         b = batch;
         try {
@@ -157,24 +158,10 @@ final class AttentionJob implements ParallelFor.RangeBody {
         }
     }
 
-    /**
-     * {@code a}, or a new array of at least {@code need} floats if it is shorter. Grows by doubling, so a long decode
-     * reallocates a handful of times in its life, never per step.
-     */
-    private static float[] grown(float[] a, int need) {
-        return a.length >= need ? a : new float[Math.max(need, 2 * a.length)];
-    }
-
-    /**
-     * Makes every worker's array hold at least {@code need} usable floats, growing by doubling as {@link #grown}
-     * does; padded ({@link WorkerScratch}), since the caller allocates them all one after the other.
-     */
+    /** Makes every worker's array hold at least {@code need} usable floats ({@link WorkerScratch#grown}). */
     static void grow(float[][] perWorker, int need) {
         for (int i = 0; i < perWorker.length; i++) {
-            int has = WorkerScratch.usable(perWorker[i]);
-            if (has < need) {
-                perWorker[i] = WorkerScratch.floats(Math.max(need, 2 * has));
-            }
+            perWorker[i] = WorkerScratch.grown(perWorker[i], need);
         }
     }
 }

@@ -24,6 +24,15 @@ final class WorkerScratch {
         return a.length - PAD;
     }
 
+    /**
+     * {@code a}, or a new padded array of at least {@code need} usable floats if {@code a} has fewer. Grows by
+     * doubling, so a long decode reallocates a handful of times in its life, never per step; never hands out the pad.
+     */
+    static float[] grown(float[] a, int need) {
+        int has = usable(a);
+        return has >= need ? a : floats(Math.max(need, 2 * has));
+    }
+
     /** One array of {@code n} usable floats per worker. */
     static float[][] perWorker(int workers, int n) {
         float[][] a = new float[workers][];
