@@ -6,6 +6,7 @@ import dev.tandem.engine.compute.ComputeBackend;
 import dev.tandem.engine.compute.ComputeBackends;
 import dev.tandem.config.KvDtype;
 import dev.tandem.engine.model.Model;
+import dev.tandem.engine.model.PhaseClock;
 import dev.tandem.engine.model.Transformer;
 import dev.tandem.kvcache.PagedKvCache;
 
@@ -19,20 +20,22 @@ import java.util.Set;
  * decode are judged against the FMA peak of a register-resident kernel. Both are probed again just before and after
  * every timed run ({@link BenchLimits}), and each line's percentage is the median over its runs of the run's rate
  * against the higher of the two readings around it. Every figure is the median of {@code --runs} runs after a
- * warm-up, with the spread shown: on a shared machine only same-run ratios mean much.
+ * warm-up, with the spread shown: on a shared machine only same-run ratios mean much. {@code --phases} adds, under
+ * each line, the share of its timed runs each phase of the forward pass took ({@link PhaseClock}).
  */
 public final class BenchEngineCommand {
     private BenchEngineCommand() {
     }
 
     public static int run(String[] argv) {
-        Args a = Args.parse(argv, Set.of());
+        Args a = Args.parse(argv, Set.of("phases"));
         Path dir = Path.of(a.required("model"));
         int promptLen = a.integer("prompt-len", 512);
         int[] batches = a.has("batches") ? a.intList("batches") : new int[] {1, 8, 32};
         int steps = a.integer("steps", 128);
         int runs = a.integer("runs", 5);
         int probeMb = a.integer("probe-mb", 1024);
+        boolean phases = a.flag("phases");
         EngineConfig engine = a.engine(0);
         a.rejectUnknown();
 
@@ -55,7 +58,12 @@ public final class BenchEngineCommand {
             KvDtype kvDtype = engine.kvCacheDtype();
             System.out.printf("KV cache: %s (%d bytes per element)%n", kvDtype.label(), kvDtype.bytes());
             BenchLimits.Reading[] around = new BenchLimits.Reading[runs + 1];
-            java.util.function.IntConsumer probe = i -> around[i] = limits.bracket();
+            // The probes run between the timed runs; with --phases the clock counts the timed runs only.
+            PhaseTiming timing = new PhaseTiming(tf.phaseClock(), phases, runs);
+            java.util.function.IntConsumer probe = i -> {
+                timing.between(i);
+                around[i] = limits.bracket();
+            };
             try (PagedKvCache kv = EngineBench.newCache(model, plan, kvDtype)) {
                 double[] secs = EngineBench.prefill(model, kv, plan, probe);
                 double prefillFlops = 2.0 * (promptLen * (double) tf.linearMacsPerToken() + tf.lmHeadMacs());
@@ -71,10 +79,15 @@ public final class BenchEngineCommand {
                 System.out.printf("prefill %d tokens   : %8.1f tokens/s %s; %.1f GFLOP/s; %s%n", promptLen,
                         EngineBench.median(tpsPrefill), spread(tpsPrefill), EngineBench.median(flopsPrefill) / 1e9,
                         ofPeak(flopsPrefill, around));
+                timing.print(secs);
                 double batch1 = 0;
                 for (int b : batches) {
                     double[] tps = EngineBench.decode(model, kv, plan, b, probe);
                     double med = EngineBench.median(tps);
+                    double[] runSecs = new double[tps.length];
+                    for (int i = 0; i < tps.length; i++) {
+                        runSecs[i] = (double) b * plan.stepsFor(b) / tps[i];
+                    }
                     // Mean position over the timed steps, for the attention FLOPs and the K/V bytes they read.
                     int midPos = EngineBench.DECODE_PROMPT + EngineBench.WARMUP_STEPS + runs * plan.stepsFor(b) / 2;
                     String head = String.format("decode batch %-3d    : %8.1f tokens/s %s (%d steps x %d runs)", b,
@@ -100,10 +113,34 @@ public final class BenchEngineCommand {
                                 ofPeak(flops, around),
                                 batch1 > 0 ? String.format("; %.1fx batch 1", med / batch1) : "");
                     }
+                    timing.print(runSecs);
                 }
             }
         }
         return 0;
+    }
+
+    /** {@code --phases}: counts a line's timed runs on the transformer's {@link PhaseClock} and prints the shares. */
+    private record PhaseTiming(PhaseClock clock, boolean on, int runs) {
+        /** Called before timed run 0 ({@code i == 0}) and after each run {@code i - 1}. */
+        void between(int i) {
+            if (on) {
+                if (i == 0) {
+                    clock.reset();
+                }
+                clock.counting(i < runs);
+            }
+        }
+
+        void print(double[] runSecs) {
+            if (on) {
+                double secs = 0;
+                for (double s : runSecs) {
+                    secs += s;
+                }
+                System.out.printf("  phases over the timed runs: %s%n", clock.breakdown((long) (secs * 1e9)));
+            }
+        }
     }
 
     private static String ofPeak(double[] flops, BenchLimits.Reading[] around) {

@@ -27,6 +27,7 @@ public final class Transformer {
     private final Workspace workspace;
     private final RowSteps rowSteps;
     private final AtomicBoolean inForward = new AtomicBoolean();
+    private final PhaseClock clock = new PhaseClock();
 
     /** One block's weights; linear layers are (out, in) as Hugging Face stores them. */
     private record Layer(float[] attnNorm, // (dim)
@@ -104,6 +105,11 @@ public final class Transformer {
         return backend;
     }
 
+    /** Per-phase timing of the forward passes, off until a caller turns it on (bench-engine --phases). */
+    public PhaseClock phaseClock() {
+        return clock;
+    }
+
     /** Bytes of weights read by one decode step (every linear layer plus the LM head; embeddings are a lookup). */
     public long bytesReadPerStep() {
         long b = backend.streamedBytes(lmHead);
@@ -178,6 +184,7 @@ public final class Transformer {
             logitRows += batch.get(c).logitRows();
         }
         Workspace ws = workspace.ensure(total, batch.size(), logitRows);
+        long t0 = clock.start();
         int[] positions = ws.positions;
         int[] tableOffsets = ws.tableOffsets;
         int[] slots = ws.slots;
@@ -215,42 +222,60 @@ public final class Transformer {
 
         // Between the kernels, the per-row steps run over the rows on every compute thread (RowSteps): a
         // residual add and the norm after it in one pass per row, likewise bias, RoPE and the K/V write.
+        long lap = clock.lap(PhaseClock.Phase.EMBED, t0);
         rowSteps.bind(ws, pool);
         try {
-            layers(total, attention, pool, ws);
+            lap = layers(total, attention, pool, ws, lap);
         } finally {
             rowSteps.bind(null, null);
         }
         attention.layer(null, null);
-        return logits(batch, x, dim, ws);
+        ForwardOutput out = logits(batch, x, dim, ws);
+        clock.lap(PhaseClock.Phase.LM_HEAD, lap);
+        return out;
     }
 
-    /** Every layer over the flattened batch; the residual stream {@code ws.x} ends past the last one. */
-    private void layers(int total, AttentionBatch attention, KvPool pool, Workspace ws) {
+    /**
+     * Every layer over the flattened batch; the residual stream {@code ws.x} ends past the last one. {@code lap}:
+     * the {@link PhaseClock} stamp each call's time is counted from; returns the last one.
+     */
+    private long layers(int total, AttentionBatch attention, KvPool pool, Workspace ws, long lap) {
         float[] xb = ws.xb;         // (T, dim) normed input of a sub-block
         float[] att = ws.att;       // (T, heads * headDim) attention output
         float[] proj = ws.proj;     // (T, dim) output of o_proj / down_proj
         float[] gate = ws.gate;     // (T, hidden)
         float[] up = ws.up;         // (T, hidden)
+        PhaseClock c = clock;
         backend.forRows(total, rowSteps.norm(RowSteps.Step.NORM, layers[0].attnNorm));
+        lap = c.lap(PhaseClock.Phase.NORM_RESIDUAL, lap);
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
             // qkv matmuls; then per row the Qwen2 bias, RoPE on q and k, and k, v into the cache
             backend.matmulAll(w.qkv, xb, total, ws.qkvOut);
+            lap = c.lap(PhaseClock.Phase.QKV, lap);
             backend.forRows(total, rowSteps.ropeWrite(l, w.bq, w.bk, w.bv));
+            lap = c.lap(PhaseClock.Phase.ROPE_KV_WRITE, lap);
             // attention over each request's cached positions 0..pos (causal)
             backend.attention(attention.layer(pool.keys(l), pool.values(l)));
+            lap = c.lap(PhaseClock.Phase.ATTENTION, lap);
             // output projection, residual, ffn rmsnorm
             backend.matmul(w.wo, att, total, proj);
+            lap = c.lap(PhaseClock.Phase.O_PROJ, lap);
             backend.forRows(total, rowSteps.norm(RowSteps.Step.RESIDUAL_NORM, w.ffnNorm));
+            lap = c.lap(PhaseClock.Phase.NORM_RESIDUAL, lap);
             // SwiGLU: down(silu(gate(x)) * up(x)), residual, and the next layer's attention rmsnorm
             backend.matmulAll(w.gateUp, xb, total, ws.gateUpOut);
+            lap = c.lap(PhaseClock.Phase.GATE_UP, lap);
             backend.swiglu(gate, up, total * cfg.intermediateSize());
+            lap = c.lap(PhaseClock.Phase.SWIGLU, lap);
             backend.matmul(w.wDown, gate, total, proj);
+            lap = c.lap(PhaseClock.Phase.DOWN, lap);
             backend.forRows(total, l + 1 < layers.length
                     ? rowSteps.norm(RowSteps.Step.RESIDUAL_NORM, layers[l + 1].attnNorm)
                     : rowSteps.norm(RowSteps.Step.RESIDUAL, null));
+            lap = c.lap(PhaseClock.Phase.NORM_RESIDUAL, lap);
         }
+        return lap;
     }
 
     /** Final norm and LM head, only on the rows the chunks asked for. */
