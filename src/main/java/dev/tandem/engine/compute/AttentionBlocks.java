@@ -42,8 +42,11 @@ final class AttentionBlocks {
             VectorShape.forBitSize(FS.vectorBitSize() / 2));
     /** Whether the score blocks apply: a 16-lane vector (AVX-512); other widths keep the per-position loop. */
     static final boolean SCORE_BLOCKS = L == 16;
-    /** Floats of scratch {@link #scores16F32} and {@link #scores16Bf16} need (four partly reduced vectors). */
-    static final int SCRATCH = 4 * L;
+    /**
+     * Floats of scratch {@link #scores16F32} and {@link #scores16Bf16} need: four partly reduced vectors, and a
+     * partial block's scores ({@link #finishBlock}).
+     */
+    static final int SCRATCH = 5 * L;
 
     static final VectorShuffle<Float> S8 = VectorShuffle.fromOp(FS, i -> (i ^ 8) & (L - 1));
     static final VectorShuffle<Float> S4 = VectorShuffle.fromOp(FS, i -> (i ^ 4) & (L - 1));
@@ -75,6 +78,20 @@ final class AttentionBlocks {
     }
 
     /**
+     * {@link #finish16} for a block whose positions past {@code j0 + last} lie beyond the context: a whole block
+     * straight into {@code scores}, a partial one through {@code tmp[tOff + 4L ..]} so only its first
+     * {@code last + 1} scores are stored.
+     */
+    static void finishBlock(float[] tmp, int tOff, float scale, float[] scores, int at, int last) {
+        if (last == L - 1) {
+            finish16(tmp, tOff, scale, scores, at);
+        } else {
+            finish16(tmp, tOff, scale, tmp, tOff + 4 * L);
+            System.arraycopy(tmp, tOff + 4 * L, scores, at, last + 1);
+        }
+    }
+
+    /**
      * {@code scores[sOff + j] = scale · q[qOff ..] · K[j]} for the 16 positions {@code j0 .. j0 + 15}, K stored
      * as bf16 (widened by {@link Bf16KvAttention}), head size {@code 4L}: the four query vectors stay in registers and each dot is four FMAs written out
      * (a loop over the head's vectors inside the block cost twice the time); {@code tmp[tOff .. tOff + SCRATCH)} is
@@ -82,17 +99,17 @@ final class AttentionBlocks {
      */
     static void scores16Bf16(float[] q, int qOff, MemorySegment keys, int[] table, int rowOff,
                          int j0, long kvStride, long headByte, float scale, float[] scores, int sOff, float[] tmp,
-                         int tOff) {
+                         int tOff, int last) {
         long vb = (long) L * 2; // bf16
         FloatVector q0 = FloatVector.fromArray(FS, q, qOff), q1 = FloatVector.fromArray(FS, q, qOff + L);
         FloatVector q2 = FloatVector.fromArray(FS, q, qOff + 2 * L), q3 = FloatVector.fromArray(FS, q, qOff + 3 * L);
         FloatVector z = FloatVector.zero(FS);
         for (int m = 0; m < 4; m++) {
             int o = rowOff + j0;
-            long b0 = table[o + ORDER[4 * m]] * kvStride + headByte;
-            long b1 = table[o + ORDER[4 * m + 1]] * kvStride + headByte;
-            long b2 = table[o + ORDER[4 * m + 2]] * kvStride + headByte;
-            long b3 = table[o + ORDER[4 * m + 3]] * kvStride + headByte;
+            long b0 = table[o + Math.min(ORDER[4 * m], last)] * kvStride + headByte;
+            long b1 = table[o + Math.min(ORDER[4 * m + 1], last)] * kvStride + headByte;
+            long b2 = table[o + Math.min(ORDER[4 * m + 2], last)] * kvStride + headByte;
+            long b3 = table[o + Math.min(ORDER[4 * m + 3], last)] * kvStride + headByte;
             // The per-position kernel's order: zero, then q·K over the head's vectors in ascending order.
             FloatVector d0 = q0.fma(((IntVector) ShortVector.fromMemorySegment(SS, keys, b0, LE)
                     .convertShape(S2I, IS, 0)).lanewise(LSHL, 16).reinterpretAsFloats(), z);
@@ -131,7 +148,7 @@ final class AttentionBlocks {
             FloatVector p1 = d2.blend(d3, M8).add(d3.blend(d2, M8).rearrange(S8));
             p0.blend(p1, M4).add(p1.blend(p0, M4).rearrange(S4)).intoArray(tmp, tOff + m * L);
         }
-        finish16(tmp, tOff, scale, scores, sOff + j0);
+        finishBlock(tmp, tOff, scale, scores, sOff + j0, last);
     }
 
     /**
@@ -142,17 +159,17 @@ final class AttentionBlocks {
      */
     static void scores16F32(float[] q, int qOff, MemorySegment keys, int[] table, int rowOff,
                          int j0, long kvStride, long headByte, float scale, float[] scores, int sOff, float[] tmp,
-                         int tOff) {
+                         int tOff, int last) {
         long vb = (long) L * Float.BYTES;
         FloatVector q0 = FloatVector.fromArray(FS, q, qOff), q1 = FloatVector.fromArray(FS, q, qOff + L);
         FloatVector q2 = FloatVector.fromArray(FS, q, qOff + 2 * L), q3 = FloatVector.fromArray(FS, q, qOff + 3 * L);
         FloatVector z = FloatVector.zero(FS);
         for (int m = 0; m < 4; m++) {
             int o = rowOff + j0;
-            long b0 = table[o + ORDER[4 * m]] * kvStride + headByte;
-            long b1 = table[o + ORDER[4 * m + 1]] * kvStride + headByte;
-            long b2 = table[o + ORDER[4 * m + 2]] * kvStride + headByte;
-            long b3 = table[o + ORDER[4 * m + 3]] * kvStride + headByte;
+            long b0 = table[o + Math.min(ORDER[4 * m], last)] * kvStride + headByte;
+            long b1 = table[o + Math.min(ORDER[4 * m + 1], last)] * kvStride + headByte;
+            long b2 = table[o + Math.min(ORDER[4 * m + 2], last)] * kvStride + headByte;
+            long b3 = table[o + Math.min(ORDER[4 * m + 3], last)] * kvStride + headByte;
             // The per-position kernel's order: zero, then q·K over the head's vectors in ascending order.
             FloatVector d0 = q0.fma(FloatVector.fromMemorySegment(FS, keys, b0, LE), z);
             FloatVector d1 = q0.fma(FloatVector.fromMemorySegment(FS, keys, b1, LE), z);
@@ -175,7 +192,7 @@ final class AttentionBlocks {
             FloatVector p1 = d2.blend(d3, M8).add(d3.blend(d2, M8).rearrange(S8));
             p0.blend(p1, M4).add(p1.blend(p0, M4).rearrange(S4)).intoArray(tmp, tOff + m * L);
         }
-        finish16(tmp, tOff, scale, scores, sOff + j0);
+        finishBlock(tmp, tOff, scale, scores, sOff + j0, last);
     }
 
     /**

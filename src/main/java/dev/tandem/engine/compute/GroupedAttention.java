@@ -210,20 +210,14 @@ final class GroupedAttention {
             for (; blocks && gi + 3 <= g1; gi += 3) {
                 int qOff = qBase + gi * hd;
                 int sOff = gi * len;
-                int j = j0;
-                for (; j + L <= j1; j += L) {
+                for (int j = j0; j < j1; j += L) {
+                    int last = Math.min(L, j1 - j) - 1;
                     if (bf16) {
                         GroupScoreBlocks.scores16x3Bf16(q, qOff, keys, table, rowOff, j, kvStride, headByte,
-                                b.scale(), scores, sOff, len, blockScratch, 0);
+                                b.scale(), scores, sOff, len, blockScratch, 0, last);
                     } else {
                         GroupScoreBlocks.scores16x3F32(q, qOff, keys, table, rowOff, j, kvStride, headByte,
-                                b.scale(), scores, sOff, len, blockScratch, 0);
-                    }
-                }
-                for (int h = 0; h < 3; h++) {
-                    for (int jj = j; jj < j1; jj++) {
-                        scores[sOff + h * len + jj] = dot(q, qOff + h * hd, keys,
-                                table[rowOff + jj] * kvStride + headByte, hd, bf16) * b.scale();
+                                b.scale(), scores, sOff, len, blockScratch, 0, last);
                     }
                 }
             }
@@ -231,16 +225,17 @@ final class GroupedAttention {
                 int qOff = qBase + gi * hd;
                 int sOff = gi * len;
                 int j = j0;
-                for (; blocks && j + L <= j1; j += L) {
+                for (; blocks && j < j1; j += L) {
+                    int last = Math.min(L, j1 - j) - 1;
                     if (bf16) {
                         AttentionBlocks.scores16Bf16(q, qOff, keys, table, rowOff, j, kvStride, headByte, b.scale(),
-                                scores, sOff, blockScratch, 0);
+                                scores, sOff, blockScratch, 0, last);
                     } else {
                         AttentionBlocks.scores16F32(q, qOff, keys, table, rowOff, j, kvStride, headByte, b.scale(),
-                                scores, sOff, blockScratch, 0);
+                                scores, sOff, blockScratch, 0, last);
                     }
                 }
-                for (; j < j1; j++) {
+                for (; j < j1; j++) { // no blocks (not AVX-512, or a head size other than 4L): position by position
                     scores[sOff + j] = dot(q, qOff, keys, table[rowOff + j] * kvStride + headByte, hd, bf16)
                             * b.scale();
                 }
