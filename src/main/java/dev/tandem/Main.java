@@ -28,9 +28,10 @@ public final class Main {
                                [--top-k K] [--top-p P] [--seed S] [--json] [--backend vector|scalar] [--threads N]
               bench-engine     --model DIR [--prompt-len 512] [--batches 1,8,32] [--steps 128] [--runs 5]
                                [--probe-mb 1024] [--threads N] [--quantization none|int8]
-                               [--kv-cache-dtype auto|float32|bf16|bfloat16]
+                               [--kv-cache-dtype auto|float32|bf16|bfloat16] [--phases]
               bench-kernel     [--rows 1536] [--in 576] [--tokens 32] [--runs 5] [--stream-mb 256] [--probe-mb 1024]
-                               [--threads N]: the BF16 matmul alone, weights from cache vs from memory
+                               [--threads N] [--quantization none|int8]: the matmul alone, weights from cache vs
+                               from memory
               bench-compare    --model DIR --b quantization=int8 [--a quantization=none] [--batch 1] [--pairs 30]
                                [--steps 32] [--prompt-len 16]: decode speed of set-up B over A, both in one JVM,
                                timed alternately
