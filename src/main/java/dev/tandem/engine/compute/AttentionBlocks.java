@@ -79,15 +79,15 @@ final class AttentionBlocks {
 
     /**
      * {@link #finish16} for a block whose positions past {@code j0 + last} lie beyond the context: a whole block
-     * straight into {@code scores}, a partial one through {@code tmp[tOff + 4L ..]} so only its first
-     * {@code last + 1} scores are stored.
+     * straight into {@code scores}, a partial one through {@code tmp[stage .. stage + L)} (a slot of its own,
+     * outside every block's reduced vectors) so only its first {@code last + 1} scores are stored.
      */
-    static void finishBlock(float[] tmp, int tOff, float scale, float[] scores, int at, int last) {
+    static void finishBlock(float[] tmp, int tOff, float scale, float[] scores, int at, int last, int stage) {
         if (last == L - 1) {
             finish16(tmp, tOff, scale, scores, at);
         } else {
-            finish16(tmp, tOff, scale, tmp, tOff + 4 * L);
-            System.arraycopy(tmp, tOff + 4 * L, scores, at, last + 1);
+            finish16(tmp, tOff, scale, tmp, stage);
+            System.arraycopy(tmp, stage, scores, at, last + 1);
         }
     }
 
@@ -148,7 +148,7 @@ final class AttentionBlocks {
             FloatVector p1 = d2.blend(d3, M8).add(d3.blend(d2, M8).rearrange(S8));
             p0.blend(p1, M4).add(p1.blend(p0, M4).rearrange(S4)).intoArray(tmp, tOff + m * L);
         }
-        finishBlock(tmp, tOff, scale, scores, sOff + j0, last);
+        finishBlock(tmp, tOff, scale, scores, sOff + j0, last, tOff + 4 * L);
     }
 
     /**
@@ -192,7 +192,7 @@ final class AttentionBlocks {
             FloatVector p1 = d2.blend(d3, M8).add(d3.blend(d2, M8).rearrange(S8));
             p0.blend(p1, M4).add(p1.blend(p0, M4).rearrange(S4)).intoArray(tmp, tOff + m * L);
         }
-        finishBlock(tmp, tOff, scale, scores, sOff + j0, last);
+        finishBlock(tmp, tOff, scale, scores, sOff + j0, last, tOff + 4 * L);
     }
 
     /**

@@ -106,8 +106,9 @@ final class GroupScoreBlocks {
             p10.blend(p11, M4).add(p11.blend(p10, M4).rearrange(S4)).intoArray(tmp, tOff + 4 * L + m * L);
             p20.blend(p21, M4).add(p21.blend(p20, M4).rearrange(S4)).intoArray(tmp, tOff + 8 * L + m * L);
         }
-        for (int h = 2; h >= 0; h--) { // head 2 first: its partial block's scores may pass through head 2's scratch
-            AttentionBlocks.finishBlock(tmp, tOff + 4 * h * L, scale, scores, sOff + h * len + j0, last);
+        for (int h = 0; h < 3; h++) {
+            AttentionBlocks.finishBlock(tmp, tOff + 4 * h * L, scale, scores, sOff + h * len + j0, last,
+                    tOff + 12 * L);
         }
     }
 
@@ -187,8 +188,9 @@ final class GroupScoreBlocks {
             p10.blend(p11, M4).add(p11.blend(p10, M4).rearrange(S4)).intoArray(tmp, tOff + 4 * L + m * L);
             p20.blend(p21, M4).add(p21.blend(p20, M4).rearrange(S4)).intoArray(tmp, tOff + 8 * L + m * L);
         }
-        for (int h = 2; h >= 0; h--) { // head 2 first: its partial block's scores may pass through head 2's scratch
-            AttentionBlocks.finishBlock(tmp, tOff + 4 * h * L, scale, scores, sOff + h * len + j0, last);
+        for (int h = 0; h < 3; h++) {
+            AttentionBlocks.finishBlock(tmp, tOff + 4 * h * L, scale, scores, sOff + h * len + j0, last,
+                    tOff + 12 * L);
         }
     }
 }
