@@ -96,6 +96,9 @@ final class Int8Panels implements PanelWeight {
 
     @Override
     public void block(float[] x, int tokens, int p0, int p1, float[] out, int outF, float[] tail) {
+        if (tokens >= TOUCH_TOKENS) {
+            tail[0] = PanelWeight.touch(data, p0 * panelBytes, p1 * panelBytes); // a store keeps the loads
+        }
         int t = 0;
         for (; t + 4 <= tokens; t += 4) {
             int p = p0;

@@ -1,5 +1,8 @@
 package dev.tandem.engine.compute;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 /**
  * A weight repacked at load into panels of L output rows (one row per float lane), which the panel kernels stream:
  * {@link Bf16Panels} (BF16 as stored) or {@link Int8Panels} ({@code --quantization int8}).
@@ -20,6 +23,28 @@ interface PanelWeight {
 
     /** Output vectors of the largest tile (2 panels × 4 tokens), which a tile with a partial panel parks in tail. */
     int TAIL_PANELS = 8;
+
+    /** Batches of at least this many tokens (the 2 × 4 tiles) {@link #touch} each unit before the kernels run. */
+    int TOUCH_TOKENS = 4;
+
+    /**
+     * Reads one int of every cache line of {@code data[from, to)} and returns their sum, for the caller to store
+     * where the loads cannot be dropped. A batch's first pass over a unit waits on memory: the 2 × 4 tile issues ~40
+     * instructions per 128 bytes it loads, so the out-of-order window holds few lines ahead; this loop's loads depend
+     * on nothing and ~3 instructions a line apart, so the unit streams in at near the probe's rate and every pass then
+     * finds it in cache. One token's kernel ({@code k2x1}, ~14 instructions per 128 bytes) already runs far enough
+     * ahead: there the touch was no faster in the forward pass and slower with the weight in cache. bench-engine
+     * {@code --prompt-len 16 --batches 4,8}, without / with, 3 alternating pairs: batch 4 285-305 / 333-426 tokens/s,
+     * batch 8 445-484 / 499-596, prefill of 16 tokens 845-925 / 918-1036; batch 32 and a 512-token prefill (8 and 128
+     * passes per unit) within the noise.
+     */
+    static int touch(MemorySegment data, long from, long to) {
+        int sum = 0;
+        for (long o = from; o < to; o += 64) {
+            sum += data.get(ValueLayout.JAVA_INT_UNALIGNED, o);
+        }
+        return sum;
+    }
 
     /**
      * Copies a tile's outputs parked in {@code tail} ({@code tail[(token * panels + j) * L ..]} for panel
