@@ -32,11 +32,12 @@ interface PanelWeight {
      * where the loads cannot be dropped. A batch's first pass over a unit waits on memory: the 2 × 4 tile issues ~40
      * instructions per 128 bytes it loads, so the out-of-order window holds few lines ahead; this loop's loads depend
      * on nothing and ~3 instructions a line apart, so the unit streams in at near the probe's rate and every pass then
-     * finds it in cache. One token's kernel ({@code k2x1}, ~14 instructions per 128 bytes) already runs far enough
-     * ahead: there the touch was no faster in the forward pass and slower with the weight in cache. bench-engine
-     * {@code --prompt-len 16 --batches 4,8}, without / with, 3 alternating pairs: batch 4 285-305 / 333-426 tokens/s,
-     * batch 8 445-484 / 499-596, prefill of 16 tokens 845-925 / 918-1036; batch 32 and a 512-token prefill (8 and 128
-     * passes per unit) within the noise.
+     * finds it in cache. It shortens the wait, it does not overlap it with compute, so a weight already in cache
+     * pays for it ({@code bench-kernel --tokens 32}: resident 89 / 77% of the peak, streamed 65 / 72%). One token's
+     * kernel ({@code k2x1}, ~14 instructions per 128 bytes) runs far enough ahead itself: touched, int8 batch 1 fell
+     * from 1.57-1.73x to 1.50-1.55x the BF16 figure. bench-engine {@code --prompt-len 16 --batches 4,8}, without /
+     * with, 3 alternating pairs: batch 4 285-305 / 333-426 tokens/s, batch 8 445-484 / 499-596, prefill of 16 tokens
+     * 845-925 / 918-1036; batch 32 and a 512-token prefill (8 and 128 passes per unit) within the noise.
      */
     static int touch(MemorySegment data, long from, long to) {
         int sum = 0;
