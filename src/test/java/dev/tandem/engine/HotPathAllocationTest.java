@@ -41,19 +41,19 @@ class HotPathAllocationTest {
     }
 
     /**
-     * Several running requests take the multi-token GEMM tiles (two panels by four tokens, and the one-token tail):
-     * a serving worker with more than one request runs them on every step. A tile C2 did not fully inline (a helper
-     * returning a vector) boxed vectors there, ~20 KB a token at batch 4, which batch 1 alone never showed.
+     * Several running requests take the multi-token GEMM tiles (two panels by four tokens, by two, and the one-token
+     * tail): a serving worker with more than one request runs them on every step. A tile C2 did not fully inline (a
+     * helper returning a vector) boxed vectors there, ~20 KB a token at batch 4, which batch 1 alone never showed.
      */
     @ParameterizedTest(name = "batch {0}, KV cache {1}")
-    @CsvSource({"4, FLOAT32", "5, BFLOAT16", "8, FLOAT32"})
+    @CsvSource({"2, FLOAT32", "4, FLOAT32", "5, BFLOAT16", "7, FLOAT32", "8, FLOAT32"})
     void batchedDecodeStepAllocatesNothingOnComputeThreads(int batch, KvDtype dtype) {
         assertDecodeStepsAllocateNothing(batch, dtype, null, Quantization.NONE);
     }
 
     /** {@code --quantization int8}: its own one-token and multi-token kernels. */
     @ParameterizedTest(name = "int8 weights, batch {0}")
-    @CsvSource({"1", "4"})
+    @CsvSource({"1", "3", "4"})
     void int8DecodeStepAllocatesNothingOnComputeThreads(int batch) {
         assertDecodeStepsAllocateNothing(batch, KvDtype.FLOAT32, null, Quantization.INT8);
     }

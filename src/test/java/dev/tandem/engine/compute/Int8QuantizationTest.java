@@ -74,7 +74,7 @@ class Int8QuantizationTest {
                     assertEquals(ref, all[t * rows + o], 1e-4 * Math.max(1, Math.abs(ref)), "token " + t + ", row " + o);
                 }
             }
-            for (int tokens : new int[] {1, 3, 4, 5}) {
+            for (int tokens : new int[] {1, 2, 3, 4, 5, 6, 7}) {
                 float[] some = new float[tokens * rows];
                 backend.matmul(w, x, tokens, some);
                 for (int i = 0; i < some.length; i++) {
