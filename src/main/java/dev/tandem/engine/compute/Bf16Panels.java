@@ -18,7 +18,7 @@ import java.nio.ByteOrder;
  * elements {@code 2j} (low half) and {@code 2j+1} (high half); rows past the end are zero. One int-vector load then
  * yields, after a shift and a mask, the even and the odd column of L rows at once, so the kernels keep one output
  * row per lane: no horizontal sums, and a register tile of 2 panels × 4 tokens reuses each widened weight vector
- * for four tokens and each broadcast activation for 32 rows.
+ * for four tokens and each broadcast activation for 32 rows (2 × 2 and 2 × 1 take the tokens left over).
  *
  * <p>Every (row, token) output is computed the same way whatever tile covers it: an even-column and an odd-column
  * accumulator, column pairs in ascending order, then {@code even + odd}. So an output never depends on how many
