@@ -24,27 +24,17 @@ import java.nio.ByteOrder;
  * accumulator, column pairs in ascending order, then {@code even + odd}. So an output never depends on how many
  * tokens share the batch (the ragged-batch tests check this bit for bit).
  */
-final class Bf16Panels implements PanelWeight {
+final class Bf16Panels extends PanelTiles {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> IS = IntVector.SPECIES_PREFERRED;
-    private static final int L = FS.length();
     private static final long PAIR_BYTES = (long) L * Integer.BYTES; // one column pair of one panel
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int HIGH = 0xFFFF0000;
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    final MemorySegment data;
-    final int rows;
-    final int in;
-    final int panels;
-    private final long panelBytes;
 
     private Bf16Panels(MemorySegment data, int rows, int in) {
-        this.data = data;
-        this.rows = rows;
-        this.in = in;
-        this.panels = (rows + L - 1) / L;
-        this.panelBytes = (long) in / 2 * PAIR_BYTES;
+        super(data, rows, in, (long) in / 2 * PAIR_BYTES);
     }
 
     /** Whether {@link #pack} takes {@code w}: a 2-D BF16 matrix with an even number of columns. */
@@ -79,50 +69,6 @@ final class Bf16Panels implements PanelWeight {
         return data.byteSize();
     }
 
-    @Override
-    public int panelCount() {
-        return panels;
-    }
-
-    @Override
-    public void block(float[] x, int tokens, int p0, int p1, float[] out, int outF, float[] tail) {
-        if (tokens >= TOUCH_TOKENS) {
-            tail[0] = PanelWeight.touch(data, p0 * panelBytes, p1 * panelBytes); // a store keeps the loads
-        }
-        int t = 0;
-        for (; t + 4 <= tokens; t += 4) {
-            int p = p0;
-            for (; p + 2 <= p1; p += 2) {
-                k2x4(p, x, t, out, outF, tail);
-            }
-            for (; p < p1; p++) {
-                for (int tt = t; tt < t + 4; tt++) {
-                    k1x1(p, x, tt, out, outF, tail);
-                }
-            }
-        }
-        if (t + 2 <= tokens) {
-            int p = p0;
-            for (; p + 2 <= p1; p += 2) {
-                k2x2(p, x, t, out, outF, tail);
-            }
-            for (; p < p1; p++) {
-                k1x1(p, x, t, out, outF, tail);
-                k1x1(p, x, t + 1, out, outF, tail);
-            }
-            t += 2;
-        }
-        for (; t < tokens; t++) {
-            int p = p0;
-            for (; p + 2 <= p1; p += 2) {
-                k2x1(p, x, t, out, outF, tail);
-            }
-            for (; p < p1; p++) {
-                k1x1(p, x, t, out, outF, tail);
-            }
-        }
-    }
-
     /**
      * Two panels, one token: the decode of a single request (and a batch's tokens past its last group of four).
      * Four independent chains where {@link #k1x1} has two, each output's arithmetic unchanged; k1x1 waits on the FMA
@@ -130,7 +76,8 @@ final class Bf16Panels implements PanelWeight {
      * int counter (C2 unrolls it). bench-kernel, one token, 1536x576, k1x1 / k2x1 alternating: from cache 80-90 /
      * 104-106 GFLOP/s, streamed 69% / 80-82% of the read floor.
      */
-    private void k2x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+    @Override
+    void k2x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e0 = FloatVector.zero(FS), d0 = FloatVector.zero(FS);
         FloatVector e1 = FloatVector.zero(FS), d1 = FloatVector.zero(FS);
         long a0 = p * panelBytes;
@@ -171,7 +118,8 @@ final class Bf16Panels implements PanelWeight {
      * bandwidth; this form reaches ~90-100% of it (single-thread, the lm_head's shape). Same chains, same order.
      * (A slice per panel would read as well but is an object C2 does not always scalar-replace.)
      */
-    private void k1x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+    @Override
+    void k1x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e = FloatVector.zero(FS);
         FloatVector d = FloatVector.zero(FS);
         long base = p * panelBytes;
@@ -214,7 +162,8 @@ final class Bf16Panels implements PanelWeight {
      * {@code --prompt-len 16 --batches 2,3,6}, k2x1 twice / k2x2, 3 alternating pairs: batch 2 161-181 / 185-224
      * tokens/s, batch 3 184-207 / 225-266, batch 6 297-351 / 392-440 (int8, 2 pairs: +7-12%, +6-24%, -2-+8%).
      */
-    private void k2x2(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+    @Override
+    void k2x2(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e00 = FloatVector.zero(FS), d00 = FloatVector.zero(FS); // panel 0, token 0
         FloatVector e01 = FloatVector.zero(FS), d01 = FloatVector.zero(FS);
         FloatVector e10 = FloatVector.zero(FS), d10 = FloatVector.zero(FS); // panel 1, token 0
@@ -260,7 +209,8 @@ final class Bf16Panels implements PanelWeight {
     }
 
     /** Two panels (2L rows) by four tokens: 16 accumulators, each weight vector used four times. */
-    private void k2x4(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+    @Override
+    void k2x4(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e00 = FloatVector.zero(FS), d00 = FloatVector.zero(FS); // panel 0, token 0
         FloatVector e01 = FloatVector.zero(FS), d01 = FloatVector.zero(FS);
         FloatVector e02 = FloatVector.zero(FS), d02 = FloatVector.zero(FS);

@@ -19,26 +19,16 @@ import java.nio.ByteOrder;
  * bytes of BF16. Each output is {@code (Σ_even x·q + Σ_odd x·q) · scale[o]}, columns in ascending order in two
  * accumulators, the same way whatever tile computes it, so results never depend on the batch.
  */
-final class Int8Panels implements PanelWeight {
+final class Int8Panels extends PanelTiles {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    private static final int L = FS.length();
     private static final VectorSpecies<Byte> BS = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
-    final MemorySegment data;
     final float[] scales; // (panels * L), zero past the last row
-    final int rows;
-    final int in;
-    final int panels;
-    private final long panelBytes;
 
     private Int8Panels(MemorySegment data, float[] scales, int rows, int in) {
-        this.data = data;
+        super(data, rows, in, (long) in * L);
         this.scales = scales;
-        this.rows = rows;
-        this.in = in;
-        this.panels = (rows + L - 1) / L;
-        this.panelBytes = (long) in * L;
     }
 
     /** Whether {@link #quantize} takes {@code w}: a 2-D matrix with an even number of columns. */
@@ -89,50 +79,6 @@ final class Int8Panels implements PanelWeight {
         return data.byteSize() + 4L * scales.length;
     }
 
-    @Override
-    public int panelCount() {
-        return panels;
-    }
-
-    @Override
-    public void block(float[] x, int tokens, int p0, int p1, float[] out, int outF, float[] tail) {
-        if (tokens >= TOUCH_TOKENS) {
-            tail[0] = PanelWeight.touch(data, p0 * panelBytes, p1 * panelBytes); // a store keeps the loads
-        }
-        int t = 0;
-        for (; t + 4 <= tokens; t += 4) {
-            int p = p0;
-            for (; p + 2 <= p1; p += 2) {
-                k2x4(p, x, t, out, outF, tail);
-            }
-            for (; p < p1; p++) {
-                for (int tt = t; tt < t + 4; tt++) {
-                    k1x1(p, x, tt, out, outF, tail);
-                }
-            }
-        }
-        if (t + 2 <= tokens) {
-            int p = p0;
-            for (; p + 2 <= p1; p += 2) {
-                k2x2(p, x, t, out, outF, tail);
-            }
-            for (; p < p1; p++) {
-                k1x1(p, x, t, out, outF, tail);
-                k1x1(p, x, t + 1, out, outF, tail);
-            }
-            t += 2;
-        }
-        for (; t < tokens; t++) {
-            int p = p0;
-            for (; p + 2 <= p1; p += 2) {
-                k2x1(p, x, t, out, outF, tail);
-            }
-            for (; p < p1; p++) {
-                k1x1(p, x, t, out, outF, tail);
-            }
-        }
-    }
-
     /**
      * Two panels, one token: four independent chains where {@link #k1x1} has two, each output's the same as there.
      * k1x1 waits on the FMA latency (each chain one FMA every 4 cycles, ~2 cycles a column), which leaves int8 too
@@ -142,7 +88,8 @@ final class Int8Panels implements PanelWeight {
      * token, 1536x576, k1x1 / k2x1 alternating: from cache 86-88 / 101-106 GFLOP/s, streamed 60-61% / 69-71% of
      * the read floor.
      */
-    private void k2x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+    @Override
+    void k2x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e0 = FloatVector.zero(FS), d0 = FloatVector.zero(FS);
         FloatVector e1 = FloatVector.zero(FS), d1 = FloatVector.zero(FS);
         long a0 = p * panelBytes;
@@ -179,7 +126,8 @@ final class Int8Panels implements PanelWeight {
      * One panel, one token. Four column pairs per iteration, offsets from the int counter (as {@code Bf16Panels}'s:
      * one pair per iteration with a long running offset left the loop bookkeeping-bound). Same chains, same order.
      */
-    private void k1x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+    @Override
+    void k1x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e = FloatVector.zero(FS);
         FloatVector d = FloatVector.zero(FS);
         long base = p * panelBytes;
@@ -212,7 +160,8 @@ final class Int8Panels implements PanelWeight {
     }
 
     /** Two panels by two tokens: a batch's two tokens past its last group of four, in one pass over the panels. */
-    private void k2x2(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+    @Override
+    void k2x2(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e00 = FloatVector.zero(FS), d00 = FloatVector.zero(FS); // panel 0, token 0
         FloatVector e01 = FloatVector.zero(FS), d01 = FloatVector.zero(FS);
         FloatVector e10 = FloatVector.zero(FS), d10 = FloatVector.zero(FS); // panel 1, token 0
@@ -254,7 +203,8 @@ final class Int8Panels implements PanelWeight {
         }
     }
 
-    private void k2x4(int p, float[] x, int t, float[] out, int outF, float[] tail) {
+    @Override
+    void k2x4(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e00 = FloatVector.zero(FS), d00 = FloatVector.zero(FS); // panel 0, token 0
         FloatVector e01 = FloatVector.zero(FS), d01 = FloatVector.zero(FS);
         FloatVector e02 = FloatVector.zero(FS), d02 = FloatVector.zero(FS);

@@ -5,7 +5,7 @@
  * Vector API on every core through its compute pool ({@code ParallelFor}), with weights prepared at load into
  * panels ({@code Bf16Panels}, or {@code Int8Panels} under {@link dev.tandem.config.Quantization#INT8}), computed in
  * register tiles of two panels by four, two or one tokens, every output in one fixed order whatever the tile; a batch
- * of two or more tokens first reads each unit of panels in with independent loads ({@code PanelWeight.touch}), so
+ * of two or more tokens first reads each unit of panels in with independent loads ({@code PanelTiles.touch}), so
  * the tiles' first pass does not wait on memory with few lines in flight.
  * Attention ({@code GroupedAttention}) reads each K/V tile once for all query heads of a GQA group, from an F32
  * or bf16 pool ({@code Bf16KvAttention} widens bf16 in registers); {@code AttentionBlocks} finishes sixteen

@@ -1,0 +1,111 @@
+package dev.tandem.engine.compute;
+
+import jdk.incubator.vector.FloatVector;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * What both panel formats share: the panels' memory and shape, and the schedule of register tiles over a call's
+ * tokens ({@link #block}): groups of four tokens take {@link #k2x4}, two left over {@link #k2x2}, a last one
+ * {@link #k2x1}, a unit's lone last panel {@link #k1x1}; a batch of two or more first {@link #touch}es the unit. The
+ * formats implement the kernels, each computing every (row, token) output the same way whatever tile covers it.
+ */
+abstract sealed class PanelTiles implements PanelWeight permits Bf16Panels, Int8Panels {
+    static final int L = FloatVector.SPECIES_PREFERRED.length();
+    /** Batches of at least this many tokens {@link #touch} each unit before the kernels run; a lone token does not. */
+    static final int TOUCH_TOKENS = 2;
+
+    final MemorySegment data;
+    final int rows;
+    final int in;
+    final int panels;
+    /** Bytes of one panel: panel {@code p} starts at {@code p * panelBytes}. */
+    final long panelBytes;
+
+    PanelTiles(MemorySegment data, int rows, int in, long panelBytes) {
+        this.data = data;
+        this.rows = rows;
+        this.in = in;
+        this.panels = (rows + L - 1) / L;
+        this.panelBytes = panelBytes;
+    }
+
+    @Override
+    public int panelCount() {
+        return panels;
+    }
+
+    @Override
+    public final void block(float[] x, int tokens, int p0, int p1, float[] out, int outF, float[] tail) {
+        if (tokens >= TOUCH_TOKENS) {
+            tail[0] = touch(data, p0 * panelBytes, p1 * panelBytes); // a store keeps the loads
+        }
+        int t = 0;
+        for (; t + 4 <= tokens; t += 4) {
+            int p = p0;
+            for (; p + 2 <= p1; p += 2) {
+                k2x4(p, x, t, out, outF, tail);
+            }
+            for (; p < p1; p++) {
+                for (int tt = t; tt < t + 4; tt++) {
+                    k1x1(p, x, tt, out, outF, tail);
+                }
+            }
+        }
+        if (t + 2 <= tokens) {
+            int p = p0;
+            for (; p + 2 <= p1; p += 2) {
+                k2x2(p, x, t, out, outF, tail);
+            }
+            for (; p < p1; p++) {
+                k1x1(p, x, t, out, outF, tail);
+                k1x1(p, x, t + 1, out, outF, tail);
+            }
+            t += 2;
+        }
+        for (; t < tokens; t++) {
+            int p = p0;
+            for (; p + 2 <= p1; p += 2) {
+                k2x1(p, x, t, out, outF, tail);
+            }
+            for (; p < p1; p++) {
+                k1x1(p, x, t, out, outF, tail);
+            }
+        }
+    }
+
+    /** Two panels (2L rows) by four tokens {@code t..t+3}. */
+    abstract void k2x4(int p, float[] x, int t, float[] out, int outF, float[] tail);
+
+    /** Two panels by two tokens {@code t, t+1}. */
+    abstract void k2x2(int p, float[] x, int t, float[] out, int outF, float[] tail);
+
+    /** Two panels by one token. */
+    abstract void k2x1(int p, float[] x, int t, float[] out, int outF, float[] tail);
+
+    /** One panel by one token. */
+    abstract void k1x1(int p, float[] x, int t, float[] out, int outF, float[] tail);
+
+    /**
+     * Reads one int of every cache line of {@code data[from, to)} and returns their sum, for the caller to store
+     * where the loads cannot be dropped. A batch's first pass over a unit waits on memory with few lines in flight
+     * (the 2 × 4 tile issues ~40 instructions per 128 bytes it loads, so the out-of-order window reaches little
+     * ahead); this loop's loads depend on nothing and sit ~3 instructions a line apart, so the unit streams in at near
+     * the probe's rate and every pass then finds it in cache. It shortens the wait, it does not overlap it with
+     * compute, so a weight already in cache pays for it ({@code bench-kernel --tokens 32}: resident 89 / 77% of the
+     * peak, streamed 65 / 72%). bench-engine {@code --prompt-len 16}, without / with, 3 alternating pairs each:
+     * batch 2 114-186 / 179-200 tokens/s, batch 3 199-209 / 215-226, batch 4 285-305 / 333-426, batch 8 445-484 /
+     * 499-596, a 16-token prefill 845-925 / 918-1036 (int8: batch 2 177-238 / 272-283, batch 3 209-317 / 320-347);
+     * batch 32 and a 512-token prefill (8 and 128 passes per unit) within the noise. A lone token's one pass
+     * ({@code k2x1}) is left alone: touched, int8 batch 1 fell from 1.57-1.73x to 1.50-1.55x the BF16 figure
+     * ({@code bench-compare}) and BF16 batch 1 did not move.
+     */
+    static int touch(MemorySegment data, long from, long to) {
+        int sum = 0;
+        for (long o = from; o < to; o += 64) {
+            sum += data.get(ValueLayout.JAVA_INT_UNALIGNED, o);
+        }
+        return sum;
+    }
+}
