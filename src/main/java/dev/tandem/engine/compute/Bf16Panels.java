@@ -13,12 +13,13 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * A BF16 weight {@code [rows, in]} repacked once at load into panels of {@code L} output rows (L = float lanes):
- * {@code [panels, in/2, L]} int32, where lane {@code r} of column pair {@code j} holds row {@code p*L + r}'s
- * elements {@code 2j} (low half) and {@code 2j+1} (high half); rows past the end are zero. One int-vector load then
- * yields, after a shift and a mask, the even and the odd column of L rows at once, so the kernels keep one output
- * row per lane: no horizontal sums, and a register tile of 2 panels × 4 tokens reuses each widened weight vector
- * for four tokens and each broadcast activation for 32 rows (2 × 2 and 2 × 1 take the tokens left over).
+ * A BF16 weight {@code [rows, in]} repacked once at load into panels of {@code L} output rows (L = float lanes), a
+ * unit of two panels interleaved ({@link PanelTiles}): {@code [units, in/2, 2, L]} int32, where lane {@code r} of
+ * panel {@code h}'s column pair {@code j} holds row {@code (2u + h)*L + r}'s elements {@code 2j} (low half) and
+ * {@code 2j+1} (high half); an odd last panel is {@code [in/2, L]}; rows past the end are zero. One int-vector load
+ * then yields, after a shift and a mask, the even and the odd column of L rows at once, so the kernels keep one
+ * output row per lane: no horizontal sums, and a register tile of 2 panels × 4 tokens reuses each widened weight
+ * vector for four tokens and each broadcast activation for 32 rows (2 × 2 and 2 × 1 take the tokens left over).
  *
  * <p>Every (row, token) output is computed the same way whatever tile covers it: an even-column and an odd-column
  * accumulator, column pairs in ascending order, then {@code even + odd}. So an output never depends on how many
@@ -53,11 +54,15 @@ final class Bf16Panels extends PanelTiles {
         pool.run(rows, 64, (first, end, worker) -> {
             for (int o = first; o < end; o++) {
                 long from = (long) o * pairs * Integer.BYTES;
-                long to = (long) (o / L) * pairs * PAIR_BYTES + (long) (o % L) * Integer.BYTES;
+                int panel = o / L;
+                boolean lone = (panel | 1) >= panels; // the odd last panel has no partner to interleave with
+                long stride = lone ? PAIR_BYTES : 2 * PAIR_BYTES;
+                long to = (long) (panel & ~1) * pairs * PAIR_BYTES + (panel & 1) * PAIR_BYTES
+                        + (long) (o % L) * Integer.BYTES;
                 for (int j = 0; j < pairs; j++) {
                     // Little-endian: the int at 4j holds element 2j in its low half and 2j+1 in its high half.
                     int pair = src.get(I32, from + 4L * j);
-                    dst.set(I32, to + j * PAIR_BYTES, pair);
+                    dst.set(I32, to + j * stride, pair);
                 }
             }
         });
@@ -72,22 +77,42 @@ final class Bf16Panels extends PanelTiles {
     /**
      * Two panels, one token: the decode of a single request (and a batch's tokens past its last group of four).
      * Four independent chains where {@link #k1x1} has two, each output's arithmetic unchanged; k1x1 waits on the FMA
-     * latency, which bounds how far ahead of memory a thread runs. One column pair per iteration, offsets from the
-     * int counter (C2 unrolls it). bench-kernel, one token, 1536x576, k1x1 / k2x1 alternating: from cache 80-90 /
-     * 104-106 GFLOP/s, streamed 69% / 80-82% of the read floor.
+     * latency, which bounds how far ahead of memory a thread runs. Two column pairs an iteration, as one sequential
+     * stream, in a loop C2 leaves as written ({@link #twoPairs}). bench-kernel {@code --tokens 1} (1536x576, Zen 5,
+     * 3 alternating pairs): counted loop over panels side by side (before) / this, streamed 39.7-43.5 / 43.4-51.4
+     * GB/s (61-68% / 73-83% of the read floor), from cache 108-123 / 123-142 GFLOP/s.
      */
     @Override
     void k2x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e0 = FloatVector.zero(FS), d0 = FloatVector.zero(FS);
         FloatVector e1 = FloatVector.zero(FS), d1 = FloatVector.zero(FS);
         long a0 = p * panelBytes;
-        long pb = panelBytes;
         int xi = t * in;
         int pairs = in / 2;
-        for (int j = 0; j < pairs; j++) {
-            long o = a0 + (long) j * PAIR_BYTES;
+        int j = 0;
+        for (int step = twoPairs; j + 1 < pairs; j += step) { // step is 2, but not to C2: see PanelTiles#twoPairs
+            long o = a0 + (long) j * (2 * PAIR_BYTES);
             IntVector w0 = IntVector.fromMemorySegment(IS, data, o, LE);
-            IntVector w1 = IntVector.fromMemorySegment(IS, data, o + pb, LE);
+            IntVector w1 = IntVector.fromMemorySegment(IS, data, o + PAIR_BYTES, LE);
+            FloatVector xe = FloatVector.broadcast(FS, x[xi + 2 * j]);
+            FloatVector xo = FloatVector.broadcast(FS, x[xi + 2 * j + 1]);
+            e0 = xe.fma(w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
+            d0 = xo.fma(w0.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats(), d0);
+            e1 = xe.fma(w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e1);
+            d1 = xo.fma(w1.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats(), d1);
+            w0 = IntVector.fromMemorySegment(IS, data, o + 2 * PAIR_BYTES, LE);
+            w1 = IntVector.fromMemorySegment(IS, data, o + 3 * PAIR_BYTES, LE);
+            xe = FloatVector.broadcast(FS, x[xi + 2 * j + 2]);
+            xo = FloatVector.broadcast(FS, x[xi + 2 * j + 3]);
+            e0 = xe.fma(w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
+            d0 = xo.fma(w0.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats(), d0);
+            e1 = xe.fma(w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e1);
+            d1 = xo.fma(w1.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats(), d1);
+        }
+        if (j < pairs) { // an odd number of column pairs: the last one
+            long o = a0 + (long) j * (2 * PAIR_BYTES);
+            IntVector w0 = IntVector.fromMemorySegment(IS, data, o, LE);
+            IntVector w1 = IntVector.fromMemorySegment(IS, data, o + PAIR_BYTES, LE);
             FloatVector xe = FloatVector.broadcast(FS, x[xi + 2 * j]);
             FloatVector xo = FloatVector.broadcast(FS, x[xi + 2 * j + 1]);
             e0 = xe.fma(w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
@@ -169,10 +194,10 @@ final class Bf16Panels extends PanelTiles {
         FloatVector e10 = FloatVector.zero(FS), d10 = FloatVector.zero(FS); // panel 1, token 0
         FloatVector e11 = FloatVector.zero(FS), d11 = FloatVector.zero(FS);
         long a0 = p * panelBytes;
-        long a1 = a0 + panelBytes;
+        long a1 = a0 + PAIR_BYTES;
         int x0 = t * in;
         int x1 = x0 + in;
-        for (int k = 0; k < in; k += 2, a0 += PAIR_BYTES, a1 += PAIR_BYTES) {
+        for (int k = 0; k < in; k += 2, a0 += 2 * PAIR_BYTES, a1 += 2 * PAIR_BYTES) {
             IntVector w0 = IntVector.fromMemorySegment(IS, data, a0, LE);
             IntVector w1 = IntVector.fromMemorySegment(IS, data, a1, LE);
             FloatVector we0 = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -220,12 +245,12 @@ final class Bf16Panels extends PanelTiles {
         FloatVector e12 = FloatVector.zero(FS), d12 = FloatVector.zero(FS);
         FloatVector e13 = FloatVector.zero(FS), d13 = FloatVector.zero(FS);
         long a0 = p * panelBytes;
-        long a1 = a0 + panelBytes;
+        long a1 = a0 + PAIR_BYTES;
         int x0 = t * in;
         int x1 = x0 + in;
         int x2 = x1 + in;
         int x3 = x2 + in;
-        for (int k = 0; k < in; k += 2, a0 += PAIR_BYTES, a1 += PAIR_BYTES) {
+        for (int k = 0; k < in; k += 2, a0 += 2 * PAIR_BYTES, a1 += 2 * PAIR_BYTES) {
             IntVector w0 = IntVector.fromMemorySegment(IS, data, a0, LE);
             IntVector w1 = IntVector.fromMemorySegment(IS, data, a1, LE);
             FloatVector we0 = w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();

@@ -15,8 +15,9 @@ import java.nio.ByteOrder;
 /**
  * A weight {@code [rows, in]} of any stored dtype quantized once at load to int8 with one scale per output row
  * (weight-only, symmetric: {@code scale[o] = max_k |w[o, k]| / 127}, {@code q = rint(w / scale)}), laid out in
- * panels of {@code L} rows, column-major inside a panel: {@code [panels, in, L]} bytes. A decode step reads half the
- * bytes of BF16. Each output is {@code (Σ_even x·q + Σ_odd x·q) · scale[o]}, columns in ascending order in two
+ * panels of {@code L} rows, column-major, a unit's two panels interleaved ({@link PanelTiles}): {@code [units, in, 2,
+ * L]} bytes (an odd last panel {@code [in, L]}), so one 64-byte line holds both panels' two columns of a pair. A
+ * decode step reads half the bytes of BF16. Each output is {@code (Σ_even x·q + Σ_odd x·q) · scale[o]}, columns in ascending order in two
  * accumulators, the same way whatever tile computes it, so results never depend on the batch.
  */
 final class Int8Panels extends PanelTiles {
@@ -65,9 +66,12 @@ final class Int8Panels extends PanelTiles {
             for (int o = first; o < end; o++) {
                 float s = scaleOf(w, o);
                 scales[o] = s;
-                long base = (long) (o / L) * in * L + o % L;
+                int panel = o / L;
+                boolean lone = (panel | 1) >= panels; // the odd last panel has no partner to interleave with
+                long stride = lone ? L : 2L * L;
+                long base = (long) (panel & ~1) * in * L + (panel & 1) * L + o % L;
                 for (int k = 0; k < in; k++) {
-                    dst.set(ValueLayout.JAVA_BYTE, base + (long) k * L, code(w.get((long) o * in + k), s));
+                    dst.set(ValueLayout.JAVA_BYTE, base + k * stride, code(w.get((long) o * in + k), s));
                 }
             }
         });
@@ -82,28 +86,42 @@ final class Int8Panels extends PanelTiles {
     /**
      * Two panels, one token: four independent chains where {@link #k1x1} has two, each output's the same as there.
      * k1x1 waits on the FMA latency (each chain one FMA every 4 cycles, ~2 cycles a column), which leaves int8 too
-     * little headroom over memory: from cache it computes no faster than BF16 does, i.e. half the bytes per second.
-     * Written as one column pair per iteration with offsets from the int counter, which C2 unrolls itself (an
-     * unrolled-by-hand version with two base offsets spilled and was slower than k1x1). bench-kernel, int8, one
-     * token, 1536x576, k1x1 / k2x1 alternating: from cache 86-88 / 101-106 GFLOP/s, streamed 60-61% / 69-71% of
-     * the read floor.
+     * little headroom over memory. Two column pairs an iteration, as one sequential stream, in a loop C2 leaves as
+     * written ({@link #twoPairs}). bench-kernel {@code --tokens 1 --quantization int8} (1536x576, Zen 5, 3
+     * alternating pairs): counted loop over panels side by side (before) / this, streamed 60-65 / 70-94 GFLOP/s
+     * (50-52% / 66-69% of the read floor), from cache 139-151 / 120-131 GFLOP/s.
      */
     @Override
     void k2x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
         FloatVector e0 = FloatVector.zero(FS), d0 = FloatVector.zero(FS);
         FloatVector e1 = FloatVector.zero(FS), d1 = FloatVector.zero(FS);
         long a0 = p * panelBytes;
-        long pb = panelBytes;
         int xi = t * in;
         int pairs = in / 2;
-        for (int j = 0; j < pairs; j++) {
-            long o = a0 + (long) j * (2 * L);
+        int j = 0;
+        for (int step = twoPairs; j + 1 < pairs; j += step) { // step is 2, but not to C2: see PanelTiles#twoPairs
+            long o = a0 + (long) j * (4 * L);
             FloatVector xe = FloatVector.broadcast(FS, x[xi + 2 * j]);
             FloatVector xo = FloatVector.broadcast(FS, x[xi + 2 * j + 1]);
             e0 = xe.fma(column(o), e0);
-            d0 = xo.fma(column(o + L), d0);
-            e1 = xe.fma(column(o + pb), e1);
-            d1 = xo.fma(column(o + pb + L), d1);
+            e1 = xe.fma(column(o + L), e1);
+            d0 = xo.fma(column(o + 2 * L), d0);
+            d1 = xo.fma(column(o + 3 * L), d1);
+            xe = FloatVector.broadcast(FS, x[xi + 2 * j + 2]);
+            xo = FloatVector.broadcast(FS, x[xi + 2 * j + 3]);
+            e0 = xe.fma(column(o + 4 * L), e0);
+            e1 = xe.fma(column(o + 5 * L), e1);
+            d0 = xo.fma(column(o + 6 * L), d0);
+            d1 = xo.fma(column(o + 7 * L), d1);
+        }
+        if (j < pairs) { // an odd number of column pairs: the last one
+            long o = a0 + (long) j * (4 * L);
+            FloatVector xe = FloatVector.broadcast(FS, x[xi + 2 * j]);
+            FloatVector xo = FloatVector.broadcast(FS, x[xi + 2 * j + 1]);
+            e0 = xe.fma(column(o), e0);
+            e1 = xe.fma(column(o + L), e1);
+            d0 = xo.fma(column(o + 2 * L), d0);
+            d1 = xo.fma(column(o + 3 * L), d1);
         }
         int r0 = p * L;
         FloatVector s0 = FloatVector.fromArray(FS, scales, r0);
@@ -167,11 +185,10 @@ final class Int8Panels extends PanelTiles {
         FloatVector e10 = FloatVector.zero(FS), d10 = FloatVector.zero(FS); // panel 1, token 0
         FloatVector e11 = FloatVector.zero(FS), d11 = FloatVector.zero(FS);
         long a0 = p * panelBytes;
-        long a1 = a0 + panelBytes;
         int x0 = t * in;
         int x1 = x0 + in;
-        for (int k = 0; k < in; k += 2, a0 += 2L * L, a1 += 2L * L) {
-            FloatVector we0 = column(a0), wo0 = column(a0 + L), we1 = column(a1), wo1 = column(a1 + L);
+        for (int k = 0; k < in; k += 2, a0 += 4L * L) {
+            FloatVector we0 = column(a0), we1 = column(a0 + L), wo0 = column(a0 + 2 * L), wo1 = column(a0 + 3 * L);
             FloatVector xe = FloatVector.broadcast(FS, x[x0 + k]);
             FloatVector xo = FloatVector.broadcast(FS, x[x0 + k + 1]);
             e00 = xe.fma(we0, e00);
@@ -214,13 +231,12 @@ final class Int8Panels extends PanelTiles {
         FloatVector e12 = FloatVector.zero(FS), d12 = FloatVector.zero(FS);
         FloatVector e13 = FloatVector.zero(FS), d13 = FloatVector.zero(FS);
         long a0 = p * panelBytes;
-        long a1 = a0 + panelBytes;
         int x0 = t * in;
         int x1 = x0 + in;
         int x2 = x1 + in;
         int x3 = x2 + in;
-        for (int k = 0; k < in; k += 2, a0 += 2L * L, a1 += 2L * L) {
-            FloatVector we0 = column(a0), wo0 = column(a0 + L), we1 = column(a1), wo1 = column(a1 + L);
+        for (int k = 0; k < in; k += 2, a0 += 4L * L) {
+            FloatVector we0 = column(a0), we1 = column(a0 + L), wo0 = column(a0 + 2 * L), wo1 = column(a0 + 3 * L);
             FloatVector xe = FloatVector.broadcast(FS, x[x0 + k]);
             FloatVector xo = FloatVector.broadcast(FS, x[x0 + k + 1]);
             e00 = xe.fma(we0, e00);

@@ -10,6 +10,15 @@ import java.lang.foreign.ValueLayout;
  * tokens ({@link #block}): groups of four tokens take {@link #k2x4}, two left over {@link #k2x2}, a last one
  * {@link #k2x1}, a unit's lone last panel {@link #k1x1}; a batch of two or more first {@link #touch}es the unit. The
  * formats implement the kernels, each computing every (row, token) output the same way whatever tile covers it.
+ *
+ * <p>A unit is two panels ({@code p} even, {@code p + 1}) stored interleaved, column by column, so a pass over it
+ * reads one sequential stream of {@code 2 * panelBytes} bytes starting at {@code p * panelBytes}; an odd last panel
+ * has no partner and is stored alone at its own offset. {@link #block} is called with {@code p0} even and {@code p1}
+ * even or the panel count (the callers' units). With the panels side by side a one-token pass reads two streams 18 KB
+ * apart, each only four and a half 4 KB pages long (an {@code in}-576 panel), and the hardware prefetchers seem to
+ * ramp up on each separately: in a C harness (gcc -O3, two threads, each a contiguous half of 160 matrices of
+ * 1536x576) the same kernel streamed 32-43 GB/s over panels side by side and 47-65 over interleaved ones. In Java
+ * the layout pays only together with the loop form below (interleaved alone, counted: 33-35 against 38-45 GB/s).
  */
 abstract sealed class PanelTiles implements PanelWeight permits Bf16Panels, Int8Panels {
     static final int L = FloatVector.SPECIES_PREFERRED.length();
@@ -20,8 +29,18 @@ abstract sealed class PanelTiles implements PanelWeight permits Bf16Panels, Int8
     final int rows;
     final int in;
     final int panels;
-    /** Bytes of one panel: panel {@code p} starts at {@code p * panelBytes}. */
+    /** Bytes of one panel: the unit of panels {@code p, p + 1} ({@code p} even) starts at {@code p * panelBytes}. */
     final long panelBytes;
+    /**
+     * Always 2: the one-token kernels' stride in column pairs, read from a field (not final, so no JIT can fold it)
+     * because a loop whose stride C2 cannot prove constant is not a counted loop, and C2 then leaves it as written.
+     * Counted, C2 unrolls it eight times and hoists the sixteen weight loads of the unrolled body above their FMAs;
+     * streaming from memory that form read 29-38 GB/s on two Zen 5 threads where the loop as written, two column
+     * pairs an iteration with the loads between the FMAs, read 42-46 (the same kernel compiled by gcc -O3, ~47;
+     * medians of ten alternating passes in a throwaway two-thread harness, two runs). What it costs, a bounds check
+     * per load, is hidden behind memory; from cache the int8 kernel loses ~13% ({@code bench-kernel --tokens 1}).
+     */
+    int twoPairs;
 
     PanelTiles(MemorySegment data, int rows, int in, long panelBytes) {
         this.data = data;
@@ -29,6 +48,7 @@ abstract sealed class PanelTiles implements PanelWeight permits Bf16Panels, Int8
         this.in = in;
         this.panels = (rows + L - 1) / L;
         this.panelBytes = panelBytes;
+        this.twoPairs = 2;
     }
 
     @Override
