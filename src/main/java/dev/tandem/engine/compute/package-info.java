@@ -3,10 +3,12 @@
  * {@link dev.tandem.engine.compute.ComputeBackend}, chosen once by {@link dev.tandem.engine.compute.ComputeBackends}.
  * {@code scalar} is the single-threaded reference every other backend is tested against; {@code vector} uses the
  * Vector API on every core through its compute pool ({@code ParallelFor}), with weights prepared at load into
- * panels ({@code Bf16Panels}, or {@code Int8Panels} under {@link dev.tandem.config.Quantization#INT8}), computed in
- * register tiles of two panels by four, two or one tokens, every output in one fixed order whatever the tile; a batch
- * of two or more tokens first reads each unit of panels in with independent loads ({@code PanelTiles.touch}), so
- * the tiles' first pass does not wait on memory with few lines in flight.
+ * panels ({@code Bf16Panels}, or {@code Int8Panels} under {@link dev.tandem.config.Quantization#INT8}), a unit's two
+ * panels interleaved so a pass over it reads one sequential stream, computed in register tiles of two panels by
+ * four, two or one tokens, every output in one fixed order whatever the tile; a batch of two or more tokens first
+ * reads each unit of panels in with independent loads ({@code PanelTiles.touch}), so the tiles' first pass does not
+ * wait on memory with few lines in flight, and a lone token's tile streams the unit in a loop C2 leaves as written
+ * ({@code PanelTiles.twoPairs}: unrolled, its loads bunch up and it streams ~25% slower).
  * Attention ({@code GroupedAttention}) reads each K/V tile once for all query heads of a GQA group, from an F32
  * or bf16 pool ({@code Bf16KvAttention} widens bf16 in registers); {@code AttentionBlocks} finishes sixteen
  * positions' scores at once and accumulates values for three heads per V load, with the per-head kernel's bits. The
