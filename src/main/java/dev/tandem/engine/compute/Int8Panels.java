@@ -15,10 +15,11 @@ import java.nio.ByteOrder;
 /**
  * A weight {@code [rows, in]} of any stored dtype quantized once at load to int8 with one scale per output row
  * (weight-only, symmetric: {@code scale[o] = max_k |w[o, k]| / 127}, {@code q = rint(w / scale)}), laid out in
- * panels of {@code L} rows, column-major, a unit's two panels interleaved ({@link PanelTiles}): {@code [units, in, 2,
- * L]} bytes (an odd last panel {@code [in, L]}), so one 64-byte line holds both panels' two columns of a pair. A
- * decode step reads half the bytes of BF16. Each output is {@code (Σ_even x·q + Σ_odd x·q) · scale[o]}, columns in ascending order in two
- * accumulators, the same way whatever tile computes it, so results never depend on the batch.
+ * panels of {@code L} rows, column-major, a unit's two panels interleaved ({@link PanelTiles}):
+ * {@code [units, in, 2, L]} bytes (an odd last panel {@code [in, L]}), so one 64-byte line holds both panels' two
+ * columns of a pair. A decode step reads half the bytes of BF16. Each output is
+ * {@code (Σ_even x·q + Σ_odd x·q) · scale[o]}, columns in ascending order in two accumulators, the same way whatever
+ * tile computes it, so results never depend on the batch.
  */
 final class Int8Panels extends PanelTiles {
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
