@@ -77,10 +77,12 @@ final class Bf16Panels extends PanelTiles {
     /**
      * Two panels, one token: the decode of a single request (and a batch's tokens past its last group of four).
      * Four independent chains where {@link #k1x1} has two, each output's arithmetic unchanged; k1x1 waits on the FMA
-     * latency, which bounds how far ahead of memory a thread runs. Two column pairs an iteration, as one sequential
-     * stream, in a loop C2 leaves as written ({@link #twoPairs}). bench-kernel {@code --tokens 1} (1536x576, Zen 5,
-     * 3 alternating pairs): counted loop over panels side by side (before) / this, streamed 39.7-43.5 / 43.4-51.4
-     * GB/s (61-68% / 73-83% of the read floor), from cache 108-123 / 123-142 GFLOP/s.
+     * latency, which bounds how far ahead of memory a thread runs. One column pair an iteration, as one sequential
+     * stream, in a loop C2 leaves as written ({@link #one}). bench-kernel {@code --tokens 1} (1536x576, Zen 5):
+     * the counted loop over panels side by side against the loop as written taking two column pairs an iteration,
+     * 3 alternating pairs, streamed 39.7-43.5 / 43.4-51.4 GB/s (61-68% / 73-83% of the read floor); two pairs an
+     * iteration against one (this), 6 pairs, 30.7-43.4 / 42.1-50.5 GB/s (64-97% / 80-85%); bench-engine
+     * {@code --batches 1}, two pairs / one, 6 pairs: 64-85% / 63-94% of the floor, one pair ahead or level in five.
      */
     @Override
     void k2x1(int p, float[] x, int t, float[] out, int outF, float[] tail) {
@@ -89,27 +91,7 @@ final class Bf16Panels extends PanelTiles {
         long a0 = p * panelBytes;
         int xi = t * in;
         int pairs = in / 2;
-        int j = 0;
-        for (int step = twoPairs; j + 1 < pairs; j += step) { // step is 2, but not to C2: see PanelTiles#twoPairs
-            long o = a0 + (long) j * (2 * PAIR_BYTES);
-            IntVector w0 = IntVector.fromMemorySegment(IS, data, o, LE);
-            IntVector w1 = IntVector.fromMemorySegment(IS, data, o + PAIR_BYTES, LE);
-            FloatVector xe = FloatVector.broadcast(FS, x[xi + 2 * j]);
-            FloatVector xo = FloatVector.broadcast(FS, x[xi + 2 * j + 1]);
-            e0 = xe.fma(w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
-            d0 = xo.fma(w0.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats(), d0);
-            e1 = xe.fma(w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e1);
-            d1 = xo.fma(w1.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats(), d1);
-            w0 = IntVector.fromMemorySegment(IS, data, o + 2 * PAIR_BYTES, LE);
-            w1 = IntVector.fromMemorySegment(IS, data, o + 3 * PAIR_BYTES, LE);
-            xe = FloatVector.broadcast(FS, x[xi + 2 * j + 2]);
-            xo = FloatVector.broadcast(FS, x[xi + 2 * j + 3]);
-            e0 = xe.fma(w0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
-            d0 = xo.fma(w0.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats(), d0);
-            e1 = xe.fma(w1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e1);
-            d1 = xo.fma(w1.lanewise(VectorOperators.AND, HIGH).reinterpretAsFloats(), d1);
-        }
-        if (j < pairs) { // an odd number of column pairs: the last one
+        for (int j = 0, step = one; j < pairs; j += step) { // step is 1, but not to C2: see PanelTiles#one
             long o = a0 + (long) j * (2 * PAIR_BYTES);
             IntVector w0 = IntVector.fromMemorySegment(IS, data, o, LE);
             IntVector w1 = IntVector.fromMemorySegment(IS, data, o + PAIR_BYTES, LE);

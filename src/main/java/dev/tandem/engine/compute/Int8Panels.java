@@ -88,7 +88,8 @@ final class Int8Panels extends PanelTiles {
      * Two panels, one token: four independent chains where {@link #k1x1} has two, each output's the same as there.
      * k1x1 waits on the FMA latency (each chain one FMA every 4 cycles, ~2 cycles a column), which leaves int8 too
      * little headroom over memory. Two column pairs an iteration, as one sequential stream, in a loop C2 leaves as
-     * written ({@link #twoPairs}). bench-kernel {@code --tokens 1 --quantization int8} (1536x576, Zen 5, 3
+     * written ({@link #one}); one pair an iteration (as {@code Bf16Panels} does) lost a quarter from cache (90-92
+     * against 123-132 GFLOP/s) and streamed no faster. bench-kernel {@code --tokens 1 --quantization int8} (1536x576, Zen 5, 3
      * alternating pairs): counted loop over panels side by side (before) / this, streamed 60-65 / 70-94 GFLOP/s
      * (50-52% / 66-69% of the read floor), from cache 139-151 / 120-131 GFLOP/s.
      */
@@ -100,7 +101,7 @@ final class Int8Panels extends PanelTiles {
         int xi = t * in;
         int pairs = in / 2;
         int j = 0;
-        for (int step = twoPairs; j + 1 < pairs; j += step) { // step is 2, but not to C2: see PanelTiles#twoPairs
+        for (int step = 2 * one; j + 1 < pairs; j += step) { // step is 2, but not to C2: see PanelTiles#one
             long o = a0 + (long) j * (4 * L);
             FloatVector xe = FloatVector.broadcast(FS, x[xi + 2 * j]);
             FloatVector xo = FloatVector.broadcast(FS, x[xi + 2 * j + 1]);

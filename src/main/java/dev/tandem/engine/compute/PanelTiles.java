@@ -32,15 +32,15 @@ abstract sealed class PanelTiles implements PanelWeight permits Bf16Panels, Int8
     /** Bytes of one panel: the unit of panels {@code p, p + 1} ({@code p} even) starts at {@code p * panelBytes}. */
     final long panelBytes;
     /**
-     * Always 2: the one-token kernels' stride in column pairs, read from a field (not final, so no JIT can fold it)
-     * because a loop whose stride C2 cannot prove constant is not a counted loop, and C2 then leaves it as written.
-     * Counted, C2 unrolls it eight times and hoists the sixteen weight loads of the unrolled body above their FMAs;
-     * streaming from memory that form read 29-38 GB/s on two Zen 5 threads where the loop as written, two column
-     * pairs an iteration with the loads between the FMAs, read 42-46 (the same kernel compiled by gcc -O3, ~47;
+     * Always 1: the one-token kernels' loops step by it (BF16 one column pair, int8 {@code 2 * one}), read from a
+     * field (not final, so no JIT can fold it) because a loop whose stride C2 cannot prove constant is not a counted
+     * loop, and C2 then leaves it as written. Counted, C2 unrolls it eight times and hoists the sixteen weight loads
+     * of the unrolled body above their FMAs; streaming from memory that form read 29-38 GB/s on two Zen 5 threads
+     * where the loop as written, the loads between the FMAs, read 42-46 (the same kernel compiled by gcc -O3, ~47;
      * medians of ten alternating passes in a throwaway two-thread harness, two runs). What it costs, a bounds check
      * per load, is hidden behind memory; from cache the int8 kernel loses ~13% ({@code bench-kernel --tokens 1}).
      */
-    int twoPairs;
+    int one;
 
     PanelTiles(MemorySegment data, int rows, int in, long panelBytes) {
         this.data = data;
@@ -48,7 +48,7 @@ abstract sealed class PanelTiles implements PanelWeight permits Bf16Panels, Int8
         this.in = in;
         this.panels = (rows + L - 1) / L;
         this.panelBytes = panelBytes;
-        this.twoPairs = 2;
+        this.one = 1;
     }
 
     @Override

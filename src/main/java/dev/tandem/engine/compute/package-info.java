@@ -8,7 +8,7 @@
  * four, two or one tokens, every output in one fixed order whatever the tile; a batch of two or more tokens first
  * reads each unit of panels in with independent loads ({@code PanelTiles.touch}), so the tiles' first pass does not
  * wait on memory with few lines in flight, and a lone token's tile streams the unit in a loop C2 leaves as written
- * ({@code PanelTiles.twoPairs}: unrolled, its loads bunch up and it streams ~25% slower).
+ * ({@code PanelTiles.one}: unrolled, its loads bunch up and it streams ~25% slower).
  * Attention ({@code GroupedAttention}) reads each K/V tile once for all query heads of a GQA group, from an F32
  * or bf16 pool ({@code Bf16KvAttention} widens bf16 in registers); {@code AttentionBlocks} finishes sixteen
  * positions' scores at once and accumulates values for three heads per V load, with the per-head kernel's bits. The
