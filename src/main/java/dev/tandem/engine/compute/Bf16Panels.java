@@ -54,11 +54,8 @@ final class Bf16Panels extends PanelTiles {
         pool.run(rows, 64, (first, end, worker) -> {
             for (int o = first; o < end; o++) {
                 long from = (long) o * pairs * Integer.BYTES;
-                int panel = o / L;
-                boolean lone = (panel | 1) >= panels; // the odd last panel has no partner to interleave with
-                long stride = lone ? PAIR_BYTES : 2 * PAIR_BYTES;
-                long to = (long) (panel & ~1) * pairs * PAIR_BYTES + (panel & 1) * PAIR_BYTES
-                        + (long) (o % L) * Integer.BYTES;
+                long stride = slotStride(o / L, panels, PAIR_BYTES);
+                long to = slotStart(o / L, pairs * PAIR_BYTES, PAIR_BYTES) + (long) (o % L) * Integer.BYTES;
                 for (int j = 0; j < pairs; j++) {
                     // Little-endian: the int at 4j holds element 2j in its low half and 2j+1 in its high half.
                     int pair = src.get(I32, from + 4L * j);

@@ -67,10 +67,8 @@ final class Int8Panels extends PanelTiles {
             for (int o = first; o < end; o++) {
                 float s = scaleOf(w, o);
                 scales[o] = s;
-                int panel = o / L;
-                boolean lone = (panel | 1) >= panels; // the odd last panel has no partner to interleave with
-                long stride = lone ? L : 2L * L;
-                long base = (long) (panel & ~1) * in * L + (panel & 1) * L + o % L;
+                long stride = slotStride(o / L, panels, L);
+                long base = slotStart(o / L, (long) in * L, L) + o % L;
                 for (int k = 0; k < in; k++) {
                     dst.set(ValueLayout.JAVA_BYTE, base + k * stride, code(w.get((long) o * in + k), s));
                 }

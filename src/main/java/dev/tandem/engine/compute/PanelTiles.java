@@ -51,6 +51,21 @@ abstract sealed class PanelTiles implements PanelWeight permits Bf16Panels, Int8
         this.one = 1;
     }
 
+    /**
+     * Where panel {@code panel}'s first slot is stored ({@link PanelTiles}' layout): its unit's start plus, for the
+     * second panel of a unit, one slot (an odd last panel is even, so it starts where its unit would); a slot is what
+     * one panel holds of one step along {@code in} (a BF16 column pair, an int8 column). Consecutive slots of the
+     * panel are {@link #slotStride} apart.
+     */
+    static long slotStart(int panel, long panelBytes, long slotBytes) {
+        return (panel & ~1) * panelBytes + (panel & 1) * slotBytes;
+    }
+
+    /** Bytes from one slot of {@code panel} to its next: two slots in a unit, one for an odd last panel alone. */
+    static long slotStride(int panel, int panels, long slotBytes) {
+        return (panel | 1) >= panels ? slotBytes : 2 * slotBytes;
+    }
+
     @Override
     public int panelCount() {
         return panels;
